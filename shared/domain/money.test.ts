@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { centsToDecimal, formatCents, formatPct, notionalCents, priceTicks, roundPrice, toCents } from './money.js';
+
+describe('money', () => {
+  it('multiplies without float drift', () => {
+    expect(0.1 * 3).not.toBe(0.3);
+    expect(notionalCents(3, 0.1)).toBe(30);
+    expect(notionalCents(31, 280)).toBe(868000);
+    expect(notionalCents(7, '269.2750')).toBe(188493); // 1884.925 rounds half up
+    expect(notionalCents(1, '0.0049')).toBe(0);
+  });
+  it('parses prices to ticks and cents', () => {
+    expect(priceTicks('269.2750')).toBe(2692750n);
+    expect(priceTicks(1.00005)).toBe(10001n);
+    expect(toCents(10000)).toBe(1_000_000);
+    expect(toCents('-12.345')).toBe(-1235);
+    expect(roundPrice(100.123456)).toBe(100.1235);
+  });
+  it('formats for people', () => {
+    expect(formatCents(245000)).toBe('$2,450.00');
+    expect(formatCents(-5)).toBe('-$0.05');
+    expect(centsToDecimal(-1235)).toBe('-12.35');
+    expect(formatPct(0.245)).toBe('24.5%');
+    expect(formatPct(0.2)).toBe('20%');
+  });
+});

@@ -1,0 +1,69 @@
+// Money without binary-float drift: cash and values are integer cents, prices are
+// dollars with at most 4 decimals, and every product goes through BigInt.
+
+const PRICE_SCALE = 10_000n; // price ticks per dollar (4 dp)
+
+/** Price in dollars → integer ticks of $0.0001. */
+export function priceTicks(price: number | string): bigint {
+  const s = typeof price === 'number' ? price.toFixed(6) : price.trim();
+  const neg = s.startsWith('-');
+  const [whole, frac = ''] = (neg ? s.slice(1) : s).split('.');
+  const frac6 = (frac + '000000').slice(0, 6);
+  // round half up from 6 dp to 4 dp
+  let ticks = BigInt(whole || '0') * PRICE_SCALE + BigInt(frac6.slice(0, 4));
+  if (Number(frac6.slice(4)) >= 50) ticks += 1n;
+  return neg ? -ticks : ticks;
+}
+
+/** Round a price to 4 dp. */
+export function roundPrice(price: number): number {
+  return Number(priceTicks(price)) / 10_000;
+}
+
+/** Dollars → integer cents, rounded half away from zero. */
+export function toCents(dollars: number | string): number {
+  const ticks = priceTicks(dollars);
+  return Number(divRound(ticks, 100n));
+}
+
+export function fromCents(cents: number): number {
+  return cents / 100;
+}
+
+/** quantity × price in integer cents, rounded half away from zero. */
+export function notionalCents(quantity: number, price: number | string): number {
+  return Number(divRound(BigInt(quantity) * priceTicks(price), 100n));
+}
+
+/** Cents as a numeric string for SQL, e.g. 245000 → "2450.00". */
+export function centsToDecimal(cents: number): string {
+  const neg = cents < 0;
+  const abs = Math.abs(cents);
+  return `${neg ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** $2,450.00 */
+export function formatCents(cents: number): string {
+  const neg = cents < 0;
+  const abs = Math.abs(cents);
+  const whole = Math.floor(abs / 100).toLocaleString('en-US');
+  return `${neg ? '-' : ''}$${whole}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+export function formatPrice(price: number): string {
+  return `$${roundPrice(price).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
+}
+
+/** 0.245 → "24.5%" (up to 2 decimals, trailing zeros dropped). */
+export function formatPct(fraction: number): string {
+  return `${Number((fraction * 100).toFixed(2))}%`;
+}
+
+function divRound(n: bigint, d: bigint): bigint {
+  const q = n / d;
+  const r = n % d;
+  if (r === 0n) return q;
+  const twice = (r < 0n ? -r : r) * 2n;
+  if (twice >= d) return n < 0n ? q - 1n : q + 1n;
+  return q;
+}

@@ -1,0 +1,74 @@
+// Shared domain vocabulary. Pure types: no I/O anywhere under shared/domain.
+
+export type Timespan = 'minute' | 'hour' | 'day';
+export type Side = 'buy' | 'sell' | 'short' | 'cover';
+export type PriceSource = 'polygon' | 'imported' | 'simulated';
+
+/** One OHLCV bar. `t` is the bar's start (UTC ISO). h/l/c are null for an open-only bar. */
+export interface Bar {
+  t: string;
+  o: number;
+  h: number | null;
+  l: number | null;
+  c: number | null;
+  v: number | null;
+}
+
+/** A position marked at the clock. quantity < 0 is a short. Prices in dollars (≤ 4 dp). */
+export interface MarkedPosition {
+  symbol: string;
+  quantity: number;
+  avgCost: number;
+  price: number;
+}
+
+/** The account a check runs against, at the clock. Money in integer cents. */
+export interface PortfolioSnapshot {
+  cashCents: number;
+  positions: MarkedPosition[];
+  /** Portfolio value at the start of the clock's trading day (for daily loss limits). */
+  dayStartValueCents: number;
+  /** Highest portfolio value seen in the run so far (for drawdown limits). */
+  peakValueCents: number;
+  tradesToday: number;
+  tradesInRun: number;
+}
+
+/** What the caller intends to do; price is the estimated fill price per share in dollars. */
+export interface OrderIntent {
+  side: Side;
+  symbol: string;
+  quantity: number;
+  price: number;
+}
+
+export type RuleCategory =
+  | 'position_sizing'
+  | 'risk'
+  | 'timing'
+  | 'screening'
+  | 'stop_loss'
+  | 'strategy'
+  | 'entry_exit';
+
+export interface RuleRecord {
+  ruleId: string;
+  ruleName: string;
+  ruleCategory: RuleCategory;
+  enforcementParams: Record<string, unknown>;
+  appliesToSymbols: string[] | null;
+  excludeSymbols: string[] | null;
+  priority: number;
+  isActive: boolean;
+}
+
+export interface Violation {
+  ruleId: string;
+  ruleName: string;
+  ruleCategory: RuleCategory;
+  priority: number;
+  /** Stable code tests match on, e.g. MAX_POSITION_PCT. */
+  code: string;
+  /** For people: names the rule and the numbers. */
+  message: string;
+}
