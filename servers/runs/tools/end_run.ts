@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { fromCents } from '../../../shared/domain/money.js';
+import { idSchema } from '../../../shared/mcp/schemas.js';
+import { defineTool } from '../../../shared/mcp/tool.js';
+import { markAccount } from '../../../shared/store/accounts.js';
+import { computeFinalStats, equityCurve, finishRun, getOwnedRun, recordEquity, requireRunning, runCounts } from '../../../shared/store/runs.js';
+import { runOutput, runSummary } from './run-fields.js';
+
+export const endRunTool = defineTool({
+  name: 'end_run',
+  title: 'End run',
+  description:
+    'End a running run: records its last equity point and final stats (total_trades, final_value, total_return, max_drawdown). Open orders stay as recorded.',
+  scope: 'trade',
+  input: {
+    run_id: idSchema('run_id'),
+    status: z.enum(['completed', 'stopped']).default('completed').describe('completed (default) or stopped'),
+  },
+  output: runOutput,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler({ run_id, status }, { deps, auth }) {
+    const run = await deps.sql.begin(async (tx) => {
+      const current = await getOwnedRun(tx, auth.userId, run_id, true);
+      requireRunning(current);
+      const clock = new Date(current.clock);
+      const account = await markAccount(tx, deps.market, current, clock);
+      await recordEquity(tx, run_id, clock, account.cashCents, account.positionsCents);
+      const curve = (await equityCurve(tx, run_id)).map((p) => p.total_value);
+      const counts = await runCounts(tx, run_id);
+      const stats = computeFinalStats(current.initial_cash, curve.length ? curve : [fromCents(account.totalCents)], counts.fills);
+      return finishRun(tx, current, status, stats, current.kind === 'replay' ? clock : new Date());
+    });
+    const { strategy_snapshot: _s, peak_value: _p, realized_pnl: _r, ...data } = run;
+    const s = run.final_stats!;
+    return {
+      data,
+      summary: `${runSummary(run)} Final value $${s.final_value.toFixed(2)}, return ${(s.total_return * 100).toFixed(2)}%, max drawdown ${(s.max_drawdown * 100).toFixed(2)}%, ${s.total_trades} trade(s).`,
+    };
+  },
+});

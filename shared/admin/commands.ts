@@ -1,0 +1,71 @@
+// The admin commands, run in whichever process holds the database: the CLI itself,
+// or the running suite through its loopback admin endpoint.
+import { createKey, createUser, listUsers, parseScopes, revokeKey, SCOPES } from '../auth/keys.js';
+import type { Deps } from '../deps.js';
+
+export type AdminCommand = (deps: Deps, args: string[]) => Promise<string[]>;
+
+const commands: Record<string, AdminCommand> = {
+  async 'create-user'(deps, args) {
+    const { positional, flags } = parseArgs(args);
+    const name = positional[0];
+    if (!name) throw new Error('Usage: create-user NAME [--scopes read,trade,...]');
+    const scopes = parseScopes(flags.scopes ?? SCOPES.join(','));
+    const { key, prefix } = await createUser(deps.sql, name, scopes);
+    return [`Created user ${name} with key ${prefix} (scopes: ${scopes.join(', ')}). The key is shown once:`, key];
+  },
+  async 'create-key'(deps, args) {
+    const { positional, flags } = parseArgs(args);
+    const name = positional[0];
+    if (!name) throw new Error('Usage: create-key USER [--scopes read,trade,...]');
+    const scopes = flags.scopes ? parseScopes(flags.scopes) : undefined;
+    const { key, prefix } = await createKey(deps.sql, name, scopes);
+    return [`Created key ${prefix} for ${name}. The key is shown once:`, key];
+  },
+  async 'revoke-key'(deps, args) {
+    const prefix = args[0];
+    if (!prefix) throw new Error('Usage: revoke-key PREFIX');
+    if (!(await revokeKey(deps.sql, prefix))) throw new Error(`No active key has the prefix '${prefix}'.`);
+    return [`Revoked key ${prefix}.`];
+  },
+  async 'list-users'(deps) {
+    const users = await listUsers(deps.sql);
+    if (users.length === 0) return ['No users.'];
+    return users.flatMap((u) => [
+      u.name,
+      ...u.keys.map((k) => `  ${k.prefix}  ${k.scopes.join(',')}${k.revoked ? '  (revoked)' : ''}`),
+    ]);
+  },
+};
+
+/** Later issues add commands (import-bars) here. */
+export function registerAdminCommand(name: string, command: AdminCommand): void {
+  commands[name] = command;
+}
+
+export function adminUsage(): string {
+  return `Commands: ${Object.keys(commands).join(', ')}.`;
+}
+
+export async function runAdminCommand(deps: Deps, argv: string[]): Promise<string[]> {
+  const [name, ...args] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) throw new Error(name ? `Unknown command '${name}'. ${adminUsage()}` : adminUsage());
+  return command(deps, args);
+}
+
+export function parseArgs(args: string[]): { positional: string[]; flags: Record<string, string> } {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('--')) {
+      const [k, inline] = a.slice(2).split('=', 2);
+      const value = inline ?? args[i + 1];
+      if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new Error(`--${k} needs a value.`);
+      flags[k!] = value;
+      if (inline === undefined) i++;
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}

@@ -1,0 +1,69 @@
+// Every environment variable the suite reads, parsed once. README.md lists them all.
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
+
+const envSchema = z.object({
+  DATABASE_URL: optionalString,
+  AIBT_DATA_DIR: z.string().default('./.aibt'),
+  AIBT_HOST: z.string().default('127.0.0.1'),
+  TRADE_PORT: port(3101),
+  PRICE_PORT: port(3102),
+  RULES_PORT: port(3103),
+  RUNS_PORT: port(3104),
+  ANALYST_PORT: port(3105),
+  REDIS_URL: optionalString,
+  AIBT_BOOTSTRAP_KEY: optionalString,
+  AIBT_ALLOWED_ORIGINS: optionalString,
+  AIBT_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30),
+  AIBT_DB_POOL: z.coerce.number().int().min(1).max(100).default(10),
+  AIBT_LOG: z.enum(['json', 'silent']).default('json'),
+  POLYGON_API_KEY: optionalString,
+  POLYGON_BASE_URL: optionalString,
+  POLYGON_REQUESTS_PER_MINUTE: z.coerce.number().positive().default(5),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  /** Absolute data directory of the embedded default. */
+  dataDir: string;
+  /** Origins allowed besides loopback ones. */
+  allowedOrigins: string[];
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`Environment variable ${String(issue.path[0])} is invalid: ${issue.message}.`);
+  }
+  const e = parsed.data;
+  return {
+    ...e,
+    dataDir: path.resolve(e.AIBT_DATA_DIR),
+    allowedOrigins: (e.AIBT_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
+}
+
+export const SERVER_NAMES = ['trade', 'price', 'rules', 'runs', 'analyst'] as const;
+export type ServerName = (typeof SERVER_NAMES)[number];
+
+export function serverPort(config: Config, name: ServerName): number {
+  const ports: Record<ServerName, number> = {
+    trade: config.TRADE_PORT,
+    price: config.PRICE_PORT,
+    rules: config.RULES_PORT,
+    runs: config.RUNS_PORT,
+    analyst: config.ANALYST_PORT,
+  };
+  return ports[name];
+}

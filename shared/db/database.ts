@@ -1,0 +1,114 @@
+// The one way to reach storage: postgres.js against DATABASE_URL, or against the
+// embedded PGlite under AIBT_DATA_DIR served in-process through pglite-socket.
+import fs from 'node:fs';
+import path from 'node:path';
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
+/** Anything that runs a query: the pool or an open transaction. */
+export type Q = Sql | Tx;
+
+export interface Database {
+  sql: Sql;
+  embedded: boolean;
+  /** Where the data lives, for people: a directory or a redacted URL. */
+  where: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  /** Pool size for a real Postgres; the embedded database always gets one connection. */
+  poolSize?: number;
+  /** Keep the embedded database in memory (tests); no lock file is taken. */
+  inMemory?: boolean;
+}
+
+const driverOptions = {
+  onnotice: () => {},
+  // Ids are int4; counts come back as int8 strings unless cast, which the stores do.
+  connection: { application_name: 'aibt' },
+} as const;
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const sql = postgres(opts.databaseUrl, { ...driverOptions, max: opts.poolSize ?? 10 });
+    await sql`select 1`;
+    return { sql, embedded: false, where: redact(opts.databaseUrl), close: () => sql.end({ timeout: 5 }) };
+  }
+  return openEmbedded(opts.dataDir, opts.inMemory ?? false);
+}
+
+export class EmbeddedInUseError extends Error {}
+
+async function openEmbedded(dataDir: string, inMemory: boolean): Promise<Database> {
+  const release = inMemory ? () => {} : acquireLock(dataDir);
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+    const db = await PGlite.create(inMemory ? 'memory://' : path.join(dataDir, 'pglite'));
+    const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
+    await server.start();
+    const [host, port] = server.getServerConn().split(':');
+    // PGlite is single-connection: one pooled connection also serializes transactions.
+    const sql = postgres({ ...driverOptions, host, port: Number(port), max: 1, user: 'postgres', database: 'postgres' });
+    await sql`select 1`;
+    return {
+      sql,
+      embedded: true,
+      where: inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${path.join(dataDir, 'pglite')}`,
+      async close() {
+        await sql.end({ timeout: 5 });
+        await server.stop();
+        await db.close();
+        release();
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+/** Refuse a second process on the same embedded data directory, in one clear sentence. */
+function acquireLock(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lockPath = path.join(dataDir, 'db.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
+      if (pid && processAlive(pid)) {
+        throw new EmbeddedInUseError(
+          `The embedded database in ${dataDir} is already open in process ${pid}; stop that process, use another AIBT_DATA_DIR, or set DATABASE_URL to a shared Postgres.`,
+        );
+      }
+      fs.rmSync(lockPath, { force: true }); // stale lock from a process that is gone
+    }
+  }
+  throw new EmbeddedInUseError(`Could not lock the embedded database in ${dataDir}.`);
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'DATABASE_URL';
+  }
+}

@@ -1,0 +1,15 @@
+import type { Cache } from './cache.js';
+import type { Config } from './config.js';
+import type { Database, Sql } from './db/database.js';
+import type { Market } from './market/market.js';
+import type { Metrics } from './mcp/metrics.js';
+
+/** What every server and tool is built from; one instance per process. */
+export interface Deps {
+  config: Config;
+  db: Database;
+  sql: Sql;
+  cache: Cache;
+  metrics: Metrics;
+  market: Market;
+}

@@ -1,0 +1,286 @@
+// The risk gates of CONTRACT §4: always on, no setting turns them off, evaluated before
+// the rules. checkOrder (gates + rules engine) is the one check the trade server,
+// preview_order and approval re-checks call. Pure: the clock and every fact are arguments.
+//
+// Decisions
+// - Every gate that applies is reported, in the order of GATE_CODES (model state first,
+//   then throttle, market, symbol, side and cash).
+// - UNKNOWN_SYMBOL implies no price, so NO_PRICE is reported only for known symbols; the
+//   cash gate needs a price and is skipped when there is none (the order is refused anyway).
+// - Positions are one signed quantity per symbol. sell only reduces a long (never sells
+//   into a short: OVERSELL), cover only reduces a short (OVERCOVER), short while holding
+//   a long is SHORT_NOT_ALLOWED (sell first), buy while holding a short is
+//   BUY_WHILE_SHORT (cover first). No order flips a position through flat.
+// - Cash never goes negative, commission included: buy/cover need cash ≥ cost +
+//   commission; short proceeds are collateral, so the commission of a short must be
+//   covered by the cash already held; a sell must leave cash + proceeds − commission ≥ 0.
+// - allowed_symbols null or empty means every symbol (as applies_to_symbols in the rules);
+//   symbols compare case-insensitively. Like the rules, it never traps a position: an
+//   order that only shrinks a position in a symbol no longer allowed passes this gate.
+// - The rules engine runs only when the symbol is known and priced: its limits need a
+//   price, and the gates already refuse the order otherwise.
+
+import type { OrderIntent, PortfolioSnapshot, RuleRecord, Side } from './types.js';
+import { formatCents, formatPct, formatPrice, notionalCents } from './money.js';
+import { evaluateOrder, isRiskReducing } from './rules/engine.js';
+import { marketStatus, type SessionKind } from './calendar.js';
+import { nyLocal } from './ny-time.js';
+
+// --- stable gate codes, in report order ---
+export const MODEL_HALTED = 'MODEL_HALTED';
+export const MODEL_REDUCING = 'MODEL_REDUCING';
+export const RATE_LIMITED = 'RATE_LIMITED';
+export const MARKET_CLOSED = 'MARKET_CLOSED';
+export const UNKNOWN_SYMBOL = 'UNKNOWN_SYMBOL';
+export const SYMBOL_NOT_ALLOWED = 'SYMBOL_NOT_ALLOWED';
+export const NO_PRICE = 'NO_PRICE';
+export const SHORT_NOT_ALLOWED = 'SHORT_NOT_ALLOWED';
+export const BUY_WHILE_SHORT = 'BUY_WHILE_SHORT';
+export const OVERSELL = 'OVERSELL';
+export const OVERCOVER = 'OVERCOVER';
+export const INSUFFICIENT_CASH = 'INSUFFICIENT_CASH';
+
+export const GATE_CODES = [
+  MODEL_HALTED,
+  MODEL_REDUCING,
+  RATE_LIMITED,
+  MARKET_CLOSED,
+  UNKNOWN_SYMBOL,
+  SYMBOL_NOT_ALLOWED,
+  NO_PRICE,
+  SHORT_NOT_ALLOWED,
+  BUY_WHILE_SHORT,
+  OVERSELL,
+  OVERCOVER,
+  INSUFFICIENT_CASH,
+] as const;
+export type GateCode = (typeof GATE_CODES)[number];
+
+export type ModelState = 'active' | 'reducing' | 'halted';
+export type OrderType = 'market' | 'limit';
+
+export interface GateModel {
+  allow_short: boolean;
+  allowed_symbols: string[] | null;
+  state: ModelState;
+  state_reason: string | null;
+}
+
+export interface GateInput {
+  /** price = the estimated fill price per share, slippage included (for a resting limit, the limit). */
+  order: OrderIntent;
+  orderType: OrderType;
+  model: GateModel;
+  /** positionQty: current signed quantity of order.symbol (negative = short). */
+  account: { cashCents: number; positionQty: number };
+  commissionCents: number;
+  symbolKnown: boolean;
+  /** A price for the symbol exists at the clock. */
+  priced: boolean;
+  marketOpen: boolean;
+  ordersLastMinute: number;
+  maxOrdersPerMinute: number;
+  clock: Date;
+}
+
+export interface GateRejection {
+  source: 'gate';
+  code: GateCode;
+  message: string;
+}
+
+export interface RuleRejection {
+  source: 'rule';
+  code: string;
+  rule_name: string;
+  rule_id: string;
+  message: string;
+}
+
+export type Rejection = GateRejection | RuleRejection;
+
+const VERB: Record<Side, string> = { buy: 'buying', sell: 'selling', short: 'shorting', cover: 'covering' };
+
+function nyText(clock: Date): string {
+  const l = nyLocal(clock);
+  return `${l.date} ${l.hhmm} ET`;
+}
+
+function reasonText(reason: string | null): string {
+  const r = reason?.trim().replace(/\.$/, '');
+  return r ? ` (${r})` : '';
+}
+
+function heldText(qty: number): string {
+  if (qty > 0) return `a long of ${qty} shares`;
+  if (qty < 0) return `a short of ${-qty} shares`;
+  return 'no position';
+}
+
+/** Whether the market is open at the clock: the regular session, or 04:00–20:00 ET for extended. */
+export function isMarketOpen(clock: Date, session: SessionKind = 'regular'): boolean {
+  const s = marketStatus(clock).session;
+  return session === 'regular' ? s === 'regular' : s !== 'closed';
+}
+
+/** Every risk gate the order fails, in GATE_CODES order; [] means the gates pass. */
+export function evaluateGates(input: GateInput): GateRejection[] {
+  const { order, model, account } = input;
+  const out: GateRejection[] = [];
+  const reject = (code: GateCode, message: string) => out.push({ source: 'gate', code, message });
+  const sym = order.symbol.toUpperCase();
+  const q = order.quantity;
+  const held = account.positionQty;
+  const verb = VERB[order.side];
+
+  if (model.state === 'halted') {
+    reject(MODEL_HALTED, `Model is halted${reasonText(model.state_reason)}: every order is refused until a key with the approve scope resumes trading.`);
+  }
+  const snapshot: PortfolioSnapshot = {
+    cashCents: account.cashCents,
+    positions: held === 0 ? [] : [{ symbol: order.symbol, quantity: held, avgCost: order.price, price: order.price }],
+    dayStartValueCents: 0,
+    peakValueCents: 0,
+    tradesToday: 0,
+    tradesInRun: 0,
+  };
+  const reducing = isRiskReducing(order, snapshot);
+  if (model.state === 'reducing' && !reducing) {
+    reject(
+      MODEL_REDUCING,
+      `Model is reducing${reasonText(model.state_reason)}: only orders that shrink a position are accepted, and ${verb} ${q} ${sym} with ${heldText(held)} does not.`,
+    );
+  }
+  if (input.ordersLastMinute >= input.maxOrdersPerMinute) {
+    reject(
+      RATE_LIMITED,
+      `Order rate limit reached: ${input.ordersLastMinute} orders in the last minute (limit ${input.maxOrdersPerMinute} per minute); try again shortly.`,
+    );
+  }
+  if (!input.marketOpen) {
+    reject(MARKET_CLOSED, `The market is closed at ${nyText(input.clock)}: orders are accepted only while it is open.`);
+  }
+  if (!input.symbolKnown) {
+    reject(UNKNOWN_SYMBOL, `Unknown symbol ${sym}: there is no market data for it.`);
+  }
+  const allowed = model.allowed_symbols;
+  if (!reducing && allowed && allowed.length > 0 && !allowed.some((s) => s.toUpperCase() === sym)) {
+    const list = allowed.length <= 10 ? allowed.join(', ') : `${allowed.slice(0, 10).join(', ')} and ${allowed.length - 10} more`;
+    reject(SYMBOL_NOT_ALLOWED, `${sym} is not in this model's allowed symbols (${list}).`);
+  }
+  if (input.symbolKnown && !input.priced) {
+    reject(NO_PRICE, `No price for ${sym} at ${nyText(input.clock)}: orders are refused until a price exists.`);
+  }
+
+  switch (order.side) {
+    case 'short':
+      if (!model.allow_short) {
+        reject(SHORT_NOT_ALLOWED, `Short selling is not allowed for this model (allow_short is off), so shorting ${q} ${sym} is refused.`);
+      } else if (held > 0) {
+        reject(SHORT_NOT_ALLOWED, `Cannot short ${sym} while holding a long of ${held} shares: sell the long first.`);
+      }
+      break;
+    case 'buy':
+      if (held < 0) reject(BUY_WHILE_SHORT, `Cannot buy ${sym} while short ${-held} shares: cover the short first.`);
+      break;
+    case 'sell':
+      if (held < 0) {
+        reject(OVERSELL, `Cannot sell ${q} ${sym}: the position is short ${-held} shares and sell never adds to a short (use short or cover).`);
+      } else if (held === 0) {
+        reject(OVERSELL, `Cannot sell ${q} ${sym}: no ${sym} is held (selling short uses the short order).`);
+      } else if (q > held) {
+        reject(OVERSELL, `Cannot sell ${q} ${sym}: only ${held} shares are held.`);
+      }
+      break;
+    case 'cover':
+      if (held >= 0) {
+        reject(OVERCOVER, `Cannot cover ${q} ${sym}: there is no short position in ${sym}.`);
+      } else if (q > -held) {
+        reject(OVERCOVER, `Cannot cover ${q} ${sym}: the short is only ${-held} shares.`);
+      }
+      break;
+  }
+
+  if (input.symbolKnown && input.priced) {
+    const cash = account.cashCents;
+    const fee = input.commissionCents;
+    const notional = notionalCents(q, order.price);
+    const at = `${q} ${sym} at ${formatPrice(order.price)}${input.orderType === 'limit' ? ' (limit)' : ''}`;
+    if (order.side === 'buy' || order.side === 'cover') {
+      if (cash - notional - fee < 0) {
+        reject(
+          INSUFFICIENT_CASH,
+          `Insufficient cash: ${verb} ${at} costs ${formatCents(notional)} plus ${formatCents(fee)} commission, but cash is ${formatCents(cash)}.`,
+        );
+      }
+    } else if (order.side === 'short') {
+      if (cash - fee < 0) {
+        reject(
+          INSUFFICIENT_CASH,
+          `Insufficient cash: ${verb} ${at} needs its ${formatCents(fee)} commission paid from cash, but cash is ${formatCents(cash)}.`,
+        );
+      }
+    } else if (cash + notional - fee < 0) {
+      reject(
+        INSUFFICIENT_CASH,
+        `Insufficient cash: ${verb} ${at} brings ${formatCents(notional)}, but the ${formatCents(fee)} commission would leave cash at ${formatCents(cash + notional - fee)}.`,
+      );
+    }
+  }
+  return out;
+}
+
+/** fraction as integer millionths: 0.25 → 250000n. */
+function micros(fraction: number): bigint {
+  return BigInt(Math.round(fraction * 1_000_000));
+}
+
+/**
+ * The circuit breaker of max_drawdown_halt_pct: a halt reason when
+ * (peak − value) / peak ≥ pct, exactly; else null. The peak is max(peak, value).
+ */
+export function drawdownBreach(totalValueCents: number, peakValueCents: number, maxDrawdownHaltPct: number): string | null {
+  const peak = Math.max(peakValueCents, totalValueCents);
+  const dd = peak - totalValueCents;
+  if (peak <= 0 || dd <= 0) return null;
+  if (BigInt(dd) * 1_000_000n < micros(maxDrawdownHaltPct) * BigInt(peak)) return null;
+  return (
+    `Max drawdown halt: value ${formatCents(totalValueCents)} is ${formatCents(dd)} = ${formatPct(dd / peak)} below the ` +
+    `${formatCents(peak)} peak (limit ${formatPct(maxDrawdownHaltPct)}).`
+  );
+}
+
+export interface CheckOrderInput extends Omit<GateInput, 'account'> {
+  /** The locked account at the clock; cash and the symbol's position come from it. */
+  portfolio: PortfolioSnapshot;
+  rules: RuleRecord[];
+}
+
+export interface CheckOrderResult {
+  /** Gate rejections first (GATE_CODES order), then rule violations (highest priority first). */
+  rejections: Rejection[];
+  allowed: boolean;
+}
+
+/** Signed quantity of `symbol` in the snapshot. */
+export function positionQuantity(portfolio: PortfolioSnapshot, symbol: string): number {
+  let q = 0;
+  for (const p of portfolio.positions) if (p.symbol === symbol) q += p.quantity;
+  return q;
+}
+
+/** The risk gates, then every structured rule: the one check every order path calls. */
+export function checkOrder(input: CheckOrderInput): CheckOrderResult {
+  const { portfolio, rules, ...rest } = input;
+  const gates = evaluateGates({
+    ...rest,
+    account: { cashCents: portfolio.cashCents, positionQty: positionQuantity(portfolio, input.order.symbol) },
+  });
+  const rejections: Rejection[] = [...gates];
+  if (input.symbolKnown && input.priced) {
+    for (const v of evaluateOrder(input.order, portfolio, input.clock, rules)) {
+      rejections.push({ source: 'rule', code: v.code, rule_name: v.ruleName, rule_id: v.ruleId, message: v.message });
+    }
+  }
+  return { rejections, allowed: rejections.length === 0 };
+}

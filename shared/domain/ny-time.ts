@@ -1,0 +1,60 @@
+// Wall-clock time in America/New_York, daylight saving included, with Intl only.
+
+const fmt = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/New_York',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  weekday: 'short',
+});
+
+export interface NyLocal {
+  /** YYYY-MM-DD in New York */
+  date: string;
+  /** HH:MM in New York */
+  hhmm: string;
+  /** minutes since New York midnight */
+  minutes: number;
+  /** 0 = Sunday … 6 = Saturday */
+  weekday: number;
+}
+
+const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+
+export function nyLocal(at: Date): NyLocal {
+  const parts: Record<string, string> = {};
+  for (const p of fmt.formatToParts(at)) parts[p.type] = p.value;
+  const hour = Number(parts.hour);
+  const minute = Number(parts.minute);
+  return {
+    date: `${parts.year}-${parts.month}-${parts.day}`,
+    hhmm: `${parts.hour}:${parts.minute}`,
+    minutes: hour * 60 + minute,
+    weekday: WEEKDAYS[parts.weekday!]!,
+  };
+}
+
+/** The UTC instant of a New York wall-clock time ("2025-03-10", "09:30"). */
+export function nyToUtc(date: string, hhmm: string): Date {
+  const [y, mo, d] = date.split('-').map(Number) as [number, number, number];
+  const [h, mi] = hhmm.split(':').map(Number) as [number, number];
+  const asUtc = Date.UTC(y, mo - 1, d, h, mi);
+  // New York is UTC-5 or UTC-4; try both offsets and keep the one that round-trips.
+  for (const offsetHours of [4, 5]) {
+    const guess = new Date(asUtc + offsetHours * 3_600_000);
+    const local = nyLocal(guess);
+    if (local.date === date && local.hhmm === hhmm.padStart(5, '0')) return guess;
+  }
+  // A wall time skipped by the spring-forward switch: use the standard-time reading.
+  return new Date(asUtc + 5 * 3_600_000);
+}
+
+/** Minutes since midnight for "HH:MM". */
+export function hhmmToMinutes(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number) as [number, number];
+  return h * 60 + m;
+}

@@ -1,0 +1,259 @@
+// Runs: one trading session of a model, its account (cash on the run row), its clock,
+// its equity curve and its reasoning log.
+import type { Q, Sql } from '../db/database.js';
+import { centsToDecimal, toCents } from '../domain/money.js';
+import { notFound, ToolError } from '../mcp/errors.js';
+import { getOwnedModel, type Model } from './models.js';
+import { iso, num } from './rows.js';
+
+export type RunStatus = 'running' | 'completed' | 'stopped';
+
+export interface Run {
+  run_id: number;
+  model_id: number;
+  run_number: number;
+  kind: 'replay' | 'live';
+  status: RunStatus;
+  timespan: 'day' | 'minute' | null;
+  session: 'regular' | 'extended';
+  start: string | null;
+  end: string | null;
+  /** Replay: the simulated clock. Live: the wall clock when read. */
+  clock: string;
+  symbols: string[];
+  label: string | null;
+  initial_cash: number;
+  cash: number;
+  started_at: string;
+  ended_at: string | null;
+  final_stats: FinalStats | null;
+}
+
+export interface FinalStats {
+  total_trades: number;
+  final_value: number;
+  total_return: number;
+  max_drawdown: number;
+}
+
+export interface RunRow extends Run {
+  strategy_snapshot: StrategySnapshot;
+  peak_value: number;
+  realized_pnl: number;
+}
+
+export interface StrategySnapshot {
+  taken_at: string;
+  model: Record<string, unknown>;
+  instructions: string;
+  rules: Record<string, unknown>[];
+}
+
+export function toRun(r: Record<string, any>, now = new Date()): RunRow {
+  return {
+    run_id: r.id,
+    model_id: r.model_id,
+    run_number: r.run_number,
+    kind: r.kind,
+    status: r.status,
+    timespan: r.timespan ?? null,
+    session: r.session,
+    start: iso(r.range_start),
+    end: iso(r.range_end),
+    clock: r.kind === 'replay' ? iso(r.clock)! : r.status === 'running' ? now.toISOString() : iso(r.ended_at ?? now)!,
+    symbols: r.symbols ?? [],
+    label: r.label ?? null,
+    initial_cash: num(r.initial_cash),
+    cash: num(r.cash),
+    started_at: iso(r.started_at)!,
+    ended_at: iso(r.ended_at),
+    final_stats: r.final_stats ?? null,
+    strategy_snapshot: r.strategy_snapshot,
+    peak_value: num(r.peak_value),
+    realized_pnl: num(r.realized_pnl),
+  };
+}
+
+/** The public shape of a run (no snapshot, no account internals). */
+export function publicRun(run: RunRow): Run {
+  const { strategy_snapshot: _s, peak_value: _p, realized_pnl: _r, ...rest } = run;
+  return rest;
+}
+
+export async function buildSnapshot(sql: Q, model: Model): Promise<StrategySnapshot> {
+  const rules = await sql`
+    select id as rule_id, rule_name, rule_description, rule_category, enforcement_params,
+           applies_to_symbols, exclude_symbols, priority, version, created_by
+    from rules where model_id = ${model.model_id} and is_active
+    order by priority desc, rule_name`;
+  const { instructions, state: _state, state_reason: _reason, created_at: _c, updated_at: _u, ...settings } = model;
+  return { taken_at: new Date().toISOString(), model: settings, instructions, rules: rules.map((r) => ({ ...r })) };
+}
+
+export interface NewRun {
+  kind: 'replay' | 'live';
+  timespan?: 'day' | 'minute';
+  session?: 'regular' | 'extended';
+  start?: Date;
+  end?: Date;
+  clock?: Date;
+  symbols?: string[];
+  label?: string;
+}
+
+/** Starts a run inside the caller's transaction; the model row is locked so two starts cannot race. */
+export async function startRun(tx: Q, userId: number, modelId: number, input: NewRun): Promise<RunRow> {
+  const model = await getOwnedModel(tx, userId, modelId, true);
+  const [running] = await tx`select id, run_number from runs where model_id = ${modelId} and status = 'running'`;
+  if (running) {
+    throw new ToolError(
+      'RUN_ALREADY_RUNNING',
+      `Model ${modelId} already has a running run (run ${running.id}, #${running.run_number}); end it with end_run first.`,
+    );
+  }
+  const [{ next }] = (await tx`select coalesce(max(run_number), 0) + 1 as next from runs where model_id = ${modelId}`) as any;
+  const snapshot = await buildSnapshot(tx, model);
+  const cash = centsToDecimal(toCents(model.initial_cash));
+  const [row] = await tx`
+    insert into runs ${tx({
+      model_id: modelId,
+      run_number: next,
+      kind: input.kind,
+      status: 'running',
+      timespan: input.timespan ?? null,
+      session: input.session ?? 'regular',
+      range_start: input.start ?? null,
+      range_end: input.end ?? null,
+      clock: input.clock ?? null,
+      symbols: input.symbols ?? [],
+      label: input.label ?? null,
+      strategy_snapshot: snapshot as any,
+      initial_cash: cash,
+      cash,
+      peak_value: cash,
+    } as Record<string, any>)}
+    returning *`;
+  return toRun(row!);
+}
+
+/** The caller's run, optionally locked (the account lock); another user's is reported missing. */
+export async function getOwnedRun(sql: Q, userId: number, runId: number, lock = false): Promise<RunRow> {
+  const rows = lock
+    ? await sql`select r.* from runs r join models m on m.id = r.model_id where r.id = ${runId} and m.user_id = ${userId} for update of r`
+    : await sql`select r.* from runs r join models m on m.id = r.model_id where r.id = ${runId} and m.user_id = ${userId}`;
+  if (!rows[0]) throw notFound('Run', runId);
+  return toRun(rows[0]);
+}
+
+export async function getRunningRun(sql: Q, modelId: number, lock = false): Promise<RunRow | null> {
+  const rows = lock
+    ? await sql`select * from runs where model_id = ${modelId} and status = 'running' for update`
+    : await sql`select * from runs where model_id = ${modelId} and status = 'running'`;
+  return rows[0] ? toRun(rows[0]) : null;
+}
+
+export function requireRunning(run: RunRow): void {
+  if (run.status !== 'running') {
+    throw new ToolError('RUN_ENDED', `Run ${run.run_id} has already ended (${run.status}); start a new run.`);
+  }
+}
+
+export async function recordEquity(sql: Q, runId: number, clock: Date, cashCents: number, positionsCents: number): Promise<void> {
+  const total = cashCents + positionsCents;
+  await sql`
+    insert into equity_snapshots (run_id, clock, cash, positions_value, total_value)
+    values (${runId}, ${clock}, ${centsToDecimal(cashCents)}, ${centsToDecimal(positionsCents)}, ${centsToDecimal(total)})
+    on conflict (run_id, clock) do update
+      set cash = excluded.cash, positions_value = excluded.positions_value, total_value = excluded.total_value`;
+  await sql`update runs set peak_value = greatest(peak_value, ${centsToDecimal(total)}) where id = ${runId}`;
+}
+
+export async function equityCurve(sql: Q, runId: number): Promise<{ clock: string; cash: number; positions_value: number; total_value: number }[]> {
+  const rows = await sql`select clock, cash, positions_value, total_value from equity_snapshots where run_id = ${runId} order by clock`;
+  return rows.map((r) => ({ clock: iso(r.clock)!, cash: num(r.cash), positions_value: num(r.positions_value), total_value: num(r.total_value) }));
+}
+
+export async function finishRun(tx: Q, run: RunRow, status: 'completed' | 'stopped', stats: FinalStats, endedAt: Date): Promise<RunRow> {
+  const [row] = await tx`
+    update runs set status = ${status}, ended_at = ${endedAt}, final_stats = ${stats as any}
+    where id = ${run.run_id} returning *`;
+  return toRun(row!);
+}
+
+export async function runCounts(sql: Q, runId: number) {
+  const [c] = await sql`
+    select
+      (select count(*)::int from orders where run_id = ${runId}) as orders,
+      (select count(*)::int from fills where run_id = ${runId}) as fills,
+      (select count(*)::int from orders where run_id = ${runId} and status = 'rejected') as rejections,
+      (select count(*)::int from reasoning_log where run_id = ${runId}) as reasoning`;
+  return c as { orders: number; fills: number; rejections: number; reasoning: number };
+}
+
+export async function listRuns(sql: Sql, userId: number, modelId: number, status: RunStatus | undefined, limit: number) {
+  await getOwnedModel(sql, userId, modelId);
+  const rows = await sql`
+    select r.*,
+      (select count(*)::int from fills f where f.run_id = r.id) as fill_count,
+      (select total_value from equity_snapshots e where e.run_id = r.id order by clock desc limit 1) as last_value
+    from runs r
+    where r.model_id = ${modelId} ${status ? sql`and r.status = ${status}` : sql``}
+    order by r.run_number desc
+    limit ${limit}`;
+  return rows.map((r) => {
+    const run = publicRun(toRun(r));
+    const value = r.last_value === null || r.last_value === undefined ? run.cash : num(r.last_value);
+    return {
+      ...run,
+      summary: {
+        trades: r.fill_count as number,
+        value,
+        return: run.initial_cash > 0 ? value / run.initial_cash - 1 : 0,
+      },
+    };
+  });
+}
+
+export async function logReasoning(sql: Q, runId: number, type: string, content: string, context: unknown, clock: Date): Promise<number> {
+  const [row] = await sql`
+    insert into reasoning_log (run_id, reasoning_type, content, context, clock)
+    values (${runId}, ${type}, ${content}, ${context === undefined ? null : (context as any)}, ${clock})
+    returning id`;
+  return row!.id as number;
+}
+
+export async function getReasoning(sql: Q, runId: number, type: string | undefined, limit: number) {
+  const rows = await sql`
+    select id, reasoning_type, content, context, clock, created_at from reasoning_log
+    where run_id = ${runId} ${type ? sql`and reasoning_type = ${type}` : sql``}
+    order by id limit ${limit}`;
+  return rows.map((r) => ({
+    id: r.id as number,
+    reasoning_type: r.reasoning_type as string,
+    content: r.content as string,
+    context: (r.context ?? null) as Record<string, unknown> | null,
+    clock: iso(r.clock)!,
+    created_at: iso(r.created_at)!,
+  }));
+}
+
+/** Final stats from the equity curve: max drawdown uses the starting value as the first point. */
+export function computeFinalStats(initialValue: number, curve: number[], totalTrades: number): FinalStats {
+  let peak = initialValue;
+  let maxDd = 0;
+  for (const v of curve) {
+    peak = Math.max(peak, v);
+    if (peak > 0) maxDd = Math.min(maxDd, v / peak - 1);
+  }
+  const finalValue = curve.length ? curve[curve.length - 1]! : initialValue;
+  return {
+    total_trades: totalTrades,
+    final_value: finalValue,
+    total_return: initialValue > 0 ? round6(finalValue / initialValue - 1) : 0,
+    max_drawdown: round6(maxDd),
+  };
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
