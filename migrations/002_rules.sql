@@ -19,12 +19,15 @@ create table rules (
   unique (model_id, rule_name)
 );
 
+-- rule_id has no foreign key: a deleted rule's history outlives it.
 create table rule_history (
   id serial primary key,
   model_id integer not null references models(id) on delete cascade,
   rule_id integer not null,
   action text not null check (action in ('create', 'update', 'delete', 'activate', 'deactivate')),
+  -- who: the API key's visible prefix; through which tool (apply_template, update_rule…)
   key_prefix text not null,
+  tool text not null,
   before jsonb,
   after jsonb,
   changed_at timestamptz not null default clock_timestamp()

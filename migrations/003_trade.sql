@@ -55,6 +55,9 @@ create table positions (
   avg_cost numeric(18,4) not null,
   high_water numeric(18,4),
   low_water numeric(18,4),
+  -- exit levels attached by the order that opened or last added to the position
+  stop_price numeric(18,4),
+  target_price numeric(18,4),
   opened_at timestamptz not null,
   primary key (run_id, symbol)
 );

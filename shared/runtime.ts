@@ -15,7 +15,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Deps } from './deps.js';
 import { logEvent } from './log.js';
-import { simulatedMarket } from './market/market.js';
+import { createMarket } from './market/market.js';
 import { createHost, type Host } from './mcp/host.js';
 import { Metrics } from './mcp/metrics.js';
 import { buildServer, type ServerSpec } from './mcp/server-spec.js';
@@ -103,7 +103,8 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
 
 /** The process-wide dependencies, built the same way by the suite and the admin CLI. */
 export function buildDeps(config: Config, db: Database): Deps {
-  return { config, db, sql: db.sql, cache: createCache(config.REDIS_URL), metrics: new Metrics(), market: simulatedMarket() };
+  const cache = createCache(config.REDIS_URL);
+  return { config, db, sql: db.sql, cache, metrics: new Metrics(), market: createMarket({ sql: db.sql, cache, config }) };
 }
 
 function listen(app: Hono, hostname: string, port: number): Promise<Server> {

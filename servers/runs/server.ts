@@ -1,4 +1,5 @@
 import type { ServerSpec } from '../../shared/mcp/server-spec.js';
+import { advanceRunTool } from './tools/advance_run.js';
 import { createModelTool } from './tools/create_model.js';
 import { endRunTool } from './tools/end_run.js';
 import { getModelTool } from './tools/get_model.js';
@@ -20,6 +21,7 @@ export const runsServer: ServerSpec = {
     getModelTool,
     updateModelTool,
     startRunTool,
+    advanceRunTool,
     endRunTool,
     listRunsTool,
     getRunTool,

@@ -1,7 +1,31 @@
 import type { ServerSpec } from '../../shared/mcp/server-spec.js';
+import { approveOrderTool, rejectOrderTool } from './tools/approve_order.js';
+import { buyTool, coverTool, sellTool, shortTool } from './tools/buy.js';
+import { cancelOrderTool } from './tools/cancel_order.js';
+import { getPortfolioTool } from './tools/get_portfolio.js';
+import { getTradingStatusTool } from './tools/get_trading_status.js';
+import { haltTradingTool } from './tools/halt_trading.js';
+import { listOrdersTool } from './tools/list_orders.js';
+import { previewOrderTool } from './tools/preview_order.js';
+import { resumeTradingTool } from './tools/resume_trading.js';
 
 export const tradeServer: ServerSpec = {
   name: 'trade',
-  instructions: 'AIBT trade server. Its tools arrive with their issue.',
-  tools: [],
+  instructions:
+    "AIBT trade server: orders pass hard risk gates and the model's structured rules inside the server, in one transaction. A refused order is a result with status rejected and reasons, not an error. Prices are the run clock's.",
+  tools: [
+    buyTool,
+    sellTool,
+    shortTool,
+    coverTool,
+    previewOrderTool,
+    cancelOrderTool,
+    listOrdersTool,
+    getPortfolioTool,
+    getTradingStatusTool,
+    haltTradingTool,
+    resumeTradingTool,
+    approveOrderTool,
+    rejectOrderTool,
+  ],
 };

@@ -2,6 +2,8 @@
 // or the running suite through its loopback admin endpoint.
 import { createKey, createUser, listUsers, parseScopes, revokeKey, SCOPES } from '../auth/keys.js';
 import type { Deps } from '../deps.js';
+import { describeImport, importBarsFile, type ImportFormat } from '../market/import-bars.js';
+import { CSV_FORMAT_DOC } from '../market/importers.js';
 
 export type AdminCommand = (deps: Deps, args: string[]) => Promise<string[]>;
 
@@ -27,6 +29,14 @@ const commands: Record<string, AdminCommand> = {
     if (!prefix) throw new Error('Usage: revoke-key PREFIX');
     if (!(await revokeKey(deps.sql, prefix))) throw new Error(`No active key has the prefix '${prefix}'.`);
     return [`Revoked key ${prefix}.`];
+  },
+  async 'import-bars'(deps, args) {
+    const { positional, flags } = parseArgs(args);
+    const file = positional[0];
+    if (!file) throw new Error(`Usage: import-bars FILE [--format ai-trader|csv]\n${CSV_FORMAT_DOC}`);
+    const format = flags.format;
+    if (format !== undefined && format !== 'ai-trader' && format !== 'csv') throw new Error(`--format must be ai-trader or csv, not '${format}'.`);
+    return describeImport(await importBarsFile(deps.sql, deps.market, file, format as ImportFormat | undefined));
   },
   async 'list-users'(deps) {
     const users = await listUsers(deps.sql);

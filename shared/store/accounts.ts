@@ -36,7 +36,7 @@ export async function markAccount(sql: Q, market: Market, run: { run_id: number;
   const positions = await loadPositions(sql, run.run_id);
   const marked = await Promise.all(
     positions.map(async (p) => {
-      const q = await market.priceAt(p.symbol, at);
+      const q = await market.priceAt(p.symbol, at, sql);
       return { ...p, price: q?.price ?? p.avgCost, priced: q !== null };
     }),
   );

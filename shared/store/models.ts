@@ -82,6 +82,13 @@ export async function getOwnedModel(sql: Q, userId: number, modelId: number, loc
   return toModel(rows[0]);
 }
 
+/** A model by id, for internal paths that already hold an owned run. */
+export async function getModelById(sql: Q, modelId: number): Promise<Model> {
+  const [row] = await sql`select * from models where id = ${modelId}`;
+  if (!row) throw notFound('Model', modelId);
+  return toModel(row);
+}
+
 export async function updateModel(sql: Q, userId: number, modelId: number, changes: Partial<ModelSettings> & { name?: string }): Promise<Model> {
   const values: Record<string, unknown> = {};
   for (const c of [...SETTING_COLUMNS, 'name'] as const) if (changes[c] !== undefined) values[c] = changes[c];

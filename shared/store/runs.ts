@@ -1,7 +1,9 @@
 // Runs: one trading session of a model, its account (cash on the run row), its clock,
 // its equity curve and its reasoning log.
 import type { Q, Sql } from '../db/database.js';
-import { centsToDecimal, toCents } from '../domain/money.js';
+import { centsToDecimal, fromCents, toCents } from '../domain/money.js';
+import type { Market } from '../market/market.js';
+import { markAccount } from './accounts.js';
 import { notFound, ToolError } from '../mcp/errors.js';
 import { getOwnedModel, type Model } from './models.js';
 import { iso, num } from './rows.js';
@@ -178,6 +180,20 @@ export async function finishRun(tx: Q, run: RunRow, status: 'completed' | 'stopp
     update runs set status = ${status}, ended_at = ${endedAt}, final_stats = ${stats as any}
     where id = ${run.run_id} returning *`;
   return toRun(row!);
+}
+
+/**
+ * Ends a run at its clock: records the last equity point there, computes the final stats from
+ * the equity curve and sets the status. end_run and advance_run (at the end of a replay) share it.
+ */
+export async function completeRun(tx: Q, market: Market, run: RunRow, status: 'completed' | 'stopped', endedAt: Date): Promise<RunRow> {
+  const clock = new Date(run.clock);
+  const account = await markAccount(tx, market, run, clock);
+  await recordEquity(tx, run.run_id, clock, account.cashCents, account.positionsCents);
+  const curve = (await equityCurve(tx, run.run_id)).map((p) => p.total_value);
+  const counts = await runCounts(tx, run.run_id);
+  const stats = computeFinalStats(run.initial_cash, curve.length ? curve : [fromCents(account.totalCents)], counts.fills);
+  return finishRun(tx, run, status, stats, endedAt);
 }
 
 export async function runCounts(sql: Q, runId: number) {

@@ -1,9 +1,7 @@
 import { z } from 'zod';
-import { fromCents } from '../../../shared/domain/money.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
-import { markAccount } from '../../../shared/store/accounts.js';
-import { computeFinalStats, equityCurve, finishRun, getOwnedRun, recordEquity, requireRunning, runCounts } from '../../../shared/store/runs.js';
+import { completeRun, getOwnedRun, requireRunning } from '../../../shared/store/runs.js';
 import { runOutput, runSummary } from './run-fields.js';
 
 export const endRunTool = defineTool({
@@ -22,13 +20,7 @@ export const endRunTool = defineTool({
     const run = await deps.sql.begin(async (tx) => {
       const current = await getOwnedRun(tx, auth.userId, run_id, true);
       requireRunning(current);
-      const clock = new Date(current.clock);
-      const account = await markAccount(tx, deps.market, current, clock);
-      await recordEquity(tx, run_id, clock, account.cashCents, account.positionsCents);
-      const curve = (await equityCurve(tx, run_id)).map((p) => p.total_value);
-      const counts = await runCounts(tx, run_id);
-      const stats = computeFinalStats(current.initial_cash, curve.length ? curve : [fromCents(account.totalCents)], counts.fills);
-      return finishRun(tx, current, status, stats, current.kind === 'replay' ? clock : new Date());
+      return completeRun(tx, deps.market, current, status, current.kind === 'replay' ? new Date(current.clock) : new Date());
     });
     const { strategy_snapshot: _s, peak_value: _p, realized_pnl: _r, ...data } = run;
     const s = run.final_stats!;

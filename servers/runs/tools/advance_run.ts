@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { nextStep } from '../../../shared/domain/calendar.js';
+import { formatCents, fromCents } from '../../../shared/domain/money.js';
+import type { Bar } from '../../../shared/domain/types.js';
+import { ToolError } from '../../../shared/mcp/errors.js';
+import { idSchema } from '../../../shared/mcp/schemas.js';
+import { defineTool } from '../../../shared/mcp/tool.js';
+import { markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
+import { completeRun, getOwnedRun, recordEquity, requireRunning } from '../../../shared/store/runs.js';
+import { onClockStep, type ClockEvent } from '../../../shared/trading/clock.js';
+
+export const MAX_STEPS_PER_CALL = 390;
+
+const barOutput = z.object({ t: z.string(), o: z.number(), h: z.number(), l: z.number(), c: z.number(), v: z.number().nullable() });
+
+export const advanceRunTool = defineTool({
+  name: 'advance_run',
+  title: 'Advance run',
+  description:
+    "Move a replay run's clock by `steps` open minutes or trading days (never past its end): returns the bars that closed meanwhile, the portfolio at the new clock and exits triggered. At the end, the next call completes the run (done).",
+  scope: 'trade',
+  input: {
+    run_id: idSchema('run_id'),
+    steps: z.number().int().min(1).max(MAX_STEPS_PER_CALL).default(1).describe(`Clock steps to take (default 1, at most ${MAX_STEPS_PER_CALL})`),
+  },
+  output: {
+    run_id: z.number(),
+    clock: z.string(),
+    previous_clock: z.string(),
+    steps_taken: z.number(),
+    bars: z.record(z.string(), z.array(barOutput)).describe("Per run symbol: bars of the run's timespan that closed in (previous_clock, clock]"),
+    portfolio: z.object({ cash: z.number(), positions_value: z.number(), total_value: z.number() }),
+    exits_triggered: z.array(
+      z.object({ order_id: z.number(), symbol: z.string(), side: z.string(), quantity: z.number(), price: z.number(), trigger: z.string(), reason: z.string() }),
+    ),
+    at_end: z.boolean().describe('The clock is on the last step of the range: the next call completes the run'),
+    done: z.boolean().describe('The run is completed'),
+    status: z.string(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async handler({ run_id, steps }, { deps, auth }) {
+    const result = await deps.sql.begin(async (tx) => {
+      let run = await getOwnedRun(tx, auth.userId, run_id, true);
+      if (run.kind === 'live') {
+        throw new ToolError('LIVE_RUN', `Run ${run_id} is live: its clock is the wall clock; only replay runs advance.`);
+      }
+      requireRunning(run);
+      const timespan = run.timespan!;
+      const end = new Date(run.end!);
+      const previous = new Date(run.clock);
+      let clock = previous;
+      let taken = 0;
+      let account: MarkedAccount | null = null;
+      const exits: ClockEvent[] = [];
+      while (taken < steps) {
+        const next = nextStep(timespan, clock, run.session);
+        if (next > end) break;
+        // onClockStep sees the run as it was before the step: its clock is the previous one
+        exits.push(...(await onClockStep(tx, deps, run, next)));
+        await tx`update runs set clock = ${next} where id = ${run_id}`;
+        run = await getOwnedRun(tx, auth.userId, run_id); // cash may have changed
+        account = await markAccount(tx, deps.market, run, next);
+        await recordEquity(tx, run_id, next, account.cashCents, account.positionsCents);
+        clock = next;
+        taken++;
+      }
+      let done = false;
+      if (taken === 0) {
+        run = await completeRun(tx, deps.market, run, 'completed', clock);
+        done = true;
+      }
+      account ??= await markAccount(tx, deps.market, run, clock);
+      const bars: Record<string, Bar[]> = {};
+      for (const symbol of run.symbols) bars[symbol] = await deps.market.barsClosedBetween(symbol, timespan, previous, clock, tx);
+      return { run, previous, clock, taken, account, exits, done, bars, atEnd: clock.getTime() >= end.getTime() };
+    });
+    const { run, account } = result;
+    const data = {
+      run_id,
+      clock: result.clock.toISOString(),
+      previous_clock: result.previous.toISOString(),
+      steps_taken: result.taken,
+      bars: Object.fromEntries(
+        Object.entries(result.bars).map(([s, bs]) => [s, bs.map((b) => ({ t: b.t, o: b.o, h: b.h!, l: b.l!, c: b.c!, v: b.v }))]),
+      ),
+      portfolio: { cash: fromCents(account.cashCents), positions_value: fromCents(account.positionsCents), total_value: fromCents(account.totalCents) },
+      exits_triggered: result.exits,
+      at_end: result.atEnd,
+      done: result.done,
+      status: run.status,
+    };
+    const barCount = Object.values(data.bars).reduce((n, b) => n + b.length, 0);
+    const summary = result.done
+      ? `Run ${run_id} reached the end of its range at ${data.clock} and is completed: final value ${formatCents(account.totalCents)}.`
+      : `Run ${run_id} advanced ${result.taken} step(s) to ${data.clock}: ${barCount} bar(s) closed across ${Object.keys(data.bars).length} symbol(s), portfolio ${formatCents(account.totalCents)}${result.exits.length ? `, ${result.exits.length} exit(s) triggered` : ''}.${result.atEnd ? ' This is the last step of the range: the next advance completes the run.' : ''}`;
+    return { data, summary };
+  },
+});

@@ -1,0 +1,36 @@
+// approve_order and reject_order: a person with `approve` decides a pending order.
+import { z } from 'zod';
+import { idSchema } from '../../../shared/mcp/schemas.js';
+import { defineTool } from '../../../shared/mcp/tool.js';
+import { decideOrder } from '../../../shared/trading/orders.js';
+import { orderResultOutput, orderSummary } from './order-fields.js';
+
+const input = { order_id: idSchema('order_id'), note: z.string().max(2000).optional() };
+
+export const approveOrderTool = defineTool({
+  name: 'approve_order',
+  title: 'Approve order',
+  description: 'Approve an order pending approval: every check runs again at current prices, then it fills (or is rejected). Needs approve.',
+  scope: 'approve',
+  input,
+  output: orderResultOutput,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler({ order_id, note }, { deps, auth }) {
+    const r = await decideOrder(deps, auth, order_id, 'approve', note ?? null, auth.keyPrefix);
+    return { data: r, summary: orderSummary(r), outcome: r.status === 'rejected' ? 'rejected' : 'ok' };
+  },
+});
+
+export const rejectOrderTool = defineTool({
+  name: 'reject_order',
+  title: 'Reject order',
+  description: 'Reject an order pending approval. Needs approve.',
+  scope: 'approve',
+  input,
+  output: orderResultOutput,
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  async handler({ order_id, note }, { deps, auth }) {
+    const r = await decideOrder(deps, auth, order_id, 'reject', note ?? null, auth.keyPrefix);
+    return { data: r, summary: orderSummary(r) };
+  },
+});

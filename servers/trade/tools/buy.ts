@@ -1,0 +1,73 @@
+// buy, sell, short, cover: one family, one path through the gates and rules.
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { Side } from '../../../shared/domain/types.js';
+import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
+import { defineTool, type ToolContext } from '../../../shared/mcp/tool.js';
+import { decideOrder, placeOrder, type OrderResult } from '../../../shared/trading/orders.js';
+import { orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
+
+export const orderInput = {
+  model_id: idSchema('model_id'),
+  symbol: symbolSchema,
+  quantity: quantitySchema,
+  order_type: z.enum(['market', 'limit']).default('market'),
+  limit_price: priceSchema('limit_price').optional(),
+  stop_loss: priceSchema('stop_loss').optional().describe('Exit price the clock triggers (opening orders)'),
+  take_profit: priceSchema('take_profit').optional().describe('Exit price the clock triggers (opening orders)'),
+  reasoning: z.string().max(20_000).optional().describe('Why: stored with the order and in the reasoning log'),
+  client_order_id: z.string().min(1).max(100).optional().describe('Idempotency key: a repeat returns the first result'),
+};
+
+const DESCRIPTIONS: Record<Side, string> = {
+  buy: 'Buy shares (open or add to a long).',
+  sell: 'Sell shares of a long position.',
+  short: 'Sell short (needs allow_short).',
+  cover: 'Buy back shares of a short position.',
+};
+
+function orderTool(side: Side) {
+  return defineTool({
+    name: side,
+    title: side[0]!.toUpperCase() + side.slice(1),
+    description: `${DESCRIPTIONS[side]} Risk gates and the model's rules run first; a refusal returns status rejected with reasons. Fills at the clock's price.`,
+    scope: 'trade',
+    input: orderInput,
+    output: orderResultOutput,
+    annotations: { readOnlyHint: false, destructiveHint: side === 'sell' || side === 'cover', idempotentHint: false, openWorldHint: false },
+    async handler(args, ctx) {
+      let result = await placeOrder(ctx.deps, ctx.auth, { ...args, side });
+      if (result.status === 'pending_approval' && !result.replayed) result = await askThePerson(ctx, result);
+      return { data: result, summary: orderSummary(result), outcome: result.status === 'rejected' ? 'rejected' : 'ok' };
+    },
+  });
+}
+
+/** With form elicitation, the person in the client decides right there. */
+async function askThePerson(ctx: ToolContext, pending: OrderResult): Promise<OrderResult> {
+  if (!supportsFormElicitation(ctx.server)) return pending;
+  const answer = await ctx.server.server
+    .elicitInput({
+      mode: 'form',
+      message: `Approve order ${pending.order_id}: ${pending.side} ${pending.quantity} ${pending.symbol}${pending.limit_price ? ` limit $${pending.limit_price}` : ' at market'}? Checks run again at current prices.`,
+      requestedSchema: {
+        type: 'object',
+        properties: { note: { type: 'string', title: 'Note', description: 'Optional note for the audit trail' } },
+      },
+    })
+    .catch(() => null);
+  if (!answer || answer.action === 'cancel') return pending; // no answer: it stays pending
+  const note = typeof answer.content?.note === 'string' ? answer.content.note : null;
+  return decideOrder(ctx.deps, ctx.auth, pending.order_id, answer.action === 'accept' ? 'approve' : 'reject', note, `person via ${ctx.auth.keyPrefix}`);
+}
+
+function supportsFormElicitation(server: McpServer): boolean {
+  const e = server.server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
+  if (!e) return false;
+  return Object.keys(e).length === 0 || 'form' in e;
+}
+
+export const buyTool = orderTool('buy');
+export const sellTool = orderTool('sell');
+export const shortTool = orderTool('short');
+export const coverTool = orderTool('cover');

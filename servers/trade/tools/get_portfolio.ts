@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { idSchema } from '../../../shared/mcp/schemas.js';
+import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
+import { portfolioView } from '../../../shared/trading/portfolio.js';
+
+export const getPortfolioTool = defineTool({
+  name: 'get_portfolio',
+  title: 'Get portfolio',
+  description: "Cash and positions valued at the clock's market prices, with average cost, P&L and weights. Give model_id (its running or latest run) or run_id.",
+  scope: 'read',
+  input: { model_id: idSchema('model_id').optional(), run_id: idSchema('run_id').optional() },
+  output: {
+    model_id: z.number(),
+    run_id: z.number().nullable(),
+    cash: z.number(),
+    positions: z.array(
+      z.object({ symbol: z.string(), quantity: z.number(), avg_cost: z.number(), price: z.number(), market_value: z.number(), unrealized_pnl: z.number(), weight: z.number() }),
+    ),
+    total_value: z.number(),
+    realized_pnl: z.number(),
+    unrealized_pnl: z.number(),
+    day_pnl: z.number(),
+    as_of: z.string(),
+    state: z.string(),
+  },
+  annotations: READ_ONLY,
+  async handler(args, { deps, auth }) {
+    const p = await portfolioView(deps, auth, args);
+    const lines = p.positions.map((x) => `${x.quantity} ${x.symbol} @ $${x.price} (${(x.weight * 100).toFixed(1)}%)`);
+    return {
+      data: p,
+      summary: `Portfolio of model ${p.model_id}${p.run_id ? ` run ${p.run_id}` : ''} at ${p.as_of}: cash $${p.cash.toFixed(2)}, ${lines.length ? lines.join(', ') : 'no positions'}; total $${p.total_value.toFixed(2)}, realized $${p.realized_pnl.toFixed(2)}, day P&L $${p.day_pnl.toFixed(2)}; state ${p.state}.`,
+    };
+  },
+});

@@ -1,0 +1,95 @@
+// Shapes shared by the trade tools.
+import { z } from 'zod';
+import type { OrderRow } from '../../../shared/store/orders.js';
+import type { OrderResult } from '../../../shared/trading/orders.js';
+
+export const quantitySchema = z
+  .number({ error: 'quantity must be a number of shares.' })
+  .int({ error: 'quantity must be whole shares.' })
+  .positive({ error: 'quantity must be at least 1 share.' })
+  .max(10_000_000, { error: 'quantity must be at most 10,000,000 shares.' })
+  .describe('Whole shares');
+
+export const priceSchema = (what: string) =>
+  z
+    .number({ error: `${what} must be a number.` })
+    .positive({ error: `${what} must be more than 0.` })
+    .max(1_000_000, { error: `${what} must be at most 1,000,000.` });
+
+export const rejectionOutput = z.object({
+  source: z.string(),
+  code: z.string(),
+  rule_name: z.string().optional(),
+  rule_id: z.string().optional(),
+  message: z.string(),
+});
+
+export const portfolioAfterOutput = z.object({ cash: z.number(), position_quantity: z.number(), total_value: z.number() });
+
+export const orderResultOutput = {
+  order_id: z.number(),
+  status: z.string(),
+  side: z.string(),
+  symbol: z.string(),
+  quantity: z.number(),
+  order_type: z.string(),
+  limit_price: z.number().nullable(),
+  fill_price: z.number().nullable(),
+  commission: z.number().nullable(),
+  slippage: z.number().nullable(),
+  rejections: z.array(rejectionOutput),
+  portfolio_after: portfolioAfterOutput,
+  run_id: z.number(),
+  clock: z.string(),
+  replayed: z.boolean(),
+  halted_reason: z.string().nullable(),
+};
+
+export const orderRowOutput = z.object({
+  order_id: z.number(),
+  run_id: z.number(),
+  model_id: z.number(),
+  client_order_id: z.string().nullable(),
+  side: z.string(),
+  symbol: z.string(),
+  quantity: z.number(),
+  order_type: z.string(),
+  limit_price: z.number().nullable(),
+  stop_loss: z.number().nullable(),
+  take_profit: z.number().nullable(),
+  status: z.string(),
+  rejections: z.array(rejectionOutput),
+  reasoning: z.string().nullable(),
+  source: z.string(),
+  clock: z.string(),
+  created_at: z.string(),
+  expires_at: z.string().nullable(),
+  decided_by: z.string().nullable(),
+  decision_note: z.string().nullable(),
+  fill: z
+    .object({ price: z.number(), commission: z.number(), slippage: z.number(), cash_change: z.number(), realized_pnl: z.number(), clock: z.string() })
+    .nullable(),
+});
+
+export function orderSummary(r: OrderResult): string {
+  const what = `${r.side} ${r.quantity} ${r.symbol}`;
+  const head = r.replayed ? `Order ${r.order_id} (seen before: first result returned)` : `Order ${r.order_id}`;
+  switch (r.status) {
+    case 'filled':
+      return `${head}: ${what} filled at $${r.fill_price} (commission $${r.commission}). Cash $${r.portfolio_after.cash.toFixed(2)}, position ${r.portfolio_after.position_quantity}, value $${r.portfolio_after.total_value.toFixed(2)}.${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
+    case 'rejected':
+      return `${head}: ${what} REJECTED. ${r.rejections.map((x) => x.message).join(' ')}`;
+    case 'pending_approval':
+      return `${head}: ${what} is waiting for a person to approve it (approve_order / reject_order); it expires in 15 minutes.`;
+    case 'open':
+      return `${head}: ${what} limit $${r.limit_price} rests open until the clock passes a bar that trades through it.`;
+    case 'validated':
+      return `${head}: ${what} passed every check (validation mode: nothing filled).`;
+    default:
+      return `${head}: ${what} is ${r.status}.`;
+  }
+}
+
+export function orderRowSummary(o: OrderRow): string {
+  return `Order ${o.order_id}: ${o.side} ${o.quantity} ${o.symbol} ${o.order_type}, ${o.status}${o.fill ? ` at $${o.fill.price}` : ''}${o.rejections.length ? ` (${o.rejections.map((r) => r.code).join(', ')})` : ''}.`;
+}

@@ -1,0 +1,265 @@
+// Orders, fills and positions: the rows one order transaction writes together.
+import type { Q } from '../db/database.js';
+import type { Rejection } from '../domain/gates.js';
+import { centsToDecimal } from '../domain/money.js';
+import type { Side } from '../domain/types.js';
+import { notFound } from '../mcp/errors.js';
+import { iso, num, numOrNull } from './rows.js';
+
+export type OrderStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 'validated' | 'cancelled' | 'expired';
+
+export interface OrderRow {
+  order_id: number;
+  run_id: number;
+  model_id: number;
+  client_order_id: string | null;
+  side: Side;
+  symbol: string;
+  quantity: number;
+  order_type: 'market' | 'limit';
+  limit_price: number | null;
+  stop_loss: number | null;
+  take_profit: number | null;
+  status: OrderStatus;
+  rejections: Rejection[];
+  reasoning: string | null;
+  source: string;
+  clock: string;
+  created_at: string;
+  expires_at: string | null;
+  decided_by: string | null;
+  decision_note: string | null;
+  fill: { price: number; commission: number; slippage: number; cash_change: number; realized_pnl: number; clock: string } | null;
+}
+
+const ORDER_SELECT = (sql: Q) => sql`
+  select o.*, f.price as f_price, f.commission as f_commission, f.slippage as f_slippage,
+         f.cash_change as f_cash_change, f.realized_pnl as f_realized, f.clock as f_clock
+  from orders o left join fills f on f.order_id = o.id`;
+
+function toOrder(r: Record<string, any>): OrderRow {
+  return {
+    order_id: r.id,
+    run_id: r.run_id,
+    model_id: r.model_id,
+    client_order_id: r.client_order_id ?? null,
+    side: r.side,
+    symbol: r.symbol,
+    quantity: r.quantity,
+    order_type: r.order_type,
+    limit_price: numOrNull(r.limit_price),
+    stop_loss: numOrNull(r.stop_loss),
+    take_profit: numOrNull(r.take_profit),
+    status: r.status,
+    rejections: r.rejections ?? [],
+    reasoning: r.reasoning ?? null,
+    source: r.source,
+    clock: iso(r.clock)!,
+    created_at: iso(r.created_at)!,
+    expires_at: iso(r.expires_at),
+    decided_by: r.decided_by ?? null,
+    decision_note: r.decision_note ?? null,
+    fill:
+      r.f_price === null || r.f_price === undefined
+        ? null
+        : {
+            price: num(r.f_price),
+            commission: num(r.f_commission),
+            slippage: num(r.f_slippage),
+            cash_change: num(r.f_cash_change),
+            realized_pnl: num(r.f_realized),
+            clock: iso(r.f_clock)!,
+          },
+  };
+}
+
+export interface NewOrder {
+  run_id: number;
+  model_id: number;
+  client_order_id?: string | null;
+  side: Side;
+  symbol: string;
+  quantity: number;
+  order_type: 'market' | 'limit';
+  limit_price?: number | null;
+  stop_loss?: number | null;
+  take_profit?: number | null;
+  status: OrderStatus;
+  rejections: Rejection[];
+  reasoning?: string | null;
+  source?: string;
+  clock: Date;
+  key_prefix?: string | null;
+  expires_at?: Date | null;
+}
+
+export async function insertOrder(sql: Q, o: NewOrder): Promise<number> {
+  const [row] = await sql`
+    insert into orders ${sql({
+      run_id: o.run_id,
+      model_id: o.model_id,
+      client_order_id: o.client_order_id ?? null,
+      side: o.side,
+      symbol: o.symbol,
+      quantity: o.quantity,
+      order_type: o.order_type,
+      limit_price: o.limit_price ?? null,
+      stop_loss: o.stop_loss ?? null,
+      take_profit: o.take_profit ?? null,
+      status: o.status,
+      rejections: o.rejections as any,
+      reasoning: o.reasoning ?? null,
+      source: o.source ?? 'agent',
+      clock: o.clock,
+      key_prefix: o.key_prefix ?? null,
+      expires_at: o.expires_at ?? null,
+    } as Record<string, any>)}
+    returning id`;
+  return row!.id as number;
+}
+
+export async function getOrder(sql: Q, orderId: number): Promise<OrderRow> {
+  const [row] = await sql`${ORDER_SELECT(sql)} where o.id = ${orderId}`;
+  if (!row) throw notFound('Order', orderId);
+  return toOrder(row);
+}
+
+/** The caller's order, locked; another user's order is reported as missing. */
+export async function getOwnedOrderForUpdate(sql: Q, userId: number, orderId: number): Promise<OrderRow> {
+  const [row] = await sql`
+    select o.id from orders o join models m on m.id = o.model_id
+    where o.id = ${orderId} and m.user_id = ${userId} for update of o`;
+  if (!row) throw notFound('Order', orderId);
+  return getOrder(sql, orderId);
+}
+
+export async function findByClientOrderId(sql: Q, modelId: number, clientOrderId: string): Promise<OrderRow | null> {
+  const [row] = await sql`${ORDER_SELECT(sql)} where o.model_id = ${modelId} and o.client_order_id = ${clientOrderId}`;
+  return row ? toOrder(row) : null;
+}
+
+export async function setOrderStatus(
+  sql: Q,
+  orderId: number,
+  status: OrderStatus,
+  extra: { rejections?: Rejection[]; decided_by?: string; decision_note?: string | null } = {},
+): Promise<void> {
+  await sql`
+    update orders set status = ${status},
+      rejections = coalesce(${extra.rejections ? (extra.rejections as any) : null}::jsonb, rejections),
+      decided_by = coalesce(${extra.decided_by ?? null}, decided_by),
+      decided_at = case when ${extra.decided_by ?? null}::text is null then decided_at else now() end,
+      decision_note = coalesce(${extra.decision_note ?? null}, decision_note)
+    where id = ${orderId}`;
+}
+
+export async function listOrders(sql: Q, filter: { userId: number; modelId?: number; runId?: number; status?: OrderStatus; limit: number }) {
+  const rows = await sql`
+    ${ORDER_SELECT(sql)} join models m on m.id = o.model_id
+    where m.user_id = ${filter.userId}
+      ${filter.modelId ? sql`and o.model_id = ${filter.modelId}` : sql``}
+      ${filter.runId ? sql`and o.run_id = ${filter.runId}` : sql``}
+      ${filter.status ? sql`and o.status = ${filter.status}` : sql``}
+    order by o.id desc limit ${filter.limit}`;
+  return rows.map(toOrder);
+}
+
+/** Orders the agent placed for this model in the last minute of wall time (the throttle). */
+export async function ordersLastMinute(sql: Q, modelId: number): Promise<number> {
+  const [r] = await sql`
+    select count(*)::int as n from orders
+    where model_id = ${modelId} and source = 'agent' and created_at > clock_timestamp() - interval '1 minute'`;
+  return r!.n as number;
+}
+
+/** Pending approvals past their time become expired; returns how many. */
+export async function expirePending(sql: Q, modelId: number): Promise<number> {
+  const rows = await sql`
+    update orders set status = 'expired', decided_at = now(), decided_by = 'expiry'
+    where model_id = ${modelId} and status = 'pending_approval' and expires_at <= clock_timestamp()
+    returning id`;
+  return rows.length;
+}
+
+export async function openOrders(sql: Q, runId: number): Promise<OrderRow[]> {
+  const rows = await sql`${ORDER_SELECT(sql)} where o.run_id = ${runId} and o.status = 'open' order by o.id`;
+  return rows.map(toOrder);
+}
+
+export async function countPending(sql: Q, modelId: number): Promise<number> {
+  const [r] = await sql`select count(*)::int as n from orders where model_id = ${modelId} and status = 'pending_approval'`;
+  return r!.n as number;
+}
+
+export interface FillWrite {
+  order_id: number;
+  run_id: number;
+  symbol: string;
+  side: Side;
+  quantity: number;
+  price: number;
+  commissionCents: number;
+  slippagePerShare: number;
+  cashChangeCents: number;
+  realizedCents: number;
+  clock: Date;
+}
+
+export async function insertFill(sql: Q, f: FillWrite): Promise<void> {
+  await sql`
+    insert into fills (order_id, run_id, symbol, side, quantity, price, commission, slippage, cash_change, realized_pnl, clock)
+    values (${f.order_id}, ${f.run_id}, ${f.symbol}, ${f.side}, ${f.quantity}, ${f.price}, ${centsToDecimal(f.commissionCents)},
+            ${f.slippagePerShare}, ${centsToDecimal(f.cashChangeCents)}, ${centsToDecimal(f.realizedCents)}, ${f.clock})`;
+}
+
+export async function setAccount(sql: Q, runId: number, cashCents: number, realizedCents: number): Promise<void> {
+  await sql`update runs set cash = ${centsToDecimal(cashCents)}, realized_pnl = ${centsToDecimal(realizedCents)} where id = ${runId}`;
+}
+
+export async function writePosition(
+  sql: Q,
+  runId: number,
+  symbol: string,
+  position: { quantity: number; avgCost: number } | null,
+  clock: Date,
+  exits: { stop_price?: number | null; target_price?: number | null } = {},
+): Promise<void> {
+  if (!position) {
+    await sql`delete from positions where run_id = ${runId} and symbol = ${symbol}`;
+    return;
+  }
+  await sql`
+    insert into positions (run_id, symbol, quantity, avg_cost, opened_at, stop_price, target_price)
+    values (${runId}, ${symbol}, ${position.quantity}, ${position.avgCost}, ${clock}, ${exits.stop_price ?? null}, ${exits.target_price ?? null})
+    on conflict (run_id, symbol) do update set
+      quantity = excluded.quantity,
+      avg_cost = excluded.avg_cost,
+      stop_price = coalesce(excluded.stop_price, positions.stop_price),
+      target_price = coalesce(excluded.target_price, positions.target_price)`;
+}
+
+export async function setWaterMarks(sql: Q, runId: number, symbol: string, high: number | null, low: number | null): Promise<void> {
+  await sql`update positions set high_water = ${high}, low_water = ${low} where run_id = ${runId} and symbol = ${symbol}`;
+}
+
+export async function positionExits(sql: Q, runId: number): Promise<Map<string, { stop: number | null; target: number | null }>> {
+  const rows = await sql`select symbol, stop_price, target_price from positions where run_id = ${runId}`;
+  return new Map(rows.map((r) => [r.symbol as string, { stop: numOrNull(r.stop_price), target: numOrNull(r.target_price) }]));
+}
+
+/** Fill counts for the rules' trade limits: in the run, and since the start of the clock's day. */
+export async function tradeCounts(sql: Q, runId: number, dayStart: Date): Promise<{ inRun: number; today: number }> {
+  const [r] = await sql`
+    select count(*)::int as in_run, count(*) filter (where clock >= ${dayStart})::int as today
+    from fills where run_id = ${runId}`;
+  return { inRun: r!.in_run as number, today: r!.today as number };
+}
+
+export async function setModelState(sql: Q, modelId: number, state: 'active' | 'reducing' | 'halted', reason: string | null, locked: boolean): Promise<void> {
+  await sql`update models set state = ${state}, state_reason = ${reason}, state_locked = ${locked}, updated_at = now() where id = ${modelId}`;
+}
+
+export async function modelStateLocked(sql: Q, modelId: number): Promise<boolean> {
+  const [r] = await sql`select state_locked from models where id = ${modelId}`;
+  return r?.state_locked === true;
+}

@@ -1,0 +1,421 @@
+// The order path: one order is one transaction. The model row is locked first (so two
+// orders of one model, or two calls with one client_order_id, run one after the other),
+// then the run's account row; gates and rules are evaluated on that locked state, and
+// the order, fill, position, cash and reasoning are written together or not at all.
+import type { AuthContext } from '../auth/keys.js';
+import type { Tx } from '../db/database.js';
+import { isMarketOpen, checkOrder, drawdownBreach, type Rejection } from '../domain/gates.js';
+import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from '../domain/fills.js';
+import { applyFill } from '../domain/ledger.js';
+import { fromCents, notionalCents, toCents } from '../domain/money.js';
+import { lossLimitBreaches, portfolioValueCents } from '../domain/rules/engine.js';
+import type { PortfolioSnapshot, RuleRecord, Side } from '../domain/types.js';
+import type { Deps } from '../deps.js';
+import { ToolError } from '../mcp/errors.js';
+import { getOwnedModel, type Model } from '../store/models.js';
+import {
+  expirePending,
+  findByClientOrderId,
+  getOrder,
+  getOwnedOrderForUpdate,
+  insertFill,
+  insertOrder,
+  ordersLastMinute,
+  setAccount,
+  setModelState,
+  setOrderStatus,
+  writePosition,
+  type OrderRow,
+} from '../store/orders.js';
+import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
+import { loadActiveRules } from '../store/rules.js';
+import { getRunningRun, startRun, type RunRow } from '../store/runs.js';
+import { logReasoning } from '../store/runs.js';
+
+export const APPROVAL_MINUTES = 15;
+
+export interface OrderRequest {
+  model_id: number;
+  side: Side;
+  symbol: string;
+  quantity: number;
+  order_type: 'market' | 'limit';
+  limit_price?: number;
+  stop_loss?: number;
+  take_profit?: number;
+  reasoning?: string;
+  client_order_id?: string;
+}
+
+export interface OrderResult {
+  order_id: number;
+  status: OrderRow['status'];
+  side: Side;
+  symbol: string;
+  quantity: number;
+  order_type: 'market' | 'limit';
+  limit_price: number | null;
+  fill_price: number | null;
+  commission: number | null;
+  slippage: number | null;
+  rejections: Rejection[];
+  portfolio_after: { cash: number; position_quantity: number; total_value: number };
+  run_id: number;
+  clock: string;
+  /** True when a client_order_id seen before returned the first result. */
+  replayed: boolean;
+  /** Set when the order tripped a circuit breaker and the model is now halted. */
+  halted_reason: string | null;
+}
+
+/** Everything a check needs, read on the locked account at the clock. */
+interface Evaluation {
+  clock: Date;
+  snapshot: PortfolioSnapshot;
+  rules: RuleRecord[];
+  marketPrice: number | null;
+  /** Estimated fill price (slippage included), or the limit for a resting limit. */
+  price: number;
+  slippagePerShare: number;
+  commissionCents: number;
+  marketable: boolean;
+  rejections: Rejection[];
+}
+
+function runClock(run: RunRow): Date {
+  return run.kind === 'replay' ? new Date(run.clock) : new Date();
+}
+
+async function evaluate(
+  tx: Tx,
+  deps: Deps,
+  model: Model,
+  run: RunRow,
+  req: Pick<OrderRequest, 'side' | 'symbol' | 'quantity' | 'order_type' | 'limit_price'>,
+  opts: { throttle: boolean },
+): Promise<Evaluation> {
+  const clock = runClock(run);
+  const quote = await deps.market.priceAt(req.symbol, clock, tx);
+  const known = quote !== null || (await deps.market.isKnown(req.symbol, tx));
+  const snapshot = await loadPortfolioSnapshot(tx, run, run.initial_cash, deps.market, clock);
+  const rules = await loadActiveRules(tx, model.model_id);
+  const commission = commissionCents(req.quantity, model.commission_per_share);
+  let price = req.limit_price ?? 0;
+  let slippagePerShare = 0;
+  let marketable = req.order_type === 'market';
+  if (quote) {
+    const est = fillPrice(req.side, quote.price, model.slippage_bps);
+    if (req.order_type === 'market') {
+      price = est.price;
+      slippagePerShare = est.slippagePerShare;
+    } else {
+      marketable = limitMarketable(req.side, req.limit_price!, quote.price);
+      price = marketable ? boundedByLimit(req.side, est.price, req.limit_price!) : req.limit_price!;
+      slippagePerShare = marketable ? Math.abs(price - quote.price) : 0;
+    }
+  }
+  const check = checkOrder({
+    order: { side: req.side, symbol: req.symbol, quantity: req.quantity, price },
+    orderType: req.order_type,
+    model,
+    portfolio: snapshot,
+    rules,
+    commissionCents: commission,
+    symbolKnown: known,
+    priced: quote !== null,
+    marketOpen: isMarketOpen(clock, run.session),
+    ordersLastMinute: opts.throttle ? await ordersLastMinute(tx, model.model_id) : 0,
+    maxOrdersPerMinute: model.max_orders_per_minute,
+    clock,
+  });
+  return {
+    clock,
+    snapshot,
+    rules,
+    marketPrice: quote?.price ?? null,
+    price,
+    slippagePerShare,
+    commissionCents: commission,
+    marketable,
+    rejections: check.rejections,
+  };
+}
+
+/** The model's running run, or a new live run when there is none (CONTRACT §1). */
+async function runFor(tx: Tx, auth: AuthContext, model: Model): Promise<RunRow> {
+  return (await getRunningRun(tx, model.model_id, true)) ?? startRun(tx, auth.userId, model.model_id, { kind: 'live' });
+}
+
+export interface FillDone {
+  price: number;
+  commissionCents: number;
+  slippagePerShare: number;
+}
+
+/** Applies one fill to the run's account: cash, realized P&L, position, fill row, order status. */
+export async function executeFill(
+  tx: Tx,
+  run: { run_id: number },
+  order: { order_id: number; side: Side; symbol: string; quantity: number; stop_loss?: number | null; take_profit?: number | null },
+  fill: FillDone,
+  clock: Date,
+): Promise<void> {
+  const [acct] = await tx`select cash, realized_pnl from runs where id = ${run.run_id}`;
+  const [pos] = await tx`select quantity, avg_cost from positions where run_id = ${run.run_id} and symbol = ${order.symbol}`;
+  const applied = applyFill(
+    { cashCents: toCents(acct!.cash), realizedPnlCents: toCents(acct!.realized_pnl) },
+    pos ? { quantity: pos.quantity, avgCost: Number(pos.avg_cost) } : null,
+    { side: order.side, quantity: order.quantity, price: fill.price, commissionCents: fill.commissionCents },
+  );
+  await setAccount(tx, run.run_id, applied.cashCents, applied.realizedPnlCents);
+  const opening = order.side === 'buy' || order.side === 'short';
+  await writePosition(tx, run.run_id, order.symbol, applied.position, clock, opening ? { stop_price: order.stop_loss, target_price: order.take_profit } : {});
+  await insertFill(tx, {
+    order_id: order.order_id,
+    run_id: run.run_id,
+    symbol: order.symbol,
+    side: order.side,
+    quantity: order.quantity,
+    price: fill.price,
+    commissionCents: fill.commissionCents,
+    slippagePerShare: fill.slippagePerShare,
+    cashChangeCents: applied.cashChangeCents,
+    realizedCents: applied.realizedCents,
+    clock,
+  });
+  await setOrderStatus(tx, order.order_id, 'filled');
+}
+
+/**
+ * Circuit breakers after the account changed: the model's max_drawdown_halt_pct and the
+ * rules' loss limits halt the model (locked: only an `approve` key resumes it).
+ */
+export async function checkBreakers(tx: Tx, deps: Deps, model: Model, run: RunRow, clock: Date, rules: RuleRecord[]): Promise<string | null> {
+  if (model.state === 'halted') return null;
+  const [acct] = await tx`select cash, peak_value from runs where id = ${run.run_id}`;
+  const snapshot = await loadPortfolioSnapshot(tx, { ...run, cash: Number(acct!.cash), peak_value: Number(acct!.peak_value) }, run.initial_cash, deps.market, clock);
+  const value = portfolioValueCents(snapshot);
+  const reason =
+    drawdownBreach(value, snapshot.peakValueCents, model.max_drawdown_halt_pct) ??
+    lossLimitBreaches({ ...snapshot }, rules)[0]?.message ??
+    null;
+  if (reason) await setModelState(tx, model.model_id, 'halted', `Circuit breaker: ${reason}`, true);
+  return reason;
+}
+
+async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean, haltedReason: string | null): Promise<OrderResult> {
+  const order = await getOrder(tx, orderId);
+  const [acct] = await tx`select cash, initial_cash, peak_value, kind, clock from runs where id = ${order.run_id}`;
+  const [pos] = await tx`select quantity from positions where run_id = ${order.run_id} and symbol = ${order.symbol}`;
+  const clock = acct!.kind === 'replay' ? new Date(acct!.clock) : new Date();
+  const snapshot = await loadPortfolioSnapshot(
+    tx,
+    { run_id: order.run_id, cash: Number(acct!.cash), initial_cash: Number(acct!.initial_cash), peak_value: Number(acct!.peak_value) },
+    Number(acct!.initial_cash),
+    deps.market,
+    clock,
+  );
+  return {
+    order_id: order.order_id,
+    status: order.status,
+    side: order.side,
+    symbol: order.symbol,
+    quantity: order.quantity,
+    order_type: order.order_type,
+    limit_price: order.limit_price,
+    fill_price: order.fill?.price ?? null,
+    commission: order.fill?.commission ?? null,
+    slippage: order.fill?.slippage ?? null,
+    rejections: order.rejections,
+    portfolio_after: { cash: Number(acct!.cash), position_quantity: pos?.quantity ?? 0, total_value: fromCents(portfolioValueCents(snapshot)) },
+    run_id: order.run_id,
+    clock: order.clock,
+    replayed,
+    halted_reason: haltedReason,
+  };
+}
+
+/** buy / sell / short / cover. */
+export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderRequest): Promise<OrderResult> {
+  validateShape(req);
+  return deps.sql.begin(async (tx) => {
+    const model = await getOwnedModel(tx, auth.userId, req.model_id, true);
+    if (req.client_order_id) {
+      const seen = await findByClientOrderId(tx, model.model_id, req.client_order_id);
+      if (seen) return resultFor(tx, deps, seen.order_id, true, null);
+    }
+    await expirePending(tx, model.model_id);
+    const run = await runFor(tx, auth, model);
+    const ev = await evaluate(tx, deps, model, run, req, { throttle: true });
+    const base = {
+      run_id: run.run_id,
+      model_id: model.model_id,
+      client_order_id: req.client_order_id ?? null,
+      side: req.side,
+      symbol: req.symbol,
+      quantity: req.quantity,
+      order_type: req.order_type,
+      limit_price: req.limit_price ?? null,
+      stop_loss: req.stop_loss ?? null,
+      take_profit: req.take_profit ?? null,
+      reasoning: req.reasoning ?? null,
+      clock: ev.clock,
+      key_prefix: auth.keyPrefix,
+    };
+    let haltedReason: string | null = null;
+    let orderId: number;
+    if (ev.rejections.length) {
+      orderId = await insertOrder(tx, { ...base, status: 'rejected', rejections: ev.rejections });
+    } else if (model.execution_mode === 'validation') {
+      orderId = await insertOrder(tx, { ...base, status: 'validated', rejections: [] });
+    } else if (model.require_approval) {
+      const expires = new Date(Date.now() + APPROVAL_MINUTES * 60_000);
+      orderId = await insertOrder(tx, { ...base, status: 'pending_approval', rejections: [], expires_at: expires });
+    } else if (!ev.marketable) {
+      orderId = await insertOrder(tx, { ...base, status: 'open', rejections: [] });
+    } else {
+      orderId = await insertOrder(tx, { ...base, status: 'filled', rejections: [] });
+      await executeFill(tx, run, { ...base, order_id: orderId }, ev, ev.clock);
+      haltedReason = await checkBreakers(tx, deps, model, run, ev.clock, ev.rules);
+    }
+    if (req.reasoning) {
+      await logReasoning(tx, run.run_id, 'decision', req.reasoning, { order_id: orderId, side: req.side, symbol: req.symbol, quantity: req.quantity }, ev.clock);
+    }
+    return resultFor(tx, deps, orderId, false, haltedReason);
+  });
+}
+
+export interface Preview {
+  would_fill: boolean;
+  status_if_placed: OrderRow['status'];
+  rejections: Rejection[];
+  estimated_price: number | null;
+  estimated_cost: number | null;
+  commission: number;
+  portfolio_after: { cash: number; position_quantity: number; total_value: number } | null;
+  clock: string;
+}
+
+/** Every check of a real order, on the same state, writing nothing. */
+export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequest): Promise<Preview> {
+  validateShape(req);
+  // Rolled back at the end: a preview never writes, not even a new live run.
+  const rollback = new Error('preview rollback');
+  let preview: Preview | undefined;
+  await deps.sql
+    .begin(async (tx) => {
+      const model = await getOwnedModel(tx, auth.userId, req.model_id, true);
+      const run = await runFor(tx, auth, model);
+      const ev = await evaluate(tx, deps, model, run, req, { throttle: true });
+      const pass = ev.rejections.length === 0;
+      const status: OrderRow['status'] = !pass
+        ? 'rejected'
+        : model.execution_mode === 'validation'
+          ? 'validated'
+          : model.require_approval
+            ? 'pending_approval'
+            : ev.marketable
+              ? 'filled'
+              : 'open';
+      let after: Preview['portfolio_after'] = null;
+      if (pass && ev.marketPrice !== null) {
+        const held = ev.snapshot.positions.find((p) => p.symbol === req.symbol)?.quantity ?? 0;
+        const applied = applyFill({ cashCents: ev.snapshot.cashCents, realizedPnlCents: 0 }, held ? { quantity: held, avgCost: ev.snapshot.positions.find((p) => p.symbol === req.symbol)!.avgCost } : null, {
+          side: req.side,
+          quantity: req.quantity,
+          price: ev.price,
+          commissionCents: ev.commissionCents,
+        });
+        const positions = ev.snapshot.positions.filter((p) => p.symbol !== req.symbol);
+        if (applied.position) positions.push({ symbol: req.symbol, quantity: applied.position.quantity, avgCost: applied.position.avgCost, price: ev.marketPrice });
+        after = {
+          cash: fromCents(applied.cashCents),
+          position_quantity: applied.position?.quantity ?? 0,
+          total_value: fromCents(portfolioValueCents({ cashCents: applied.cashCents, positions })),
+        };
+      }
+      preview = {
+        would_fill: pass && ev.marketable && model.execution_mode === 'simulation' && !model.require_approval,
+        status_if_placed: status,
+        rejections: ev.rejections,
+        estimated_price: ev.marketPrice === null ? null : ev.price,
+        estimated_cost: ev.marketPrice === null ? null : fromCents(notionalCents(req.quantity, ev.price)),
+        commission: fromCents(ev.commissionCents),
+        portfolio_after: after,
+        clock: ev.clock.toISOString(),
+      };
+      throw rollback;
+    })
+    .catch((err) => {
+      if (err !== rollback) throw err;
+    });
+  return preview!;
+}
+
+/** approve_order / reject_order, and the answer of a person asked through elicitation. */
+export async function decideOrder(
+  deps: Deps,
+  auth: AuthContext,
+  orderId: number,
+  decision: 'approve' | 'reject',
+  note: string | null,
+  decidedBy: string,
+): Promise<OrderResult> {
+  return deps.sql.begin(async (tx) => {
+    const [owner] = await tx`select o.model_id from orders o join models m on m.id = o.model_id where o.id = ${orderId} and m.user_id = ${auth.userId}`;
+    if (!owner) throw new ToolError('NOT_FOUND', `Order ${orderId} was not found.`);
+    const model = await getOwnedModel(tx, auth.userId, owner.model_id, true);
+    await expirePending(tx, model.model_id);
+    const order = await getOwnedOrderForUpdate(tx, auth.userId, orderId);
+    if (order.status !== 'pending_approval') {
+      throw new ToolError('NOT_PENDING', `Order ${orderId} is ${order.status}, not pending approval; nothing was changed.`);
+    }
+    if (decision === 'reject') {
+      const rejection: Rejection = { source: 'gate', code: 'REJECTED_BY_APPROVER' as never, message: `Rejected by ${decidedBy}${note ? `: ${note}` : '.'}` };
+      await setOrderStatus(tx, orderId, 'rejected', { rejections: [rejection], decided_by: decidedBy, decision_note: note });
+      return resultFor(tx, deps, orderId, false, null);
+    }
+    const run = await getRunningRun(tx, model.model_id, true);
+    if (!run || run.run_id !== order.run_id) {
+      const rejection: Rejection = { source: 'gate', code: 'RUN_ENDED' as never, message: `Run ${order.run_id} has ended; the order can no longer fill.` };
+      await setOrderStatus(tx, orderId, 'rejected', { rejections: [rejection], decided_by: decidedBy, decision_note: note });
+      return resultFor(tx, deps, orderId, false, null);
+    }
+    // Checks run again on current prices: the approval is of the order, not of old numbers.
+    const ev = await evaluate(tx, deps, model, run, { ...order, limit_price: order.limit_price ?? undefined }, { throttle: false });
+    if (ev.rejections.length) {
+      await setOrderStatus(tx, orderId, 'rejected', { rejections: ev.rejections, decided_by: decidedBy, decision_note: note });
+      return resultFor(tx, deps, orderId, false, null);
+    }
+    await setOrderStatus(tx, orderId, ev.marketable ? 'filled' : 'open', { decided_by: decidedBy, decision_note: note });
+    let halted: string | null = null;
+    if (ev.marketable) {
+      await executeFill(tx, run, order, ev, ev.clock);
+      halted = await checkBreakers(tx, deps, model, run, ev.clock, ev.rules);
+    }
+    return resultFor(tx, deps, orderId, false, halted);
+  });
+}
+
+export async function cancelOrder(deps: Deps, auth: AuthContext, orderId: number): Promise<OrderRow> {
+  return deps.sql.begin(async (tx) => {
+    const order = await getOwnedOrderForUpdate(tx, auth.userId, orderId);
+    if (order.status !== 'open' && order.status !== 'pending_approval') {
+      throw new ToolError('NOT_CANCELLABLE', `Order ${orderId} is ${order.status}; only open or pending orders can be cancelled.`);
+    }
+    await setOrderStatus(tx, orderId, 'cancelled', { decided_by: auth.keyPrefix });
+    return getOrder(tx, orderId);
+  });
+}
+
+function validateShape(req: OrderRequest): void {
+  if (req.order_type === 'limit' && req.limit_price === undefined) {
+    throw new ToolError('BAD_ORDER', 'A limit order needs limit_price.');
+  }
+  if (req.order_type === 'market' && req.limit_price !== undefined) {
+    throw new ToolError('BAD_ORDER', 'limit_price is only for order_type limit.');
+  }
+  if ((req.stop_loss !== undefined || req.take_profit !== undefined) && (req.side === 'sell' || req.side === 'cover')) {
+    throw new ToolError('BAD_ORDER', 'stop_loss and take_profit attach to opening orders (buy or short).');
+  }
+}

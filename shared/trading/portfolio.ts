@@ -1,0 +1,115 @@
+// get_portfolio and get_trading_status: the account valued at the clock's market prices.
+import type { AuthContext } from '../auth/keys.js';
+import { markPortfolio, type PortfolioLine } from '../domain/ledger.js';
+import { formatCents, fromCents, toCents } from '../domain/money.js';
+import type { Deps } from '../deps.js';
+import { ToolError } from '../mcp/errors.js';
+import { loadPositions } from '../store/accounts.js';
+import { getModelDetail, getOwnedModel } from '../store/models.js';
+import { countPending } from '../store/orders.js';
+import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
+import { loadActiveRules } from '../store/rules.js';
+import { getOwnedRun, getRunningRun, type RunRow } from '../store/runs.js';
+import { parseEnforcementParams } from '../domain/rules/schema.js';
+
+export interface PortfolioView {
+  model_id: number;
+  run_id: number | null;
+  cash: number;
+  positions: PortfolioLine[];
+  total_value: number;
+  realized_pnl: number;
+  unrealized_pnl: number;
+  day_pnl: number;
+  as_of: string;
+  state: string;
+}
+
+async function runOf(deps: Deps, auth: AuthContext, args: { model_id?: number; run_id?: number }): Promise<{ modelId: number; run: RunRow | null }> {
+  if (args.run_id) {
+    const run = await getOwnedRun(deps.sql, auth.userId, args.run_id);
+    if (args.model_id && args.model_id !== run.model_id) throw new ToolError('BAD_ARGS', `Run ${args.run_id} does not belong to model ${args.model_id}.`);
+    return { modelId: run.model_id, run };
+  }
+  if (!args.model_id) throw new ToolError('BAD_ARGS', 'Give model_id or run_id.');
+  await getOwnedModel(deps.sql, auth.userId, args.model_id);
+  const running = await getRunningRun(deps.sql, args.model_id);
+  if (running) return { modelId: args.model_id, run: running };
+  // No running run: the latest one, as it ended.
+  const [latest] = await deps.sql`select id from runs where model_id = ${args.model_id} order by run_number desc limit 1`;
+  return { modelId: args.model_id, run: latest ? await getOwnedRun(deps.sql, auth.userId, latest.id) : null };
+}
+
+export async function portfolioView(deps: Deps, auth: AuthContext, args: { model_id?: number; run_id?: number }): Promise<PortfolioView> {
+  const { modelId, run } = await runOf(deps, auth, args);
+  const model = await getOwnedModel(deps.sql, auth.userId, modelId);
+  if (!run) {
+    return {
+      model_id: modelId,
+      run_id: null,
+      cash: model.initial_cash,
+      positions: [],
+      total_value: model.initial_cash,
+      realized_pnl: 0,
+      unrealized_pnl: 0,
+      day_pnl: 0,
+      as_of: new Date().toISOString(),
+      state: model.state,
+    };
+  }
+  const clock = run.status === 'running' ? (run.kind === 'replay' ? new Date(run.clock) : new Date()) : new Date(run.clock);
+  const positions = await loadPositions(deps.sql, run.run_id);
+  const prices = new Map<string, number>();
+  for (const p of positions) prices.set(p.symbol, (await deps.market.priceAt(p.symbol, clock))?.price ?? p.avgCost);
+  const marked = markPortfolio(toCents(run.cash), positions, (s) => prices.get(s)!);
+  const snapshot = await loadPortfolioSnapshot(deps.sql, run, run.initial_cash, deps.market, clock);
+  return {
+    model_id: modelId,
+    run_id: run.run_id,
+    cash: run.cash,
+    positions: marked.positions,
+    total_value: fromCents(marked.totalValueCents),
+    realized_pnl: run.realized_pnl,
+    unrealized_pnl: fromCents(marked.unrealizedPnlCents),
+    day_pnl: fromCents(marked.totalValueCents - snapshot.dayStartValueCents),
+    as_of: clock.toISOString(),
+    state: model.state,
+  };
+}
+
+export async function tradingStatus(deps: Deps, auth: AuthContext, modelId: number) {
+  const model = await getModelDetail(deps.sql, auth.userId, modelId);
+  const run = await getRunningRun(deps.sql, modelId);
+  const clock = run ? (run.kind === 'replay' ? new Date(run.clock) : new Date()) : new Date();
+  const snapshot = await loadPortfolioSnapshot(deps.sql, run, model.initial_cash, deps.market, clock);
+  const view = await portfolioView(deps, auth, { model_id: modelId });
+  const valueCents = toCents(view.total_value);
+  const dayPnlCents = valueCents - snapshot.dayStartValueCents;
+  // The tightest daily loss limit among active risk rules, in cents.
+  let limitCents: number | null = null;
+  for (const rule of await loadActiveRules(deps.sql, modelId)) {
+    if (rule.ruleCategory !== 'risk') continue;
+    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
+    if (!parsed.ok) continue;
+    const p = parsed.params as { daily_loss_limit_pct?: number; daily_loss_limit_abs?: number };
+    for (const c of [
+      p.daily_loss_limit_pct !== undefined ? Math.round(snapshot.dayStartValueCents * p.daily_loss_limit_pct) : null,
+      p.daily_loss_limit_abs !== undefined ? toCents(p.daily_loss_limit_abs) : null,
+    ]) {
+      if (c !== null && (limitCents === null || c < limitCents)) limitCents = c;
+    }
+  }
+  const lossLeft = limitCents === null ? null : fromCents(Math.max(0, limitCents + Math.min(0, dayPnlCents)));
+  return {
+    model_id: modelId,
+    state: model.state,
+    reason: model.state_reason,
+    run_id: run?.run_id ?? null,
+    trades_today: snapshot.tradesToday,
+    day_pnl: fromCents(dayPnlCents),
+    loss_limit_left: lossLeft,
+    loss_limit_text: limitCents === null ? 'no daily loss limit rule' : `${formatCents(limitCents)} daily loss limit`,
+    pending_approvals: await countPending(deps.sql, modelId),
+    as_of: clock.toISOString(),
+  };
+}

@@ -1,0 +1,33 @@
+// Trading state changes. A key without `approve` may only tighten (active → reducing →
+// halted); loosening, and anything about a halt set by an `approve` key or a circuit
+// breaker, needs `approve`.
+import type { AuthContext } from '../auth/keys.js';
+import { hasScope } from '../auth/scopes.js';
+import type { Deps } from '../deps.js';
+import { ToolError } from '../mcp/errors.js';
+import { getOwnedModel } from '../store/models.js';
+import { setModelState } from '../store/orders.js';
+
+type State = 'active' | 'reducing' | 'halted';
+const STRICTNESS: Record<State, number> = { active: 0, reducing: 1, halted: 2 };
+
+export async function changeState(deps: Deps, auth: AuthContext, modelId: number, target: State, reason: string | null) {
+  return deps.sql.begin(async (tx) => {
+    const model = await getOwnedModel(tx, auth.userId, modelId, true);
+    const [row] = await tx`select state_locked from models where id = ${modelId}`;
+    const approver = hasScope(auth, 'approve');
+    const loosening = STRICTNESS[target] < STRICTNESS[model.state];
+    if (loosening && !approver) {
+      throw new ToolError(
+        'MISSING_SCOPE',
+        `Model ${modelId} is ${model.state}; moving it to ${target} needs the 'approve' scope (key ${auth.keyPrefix} has ${auth.scopes.join(', ')}).`,
+      );
+    }
+    if (row!.state_locked && !approver && target !== model.state) {
+      throw new ToolError('MISSING_SCOPE', `Model ${modelId} was halted by an approver or a circuit breaker; only a key with 'approve' can change that.`);
+    }
+    const locked = target === 'active' ? false : approver || row!.state_locked === true;
+    await setModelState(tx, modelId, target, target === 'active' ? null : reason, locked);
+    return { model_id: modelId, state: target, previous_state: model.state, reason: target === 'active' ? null : reason, locked };
+  });
+}
