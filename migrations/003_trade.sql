@@ -52,6 +52,9 @@ create table positions (
   symbol text not null,
   -- negative for a short
   quantity integer not null,
+  -- exact cost basis, commission excluded: paid for a long, received for a short (≥ 0)
+  cost_basis numeric(18,2) not null,
+  -- derived from cost_basis / |quantity| (4 dp), for display and the rules engine
   avg_cost numeric(18,4) not null,
   high_water numeric(18,4),
   low_water numeric(18,4),

@@ -25,12 +25,12 @@ export interface TestSuite {
   close(): Promise<void>;
 }
 
-export async function bootSuite(opts: { specs?: ServerSpec[]; env?: Record<string, string> } = {}): Promise<TestSuite> {
+export async function bootSuite(opts: { specs?: ServerSpec[]; env?: Record<string, string>; onDisk?: boolean } = {}): Promise<TestSuite> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aibt-test-'));
   const config = loadConfig({ ...process.env, AIBT_DATA_DIR: dataDir, AIBT_LOG: 'silent', ...opts.env });
   const specs = opts.specs ?? ALL_SERVERS;
   const ports = Object.fromEntries(specs.map((s) => [s.name, 0]));
-  const suite = await startSuite({ specs, config, ports, inMemory: true });
+  const suite = await startSuite({ specs, config, ports, inMemory: !opts.onDisk });
   const clients: Client[] = [];
   return {
     suite,

@@ -1,5 +1,6 @@
 // The price server on imported AI-Trader files and the simulated market, through real MCP clients.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
@@ -73,6 +74,20 @@ describe('import-bars', () => {
     await runAdminCommand(t.suite.deps, ['import-bars', DAILY]);
     const after = await sql`select count(*)::int as n, sum(o)::text as so, sum(c)::text as sc from price_bars where source = 'imported'`;
     expect(after).toEqual(before);
+  });
+
+  it('imports the CSV format (format from the extension), open-only rows included', async () => {
+    const file = path.join(t.dataDir, 'bars.csv');
+    fs.writeFileSync(
+      file,
+      ['symbol,timespan,t,open,high,low,close,volume', 'CSVT,day,2025-10-29,10.5,11,10,10.75,1000', 'CSVT,day,2025-10-30,10.8,,,,', 'CSVT,minute,2025-10-30T13:30:00Z,10.8,10.9,10.7,10.85,50', ''].join('\n'),
+    );
+    const lines = await runAdminCommand(t.suite.deps, ['import-bars', file]);
+    expect(lines.join('\n')).toMatch(/Imported 3 bars .*\(csv\)[\s\S]*open-only bars kept: 1/);
+    expect(await ok(price, 'get_price', { symbol: 'CSVT', at: '2025-10-30T13:30:00Z' })).toMatchObject({ price: 10.8, source: 'imported', bar: { timespan: 'minute' } });
+    expect(await ok(price, 'get_price', { symbol: 'CSVT', at: '2025-10-30T13:31:00Z' })).toMatchObject({ price: 10.85, price_basis: 'last_close' });
+    const { bars } = await ok(price, 'get_bars', { symbol: 'CSVT', timespan: 'day', at: '2025-11-30' });
+    expect(bars).toEqual([{ t: '2025-10-29T13:30:00.000Z', o: 10.5, h: 11, l: 10, c: 10.75, v: 1000 }]);
   });
 
   it('refuses a missing file or an unknown format in one sentence', async () => {

@@ -302,7 +302,7 @@ describe('rules server', () => {
     const mark = (await t.suite.deps.market.priceAt('AAPL', clock))!.price;
     const qty = Math.floor(3000 / mark);
     const cost = Math.round(qty * mark * 100) / 100;
-    await sql`insert into positions (run_id, symbol, quantity, avg_cost, opened_at) values (${run.run_id}, 'AAPL', ${qty}, ${mark}, ${clock})`;
+    await sql`insert into positions (run_id, symbol, quantity, avg_cost, cost_basis, opened_at) values (${run.run_id}, 'AAPL', ${qty}, ${mark}, ${cost}, ${clock})`;
     await sql`update runs set cash = cash - ${cost} where id = ${run.run_id}`;
     const [order] = await sql`insert into orders (run_id, model_id, side, symbol, quantity, status, clock)
                               values (${run.run_id}, ${model}, 'buy', 'AAPL', ${qty}, 'filled', ${clock}) returning id`;

@@ -7,6 +7,8 @@ import { evaluateGates } from './gates.js';
 
 const acct = (cashCents: number, realizedPnlCents = 0): LedgerAccount => ({ cashCents, realizedPnlCents });
 const fill = (side: Side, quantity: number, price: number, commissionCents = 0) => ({ side, quantity, price, commissionCents });
+/** A held position with its exact basis in cents; avgCost is only for display. */
+const pos = (quantity: number, costCents: number): LedgerPosition => ({ quantity, costCents, avgCost: 0 });
 
 describe('applyFill: longs', () => {
   it('buy opens a position; cash pays cost plus commission; the commission is realized', () => {
@@ -16,52 +18,73 @@ describe('applyFill: longs', () => {
       realizedPnlCents: -150,
       cashChangeCents: -100_150,
       realizedCents: -150,
-      position: { quantity: 10, avgCost: 100 },
+      position: { quantity: 10, costCents: 100_000, avgCost: 100 },
     });
   });
 
   it('a second buy weights the average cost', () => {
     const a = applyFill(acct(1_000_000), null, fill('buy', 10, 100));
     const b = applyFill(a, a.position, fill('buy', 30, 110));
-    expect(b.position).toEqual({ quantity: 40, avgCost: 107.5 });
+    expect(b.position).toEqual({ quantity: 40, costCents: 430_000, avgCost: 107.5 });
     expect(b.cashCents).toBe(1_000_000 - 100_000 - 330_000);
   });
 
-  it('average cost rounds half up to 4 dp', () => {
-    // (1 × 10 + 2 × 10.0001) / 3 = 10.0000666… → 10.0001
-    const a = applyFill(acct(100_000), { quantity: 1, avgCost: 10 }, fill('buy', 2, 10.0001));
-    expect(a.position).toEqual({ quantity: 3, avgCost: 10.0001 });
-    // (1 × 10 + 1 × 10.0001) / 2 = 10.00005 → 10.0001 (half up)
-    expect(applyFill(acct(100_000), { quantity: 1, avgCost: 10 }, fill('buy', 1, 10.0001)).position!.avgCost).toBe(10.0001);
-    // (2 × 10 + 1 × 10.0001) / 3 = 10.0000333… → 10
-    expect(applyFill(acct(100_000), { quantity: 2, avgCost: 10 }, fill('buy', 1, 10.0001)).position!.avgCost).toBe(10);
+  it('average cost is the cost basis per share, rounded half up to 4 dp', () => {
+    // basis 1000 + 2 × 10.0001 → 2000.02 → 2000 cents; 3000 / 3 = 10
+    const a = applyFill(acct(100_000), pos(1, 1_000), fill('buy', 2, 10.0001));
+    expect(a.position).toEqual({ quantity: 3, costCents: 3_000, avgCost: 10 });
+    // 1000 + 20.0001 × 2 = 1000 + 4000.04 → 5000 cents / 3 = 16.66666… → 16.6667
+    expect(applyFill(acct(100_000), pos(1, 1_000), fill('buy', 2, 20.0001)).position!.avgCost).toBe(16.6667);
+    // 1 + 0.0050 × 2 = 1 + 1 cent = 2 cents / 3 shares = $0.006666… → 0.0067
+    expect(applyFill(acct(100_000), pos(1, 1), fill('buy', 2, 0.005)).position).toEqual({ quantity: 3, costCents: 2, avgCost: 0.0067 });
+    // 1 cent / 200 shares = $0.00005 → 0.0001 (half up)
+    expect(applyFill(acct(100_000), pos(100, 0), fill('buy', 100, 0.0001)).position).toEqual({ quantity: 200, costCents: 1, avgCost: 0.0001 });
+    // 1 cent / 300 shares = $0.0000333… → 0
+    expect(applyFill(acct(100_000), pos(200, 0), fill('buy', 100, 0.0001)).position!.avgCost).toBe(0);
   });
 
   it('a partial sell realizes (price − avg) × qty − commission and keeps the average cost', () => {
-    const r = applyFill(acct(500_000, 1_000), { quantity: 40, avgCost: 107.5 }, fill('sell', 15, 120.25, 75));
+    const r = applyFill(acct(500_000, 1_000), pos(40, 430_000), fill('sell', 15, 120.25, 75));
     expect(r.cashChangeCents).toBe(15 * 12_025 - 75);
     expect(r.realizedCents).toBe(15 * (12_025 - 10_750) - 75);
     expect(r.realizedPnlCents).toBe(1_000 + r.realizedCents);
-    expect(r.position).toEqual({ quantity: 25, avgCost: 107.5 });
+    expect(r.position).toEqual({ quantity: 25, costCents: 268_750, avgCost: 107.5 });
+  });
+
+  it('a partial sell releases its share of the basis, half up, and the rest goes with the last share', () => {
+    // 3 shares for $100.00: selling 1 releases 3333.33… → 3333 cents, then 1 of 2 releases 3333.5 → 3334
+    const a = applyFill(acct(0), pos(3, 10_000), fill('sell', 1, 40));
+    expect(a.realizedCents).toBe(4_000 - 3_333);
+    expect(a.position).toEqual({ quantity: 2, costCents: 6_667, avgCost: 33.335 });
+    const b = applyFill(a, a.position, fill('sell', 1, 40));
+    expect(b.realizedCents).toBe(4_000 - 3_334);
+    expect(b.position).toEqual({ quantity: 1, costCents: 3_333, avgCost: 33.33 });
+    const c = applyFill(b, b.position, fill('sell', 1, 40));
+    expect(c.realizedCents).toBe(4_000 - 3_333);
+    expect(c.position).toBeNull();
+    expect(c.realizedPnlCents).toBe(12_000 - 10_000);
+    expect(c.cashCents - 10_000).toBe(c.realizedPnlCents); // the $100.00 basis was paid before
+
   });
 
   it('a losing sell realizes a loss', () => {
-    const r = applyFill(acct(0), { quantity: 10, avgCost: 100 }, fill('sell', 10, 90.5, 10));
+    const r = applyFill(acct(0), pos(10, 100_000), fill('sell', 10, 90.5, 10));
     expect(r.realizedCents).toBe(-9_500 - 10);
     expect(r.cashCents).toBe(90_500 - 10);
   });
 
   it('selling exactly the position closes it (null)', () => {
-    const r = applyFill(acct(0), { quantity: 31, avgCost: 280 }, fill('sell', 31, 281));
+    const r = applyFill(acct(0), pos(31, 868_000), fill('sell', 31, 281));
     expect(r.position).toBeNull();
     expect(r.realizedCents).toBe(3_100);
     expect(r.cashCents).toBe(871_100);
   });
 
   it('cash and realized P&L are exact to the cent with 4-dp prices', () => {
-    // 3 × 33.3333 = 99.9999 → $100.00; (33.3333 − 33.3334) × 3 = −0.0003 → −0.00
+    // 3 × 33.3333 = 99.9999 → $100.00 paid; 3 × 33.3334 = 100.0002 → $100.00 received
     const a = applyFill(acct(10_000), null, fill('buy', 3, 33.3333, 1));
     expect(a.cashCents).toBe(10_000 - 10_000 - 1);
+    expect(a.position).toEqual({ quantity: 3, costCents: 10_000, avgCost: 33.3333 });
     const b = applyFill(a, a.position, fill('sell', 3, 33.3334, 1));
     expect(b.cashCents).toBe(-1 + 10_000 - 1);
     expect(b.realizedPnlCents).toBe(-2);
@@ -76,36 +99,43 @@ describe('applyFill: shorts', () => {
       realizedPnlCents: -100,
       cashChangeCents: 49_900,
       realizedCents: -100,
-      position: { quantity: -10, avgCost: 50 },
+      position: { quantity: -10, costCents: 50_000, avgCost: 50 },
     });
   });
 
   it('adding to a short weights the average short price', () => {
-    const r = applyFill(acct(0), { quantity: -10, avgCost: 50 }, fill('short', 10, 60));
-    expect(r.position).toEqual({ quantity: -20, avgCost: 55 });
+    const r = applyFill(acct(0), pos(-10, 50_000), fill('short', 10, 60));
+    expect(r.position).toEqual({ quantity: -20, costCents: 110_000, avgCost: 55 });
   });
 
   it('cover realizes (avg − price) × qty − commission; cash pays cost plus commission', () => {
-    const r = applyFill(acct(200_000), { quantity: -20, avgCost: 55 }, fill('cover', 5, 40, 20));
+    const r = applyFill(acct(200_000), pos(-20, 110_000), fill('cover', 5, 40, 20));
     expect(r.cashChangeCents).toBe(-20_000 - 20);
     expect(r.realizedCents).toBe(7_500 - 20);
-    expect(r.position).toEqual({ quantity: -15, avgCost: 55 });
-    const loss = applyFill(acct(200_000), { quantity: -20, avgCost: 55 }, fill('cover', 20, 70));
+    expect(r.position).toEqual({ quantity: -15, costCents: 82_500, avgCost: 55 });
+    const loss = applyFill(acct(200_000), pos(-20, 110_000), fill('cover', 20, 70));
     expect(loss.realizedCents).toBe(-30_000);
     expect(loss.position).toBeNull();
+  });
+
+  it('a partial cover releases its share of the basis, half up', () => {
+    // short 3 for $100.00 received; cover 2 releases 6666.66… → 6667 cents
+    const r = applyFill(acct(0), pos(-3, 10_000), fill('cover', 2, 30));
+    expect(r.realizedCents).toBe(6_667 - 6_000);
+    expect(r.position).toEqual({ quantity: -1, costCents: 3_333, avgCost: 33.33 });
   });
 });
 
 describe('applyFill: refused fills throw', () => {
   it('sells and covers beyond the position, and side mismatches', () => {
-    expect(() => applyFill(acct(0), { quantity: 31, avgCost: 280 }, fill('sell', 32, 280))).toThrow(LedgerError);
+    expect(() => applyFill(acct(0), pos(31, 868_000), fill('sell', 32, 280))).toThrow(LedgerError);
     expect(() => applyFill(acct(0), null, fill('sell', 1, 280))).toThrow(/only 0 held long/);
-    expect(() => applyFill(acct(0), { quantity: -5, avgCost: 10 }, fill('sell', 1, 10))).toThrow(LedgerError);
-    expect(() => applyFill(acct(0), { quantity: -5, avgCost: 10 }, fill('cover', 6, 10))).toThrow(/only 5 held short/);
+    expect(() => applyFill(acct(0), pos(-5, 5_000), fill('sell', 1, 10))).toThrow(LedgerError);
+    expect(() => applyFill(acct(0), pos(-5, 5_000), fill('cover', 6, 10))).toThrow(/only 5 held short/);
     expect(() => applyFill(acct(0), null, fill('cover', 1, 10))).toThrow(LedgerError);
-    expect(() => applyFill(acct(0), { quantity: 5, avgCost: 10 }, fill('cover', 1, 10))).toThrow(LedgerError);
-    expect(() => applyFill(acct(0), { quantity: -5, avgCost: 10 }, fill('buy', 1, 10))).toThrow(/cover first/);
-    expect(() => applyFill(acct(0), { quantity: 5, avgCost: 10 }, fill('short', 1, 10))).toThrow(/sell first/);
+    expect(() => applyFill(acct(0), pos(5, 5_000), fill('cover', 1, 10))).toThrow(LedgerError);
+    expect(() => applyFill(acct(0), pos(-5, 5_000), fill('buy', 1, 10))).toThrow(/cover first/);
+    expect(() => applyFill(acct(0), pos(5, 5_000), fill('short', 1, 10))).toThrow(/sell first/);
   });
 
   it('bad quantities, prices and commissions', () => {
@@ -114,11 +144,13 @@ describe('applyFill: refused fills throw', () => {
     expect(() => applyFill(acct(0), null, fill('buy', 1, 0))).toThrow(LedgerError);
     expect(() => applyFill(acct(0), null, fill('buy', 1, 10, 0.5))).toThrow(LedgerError);
     expect(() => applyFill(acct(0), null, fill('buy', 1, 10, -1))).toThrow(LedgerError);
+    expect(() => applyFill(acct(0), pos(5, -1), fill('sell', 1, 10))).toThrow(LedgerError);
+    expect(() => applyFill(acct(0), pos(5, 0.5), fill('sell', 1, 10))).toThrow(LedgerError);
   });
 });
 
 describe('reconciliation', () => {
-  it('realized + unrealized = value − initial cash, exactly, when no average rounds', () => {
+  it('realized + unrealized = value − initial cash, exactly', () => {
     let a: LedgerAccount = acct(1_000_000);
     let ibm: LedgerPosition | null = null;
     let tsla: LedgerPosition | null = null;
@@ -135,8 +167,8 @@ describe('reconciliation', () => {
     tsla = step(tsla, fill('cover', 10, 40, 100));
     const prices: Record<string, number> = { IBM: 101.37, TSLA: 58.11 };
     const m = markPortfolio(a.cashCents, [{ symbol: 'IBM', ...ibm! }, { symbol: 'TSLA', ...tsla! }], (s) => prices[s]!);
-    expect(ibm).toEqual({ quantity: 25, avgCost: 107.5 });
-    expect(tsla).toEqual({ quantity: -30, avgCost: 55 });
+    expect(ibm).toEqual({ quantity: 25, costCents: 268_750, avgCost: 107.5 });
+    expect(tsla).toEqual({ quantity: -30, costCents: 165_000, avgCost: 55 });
     expect(a.cashCents).toBe(1_000_000 - 100_000 - 330_000 + 180_375 + 100_000 + 120_000 - 40_000 - 1_050);
     expect(a.realizedPnlCents + m.unrealizedPnlCents).toBe(m.totalValueCents - 1_000_000);
   });
@@ -148,9 +180,9 @@ describe('markPortfolio', () => {
     const m = markPortfolio(
       500_000,
       [
-        { symbol: 'IBM', quantity: 10, avgCost: 280 },
-        { symbol: 'TSLA', quantity: -5, avgCost: 210 },
-        { symbol: 'ZERO', quantity: 0, avgCost: 1 },
+        { symbol: 'IBM', quantity: 10, costCents: 280_000 },
+        { symbol: 'TSLA', quantity: -5, costCents: 105_000 },
+        { symbol: 'ZERO', quantity: 0, costCents: 100 },
       ],
       (s) => prices[s]!,
     );
@@ -163,6 +195,17 @@ describe('markPortfolio', () => {
     ]);
   });
 
+  it('unrealized P&L comes from the exact basis; avg_cost is derived from it', () => {
+    // 3 shares bought for $100.00 in all: avg 33.3333, marked at 33.3333 → mv 100.00, upnl 0
+    const m = markPortfolio(0, [{ symbol: 'IBM', quantity: 3, costCents: 10_000 }, { symbol: 'KO', quantity: -3, costCents: 10_001 }], () => 33.3333);
+    expect(m.positions.map((p) => [p.avg_cost, p.market_value, p.unrealized_pnl])).toEqual([
+      [33.3333, 100, 0],
+      [33.3367, -100, 0.01],
+    ]);
+    expect(m.unrealizedPnlCents).toBe(1);
+    expect(() => markPortfolio(0, [{ symbol: 'IBM', quantity: 1, costCents: -1 }], () => 1)).toThrow(LedgerError);
+  });
+
   it('an empty portfolio is all cash', () => {
     expect(markPortfolio(1_000_000, [], () => 1)).toEqual({
       positions: [],
@@ -173,7 +216,7 @@ describe('markPortfolio', () => {
   });
 
   it('fails loudly without a price', () => {
-    expect(() => markPortfolio(0, [{ symbol: 'IBM', quantity: 1, avgCost: 1 }], () => Number.NaN)).toThrow(LedgerError);
+    expect(() => markPortfolio(0, [{ symbol: 'IBM', quantity: 1, costCents: 100 }], () => Number.NaN)).toThrow(LedgerError);
   });
 });
 
@@ -194,7 +237,7 @@ const orderArb = fc.record({
 });
 
 describe('ledger property', () => {
-  it('1,000 gated orders: cash to the cent, positions = signed fills, P&L reconciles with value', () => {
+  it('1,000 gated orders: cash to the cent, positions = signed fills, P&L reconciles with value exactly', () => {
     fc.assert(
       fc.property(
         fc.array(orderArb, { minLength: 1000, maxLength: 1000 }),
@@ -206,9 +249,8 @@ describe('ledger property', () => {
           const signedFills = new Map<string, number>();
           let expectedCash = initialCash;
           let fills = 0;
-          // Rounding the average cost to 4 dp moves the cost basis by an exact number of ticks:
-          // summed here, it must explain the whole P&L identity except ½ cent per rounding.
-          let avgResidualTicks = 0n;
+          let cashChanges = 0;
+          let realized = 0;
 
           for (const o of orders) {
             const held = book.get(o.symbol)?.quantity ?? 0;
@@ -249,15 +291,12 @@ describe('ledger property', () => {
             expect(r.cashChangeCents).toBe(r.cashCents - account.cashCents);
             expect(r.realizedPnlCents).toBe(account.realizedPnlCents + r.realizedCents);
             expect(r.cashCents).toBeGreaterThanOrEqual(0); // the cash gate held
-            if (r.position && (o.side === 'buy' || o.side === 'short')) {
-              const oldQty = BigInt(Math.abs(before?.quantity ?? 0));
-              const oldAvg = BigInt(Math.round((before?.avgCost ?? 0) * 10_000));
-              const newQty = BigInt(Math.abs(r.position.quantity));
-              const newAvg = BigInt(Math.round(r.position.avgCost * 10_000));
-              const residual = newQty * newAvg - (oldQty * oldAvg + BigInt(quantity) * BigInt(o.priceTicks));
-              // an overstated long basis lowers P&L; an overstated short price raises it
-              avgResidualTicks += o.side === 'buy' ? -residual : residual;
+            if (o.side === 'buy' || o.side === 'short') {
+              // an opening fill adds exactly its notional to the basis
+              expect(r.position!.costCents).toBe((before?.costCents ?? 0) + notional);
             }
+            cashChanges += r.cashChangeCents;
+            realized += r.realizedCents;
             account = r;
             if (r.position) book.set(o.symbol, r.position);
             else book.delete(o.symbol);
@@ -273,11 +312,22 @@ describe('ledger property', () => {
           const m = markPortfolio(account.cashCents, positions, (s) => marks[s]!);
           const linesUnrealized = m.positions.reduce((a, p) => a + Math.round(p.unrealized_pnl * 100), 0);
           expect(linesUnrealized).toBe(m.unrealizedPnlCents);
-          const pnl = account.realizedPnlCents + m.unrealizedPnlCents;
-          const residualCents = Number(avgResidualTicks) / 100;
-          const drift = Math.abs(pnl - (m.totalValueCents - initialCash) - residualCents);
-          // ½ cent per cash notional, per realized close, per market value and per unrealized line
-          expect(drift).toBeLessThanOrEqual(fills + positions.length);
+          // money never drifts: every cent of value is realized or unrealized
+          expect(account.realizedPnlCents + m.unrealizedPnlCents).toBe(m.totalValueCents - initialCash);
+
+          // close everything at the marks: once flat, cash moved by exactly the realized P&L
+          for (const [symbol, p] of [...book.entries()]) {
+            const side: Side = p.quantity > 0 ? 'sell' : 'cover';
+            const r = applyFill(account, p, { side, quantity: Math.abs(p.quantity), price: marks[symbol]!, commissionCents: 1 });
+            expect(r.position).toBeNull();
+            cashChanges += r.cashChangeCents;
+            realized += r.realizedCents;
+            account = r;
+            book.delete(symbol);
+          }
+          expect(account.realizedPnlCents).toBe(realized);
+          expect(account.cashCents - initialCash).toBe(cashChanges);
+          expect(cashChanges).toBe(realized);
         },
       ),
       { numRuns: 30 },

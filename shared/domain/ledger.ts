@@ -2,19 +2,24 @@
 // prices in dollars with 4 dp. Pure.
 //
 // Decisions
-// - A position is one signed quantity per symbol (negative = short) with avg_cost, the
-//   weighted average trade price (commission excluded), rounded half up to $0.0001.
+// - A position is one signed quantity per symbol (negative = short) with an exact cost
+//   basis in integer cents, costCents: for a long, the cents paid for the shares held;
+//   for a short, the cents received for the shares sold short (positive). Commission is
+//   never in the basis. avgCost is derived for display and the rules engine:
+//   costCents / |quantity| / 100, rounded half up to $0.0001.
 //   buy opens/adds to a long, sell reduces it; short opens/adds to a short, cover
 //   reduces it. Anything else (sell or cover beyond the position, buy while short,
 //   short while long) throws: the gates refuse those orders before a fill exists.
-// - Commission is a realized cost when it is paid: realizedCents = −commission on an
-//   opening fill, and (price − avg_cost) × qty − commission (long) or
-//   (avg_cost − price) × qty − commission (short) on a closing fill. So
-//   realized + unrealized = value − initial cash, up to avg-cost rounding
-//   (≤ ½ tick × shares per averaging, ≤ 1 cent per fill).
+// - Opening fills add the notional to costCents. A closing fill of q out of |h| shares
+//   releases portion = costCents × q / |h| (rounded half up, BigInt; all of it when the
+//   fill closes the position) and realizes notional − portion − commission (long) or
+//   portion − notional − commission (short). An opening fill realizes −commission.
 // - Cash always moves by the notional (quantity × price, rounded half away from zero to
 //   the cent) and the commission: buy/cover −notional − commission, sell/short
 //   +notional − commission. The ledger does not refuse negative cash (the gates do).
+// - So money never drifts: value − initial cash = realized + unrealized exactly, with
+//   unrealized = market value − costCents (long) or costCents − |market value| (short),
+//   and once flat Σ cash changes = Σ realized to the cent.
 
 import { fromCents, notionalCents, priceTicks, roundPrice } from './money.js';
 import { portfolioValueCents } from './rules/engine.js';
@@ -23,7 +28,9 @@ import type { Side } from './types.js';
 export interface LedgerPosition {
   /** Signed whole shares: negative is a short. */
   quantity: number;
-  /** Average trade price in dollars (4 dp); for a short, the average short price. */
+  /** Exact cost basis in cents, commission excluded: paid for a long, received for a short (≥ 0). */
+  costCents: number;
+  /** Derived: costCents / |quantity| / 100, half up to 4 dp; for a short, the average short price. */
   avgCost: number;
 }
 
@@ -60,16 +67,20 @@ function divRound(n: bigint, d: bigint): bigint {
   return q;
 }
 
-/** Weighted average of two lots' prices in ticks, half up, as dollars. */
-function averageCost(qtyA: number, avgA: number, qtyB: number, priceB: number): number {
-  const total = BigInt(qtyA + qtyB);
-  const cost = BigInt(qtyA) * priceTicks(avgA) + BigInt(qtyB) * priceTicks(priceB);
-  return Number(divRound(cost, total)) / 10_000;
+/** costCents / |quantity| / 100 in dollars, rounded half up to 4 dp (0 for no shares). */
+export function avgCostOf(costCents: number, quantity: number): number {
+  const shares = BigInt(Math.abs(quantity));
+  if (shares === 0n) return 0;
+  return Number(divRound(BigInt(costCents) * TICKS_PER_CENT, shares)) / 10_000;
 }
 
-/** (sell price − avg) × qty in cents, one rounding. */
-function gainCents(quantity: number, fromPrice: number, toPrice: number): number {
-  return Number(divRound(BigInt(quantity) * (priceTicks(toPrice) - priceTicks(fromPrice)), TICKS_PER_CENT));
+/** The share of a basis that q of `held` shares carry: costCents × q / held, half up. */
+function portionCents(costCents: number, q: number, held: number): number {
+  return Number(divRound(BigInt(costCents) * BigInt(q), BigInt(held)));
+}
+
+function makePosition(quantity: number, costCents: number): LedgerPosition {
+  return { quantity, costCents, avgCost: avgCostOf(costCents, quantity) };
 }
 
 function validate(fill: LedgerFill, position: LedgerPosition | null): void {
@@ -84,6 +95,9 @@ function validate(fill: LedgerFill, position: LedgerPosition | null): void {
   }
   if (position && !Number.isSafeInteger(position.quantity)) {
     throw new LedgerError(`Position quantity must be whole shares, got ${position.quantity}.`);
+  }
+  if (position && (!Number.isSafeInteger(position.costCents) || position.costCents < 0)) {
+    throw new LedgerError(`Position cost basis must be whole cents ≥ 0, got ${position.costCents}.`);
   }
 }
 
@@ -102,28 +116,30 @@ export function applyFill(account: LedgerAccount, position: LedgerPosition | nul
       if (held < 0) throw new LedgerError(`Cannot buy while short ${-held} shares: cover first.`);
       cashChangeCents = 0 - notional - fee; // 0 − … never yields −0
       realizedCents = 0 - fee;
-      next = { quantity: held + q, avgCost: held === 0 ? roundPrice(price) : averageCost(held, position!.avgCost, q, price) };
+      next = makePosition(held + q, (held === 0 ? 0 : position!.costCents) + notional);
       break;
     }
     case 'short': {
       if (held > 0) throw new LedgerError(`Cannot short while long ${held} shares: sell first.`);
       cashChangeCents = notional - fee;
       realizedCents = 0 - fee;
-      next = { quantity: held - q, avgCost: held === 0 ? roundPrice(price) : averageCost(-held, position!.avgCost, q, price) };
+      next = makePosition(held - q, (held === 0 ? 0 : position!.costCents) + notional);
       break;
     }
     case 'sell': {
       if (held < q) throw new LedgerError(`Cannot sell ${q} shares: only ${Math.max(held, 0)} held long.`);
+      const portion = portionCents(position!.costCents, q, held);
       cashChangeCents = notional - fee;
-      realizedCents = gainCents(q, position!.avgCost, price) - fee;
-      next = held === q ? null : { quantity: held - q, avgCost: position!.avgCost };
+      realizedCents = notional - portion - fee;
+      next = held === q ? null : makePosition(held - q, position!.costCents - portion);
       break;
     }
     case 'cover': {
       if (-held < q) throw new LedgerError(`Cannot cover ${q} shares: only ${Math.max(-held, 0)} held short.`);
+      const portion = portionCents(position!.costCents, q, -held);
       cashChangeCents = 0 - notional - fee;
-      realizedCents = gainCents(q, price, position!.avgCost) - fee;
-      next = -held === q ? null : { quantity: held + q, avgCost: position!.avgCost };
+      realizedCents = portion - notional - fee;
+      next = -held === q ? null : makePosition(held + q, position!.costCents - portion);
       break;
     }
     default: {
@@ -163,12 +179,13 @@ export interface MarkedPortfolio {
 
 /**
  * Positions at market: market_value = quantity × price (negative for shorts),
- * unrealized_pnl = quantity × (price − avg_cost), weight = market_value / total value
+ * unrealized_pnl = market_value − costCents (long) or costCents − |market_value| (short),
+ * exact in cents; avg_cost derived from costCents; weight = market_value / total value
  * (6 dp; 0 when the total is not positive). Zero-quantity rows are dropped.
  */
 export function markPortfolio(
   cashCents: number,
-  positions: Array<{ symbol: string; quantity: number; avgCost: number }>,
+  positions: Array<{ symbol: string; quantity: number; costCents: number }>,
   priceOf: (symbol: string) => number,
 ): MarkedPortfolio {
   const marked = positions
@@ -176,13 +193,17 @@ export function markPortfolio(
     .map((p) => {
       const price = priceOf(p.symbol);
       if (!Number.isFinite(price) || price < 0) throw new LedgerError(`No usable price for ${p.symbol}: got ${price}.`);
-      return { symbol: p.symbol, quantity: p.quantity, avgCost: roundPrice(p.avgCost), price: roundPrice(price) };
+      if (!Number.isSafeInteger(p.costCents) || p.costCents < 0) {
+        throw new LedgerError(`Cost basis of ${p.symbol} must be whole cents ≥ 0, got ${p.costCents}.`);
+      }
+      return { symbol: p.symbol, quantity: p.quantity, costCents: p.costCents, avgCost: avgCostOf(p.costCents, p.quantity), price: roundPrice(price) };
     });
   const totalValueCents = portfolioValueCents({ cashCents, positions: marked });
   let unrealizedPnlCents = 0;
   const lines = marked.map((p): PortfolioLine => {
     const mv = notionalCents(p.quantity, p.price);
-    const upnl = gainCents(p.quantity, p.avgCost, p.price);
+    // long: mv − cost; short: cost − |mv| = cost + mv
+    const upnl = p.quantity > 0 ? mv - p.costCents : mv + p.costCents;
     unrealizedPnlCents += upnl;
     return {
       symbol: p.symbol,

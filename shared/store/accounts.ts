@@ -8,16 +8,20 @@ import { num } from './rows.js';
 export interface StoredPosition {
   symbol: string;
   quantity: number;
+  /** Exact cost basis in cents (paid for a long, received for a short). */
+  costCents: number;
+  /** Derived from costCents, 4 dp. */
   avgCost: number;
   highWater: number | null;
   lowWater: number | null;
 }
 
 export async function loadPositions(sql: Q, runId: number): Promise<StoredPosition[]> {
-  const rows = await sql`select symbol, quantity, avg_cost, high_water, low_water from positions where run_id = ${runId} order by symbol`;
+  const rows = await sql`select symbol, quantity, cost_basis, avg_cost, high_water, low_water from positions where run_id = ${runId} order by symbol`;
   return rows.map((r) => ({
     symbol: r.symbol,
     quantity: r.quantity,
+    costCents: toCents(r.cost_basis),
     avgCost: num(r.avg_cost),
     highWater: r.high_water === null ? null : num(r.high_water),
     lowWater: r.low_water === null ? null : num(r.low_water),

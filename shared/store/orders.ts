@@ -220,7 +220,7 @@ export async function writePosition(
   sql: Q,
   runId: number,
   symbol: string,
-  position: { quantity: number; avgCost: number } | null,
+  position: { quantity: number; costCents: number; avgCost: number } | null,
   clock: Date,
   exits: { stop_price?: number | null; target_price?: number | null } = {},
 ): Promise<void> {
@@ -229,10 +229,12 @@ export async function writePosition(
     return;
   }
   await sql`
-    insert into positions (run_id, symbol, quantity, avg_cost, opened_at, stop_price, target_price)
-    values (${runId}, ${symbol}, ${position.quantity}, ${position.avgCost}, ${clock}, ${exits.stop_price ?? null}, ${exits.target_price ?? null})
+    insert into positions (run_id, symbol, quantity, cost_basis, avg_cost, opened_at, stop_price, target_price)
+    values (${runId}, ${symbol}, ${position.quantity}, ${centsToDecimal(position.costCents)}, ${position.avgCost}, ${clock},
+            ${exits.stop_price ?? null}, ${exits.target_price ?? null})
     on conflict (run_id, symbol) do update set
       quantity = excluded.quantity,
+      cost_basis = excluded.cost_basis,
       avg_cost = excluded.avg_cost,
       stop_price = coalesce(excluded.stop_price, positions.stop_price),
       target_price = coalesce(excluded.target_price, positions.target_price)`;

@@ -6,7 +6,7 @@ import type { AuthContext } from '../auth/keys.js';
 import type { Tx } from '../db/database.js';
 import { isMarketOpen, checkOrder, drawdownBreach, type Rejection } from '../domain/gates.js';
 import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from '../domain/fills.js';
-import { applyFill } from '../domain/ledger.js';
+import { applyFill, type LedgerPosition } from '../domain/ledger.js';
 import { fromCents, notionalCents, toCents } from '../domain/money.js';
 import { lossLimitBreaches, portfolioValueCents } from '../domain/rules/engine.js';
 import type { PortfolioSnapshot, RuleRecord, Side } from '../domain/types.js';
@@ -161,10 +161,10 @@ export async function executeFill(
   clock: Date,
 ): Promise<void> {
   const [acct] = await tx`select cash, realized_pnl from runs where id = ${run.run_id}`;
-  const [pos] = await tx`select quantity, avg_cost from positions where run_id = ${run.run_id} and symbol = ${order.symbol}`;
+  const [pos] = await tx`select quantity, avg_cost, cost_basis from positions where run_id = ${run.run_id} and symbol = ${order.symbol}`;
   const applied = applyFill(
     { cashCents: toCents(acct!.cash), realizedPnlCents: toCents(acct!.realized_pnl) },
-    pos ? { quantity: pos.quantity, avgCost: Number(pos.avg_cost) } : null,
+    pos ? { quantity: pos.quantity, costCents: toCents(pos.cost_basis), avgCost: Number(pos.avg_cost) } : null,
     { side: order.side, quantity: order.quantity, price: fill.price, commissionCents: fill.commissionCents },
   );
   await setAccount(tx, run.run_id, applied.cashCents, applied.realizedPnlCents);
@@ -319,8 +319,9 @@ export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequ
               : 'open';
       let after: Preview['portfolio_after'] = null;
       if (pass && ev.marketPrice !== null) {
-        const held = ev.snapshot.positions.find((p) => p.symbol === req.symbol)?.quantity ?? 0;
-        const applied = applyFill({ cashCents: ev.snapshot.cashCents, realizedPnlCents: 0 }, held ? { quantity: held, avgCost: ev.snapshot.positions.find((p) => p.symbol === req.symbol)!.avgCost } : null, {
+        const [row] = await tx`select quantity, avg_cost, cost_basis from positions where run_id = ${run.run_id} and symbol = ${req.symbol}`;
+        const held: LedgerPosition | null = row && row.quantity !== 0 ? { quantity: row.quantity, costCents: toCents(row.cost_basis), avgCost: Number(row.avg_cost) } : null;
+        const applied = applyFill({ cashCents: ev.snapshot.cashCents, realizedPnlCents: 0 }, held, {
           side: req.side,
           quantity: req.quantity,
           price: ev.price,
