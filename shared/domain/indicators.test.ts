@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Bar } from './types.js';
 import { computeIndicator, warmupBars, type IndicatorSpec } from './indicators.js';
+import { mulberry32 } from './simulated-market.js';
 
 // A seeded random walk of daily bars (mulberry32), so the tests are reproducible.
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function walk(n: number, seed = 7, stepMs = 86_400_000, start = Date.parse('2020-01-02T14:30:00Z')): Bar[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   let c = 100;
   const bars: Bar[] = [];
   for (let i = 0; i < n; i++) {

@@ -43,7 +43,7 @@ function hash32(s: string): number {
 }
 
 /** mulberry32: uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -28,6 +28,7 @@ import {
   setCoverage,
   upsertBars,
   type StoredBar,
+  type CoverageRow,
   type StoredSpan,
 } from './bars-store.js';
 import { blockOf, nextBlock, prevBlock, type Block } from './blocks.js';
@@ -74,14 +75,7 @@ export interface BarsResult {
   truncated: boolean;
 }
 
-export interface SymbolCoverage {
-  timespan: Timespan;
-  source: PriceSource;
-  from: string;
-  to: string;
-  bars: number;
-  open_only: number;
-}
+export type SymbolCoverage = Omit<CoverageRow, 'symbol'>;
 
 export interface SymbolInfo {
   symbol: string;

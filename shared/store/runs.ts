@@ -160,6 +160,10 @@ export function requireRunning(run: RunRow): void {
   }
 }
 
+export async function setRunClock(sql: Q, runId: number, clock: Date): Promise<void> {
+  await sql`update runs set clock = ${clock} where id = ${runId}`;
+}
+
 export async function recordEquity(sql: Q, runId: number, clock: Date, cashCents: number, positionsCents: number): Promise<void> {
   const total = cashCents + positionsCents;
   await sql`

@@ -247,21 +247,7 @@ export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderReques
     await expirePending(tx, model.model_id);
     const run = await runFor(tx, auth, model);
     const ev = await evaluate(tx, deps, model, run, req, { throttle: true });
-    const base = {
-      run_id: run.run_id,
-      model_id: model.model_id,
-      client_order_id: req.client_order_id ?? null,
-      side: req.side,
-      symbol: req.symbol,
-      quantity: req.quantity,
-      order_type: req.order_type,
-      limit_price: req.limit_price ?? null,
-      stop_loss: req.stop_loss ?? null,
-      take_profit: req.take_profit ?? null,
-      reasoning: req.reasoning ?? null,
-      clock: ev.clock,
-      key_prefix: auth.keyPrefix,
-    };
+    const base = { ...req, run_id: run.run_id, clock: ev.clock, key_prefix: auth.keyPrefix };
     let haltedReason: string | null = null;
     let orderId: number;
     if (ev.rejections.length) {

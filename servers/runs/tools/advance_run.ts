@@ -6,7 +6,7 @@ import { ToolError } from '../../../shared/mcp/errors.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
-import { completeRun, getOwnedRun, recordEquity, requireRunning } from '../../../shared/store/runs.js';
+import { completeRun, getOwnedRun, recordEquity, requireRunning, setRunClock } from '../../../shared/store/runs.js';
 import { onClockStep, type ClockEvent } from '../../../shared/trading/clock.js';
 
 export const MAX_STEPS_PER_CALL = 390;
@@ -57,7 +57,7 @@ export const advanceRunTool = defineTool({
         if (next > end) break;
         // onClockStep sees the run as it was before the step: its clock is the previous one
         exits.push(...(await onClockStep(tx, deps, run, next)));
-        await tx`update runs set clock = ${next} where id = ${run_id}`;
+        await setRunClock(tx, run_id, next);
         run = await getOwnedRun(tx, auth.userId, run_id); // cash may have changed
         account = await markAccount(tx, deps.market, run, next);
         await recordEquity(tx, run_id, next, account.cashCents, account.positionsCents);
