@@ -1,7 +1,7 @@
 // Orders, fills and positions: the rows one order transaction writes together.
 import type { Q } from '../db/database.js';
 import type { Rejection } from '../domain/gates.js';
-import { centsToDecimal } from '../domain/money.js';
+import { centsToDecimal, toCents } from '../domain/money.js';
 import type { Side } from '../domain/types.js';
 import { notFound } from '../mcp/errors.js';
 import { iso, num, numOrNull } from './rows.js';
@@ -238,6 +238,18 @@ export async function writePosition(
       avg_cost = excluded.avg_cost,
       stop_price = coalesce(excluded.stop_price, positions.stop_price),
       target_price = coalesce(excluded.target_price, positions.target_price)`;
+}
+
+/** One position of a run with its exact cost basis, or null when flat. */
+export async function readPosition(sql: Q, runId: number, symbol: string): Promise<{ quantity: number; costCents: number; avgCost: number } | null> {
+  const [r] = await sql`select quantity, avg_cost, cost_basis from positions where run_id = ${runId} and symbol = ${symbol}`;
+  return r && r.quantity !== 0 ? { quantity: r.quantity, costCents: toCents(r.cost_basis), avgCost: num(r.avg_cost) } : null;
+}
+
+/** The model of an order the user owns, or null (another user's order is missing). */
+export async function ownedOrderModel(sql: Q, userId: number, orderId: number): Promise<number | null> {
+  const [r] = await sql`select o.model_id from orders o join models m on m.id = o.model_id where o.id = ${orderId} and m.user_id = ${userId}`;
+  return r ? (r.model_id as number) : null;
 }
 
 export async function setWaterMarks(sql: Q, runId: number, symbol: string, high: number | null, low: number | null): Promise<void> {

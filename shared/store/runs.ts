@@ -160,6 +160,26 @@ export function requireRunning(run: RunRow): void {
   }
 }
 
+/** The account columns of a run, as they are now (inside an order transaction: locked). */
+export async function readAccount(sql: Q, runId: number) {
+  const [r] = await sql`select id, cash, realized_pnl, initial_cash, peak_value, kind, clock from runs where id = ${runId}`;
+  if (!r) throw notFound('Run', runId);
+  return {
+    run_id: runId,
+    cash: num(r.cash),
+    realized_pnl: num(r.realized_pnl),
+    initial_cash: num(r.initial_cash),
+    peak_value: num(r.peak_value),
+    /** Replay: the run clock; live: now. */
+    clock: r.kind === 'replay' ? new Date(r.clock) : new Date(),
+  };
+}
+
+export async function latestRunId(sql: Q, modelId: number): Promise<number | null> {
+  const [r] = await sql`select id from runs where model_id = ${modelId} order by run_number desc limit 1`;
+  return r ? (r.id as number) : null;
+}
+
 export async function setRunClock(sql: Q, runId: number, clock: Date): Promise<void> {
   await sql`update runs set clock = ${clock} where id = ${runId}`;
 }

@@ -11,11 +11,10 @@ import type { Bar, RuleRecord, Side } from '../domain/types.js';
 import type { Deps } from '../deps.js';
 import { getModelById } from '../store/models.js';
 import { expirePending, insertOrder, openOrders, positionExits, setOrderStatus, setWaterMarks } from '../store/orders.js';
-import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
 import { loadActiveRules } from '../store/rules.js';
 import type { RunRow } from '../store/runs.js';
 import { loadPositions } from '../store/accounts.js';
-import { checkBreakers, executeFill } from './orders.js';
+import { accountSnapshot, checkBreakers, executeFill } from './orders.js';
 
 export interface ClockEvent {
   order_id: number;
@@ -47,8 +46,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date):
       const price = limitFillPrice(order.side, order.limit_price!, bar);
       if (price === null) continue;
       const fillAt = boundedByLimit(order.side, price, order.limit_price!);
-      const [acct] = await tx`select cash, peak_value from runs where id = ${run.run_id}`;
-      const snapshot = await loadPortfolioSnapshot(tx, { ...run, cash: Number(acct!.cash), peak_value: Number(acct!.peak_value) }, run.initial_cash, deps.market, clock);
+      const snapshot = await accountSnapshot(tx, deps, run.run_id, clock);
       const commission = commissionCents(order.quantity, model.commission_per_share);
       // The gates and rules run again at fill time on the account as it is now.
       const check = checkOrder({

@@ -6,12 +6,12 @@ import type { AuthContext } from '../auth/keys.js';
 import type { Tx } from '../db/database.js';
 import { isMarketOpen, checkOrder, drawdownBreach, type Rejection } from '../domain/gates.js';
 import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from '../domain/fills.js';
-import { applyFill, type LedgerPosition } from '../domain/ledger.js';
+import { applyFill } from '../domain/ledger.js';
 import { fromCents, notionalCents, toCents } from '../domain/money.js';
 import { lossLimitBreaches, portfolioValueCents } from '../domain/rules/engine.js';
 import type { PortfolioSnapshot, RuleRecord, Side } from '../domain/types.js';
 import type { Deps } from '../deps.js';
-import { ToolError } from '../mcp/errors.js';
+import { notFound, ToolError } from '../mcp/errors.js';
 import { getOwnedModel, type Model } from '../store/models.js';
 import {
   expirePending,
@@ -20,6 +20,8 @@ import {
   getOwnedOrderForUpdate,
   insertFill,
   insertOrder,
+  ownedOrderModel,
+  readPosition,
   ordersLastMinute,
   setAccount,
   setModelState,
@@ -29,7 +31,7 @@ import {
 } from '../store/orders.js';
 import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
 import { loadActiveRules } from '../store/rules.js';
-import { getRunningRun, startRun, type RunRow } from '../store/runs.js';
+import { getRunningRun, readAccount, startRun, type RunRow } from '../store/runs.js';
 import { logReasoning } from '../store/runs.js';
 
 export const APPROVAL_MINUTES = 15;
@@ -160,11 +162,10 @@ export async function executeFill(
   fill: FillDone,
   clock: Date,
 ): Promise<void> {
-  const [acct] = await tx`select cash, realized_pnl from runs where id = ${run.run_id}`;
-  const [pos] = await tx`select quantity, avg_cost, cost_basis from positions where run_id = ${run.run_id} and symbol = ${order.symbol}`;
+  const acct = await readAccount(tx, run.run_id);
   const applied = applyFill(
-    { cashCents: toCents(acct!.cash), realizedPnlCents: toCents(acct!.realized_pnl) },
-    pos ? { quantity: pos.quantity, costCents: toCents(pos.cost_basis), avgCost: Number(pos.avg_cost) } : null,
+    { cashCents: toCents(acct.cash), realizedPnlCents: toCents(acct.realized_pnl) },
+    await readPosition(tx, run.run_id, order.symbol),
     { side: order.side, quantity: order.quantity, price: fill.price, commissionCents: fill.commissionCents },
   );
   await setAccount(tx, run.run_id, applied.cashCents, applied.realizedPnlCents);
@@ -192,8 +193,7 @@ export async function executeFill(
  */
 export async function checkBreakers(tx: Tx, deps: Deps, model: Model, run: RunRow, clock: Date, rules: RuleRecord[]): Promise<string | null> {
   if (model.state === 'halted') return null;
-  const [acct] = await tx`select cash, peak_value from runs where id = ${run.run_id}`;
-  const snapshot = await loadPortfolioSnapshot(tx, { ...run, cash: Number(acct!.cash), peak_value: Number(acct!.peak_value) }, run.initial_cash, deps.market, clock);
+  const snapshot = await accountSnapshot(tx, deps, run.run_id, clock);
   const value = portfolioValueCents(snapshot);
   const reason =
     drawdownBreach(value, snapshot.peakValueCents, model.max_drawdown_halt_pct) ??
@@ -203,18 +203,17 @@ export async function checkBreakers(tx: Tx, deps: Deps, model: Model, run: RunRo
   return reason;
 }
 
+/** The rules' view of a run's account at `clock`, read on the current (locked) rows. */
+export async function accountSnapshot(tx: Tx, deps: Deps, runId: number, clock: Date): Promise<PortfolioSnapshot> {
+  const acct = await readAccount(tx, runId);
+  return loadPortfolioSnapshot(tx, acct, acct.initial_cash, deps.market, clock);
+}
+
 async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean, haltedReason: string | null): Promise<OrderResult> {
   const order = await getOrder(tx, orderId);
-  const [acct] = await tx`select cash, initial_cash, peak_value, kind, clock from runs where id = ${order.run_id}`;
-  const [pos] = await tx`select quantity from positions where run_id = ${order.run_id} and symbol = ${order.symbol}`;
-  const clock = acct!.kind === 'replay' ? new Date(acct!.clock) : new Date();
-  const snapshot = await loadPortfolioSnapshot(
-    tx,
-    { run_id: order.run_id, cash: Number(acct!.cash), initial_cash: Number(acct!.initial_cash), peak_value: Number(acct!.peak_value) },
-    Number(acct!.initial_cash),
-    deps.market,
-    clock,
-  );
+  const acct = await readAccount(tx, order.run_id);
+  const pos = await readPosition(tx, order.run_id, order.symbol);
+  const snapshot = await accountSnapshot(tx, deps, order.run_id, acct.clock);
   return {
     order_id: order.order_id,
     status: order.status,
@@ -227,7 +226,7 @@ async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean,
     commission: order.fill?.commission ?? null,
     slippage: order.fill?.slippage ?? null,
     rejections: order.rejections,
-    portfolio_after: { cash: Number(acct!.cash), position_quantity: pos?.quantity ?? 0, total_value: fromCents(portfolioValueCents(snapshot)) },
+    portfolio_after: { cash: acct.cash, position_quantity: pos?.quantity ?? 0, total_value: fromCents(portfolioValueCents(snapshot)) },
     run_id: order.run_id,
     clock: order.clock,
     replayed,
@@ -305,8 +304,7 @@ export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequ
               : 'open';
       let after: Preview['portfolio_after'] = null;
       if (pass && ev.marketPrice !== null) {
-        const [row] = await tx`select quantity, avg_cost, cost_basis from positions where run_id = ${run.run_id} and symbol = ${req.symbol}`;
-        const held: LedgerPosition | null = row && row.quantity !== 0 ? { quantity: row.quantity, costCents: toCents(row.cost_basis), avgCost: Number(row.avg_cost) } : null;
+        const held = await readPosition(tx, run.run_id, req.symbol);
         const applied = applyFill({ cashCents: ev.snapshot.cashCents, realizedPnlCents: 0 }, held, {
           side: req.side,
           quantity: req.quantity,
@@ -349,9 +347,9 @@ export async function decideOrder(
   decidedBy: string,
 ): Promise<OrderResult> {
   return deps.sql.begin(async (tx) => {
-    const [owner] = await tx`select o.model_id from orders o join models m on m.id = o.model_id where o.id = ${orderId} and m.user_id = ${auth.userId}`;
-    if (!owner) throw new ToolError('NOT_FOUND', `Order ${orderId} was not found.`);
-    const model = await getOwnedModel(tx, auth.userId, owner.model_id, true);
+    const modelId = await ownedOrderModel(tx, auth.userId, orderId);
+    if (modelId === null) throw notFound('Order', orderId);
+    const model = await getOwnedModel(tx, auth.userId, modelId, true);
     await expirePending(tx, model.model_id);
     const order = await getOwnedOrderForUpdate(tx, auth.userId, orderId);
     if (order.status !== 'pending_approval') {

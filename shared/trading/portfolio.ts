@@ -9,7 +9,7 @@ import { getModelDetail, getOwnedModel } from '../store/models.js';
 import { countPending } from '../store/orders.js';
 import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
 import { loadActiveRules } from '../store/rules.js';
-import { getOwnedRun, getRunningRun, type RunRow } from '../store/runs.js';
+import { getOwnedRun, getRunningRun, latestRunId, type RunRow } from '../store/runs.js';
 import { parseEnforcementParams } from '../domain/rules/schema.js';
 
 export interface PortfolioView {
@@ -36,8 +36,8 @@ async function runOf(deps: Deps, auth: AuthContext, args: { model_id?: number; r
   const running = await getRunningRun(deps.sql, args.model_id);
   if (running) return { modelId: args.model_id, run: running };
   // No running run: the latest one, as it ended.
-  const [latest] = await deps.sql`select id from runs where model_id = ${args.model_id} order by run_number desc limit 1`;
-  return { modelId: args.model_id, run: latest ? await getOwnedRun(deps.sql, auth.userId, latest.id) : null };
+  const latest = await latestRunId(deps.sql, args.model_id);
+  return { modelId: args.model_id, run: latest ? await getOwnedRun(deps.sql, auth.userId, latest) : null };
 }
 
 export async function portfolioView(deps: Deps, auth: AuthContext, args: { model_id?: number; run_id?: number }): Promise<PortfolioView> {

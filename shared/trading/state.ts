@@ -6,7 +6,7 @@ import { hasScope } from '../auth/scopes.js';
 import type { Deps } from '../deps.js';
 import { ToolError } from '../mcp/errors.js';
 import { getOwnedModel } from '../store/models.js';
-import { setModelState } from '../store/orders.js';
+import { modelStateLocked, setModelState } from '../store/orders.js';
 
 type State = 'active' | 'reducing' | 'halted';
 const STRICTNESS: Record<State, number> = { active: 0, reducing: 1, halted: 2 };
@@ -14,7 +14,7 @@ const STRICTNESS: Record<State, number> = { active: 0, reducing: 1, halted: 2 };
 export async function changeState(deps: Deps, auth: AuthContext, modelId: number, target: State, reason: string | null) {
   return deps.sql.begin(async (tx) => {
     const model = await getOwnedModel(tx, auth.userId, modelId, true);
-    const [row] = await tx`select state_locked from models where id = ${modelId}`;
+    const stateLocked = await modelStateLocked(tx, modelId);
     const approver = hasScope(auth, 'approve');
     const loosening = STRICTNESS[target] < STRICTNESS[model.state];
     if (loosening && !approver) {
@@ -23,10 +23,10 @@ export async function changeState(deps: Deps, auth: AuthContext, modelId: number
         `Model ${modelId} is ${model.state}; moving it to ${target} needs the 'approve' scope (key ${auth.keyPrefix} has ${auth.scopes.join(', ')}).`,
       );
     }
-    if (row!.state_locked && !approver && target !== model.state) {
+    if (stateLocked && !approver && target !== model.state) {
       throw new ToolError('MISSING_SCOPE', `Model ${modelId} was halted by an approver or a circuit breaker; only a key with 'approve' can change that.`);
     }
-    const locked = target === 'active' ? false : approver || row!.state_locked === true;
+    const locked = target === 'active' ? false : approver || stateLocked;
     await setModelState(tx, modelId, target, target === 'active' ? null : reason, locked);
     return { model_id: modelId, state: target, previous_state: model.state, reason: target === 'active' ? null : reason, locked };
   });

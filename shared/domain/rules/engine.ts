@@ -161,7 +161,6 @@ export function isRiskReducing(order: OrderIntent, portfolio: PortfolioSnapshot)
 
 // --- scope ---
 
-const ADVISORY: ReadonlySet<RuleCategory> = new Set(['strategy', 'entry_exit']);
 const ORDER_CATEGORY_SET: ReadonlySet<RuleCategory> = new Set(ORDER_CATEGORIES);
 
 /** Does the rule cover this symbol (applies_to / exclude)? */
