@@ -1,5 +1,6 @@
 // The shared HTTP host: auth, loopback checks, sessions, health, metrics, tool-call logs.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { setLogSilent } from '../shared/log.js';
 import { revokeKey, keyPrefix } from '../shared/auth/keys.js';
 import { checkLoopback } from '../shared/mcp/host.js';
 import { runsServer } from '../servers/runs/server.js';
@@ -77,9 +78,42 @@ describe('MCP host', () => {
     const client = await t.client('runs', (await t.user()).key);
     await ok(client, 'list_models');
     await call(client, 'get_model', { model_id: 424242 });
+    const bad = await call(client, 'get_model', { model_id: -1 });
+    expect(bad.text).toBe('Invalid arguments for get_model: model_id must be positive.');
     const text = await (await t.suite.hosts.runs!.app.request('/metrics')).text();
     expect(text).toMatch(/aibt_tool_calls_total\{server="runs",tool="list_models",outcome="ok"\} [1-9]/);
     expect(text).toMatch(/aibt_tool_calls_total\{server="runs",tool="get_model",outcome="error"\} [1-9]/);
+    expect(text).toMatch(/aibt_tool_calls_total\{server="runs",tool="get_model",outcome="invalid"\} [1-9]/);
     expect(text).toMatch(/aibt_tool_call_duration_seconds_bucket\{server="runs",tool="list_models",le="\+Inf"\} [1-9]/);
+  });
+
+  it('writes one JSON log line per tool call, refused arguments included', async () => {
+    const { key } = await t.user();
+    const client = await t.client('runs', key);
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    setLogSilent(false);
+    try {
+      await ok(client, 'list_models');
+      await call(client, 'get_model', { model_id: -1 });
+    } finally {
+      setLogSilent(true);
+      spy.mockRestore();
+    }
+    const events = lines.flatMap((l) => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return [];
+      }
+    });
+    const calls = events.filter((e) => e.event === 'tool_call');
+    expect(calls).toEqual([
+      expect.objectContaining({ server: 'runs', tool: 'list_models', key: keyPrefix(key), outcome: 'ok', ms: expect.any(Number) }),
+      expect.objectContaining({ server: 'runs', tool: 'get_model', key: keyPrefix(key), outcome: 'invalid' }),
+    ]);
   });
 });

@@ -44,6 +44,9 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def
 
 export const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
+/** Outcomes a handler reported, by result object, for the call-level log line. */
+const outcomes = new WeakMap<object, string>();
+
 export function registerTools(server: McpServer, deps: Deps, serverName: string, tools: ToolDef<any, any>[]): void {
   for (const tool of tools) {
     server.registerTool(
@@ -57,29 +60,74 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
         annotations: tool.annotations,
       },
       async (args: unknown, extra: ToolExtra) => {
-        const started = performance.now();
         const auth = extra.authInfo?.extra?.auth as AuthContext | undefined;
-        let outcome = 'ok';
         try {
           if (!auth) throw new ToolError('UNAUTHENTICATED', 'This call carries no authenticated key.');
           requireScope(auth, tool.scope, tool.name);
           const result = await tool.handler(args as never, { deps, auth, server, extra });
-          outcome = result.outcome ?? 'ok';
-          return {
+          const answer = {
             content: [{ type: 'text' as const, text: result.summary }],
             structuredContent: result.data as Record<string, unknown>,
           };
+          if (result.outcome) outcomes.set(answer, result.outcome);
+          return answer;
         } catch (err) {
-          outcome = 'error';
           return { content: [{ type: 'text' as const, text: errorSentence(err, serverName, tool.name) }], isError: true };
-        } finally {
-          const ms = Math.round((performance.now() - started) * 100) / 100;
-          deps.metrics.recordCall(serverName, tool.name, outcome, ms);
-          logEvent('tool_call', { server: serverName, tool: tool.name, key: auth?.keyPrefix ?? null, ms, outcome });
         }
       },
     );
   }
+  if (tools.length) instrumentToolCalls(server, deps, serverName);
+}
+
+/**
+ * One JSON log line and the metrics for every tools/call, including calls the SDK refuses
+ * before a handler runs (bad arguments), whose message is rewritten as plain sentences.
+ */
+function instrumentToolCalls(server: McpServer, deps: Deps, serverName: string): void {
+  // The SDK keeps request handlers in a private map; wrapping the tools/call entry is the
+  // one place that sees argument validation too.
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, (req: any, extra: ToolExtra) => Promise<any>> })._requestHandlers;
+  const inner = handlers.get('tools/call');
+  if (!inner) return;
+  handlers.set('tools/call', async (request, extra) => {
+    const started = performance.now();
+    const tool = String(request?.params?.name ?? 'unknown');
+    let outcome = 'error';
+    try {
+      const result = await inner(request, extra);
+      if (result?.isError) {
+        const text = result.content?.[0]?.text;
+        const invalid = typeof text === 'string' ? invalidArguments(text) : null;
+        if (invalid) result.content = [{ type: 'text', text: invalid }];
+        outcome = invalid ? 'invalid' : 'error';
+      } else {
+        outcome = outcomes.get(result) ?? 'ok';
+      }
+      return result;
+    } finally {
+      const ms = Math.round((performance.now() - started) * 100) / 100;
+      const auth = extra.authInfo?.extra?.auth as AuthContext | undefined;
+      deps.metrics.recordCall(serverName, tool, outcome, ms);
+      logEvent('tool_call', { server: serverName, tool, key: auth?.keyPrefix ?? null, ms, outcome });
+    }
+  });
+}
+
+const INVALID = /^(?:MCP error -?\d+: )?Input validation error: Invalid arguments for tool (\S+): ([\s\S]*)$/;
+
+/** "…Invalid arguments for tool x: a must be 1. at a\nToo big at b" → "Invalid arguments for x: a must be 1. b: Too big." */
+export function invalidArguments(text: string): string | null {
+  const m = INVALID.exec(text);
+  if (!m) return null;
+  const sentences = m[2]!.split('\n').map((line) => {
+    const at = / at ([\w.\[\]]+)$/.exec(line);
+    let msg = at ? line.slice(0, at.index) : line;
+    const field = at?.[1];
+    if (field && !msg.includes(field.split('.').pop()!)) msg = `${field}: ${msg}`;
+    return /[.!?]$/.test(msg) ? msg : `${msg}.`;
+  });
+  return `Invalid arguments for ${m[1]}: ${sentences.join(' ')}`;
 }
 
 function errorSentence(err: unknown, serverName: string, toolName: string): string {
