@@ -172,7 +172,8 @@ describe('price tools on imported bars', () => {
     const { symbols } = await ok(price, 'list_symbols', { query: 'MSF' });
     const msft = symbols.find((s: any) => s.symbol === 'MSFT');
     expect(msft.source).toBe('imported');
-    expect(msft.coverage.find((c: any) => c.timespan === 'day')).toMatchObject({ from: '2025-06-10T13:30:00.000Z', bars: 100, open_only: 1 });
+    // `to` is the latest closed bar: the open-only newest bar (2025-10-30) is not one
+    expect(msft.coverage.find((c: any) => c.timespan === 'day')).toMatchObject({ from: '2025-06-10T13:30:00.000Z', to: '2025-10-29T13:30:00.000Z', bars: 100, open_only: 1 });
   });
 
   it('gives the same answers from Postgres after the cache is flushed', async () => {
@@ -191,5 +192,44 @@ describe('price tools on imported bars', () => {
     for (const [i, [name, args]] of calls.entries()) expect(await ok(price, name, args), name).toEqual(first[i]);
     const [stored] = await t.suite.deps.sql`select count(*)::int as n from price_bars where symbol = 'KO' and timespan = 'minute' and source = 'simulated'`;
     expect(stored!.n).toBeGreaterThanOrEqual(390);
+  });
+});
+
+describe('as-of edges', () => {
+  it("reports another user's run exactly like a missing one, on every as-of tool", async () => {
+    const model = await ok(runs, 'create_model', { name: 'asof-owner' });
+    const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'day', start: '2025-06-10', end: '2025-06-20', symbols: ['AAPL'] });
+    const other = await t.client('price', (await t.user()).key);
+    const missing = 999_999_999;
+    for (const [name, args] of [
+      ['get_price', { symbol: 'AAPL' }],
+      ['get_bars', { symbol: 'AAPL', timespan: 'day' }],
+      ['get_indicators', { symbol: 'AAPL', timespan: 'day', indicators: [{ name: 'sma' }] }],
+      ['get_market_status', {}],
+    ] as const) {
+      const theirs = await call(other, name, { ...args, run_id: run.run_id });
+      const none = await call(other, name, { ...args, run_id: missing });
+      expect(theirs, name).toMatchObject({ isError: true, text: `Run ${run.run_id} was not found.` });
+      expect(none.text.replace(String(missing), String(run.run_id)), name).toBe(theirs.text);
+    }
+  });
+
+  it('never answers later than the wall clock, and `from` after now finds nothing', async () => {
+    const before = Date.now();
+    const future = await ok(price, 'get_bars', { symbol: 'AAPL', timespan: 'day', at: '2099-01-02T15:00:00Z', limit: 500 });
+    expect(Date.parse(future.as_of)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(future.as_of)).toBeLessThanOrEqual(Date.now());
+    expect(future.bars.at(-1).t).toBe(series(daily, 'AAPL').bars.at(-2)!.t); // the open-only newest bar is not closed
+    const p = await ok(price, 'get_price', { symbol: 'SPY', at: '2099-01-02T15:00:00Z' });
+    expect(Date.parse(p.time)).toBeLessThanOrEqual(Date.now());
+    const none = await ok(price, 'get_bars', { symbol: 'MSFT', timespan: 'day', at: '2025-07-01', from: '2025-07-02' });
+    expect(none).toMatchObject({ bars: [], truncated: false });
+  });
+
+  it('accepts every period its schema allows: RSI(250) warms up on what is there', async () => {
+    const r = await ok(price, 'get_indicators', { symbol: 'AAPL', timespan: 'day', at: '2025-10-30', indicators: [{ name: 'rsi', period: 250 }, { name: 'sma', period: 5 }] });
+    expect(r.values[0]).toMatchObject({ name: 'rsi', period: 250, value: null, warmup_complete: false });
+    const closes = series(daily, 'AAPL').bars.filter((b) => b.t < '2025-10-30T13:30:00.000Z').map((b) => b.c!);
+    expect(r.values[1].value).toBeCloseTo(closes.slice(-5).reduce((a, b) => a + b, 0) / 5, 9);
   });
 });

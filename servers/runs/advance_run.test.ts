@@ -3,6 +3,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { barEnd } from '../../shared/domain/calendar.js';
+import { polygonDayMs, startPolygonFake, type PolygonFake } from '../../shared/market/polygon-fake.js';
 import { simulatedBars } from '../../shared/domain/simulated-market.js';
 import { priceServer } from '../price/server.js';
 import { runsServer } from './server.js';
@@ -77,5 +78,38 @@ describe('advance_run', () => {
     expect((await call(runs, 'advance_run', { run_id: live.run_id, steps: 0 })).isError).toBe(true);
     const other = await t.client('runs', (await t.user()).key);
     expect((await call(other, 'advance_run', { run_id: live.run_id })).text).toBe(`Run ${live.run_id} was not found.`);
+  });
+});
+
+describe('advance_run on Polygon', () => {
+  const KEY = 'advance-polygon-key';
+  const DAYS = ['2024-06-03', '2024-06-04', '2024-06-05', '2024-06-06', '2024-06-07', '2024-06-10'];
+  let fake: PolygonFake | undefined;
+  let pt: TestSuite | undefined;
+  afterAll(async () => {
+    await pt?.close();
+    await fake?.close();
+  });
+
+  it('fetches from Polygon before its transaction, never while holding the one connection', async () => {
+    const held: string[] = [];
+    fake = await startPolygonFake({
+      apiKey: KEY,
+      aggs: { 'PGAR/day': DAYS.map((d, i) => ({ t: polygonDayMs(d), o: 30 + i, h: 31 + i, l: 29 + i, c: 30.5 + i, v: 100 + i })) },
+      // a query on the pool cannot start while a transaction holds the embedded connection
+      onRequest: async (path) => {
+        const free = await Promise.race([pt!.suite.deps.sql`select 1`.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+        if (!free) held.push(path);
+      },
+    });
+    pt = await bootSuite({ specs: [runsServer], env: { POLYGON_API_KEY: KEY, POLYGON_BASE_URL: fake.url, POLYGON_REQUESTS_PER_MINUTE: '1000' } });
+    const client = await pt.client('runs', (await pt.user()).key);
+    const model = await ok(client, 'create_model', { name: 'polygon-replay' });
+    const run = await ok(client, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'day', start: '2024-06-03', end: '2024-06-10', symbols: ['PGAR'] });
+    const r = await ok(client, 'advance_run', { run_id: run.run_id, steps: 2 });
+    expect(r.clock).toBe('2024-06-05T13:30:00.000Z');
+    expect(r.bars.PGAR.map((b: any) => [b.t, b.o])).toEqual([['2024-06-03T13:30:00.000Z', 30], ['2024-06-04T13:30:00.000Z', 31]]);
+    expect(fake.requests.length).toBeGreaterThan(0);
+    expect(held).toEqual([]);
   });
 });

@@ -288,3 +288,156 @@ describe('approval', () => {
     expect((await call(traderOnly, 'approve_order', { order_id: rejectMe.order_id })).text).toMatch(/needs the 'approve' scope/);
   });
 });
+
+describe('circuit breakers, expiry, throttle and ownership', () => {
+  // IBM opens 280, 282, 289, 271: 30 shares bought at 280 take the value 10,000 → 10,060 →
+  // 10,270 → 9,730, a 540 (5.26%) fall from the peak and from the day-start value.
+  async function fallingReplay(name: string, settings: Record<string, unknown> = {}) {
+    const owner = await t.user();
+    const [ownerRuns, ownerTrade, ownerRules] = await Promise.all([t.client('runs', owner.key), t.client('trade', owner.key), t.client('rules', owner.key)]);
+    const model = await ok(ownerRuns, 'create_model', { name, initial_cash: 10_000, ...settings });
+    const run = await ok(ownerRuns, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'day', start: '2025-06-10', end: '2025-06-13', symbols: ['IBM'] });
+    expect((await ok(ownerTrade, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 30 })).status).toBe('filled');
+    return { owner, ownerRuns, ownerTrade, ownerRules, model, run };
+  }
+
+  it('halts the model at the clock step where max_drawdown_halt_pct is reached; a trade-only key can neither lift nor rewrite that halt', async () => {
+    const { owner, ownerRuns, ownerTrade, model, run } = await fallingReplay('Drawdown breaker', { max_drawdown_halt_pct: 0.05 });
+    await ok(ownerRuns, 'advance_run', { run_id: run.run_id, steps: 2 });
+    expect((await ok(ownerTrade, 'get_trading_status', { model_id: model.model_id })).state).toBe('active');
+    await ok(ownerRuns, 'advance_run', { run_id: run.run_id });
+    const status = await ok(ownerTrade, 'get_trading_status', { model_id: model.model_id });
+    expect(status.state).toBe('halted');
+    expect(status.reason).toMatch(/^Circuit breaker: Max drawdown halt: value \$9,730\.00 is \$540\.00/);
+
+    const { createKey } = await import('../../shared/auth/keys.js');
+    const traderOnly = await t.client('trade', (await createKey(t.suite.deps.sql, owner.name, ['read', 'trade'])).key);
+    expect((await call(traderOnly, 'halt_trading', { model_id: model.model_id, reason: 'let me trade', mode: 'reducing' })).isError).toBe(true);
+    await call(traderOnly, 'halt_trading', { model_id: model.model_id, reason: 'overwritten', mode: 'halted' });
+    const after = await ok(ownerTrade, 'get_trading_status', { model_id: model.model_id });
+    expect(after).toMatchObject({ state: 'halted', reason: status.reason });
+    expect((await ok(traderOnly, 'sell', { model_id: model.model_id, symbol: 'IBM', quantity: 30 })).rejections.map((r: any) => r.code)).toEqual(['MODEL_HALTED']);
+    expect((await ok(ownerTrade, 'resume_trading', { model_id: model.model_id })).state).toBe('active');
+  });
+
+  it('halts the model at the clock step where a daily loss limit rule is reached, naming the rule', async () => {
+    const { ownerRuns, ownerTrade, ownerRules, model, run } = await fallingReplay('Daily loss breaker');
+    await ok(ownerRules, 'create_rule', {
+      model_id: model.model_id,
+      rule_name: 'Lose at most 5% a day',
+      rule_category: 'risk',
+      rule_description: 'Daily loss limit',
+      enforcement_params: { daily_loss_limit_pct: 0.05 },
+    });
+    await ok(ownerRuns, 'advance_run', { run_id: run.run_id, steps: 3 });
+    const status = await ok(ownerTrade, 'get_trading_status', { model_id: model.model_id });
+    expect(status).toMatchObject({ state: 'halted', day_pnl: -540, loss_limit_left: 0 });
+    expect(status.reason).toMatch(/^Circuit breaker: Rule 'Lose at most 5% a day': day loss is \$540\.00/);
+  });
+
+  it('trips the breaker before an order when the account is already past it, so nothing fills', async () => {
+    const { ownerRuns, ownerTrade, model, run } = await fallingReplay('Breaker before order');
+    await ok(ownerRuns, 'advance_run', { run_id: run.run_id, steps: 3 }); // 5.26% down: under the default 25%
+    await ok(ownerRuns, 'update_model', { model_id: model.model_id, max_drawdown_halt_pct: 0.05 });
+    const buy = await ok(ownerTrade, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 1 });
+    expect(buy.status).toBe('rejected');
+    expect(buy.rejections.map((r: any) => r.code)).toEqual(['MODEL_HALTED']);
+    expect(buy.halted_reason).toMatch(/Max drawdown halt/);
+    expect(buy.portfolio_after.position_quantity).toBe(30);
+    expect((await ok(ownerTrade, 'get_trading_status', { model_id: model.model_id })).state).toBe('halted');
+  });
+
+  it('reports the same day P&L in get_trading_status as in get_portfolio once the run has ended', async () => {
+    const { ownerRuns, ownerTrade, model, run } = await fallingReplay('Ended day pnl');
+    await ok(ownerRuns, 'advance_run', { run_id: run.run_id, steps: 3 });
+    await ok(ownerRuns, 'end_run', { run_id: run.run_id });
+    const portfolio = await ok(ownerTrade, 'get_portfolio', { model_id: model.model_id });
+    const status = await ok(ownerTrade, 'get_trading_status', { model_id: model.model_id });
+    expect(portfolio.day_pnl).toBe(-540);
+    expect(status.day_pnl).toBe(portfolio.day_pnl);
+  });
+
+  it('shows a pending order past its 15 minutes as expired on list_orders and in the pending count, and keeps it expired', async () => {
+    const { model } = await replayModel('Expiry shown', { require_approval: true });
+    const pending = await ok(trade, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 1 });
+    expect(Date.parse((await ok(trade, 'list_orders', { model_id: model.model_id })).orders[0].expires_at) - Date.now()).toBeGreaterThan(14 * 60_000);
+    await t.suite.deps.sql`update orders set expires_at = now() - interval '1 second' where id = ${pending.order_id}`;
+    const { orders } = await ok(trade, 'list_orders', { model_id: model.model_id });
+    expect(orders[0]).toMatchObject({ order_id: pending.order_id, status: 'expired' });
+    expect((await ok(trade, 'list_orders', { model_id: model.model_id, status: 'pending_approval' })).orders).toEqual([]);
+    expect((await ok(trade, 'list_orders', { model_id: model.model_id, status: 'expired' })).orders).toHaveLength(1);
+    expect((await ok(trade, 'get_trading_status', { model_id: model.model_id })).pending_approvals).toBe(0);
+    expect((await call(trade, 'approve_order', { order_id: pending.order_id })).text).toMatch(/is expired, not pending approval/);
+    expect((await call(trade, 'cancel_order', { order_id: pending.order_id })).text).toMatch(/is expired/);
+    const [row] = await t.suite.deps.sql`select status from orders where id = ${pending.order_id}`;
+    expect(row!.status).toBe('expired');
+  });
+
+  it('counts orders, not its own refusals, against max_orders_per_minute', async () => {
+    const { model } = await replayModel('Throttle', { max_orders_per_minute: 2 });
+    const buy = () => ok(trade, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 1 });
+    expect((await buy()).status).toBe('filled');
+    expect((await buy()).status).toBe('filled');
+    for (let i = 0; i < 3; i++) expect((await buy()).rejections.map((r: any) => r.code)).toEqual(['RATE_LIMITED']);
+    // a minute later for the two orders that counted; the refusals stay inside the window
+    await t.suite.deps.sql`update orders set created_at = created_at - interval '2 minutes' where model_id = ${model.model_id} and status = 'filled'`;
+    expect((await buy()).status).toBe('filled');
+  });
+
+  it('returns the first result for a client_order_id reused with another side and symbol, and never fills it again', async () => {
+    const { model, run } = await replayModel('Idem other side', { allow_short: true });
+    const first = await ok(trade, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 3, client_order_id: 'same' });
+    const again = await ok(trade, 'short', { model_id: model.model_id, symbol: 'AAPL', quantity: 9, client_order_id: 'same' });
+    expect(again).toMatchObject({ order_id: first.order_id, replayed: true, side: 'buy', symbol: 'IBM', quantity: 3, status: 'filled' });
+    expect(await orderCount(model.model_id)).toBe(1);
+    const [f] = await t.suite.deps.sql`select count(*)::int as n from fills where run_id = ${run.run_id}`;
+    expect(f!.n).toBe(1);
+  });
+
+  it('measures a trailing stop from the entry on the first bar, never from that bar\'s close', async () => {
+    const { model, run } = await replayModel('Trailing');
+    await ok(rules, 'create_rule', {
+      model_id: model.model_id,
+      rule_name: 'Trail 1%',
+      rule_category: 'stop_loss',
+      rule_description: 'Trailing stop 1%',
+      enforcement_params: { trailing_stop_pct: 0.01 },
+    });
+    expect((await ok(trade, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 10 })).fill_price).toBe(280);
+    // June 10: open 280, low 278, close 282. From the 280 entry the stop is 277.20: untouched.
+    expect((await ok(runs, 'advance_run', { run_id: run.run_id })).exits_triggered).toEqual([]);
+    // June 11: high 290 sets the mark; June 12 opens 289 and falls to 270: the stop (287.10) fires.
+    await ok(runs, 'advance_run', { run_id: run.run_id });
+    const exit = await ok(runs, 'advance_run', { run_id: run.run_id });
+    expect(exit.exits_triggered).toMatchObject([{ symbol: 'IBM', side: 'sell', quantity: 10, price: 287.1, trigger: 'Trail 1%' }]);
+  });
+
+  it("reports another user's order, model and run exactly like missing ones on every trade tool", async () => {
+    const { model, run } = await replayModel('Mine', { require_approval: true });
+    const order = await ok(trade, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 1 });
+    const stranger = await t.client('trade', (await t.user()).key);
+    const missing = 99_999_999;
+    const cases: [string, (id: number) => Record<string, unknown>, number][] = [
+      ['buy', (id) => ({ model_id: id, symbol: 'IBM', quantity: 1 }), model.model_id],
+      ['sell', (id) => ({ model_id: id, symbol: 'IBM', quantity: 1 }), model.model_id],
+      ['preview_order', (id) => ({ model_id: id, side: 'buy', symbol: 'IBM', quantity: 1 }), model.model_id],
+      ['get_portfolio', (id) => ({ model_id: id }), model.model_id],
+      ['get_portfolio', (id) => ({ run_id: id }), run.run_id],
+      ['get_trading_status', (id) => ({ model_id: id }), model.model_id],
+      ['halt_trading', (id) => ({ model_id: id, reason: 'x' }), model.model_id],
+      ['resume_trading', (id) => ({ model_id: id }), model.model_id],
+      ['list_orders', (id) => ({ model_id: id }), model.model_id],
+      ['list_orders', (id) => ({ run_id: id }), run.run_id],
+      ['cancel_order', (id) => ({ order_id: id }), order.order_id],
+      ['approve_order', (id) => ({ order_id: id }), order.order_id],
+      ['reject_order', (id) => ({ order_id: id }), order.order_id],
+    ];
+    for (const [tool, args, id] of cases) {
+      const theirs = await call(stranger, tool, args(id));
+      const none = await call(stranger, tool, args(missing));
+      expect(theirs.isError, tool).toBe(true);
+      expect(theirs.text.replace(String(id), 'N'), tool).toBe(none.text.replace(String(missing), 'N'));
+    }
+    expect((await ok(trade, 'list_orders', { model_id: model.model_id })).orders[0].status).toBe('pending_approval');
+  });
+});

@@ -208,6 +208,14 @@ describe('calendar: replay clock', () => {
       '2025-06-11T13:30:00.000Z', '2025-06-12T13:30:00.000Z',
     ]);
     expect(iso(firstStep('minute', new Date('2025-06-10T20:00:00Z')))).toBe('2025-06-11T13:30:00.000Z');
+  });
+  it('never starts a replay on the close: a start inside the last minute goes to the next session', () => {
+    expect(iso(firstStep('minute', new Date('2025-06-10T19:59:30Z')))).toBe('2025-06-11T13:30:00.000Z');
+    expect(iso(firstStep('minute', new Date('2025-07-03T16:59:59.500Z')))).toBe('2025-07-07T13:30:00.000Z'); // half day, holiday, weekend
+    expect(iso(firstStep('minute', new Date('2025-06-10T19:59:00Z')))).toBe('2025-06-10T19:59:00.000Z');
+    expect([...replayClock('minute', '2025-06-10T19:58:30Z', '2025-06-11T13:31:00Z')].map(iso)).toEqual([
+      '2025-06-10T19:59:00.000Z', '2025-06-11T13:30:00.000Z', '2025-06-11T13:31:00.000Z',
+    ]);
     expect(iso(lastStep('day', new Date('2025-06-14T12:00:00Z')))).toBe('2025-06-13T13:30:00.000Z');
   });
   it('replays a year of minutes lazily and quickly', () => {

@@ -248,7 +248,9 @@ export function firstStep(timespan: 'day' | 'minute', from: Date, kind: SessionK
   for (;;) {
     const [ws, we] = windowOf(sessionFor(date)!, timespan, kind);
     if (t <= ws) return new Date(ws);
-    if (t < we) return new Date(Math.ceil(t / MINUTE_MS) * MINUTE_MS); // NY offsets are whole hours
+    // rounding up inside the last minute reaches the close, which is no step
+    const up = Math.ceil(t / MINUTE_MS) * MINUTE_MS; // NY offsets are whole hours
+    if (up < we) return new Date(up);
     date = nextTradingDay(date);
   }
 }

@@ -109,16 +109,17 @@ export interface CoverageRow {
   timespan: Timespan;
   source: PriceSource;
   from: string;
-  to: string;
+  /** Start of the latest closed bar (an open-only bar never counts as closed); null if none. */
+  to: string | null;
   bars: number;
   open_only: number;
 }
 
-/** What is stored per symbol, timespan and source; `to` is the start of the latest bar closed by `now`. */
+/** What is stored per symbol, timespan and source, of the bars whose close is at or before `now`. */
 export async function coverageSummary(q: Q, now: Date, query?: string): Promise<CoverageRow[]> {
   const like = query ? `%${query.toUpperCase().replace(/[\\%_]/g, (m) => '\\' + m)}%` : null;
   const rows = await q`
-    select symbol, timespan, source, min(t) as first, max(t) as last, count(*)::int as bars,
+    select symbol, timespan, source, min(t) as first, max(t) filter (where c is not null) as last, count(*)::int as bars,
            count(*) filter (where c is null)::int as open_only
     from price_bars
     where t_end <= ${now} ${like ? q`and symbol like ${like}` : q``}
@@ -129,7 +130,7 @@ export async function coverageSummary(q: Q, now: Date, query?: string): Promise<
     timespan: r.timespan,
     source: r.source,
     from: new Date(r.first).toISOString(),
-    to: new Date(r.last).toISOString(),
+    to: r.last === null ? null : new Date(r.last).toISOString(),
     bars: r.bars,
     open_only: r.open_only,
   }));

@@ -86,6 +86,8 @@ export interface SymbolInfo {
 }
 
 export interface Market {
+  /** Reads may fetch from a provider over the network (Polygon is configured). */
+  readonly fetches: boolean;
   /** The price a trader sees at `at`: the open of the bar that starts at `at`, else the latest visible close. Null when unpriced. */
   priceAt(symbol: string, at: Date, q?: Q): Promise<Quote | null>;
   /** priceAt with its basis and the last completed bar. */
@@ -126,6 +128,7 @@ interface LoadedBlock {
 }
 
 interface Backend {
+  fetches: boolean;
   resolve(symbol: string, q?: Q): Promise<Resolved>;
   block(symbol: string, timespan: Timespan, source: PriceSource, block: Block, at: Date, q?: Q): Promise<LoadedBlock>;
   splits(symbol: string, q?: Q): Promise<Split[]>;
@@ -274,6 +277,7 @@ function marketOver(backend: Backend): Market {
   }
 
   return {
+    fetches: backend.fetches,
     async priceAt(symbol, at, q) {
       const full = await quote(symbol, at, false, q);
       return full && { symbol: full.symbol, price: full.price, time: full.time, source: full.source };
@@ -360,6 +364,10 @@ export function createMarket(opts: MarketOptions): Market {
           })
         : null;
   const simulated = new Set(SIMULATED_SYMBOLS);
+  // Transactions that stored bars or splits: what they read may yet be rolled back, so they
+  // never write the cache (a later read in the same transaction would see its own writes).
+  const wroteIn = new WeakSet<Q>();
+  const mayCache = (q: Q) => !(inTransaction(q) && wroteIn.has(q));
   // Parsed copies of cached blocks: a replay reads the same block every step, and the
   // in-process cache hands back the same string, so the parse is skipped when it matches.
   const parsed = new Map<string, { raw: string; value: unknown }>();
@@ -377,6 +385,7 @@ export function createMarket(opts: MarketOptions): Market {
   const blockKey = (s: string, ts: Timespan, src: PriceSource, id: string) => `mkt:b:${src}:${s}:${ts}:${id}`;
 
   const backend: Backend = {
+    fetches: polygon !== null,
     async resolve(symbol, q = sql) {
       const hit = await cachedJson<Resolved>(resolveKey(symbol));
       if (hit) return hit;
@@ -386,7 +395,7 @@ export function createMarket(opts: MarketOptions): Market {
       else if (polygon || (await hasStoredBars(q, symbol, 'polygon'))) r = { source: 'polygon' };
       else if (simulated.has(symbol)) r = { source: 'simulated' };
       else r = { source: null };
-      await setJson(cache, resolveKey(symbol), r, RESOLVE_TTL);
+      if (mayCache(q)) await setJson(cache, resolveKey(symbol), r, RESOLVE_TTL);
       return r;
     },
 
@@ -399,7 +408,6 @@ export function createMarket(opts: MarketOptions): Market {
         if (through === Infinity || atMs <= through) return { bars: hit.bars, through };
       }
       let through = Infinity;
-      let filled = false;
       if (source === 'simulated' || (source === 'polygon' && polygon)) {
         const cov = await getCoverage(q, symbol, timespan, source, b.id);
         if (cov && !cov.complete) through = cov.fetchedThrough.getTime();
@@ -420,15 +428,14 @@ export function createMarket(opts: MarketOptions): Market {
             bars = bars.filter((x) => Date.parse(x.t) >= lo && Date.parse(x.t) < hi);
             complete = now >= b.end;
           }
+          if (inTransaction(q)) wroteIn.add(q);
           await upsertBars(q, symbol, timespan, source, bars);
           await setCoverage(q, symbol, timespan, source, b.id, now, complete, bars.length);
           through = complete ? Infinity : now.getTime();
-          filled = true;
         }
       }
       const bars = await selectBars(q, symbol, timespan, source, b.start, b.end);
-      // A fill inside the caller's transaction is not stored until it commits: do not cache it yet.
-      if (!(filled && inTransaction(q))) {
+      if (mayCache(q)) {
         await setJson(cache, key, { bars, through: through === Infinity ? null : through }, through === Infinity ? BLOCK_TTL_COMPLETE : BLOCK_TTL_PARTIAL);
       }
       return { bars, through };
@@ -440,13 +447,12 @@ export function createMarket(opts: MarketOptions): Market {
       if (hit) return hit;
       let { checkedAt, splits } = await getSplits(q, symbol);
       const now = wall();
-      let fresh = true;
       if (polygon && (!checkedAt || now.getTime() - checkedAt.getTime() > SPLITS_RECHECK_MS)) {
         splits = await polygon.fetchSplits(symbol).catch(providerError);
+        if (inTransaction(q)) wroteIn.add(q);
         await saveSplits(q, symbol, splits, now);
-        fresh = !inTransaction(q);
       }
-      if (fresh) await setJson(cache, key, splits, SPLITS_TTL);
+      if (mayCache(q)) await setJson(cache, key, splits, SPLITS_TTL);
       return splits;
     },
 
@@ -488,6 +494,7 @@ export function simulatedMarket(): Market {
   const simulated = new Set(SIMULATED_SYMBOLS);
   const blocks = new Map<string, StoredBar[]>();
   return marketOver({
+    fetches: false,
     async resolve(symbol) {
       return { source: simulated.has(symbol) ? 'simulated' : null };
     },

@@ -38,6 +38,8 @@ export interface PolygonFakeOptions {
   rateLimitFirst?: number;
   /** Retry-After (seconds) sent with each 429; null sends none. Default 1. */
   retryAfterSeconds?: number | null;
+  /** Awaited before each request is answered (tests observe what the caller holds meanwhile). */
+  onRequest?: (path: string) => Promise<void> | void;
 }
 
 export interface FakeRequest {
@@ -64,6 +66,17 @@ export async function startPolygonFake(initial: PolygonFakeOptions = {}): Promis
   let url = '';
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const hook = opts.onRequest;
+    if (!hook) return answer(req, res);
+    void Promise.resolve()
+      .then(() => hook(decodeURIComponent(new URL(req.url ?? '/', 'http://fake').pathname)))
+      .then(
+        () => answer(req, res),
+        () => answer(req, res),
+      );
+  };
+
+  const answer = (req: IncomingMessage, res: ServerResponse): void => {
     const u = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(u.searchParams.entries());
     const record: FakeRequest = { method: req.method ?? 'GET', path: decodeURIComponent(u.pathname), query, status: 0 };

@@ -32,8 +32,12 @@ export interface OrderRow {
   fill: { price: number; commission: number; slippage: number; cash_change: number; realized_pnl: number; clock: string } | null;
 }
 
+// A pending approval past expires_at reads as expired everywhere, even before a write marks it.
+const EFFECTIVE_STATUS = (sql: Q) =>
+  sql`(case when o.status = 'pending_approval' and o.expires_at <= clock_timestamp() then 'expired' else o.status end)`;
+
 const ORDER_SELECT = (sql: Q) => sql`
-  select o.*, f.price as f_price, f.commission as f_commission, f.slippage as f_slippage,
+  select o.*, ${EFFECTIVE_STATUS(sql)} as effective_status, f.price as f_price, f.commission as f_commission, f.slippage as f_slippage,
          f.cash_change as f_cash_change, f.realized_pnl as f_realized, f.clock as f_clock
   from orders o left join fills f on f.order_id = o.id`;
 
@@ -50,7 +54,7 @@ function toOrder(r: Record<string, any>): OrderRow {
     limit_price: numOrNull(r.limit_price),
     stop_loss: numOrNull(r.stop_loss),
     take_profit: numOrNull(r.take_profit),
-    status: r.status,
+    status: r.effective_status ?? r.status,
     rejections: r.rejections ?? [],
     reasoning: r.reasoning ?? null,
     source: r.source,
@@ -159,16 +163,21 @@ export async function listOrders(sql: Q, filter: { userId: number; modelId?: num
     where m.user_id = ${filter.userId}
       ${filter.modelId ? sql`and o.model_id = ${filter.modelId}` : sql``}
       ${filter.runId ? sql`and o.run_id = ${filter.runId}` : sql``}
-      ${filter.status ? sql`and o.status = ${filter.status}` : sql``}
+      ${filter.status ? sql`and ${EFFECTIVE_STATUS(sql)} = ${filter.status}` : sql``}
     order by o.id desc limit ${filter.limit}`;
   return rows.map(toOrder);
 }
 
-/** Orders the agent placed for this model in the last minute of wall time (the throttle). */
+/**
+ * Orders the agent placed for this model in the last minute of wall time (the throttle).
+ * The throttle's own refusals do not count: a caller retrying faster than the limit still
+ * gets the limit's worth of orders through each minute instead of being locked out for good.
+ */
 export async function ordersLastMinute(sql: Q, modelId: number): Promise<number> {
   const [r] = await sql`
     select count(*)::int as n from orders
-    where model_id = ${modelId} and source = 'agent' and created_at > clock_timestamp() - interval '1 minute'`;
+    where model_id = ${modelId} and source = 'agent' and created_at > clock_timestamp() - interval '1 minute'
+      and not (rejections @> '[{"code": "RATE_LIMITED"}]'::jsonb)`;
   return r!.n as number;
 }
 
@@ -187,7 +196,9 @@ export async function openOrders(sql: Q, runId: number): Promise<OrderRow[]> {
 }
 
 export async function countPending(sql: Q, modelId: number): Promise<number> {
-  const [r] = await sql`select count(*)::int as n from orders where model_id = ${modelId} and status = 'pending_approval'`;
+  const [r] = await sql`
+    select count(*)::int as n from orders
+    where model_id = ${modelId} and status = 'pending_approval' and (expires_at is null or expires_at > clock_timestamp())`;
   return r!.n as number;
 }
 

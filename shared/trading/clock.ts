@@ -140,8 +140,10 @@ function ruleExit(
   high: number | null,
   low: number | null,
 ): { price: number; trigger: string; reason: string } | null {
+  // No water mark yet (the first bar since entry): trail from the entry. The engine's own
+  // fallback would use `price`, this bar's close here, which comes after the bar's low and high.
   const [signal] = exitSignals({
-    position: { symbol: pos.symbol, quantity: pos.quantity, avgCost: pos.avgCost, price: bar.c ?? bar.o, highWater: high ?? undefined, lowWater: low ?? undefined },
+    position: { symbol: pos.symbol, quantity: pos.quantity, avgCost: pos.avgCost, price: bar.c ?? bar.o, highWater: high ?? pos.avgCost, lowWater: low ?? pos.avgCost },
     bar,
     clock,
     rules,

@@ -82,6 +82,8 @@ interface Evaluation {
   commissionCents: number;
   marketable: boolean;
   rejections: Rejection[];
+  /** A circuit breaker the account had already reached before this order: the model halts. */
+  tripped: string | null;
 }
 
 function runClock(run: RunRow): Date {
@@ -101,6 +103,10 @@ async function evaluate(
   const known = quote !== null || (await deps.market.isKnown(req.symbol, tx));
   const snapshot = await loadPortfolioSnapshot(tx, run, run.initial_cash, deps.market, clock);
   const rules = await loadActiveRules(tx, model.model_id);
+  // Prices move between clock steps (a live run has none): a breaker already reached halts
+  // the model before this order is judged, so no order fills past it.
+  const tripped = model.state === 'halted' ? null : breakerReason(snapshot, rules, model.max_drawdown_halt_pct);
+  const gated = tripped ? { ...model, state: 'halted' as const, state_reason: breakerText(tripped) } : model;
   const commission = commissionCents(req.quantity, model.commission_per_share);
   let price = req.limit_price ?? 0;
   let slippagePerShare = 0;
@@ -119,7 +125,7 @@ async function evaluate(
   const check = checkOrder({
     order: { side: req.side, symbol: req.symbol, quantity: req.quantity, price },
     orderType: req.order_type,
-    model,
+    model: gated,
     portfolio: snapshot,
     rules,
     commissionCents: commission,
@@ -140,6 +146,7 @@ async function evaluate(
     commissionCents: commission,
     marketable,
     rejections: check.rejections,
+    tripped,
   };
 }
 
@@ -191,16 +198,23 @@ export async function executeFill(
  * Circuit breakers after the account changed: the model's max_drawdown_halt_pct and the
  * rules' loss limits halt the model (locked: only an `approve` key resumes it).
  */
-export async function checkBreakers(tx: Tx, deps: Deps, model: Model, run: RunRow, clock: Date, rules: RuleRecord[]): Promise<string | null> {
+export async function checkBreakers(tx: Tx, deps: Deps, model: Model, run: { run_id: number }, clock: Date, rules: RuleRecord[]): Promise<string | null> {
   if (model.state === 'halted') return null;
-  const snapshot = await accountSnapshot(tx, deps, run.run_id, clock);
-  const value = portfolioValueCents(snapshot);
-  const reason =
-    drawdownBreach(value, snapshot.peakValueCents, model.max_drawdown_halt_pct) ??
-    lossLimitBreaches({ ...snapshot }, rules)[0]?.message ??
-    null;
-  if (reason) await setModelState(tx, model.model_id, 'halted', `Circuit breaker: ${reason}`, true);
+  const reason = breakerReason(await accountSnapshot(tx, deps, run.run_id, clock), rules, model.max_drawdown_halt_pct);
+  if (reason) await haltByBreaker(tx, model.model_id, reason);
   return reason;
+}
+
+/** The first circuit breaker the account has reached, or null. */
+function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], maxDrawdownHaltPct: number): string | null {
+  return drawdownBreach(portfolioValueCents(snapshot), snapshot.peakValueCents, maxDrawdownHaltPct) ?? lossLimitBreaches(snapshot, rules)[0]?.message ?? null;
+}
+
+const breakerText = (reason: string) => `Circuit breaker: ${reason}`;
+
+/** Locked: only a key with `approve` resumes the model. */
+async function haltByBreaker(tx: Tx, modelId: number, reason: string): Promise<void> {
+  await setModelState(tx, modelId, 'halted', breakerText(reason), true);
 }
 
 /** The rules' view of a run's account at `clock`, read on the current (locked) rows. */
@@ -247,7 +261,8 @@ export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderReques
     const run = await runFor(tx, auth, model);
     const ev = await evaluate(tx, deps, model, run, req, { throttle: true });
     const base = { ...req, run_id: run.run_id, clock: ev.clock, key_prefix: auth.keyPrefix };
-    let haltedReason: string | null = null;
+    let haltedReason: string | null = ev.tripped;
+    if (ev.tripped) await haltByBreaker(tx, model.model_id, ev.tripped);
     let orderId: number;
     if (ev.rejections.length) {
       orderId = await insertOrder(tx, { ...base, status: 'rejected', rejections: ev.rejections });
@@ -346,9 +361,15 @@ export async function decideOrder(
   note: string | null,
   decidedBy: string,
 ): Promise<OrderResult> {
+  // Expiry commits on its own: a refusal below rolls its transaction back, and an expired
+  // order must read as expired afterwards too.
+  const modelId = await deps.sql.begin(async (tx) => {
+    const id = await ownedOrderModel(tx, auth.userId, orderId);
+    if (id !== null) await expirePending(tx, id);
+    return id;
+  });
+  if (modelId === null) throw notFound('Order', orderId);
   return deps.sql.begin(async (tx) => {
-    const modelId = await ownedOrderModel(tx, auth.userId, orderId);
-    if (modelId === null) throw notFound('Order', orderId);
     const model = await getOwnedModel(tx, auth.userId, modelId, true);
     await expirePending(tx, model.model_id);
     const order = await getOwnedOrderForUpdate(tx, auth.userId, orderId);
@@ -368,9 +389,10 @@ export async function decideOrder(
     }
     // Checks run again on current prices: the approval is of the order, not of old numbers.
     const ev = await evaluate(tx, deps, model, run, { ...order, limit_price: order.limit_price ?? undefined }, { throttle: false });
+    if (ev.tripped) await haltByBreaker(tx, model.model_id, ev.tripped);
     if (ev.rejections.length) {
       await setOrderStatus(tx, orderId, 'rejected', { rejections: ev.rejections, decided_by: decidedBy, decision_note: note });
-      return resultFor(tx, deps, orderId, false, null);
+      return resultFor(tx, deps, orderId, false, ev.tripped);
     }
     await setOrderStatus(tx, orderId, ev.marketable ? 'filled' : 'open', { decided_by: decidedBy, decision_note: note });
     let halted: string | null = null;

@@ -5,12 +5,13 @@ import { formatCents, fromCents, toCents } from '../domain/money.js';
 import type { Deps } from '../deps.js';
 import { ToolError } from '../mcp/errors.js';
 import { loadPositions } from '../store/accounts.js';
-import { getModelDetail, getOwnedModel } from '../store/models.js';
+import { dailyLossLimitCents } from '../domain/rules/engine.js';
+import type { PortfolioSnapshot } from '../domain/types.js';
+import { getModelDetail, getOwnedModel, type Model } from '../store/models.js';
 import { countPending } from '../store/orders.js';
 import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
 import { loadActiveRules } from '../store/rules.js';
 import { getOwnedRun, getRunningRun, latestRunId, type RunRow } from '../store/runs.js';
-import { parseEnforcementParams } from '../domain/rules/schema.js';
 
 export interface PortfolioView {
   model_id: number;
@@ -43,18 +44,27 @@ async function runOf(deps: Deps, auth: AuthContext, args: { model_id?: number; r
 export async function portfolioView(deps: Deps, auth: AuthContext, args: { model_id?: number; run_id?: number }): Promise<PortfolioView> {
   const { modelId, run } = await runOf(deps, auth, args);
   const model = await getOwnedModel(deps.sql, auth.userId, modelId);
+  return (await valueRun(deps, model, run)).view;
+}
+
+/** The run's account at its clock (a live run's: now; an ended run's: where it ended). */
+async function valueRun(deps: Deps, model: Model, run: RunRow | null): Promise<{ view: PortfolioView; snapshot: PortfolioSnapshot }> {
   if (!run) {
+    const now = new Date();
     return {
-      model_id: modelId,
-      run_id: null,
-      cash: model.initial_cash,
-      positions: [],
-      total_value: model.initial_cash,
-      realized_pnl: 0,
-      unrealized_pnl: 0,
-      day_pnl: 0,
-      as_of: new Date().toISOString(),
-      state: model.state,
+      view: {
+        model_id: model.model_id,
+        run_id: null,
+        cash: model.initial_cash,
+        positions: [],
+        total_value: model.initial_cash,
+        realized_pnl: 0,
+        unrealized_pnl: 0,
+        day_pnl: 0,
+        as_of: now.toISOString(),
+        state: model.state,
+      },
+      snapshot: await loadPortfolioSnapshot(deps.sql, null, model.initial_cash, deps.market, now),
     };
   }
   const clock = run.status === 'running' ? (run.kind === 'replay' ? new Date(run.clock) : new Date()) : new Date(run.clock);
@@ -64,47 +74,36 @@ export async function portfolioView(deps: Deps, auth: AuthContext, args: { model
   const marked = markPortfolio(toCents(run.cash), positions, (s) => prices.get(s)!);
   const snapshot = await loadPortfolioSnapshot(deps.sql, run, run.initial_cash, deps.market, clock);
   return {
-    model_id: modelId,
-    run_id: run.run_id,
-    cash: run.cash,
-    positions: marked.positions,
-    total_value: fromCents(marked.totalValueCents),
-    realized_pnl: run.realized_pnl,
-    unrealized_pnl: fromCents(marked.unrealizedPnlCents),
-    day_pnl: fromCents(marked.totalValueCents - snapshot.dayStartValueCents),
-    as_of: clock.toISOString(),
-    state: model.state,
+    view: {
+      model_id: model.model_id,
+      run_id: run.run_id,
+      cash: run.cash,
+      positions: marked.positions,
+      total_value: fromCents(marked.totalValueCents),
+      realized_pnl: run.realized_pnl,
+      unrealized_pnl: fromCents(marked.unrealizedPnlCents),
+      day_pnl: fromCents(marked.totalValueCents - snapshot.dayStartValueCents),
+      as_of: clock.toISOString(),
+      state: model.state,
+    },
+    snapshot,
   };
 }
 
 export async function tradingStatus(deps: Deps, auth: AuthContext, modelId: number) {
   const model = await getModelDetail(deps.sql, auth.userId, modelId);
-  const run = await getRunningRun(deps.sql, modelId);
-  const clock = run ? (run.kind === 'replay' ? new Date(run.clock) : new Date()) : new Date();
-  const snapshot = await loadPortfolioSnapshot(deps.sql, run, model.initial_cash, deps.market, clock);
-  const view = await portfolioView(deps, auth, { model_id: modelId });
-  const valueCents = toCents(view.total_value);
-  const dayPnlCents = valueCents - snapshot.dayStartValueCents;
-  // The tightest daily loss limit among active risk rules, in cents.
-  let limitCents: number | null = null;
-  for (const rule of await loadActiveRules(deps.sql, modelId)) {
-    if (rule.ruleCategory !== 'risk') continue;
-    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
-    if (!parsed.ok) continue;
-    const p = parsed.params as { daily_loss_limit_pct?: number; daily_loss_limit_abs?: number };
-    for (const c of [
-      p.daily_loss_limit_pct !== undefined ? Math.round(snapshot.dayStartValueCents * p.daily_loss_limit_pct) : null,
-      p.daily_loss_limit_abs !== undefined ? toCents(p.daily_loss_limit_abs) : null,
-    ]) {
-      if (c !== null && (limitCents === null || c < limitCents)) limitCents = c;
-    }
-  }
+  // The run and the numbers get_portfolio shows: the running run, else the latest one.
+  const { run } = await runOf(deps, auth, { model_id: modelId });
+  const { view, snapshot } = await valueRun(deps, model, run);
+  const clock = new Date(view.as_of);
+  const dayPnlCents = toCents(view.day_pnl);
+  const limitCents = dailyLossLimitCents(snapshot.dayStartValueCents, await loadActiveRules(deps.sql, modelId));
   const lossLeft = limitCents === null ? null : fromCents(Math.max(0, limitCents + Math.min(0, dayPnlCents)));
   return {
     model_id: modelId,
     state: model.state,
     reason: model.state_reason,
-    run_id: run?.run_id ?? null,
+    run_id: run?.status === 'running' ? run.run_id : null,
     trades_today: snapshot.tradesToday,
     day_pnl: fromCents(dayPnlCents),
     loss_limit_left: lossLeft,

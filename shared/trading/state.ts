@@ -1,6 +1,7 @@
 // Trading state changes. A key without `approve` may only tighten (active → reducing →
-// halted); loosening, and anything about a halt set by an `approve` key or a circuit
-// breaker, needs `approve`.
+// halted); loosening needs `approve`. A state set by an `approve` key or a circuit breaker
+// is locked: without `approve` it can only be tightened (the lock stays), never loosened
+// nor its reason rewritten.
 import type { AuthContext } from '../auth/keys.js';
 import { hasScope } from '../auth/scopes.js';
 import type { Deps } from '../deps.js';
@@ -23,8 +24,9 @@ export async function changeState(deps: Deps, auth: AuthContext, modelId: number
         `Model ${modelId} is ${model.state}; moving it to ${target} needs the 'approve' scope (key ${auth.keyPrefix} has ${auth.scopes.join(', ')}).`,
       );
     }
-    if (stateLocked && !approver && target !== model.state) {
-      throw new ToolError('MISSING_SCOPE', `Model ${modelId} was halted by an approver or a circuit breaker; only a key with 'approve' can change that.`);
+    if (stateLocked && !approver && target === model.state) {
+      // Already there, and the lock's reason (an approver's or a circuit breaker's) stays.
+      return { model_id: modelId, state: model.state, previous_state: model.state, reason: model.state_reason, locked: true };
     }
     const locked = target === 'active' ? false : approver || stateLocked;
     await setModelState(tx, modelId, target, target === 'active' ? null : reason, locked);

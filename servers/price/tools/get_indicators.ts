@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { computeIndicator, warmupBars, type IndicatorSpec } from '../../../shared/domain/indicators.js';
-import { ToolError } from '../../../shared/mcp/errors.js';
 import { symbolSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { asOfInput, asOfOutput, resolveAsOf, timespanSchema } from './as-of.js';
 
-const MAX_WARMUP = 5000;
+const MAX_PERIOD = 250;
 
 export const getIndicatorsTool = defineTool({
   name: 'get_indicators',
@@ -20,7 +19,7 @@ export const getIndicatorsTool = defineTool({
       .array(
         z.object({
           name: z.enum(['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr', 'vwap']),
-          period: z.number().int().min(1).max(250).optional().describe('Bars (defaults: sma/ema/bbands/vwap 20, rsi/atr 14)'),
+          period: z.number().int().min(1).max(MAX_PERIOD).optional().describe('Bars (defaults: sma/ema/bbands/vwap 20, rsi/atr 14)'),
         }),
       )
       .min(1, { error: 'indicators must name at least one indicator.' })
@@ -48,8 +47,7 @@ export const getIndicatorsTool = defineTool({
     const { now, runId } = await resolveAsOf(deps, auth, args);
     const specs = args.indicators as IndicatorSpec[];
     const needs = specs.map((s) => warmupBars(s, args.timespan));
-    const need = Math.max(...needs);
-    if (need > MAX_WARMUP) throw new ToolError('BAD_ARGUMENT', `Those periods need ${need} bars of history; at most ${MAX_WARMUP} can be used.`);
+    const need = Math.max(...needs); // at most 5001 (RSI or ATR of 250 bars)
     const { bars, source } = await deps.market.barsAsOf(args.symbol, args.timespan, { limit: need, asOf: now });
     const values = specs.map((s, i) => {
       const r = computeIndicator(bars.slice(-needs[i]!), s, args.timespan);

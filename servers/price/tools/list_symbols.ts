@@ -16,7 +16,14 @@ export const listSymbolsTool = defineTool({
         symbol: z.string(),
         source: z.enum(['polygon', 'imported', 'simulated']),
         coverage: z.array(
-          z.object({ timespan: z.string(), source: z.string(), from: z.string(), to: z.string(), bars: z.number(), open_only: z.number() }),
+          z.object({
+            timespan: z.string(),
+            source: z.string(),
+            from: z.string().describe('Start of the first stored bar'),
+            to: z.string().nullable().describe('Start of the latest closed bar (open-only bars are not closed)'),
+            bars: z.number().describe('Stored bars closed by now in time, open-only ones included'),
+            open_only: z.number(),
+          }),
         ),
       }),
     ),

@@ -5,7 +5,9 @@ import type { Bar } from '../../../shared/domain/types.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
-import { markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
+import type { Deps } from '../../../shared/deps.js';
+import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
+import { openOrders } from '../../../shared/store/orders.js';
 import { completeRun, getOwnedRun, recordEquity, requireRunning, setRunClock } from '../../../shared/store/runs.js';
 import { onClockStep, type ClockEvent } from '../../../shared/trading/clock.js';
 
@@ -39,6 +41,7 @@ export const advanceRunTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler({ run_id, steps }, { deps, auth }) {
+    if (deps.market.fetches) await prefetch(deps, auth.userId, run_id, steps);
     const result = await deps.sql.begin(async (tx) => {
       let run = await getOwnedRun(tx, auth.userId, run_id, true);
       if (run.kind === 'live') {
@@ -96,3 +99,32 @@ export const advanceRunTool = defineTool({
     return { data, summary };
   },
 });
+
+/**
+ * Reads, before the transaction, every bar and price the steps will read, so that provider
+ * blocks are fetched and stored without holding the run lock and the connection (the
+ * embedded database has one) across network I/O. A refused run is left to the transaction.
+ */
+async function prefetch(deps: Deps, userId: number, runId: number, steps: number): Promise<void> {
+  const run = await getOwnedRun(deps.sql, userId, runId).catch(() => null);
+  if (!run || run.kind !== 'replay' || run.status !== 'running') return;
+  const timespan = run.timespan!;
+  const end = new Date(run.end!);
+  const previous = new Date(run.clock);
+  const clocks: Date[] = [];
+  for (let at = previous; clocks.length < steps; ) {
+    at = nextStep(timespan, at, run.session);
+    if (at > end) break;
+    clocks.push(at);
+  }
+  const upTo = clocks.at(-1) ?? previous;
+  const symbols = new Set([
+    ...run.symbols,
+    ...(await loadPositions(deps.sql, runId)).map((p) => p.symbol),
+    ...(await openOrders(deps.sql, runId)).map((o) => o.symbol),
+  ]);
+  for (const symbol of symbols) {
+    await deps.market.barsClosedBetween(symbol, timespan, previous, upTo);
+    for (const at of clocks.length ? clocks : [previous]) await deps.market.priceAt(symbol, at);
+  }
+}

@@ -30,7 +30,7 @@ function orderTool(side: Side) {
   return defineTool({
     name: side,
     title: side[0]!.toUpperCase() + side.slice(1),
-    description: `${DESCRIPTIONS[side]} Risk gates and the model's rules run first; a refusal returns status rejected with reasons. Fills at the clock's price.`,
+    description: `${DESCRIPTIONS[side]} Risk gates and the model's rules run first; a refusal returns status rejected with reasons. A market order fills at the clock's price (slippage and commission applied); a limit that is not marketable rests open; with require_approval it waits for approval.`,
     scope: 'trade',
     input: orderInput,
     output: orderResultOutput,

@@ -8,7 +8,8 @@ export const stateOutput = { model_id: z.number(), state: z.string(), previous_s
 export const haltTradingTool = defineTool({
   name: 'halt_trading',
   title: 'Halt trading',
-  description: "Stop a model's trading: halted refuses every order, reducing allows only orders that shrink exposure. A halt by an approve key can only be lifted by an approve key.",
+  description:
+    "Stop a model's trading: halted refuses every order, reducing allows only orders that shrink exposure. Without approve a key can only tighten; a state set by an approve key or a circuit breaker keeps its reason until an approve key lifts it.",
   scope: 'trade',
   input: {
     model_id: idSchema('model_id'),
@@ -19,6 +20,8 @@ export const haltTradingTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler({ model_id, reason, mode }, { deps, auth }) {
     const s = await changeState(deps, auth, model_id, mode, reason);
-    return { data: s, summary: `Model ${model_id} is now ${s.state} (was ${s.previous_state}): ${reason}${s.locked ? ' Only an approve key can lift it.' : ''}` };
+    const kept = s.reason !== reason; // a locked state of the same mode keeps its own reason
+    const head = kept ? `Model ${model_id} stays ${s.state}` : `Model ${model_id} is now ${s.state} (was ${s.previous_state})`;
+    return { data: s, summary: `${head}: ${s.reason}${s.locked ? ' Only an approve key can lift it.' : ''}` };
   },
 });

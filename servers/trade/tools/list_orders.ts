@@ -10,7 +10,7 @@ import { orderRowOutput, orderRowSummary } from './order-fields.js';
 export const listOrdersTool = defineTool({
   name: 'list_orders',
   title: 'List orders',
-  description: 'Orders of a model or run, newest first, rejected ones included with their reasons.',
+  description: 'Orders of a model or run, newest first, rejected ones included with their reasons. A pending approval older than 15 minutes shows as expired.',
   scope: 'read',
   input: {
     model_id: idSchema('model_id').optional(),

@@ -7,6 +7,7 @@ import {
   BLACKOUT_WINDOW,
   checkedRules,
   DAILY_LOSS_LIMIT,
+  dailyLossLimitCents,
   evaluateOrder,
   exitSignals,
   flattenBy,
@@ -220,6 +221,21 @@ describe('risk', () => {
       [pct.ruleId, DAILY_LOSS_LIMIT],
       [dd.ruleId, MAX_DRAWDOWN],
     ]);
+  });
+});
+
+describe('daily loss limit left (get_trading_status)', () => {
+  it('is the exact loss at which the circuit breaker fires, never a float-rounded cent off', () => {
+    // 3% of $10,000.01 is $300.0003: the breaker fires at a $300.01 loss, not at $300.00.
+    const start = 1_000_001;
+    const rules = [rule('risk', { daily_loss_limit_pct: 0.03 }), rule('risk', { daily_loss_limit_abs: 500 }), rule('risk', { daily_loss_limit_pct: 0.01 }, { isActive: false })];
+    const limit = dailyLossLimitCents(start, rules);
+    expect(limit).toBe(30_001);
+    const at = (loss: number) => lossLimitBreaches(pf({ cashCents: start - loss, dayStartValueCents: start }), rules).length;
+    expect(at(limit! - 1)).toBe(0);
+    expect(at(limit!)).toBe(1);
+    expect(dailyLossLimitCents(start, [rule('risk', { daily_loss_limit_abs: 123.45 })])).toBe(12_345);
+    expect(dailyLossLimitCents(start, [rule('risk', { max_positions: 3 })])).toBeNull();
   });
 });
 

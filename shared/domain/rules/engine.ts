@@ -385,6 +385,26 @@ function lossBreaches(
   return out;
 }
 
+/**
+ * The tightest daily loss among active risk rules at which lossLimitBreaches fires, in
+ * cents (null: no daily loss limit). The same exact threshold: ceil(pct × day-start value).
+ */
+export function dailyLossLimitCents(dayStartValueCents: number, rules: RuleRecord[]): number | null {
+  let limit: number | null = null;
+  for (const rule of rules) {
+    if (!rule.isActive || rule.ruleCategory !== 'risk') continue;
+    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
+    if (!parsed.ok) continue;
+    const p = parsed.params;
+    const candidates = [
+      p.daily_loss_limit_pct !== undefined && dayStartValueCents > 0 ? Math.max(1, fractionCeil(p.daily_loss_limit_pct, dayStartValueCents)) : null,
+      p.daily_loss_limit_abs !== undefined ? Math.max(1, toCents(p.daily_loss_limit_abs)) : null,
+    ];
+    for (const c of candidates) if (c !== null && (limit === null || c < limit)) limit = c;
+  }
+  return limit;
+}
+
 /** Risk rules whose daily loss limit or max drawdown is reached now: the circuit breaker. */
 export function lossLimitBreaches(portfolio: PortfolioSnapshot, rules: RuleRecord[]): Violation[] {
   const V = portfolioValueCents(portfolio);
