@@ -91,6 +91,8 @@ describe('runs server', () => {
     expect(badRange.text).toMatch(/end \(2025-06-10\) is before start/);
     const holiday = await call(owner, 'start_run', { model_id: dup.model_id, kind: 'replay', timespan: 'day', start: '2025-07-04', end: '2025-07-04' });
     expect(holiday.text).toMatch(/no open trading day/);
+    const future = await call(owner, 'start_run', { model_id: dup.model_id, kind: 'replay', timespan: 'day', start: '2098-06-10', end: '2099-01-02' });
+    expect(future.text).toMatch(/^A replay must end in the past: its last step 2099-01-02T14:30:00.000Z has not closed yet/);
     expect((await call(owner, 'list_runs', { model_id: dup.model_id })).data.runs).toEqual([]);
   });
 

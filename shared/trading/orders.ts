@@ -248,9 +248,22 @@ async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean,
   };
 }
 
+/**
+ * A provider fetch (Polygon) must not happen while the order's transaction holds the
+ * embedded database's one connection: read the price once before, so the transaction
+ * finds the bars stored.
+ */
+async function prefetch(deps: Deps, auth: AuthContext, req: Pick<OrderRequest, 'model_id' | 'symbol'>): Promise<void> {
+  if (!deps.market.fetches) return;
+  await getOwnedModel(deps.sql, auth.userId, req.model_id);
+  const run = await getRunningRun(deps.sql, req.model_id);
+  await deps.market.priceAt(req.symbol, run ? runClock(run) : new Date()).catch(() => null);
+}
+
 /** buy / sell / short / cover. */
 export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderRequest): Promise<OrderResult> {
   validateShape(req);
+  await prefetch(deps, auth, req);
   return deps.sql.begin(async (tx) => {
     const model = await getOwnedModel(tx, auth.userId, req.model_id, true);
     if (req.client_order_id) {
@@ -299,6 +312,7 @@ export interface Preview {
 /** Every check of a real order, on the same state, writing nothing. */
 export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequest): Promise<Preview> {
   validateShape(req);
+  await prefetch(deps, auth, req);
   // Rolled back at the end: a preview never writes, not even a new live run.
   const rollback = new Error('preview rollback');
   let preview: Preview | undefined;

@@ -4,6 +4,7 @@ import { formatCents, fromCents } from '../../../shared/domain/money.js';
 import type { Bar } from '../../../shared/domain/types.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
+import { getOwnedModel } from '../../../shared/store/models.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import type { Deps } from '../../../shared/deps.js';
 import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
@@ -43,6 +44,8 @@ export const advanceRunTool = defineTool({
   async handler({ run_id, steps }, { deps, auth }) {
     if (deps.market.fetches) await prefetch(deps, auth.userId, run_id, steps);
     const result = await deps.sql.begin(async (tx) => {
+      // Lock order as on the order path: model row, then the run (the account).
+      await getOwnedModel(tx, auth.userId, (await getOwnedRun(tx, auth.userId, run_id)).model_id, true);
       let run = await getOwnedRun(tx, auth.userId, run_id, true);
       if (run.kind === 'live') {
         throw new ToolError('LIVE_RUN', `Run ${run_id} is live: its clock is the wall clock; only replay runs advance.`);

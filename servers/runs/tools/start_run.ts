@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { endInstant, firstStep, lastStep, startInstant } from '../../../shared/domain/calendar.js';
+import { barEnd, endInstant, firstStep, lastStep, startInstant } from '../../../shared/domain/calendar.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { idSchema, symbolListSchema, timeSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
@@ -56,5 +56,9 @@ function replayRange(timespan: 'day' | 'minute' | undefined, start?: string, end
   const first = firstStep(timespan, from, session);
   const last = lastStep(timespan, to, session);
   if (first > last) throw new ToolError('BAD_RUN', `There is no open ${timespan === 'day' ? 'trading day' : 'market minute'} between ${start} and ${end}.`);
+  // A replay is history: its last bar must have closed by now (a live run covers the present).
+  if (barEnd(timespan, last) > new Date()) {
+    throw new ToolError('BAD_RUN', `A replay must end in the past: its last step ${last.toISOString()} has not closed yet; end it earlier or start a live run.`);
+  }
   return { timespan, start: first, end: last, clock: first };
 }
