@@ -6,7 +6,8 @@ import { runsServer } from '../servers/runs/server.js';
 import { withNoop } from './noop.js';
 
 const SESSION = '2025-03-12';
-const SYMBOLS = SIMULATED_SYMBOLS.slice(0, 10);
+// Simulated symbols that no test file imports, so a shared Postgres serves them simulated too.
+const SYMBOLS = ['JPM', 'V', 'UNH', 'XOM', 'JNJ', 'WMT', 'PG', 'MA', 'HD', 'KO'].filter((s) => SIMULATED_SYMBOLS.includes(s));
 
 export async function main(): Promise<void> {
   const t = await bootSuite({ specs: [withNoop(runsServer)] });
