@@ -50,7 +50,7 @@ create table runs (
   session text not null default 'regular' check (session in ('regular', 'extended')),
   range_start timestamptz,
   range_end timestamptz,
-  -- the replay clock; a live run's clock is the wall clock
+  -- the replay clock; for a live run (whose clock is the wall clock) the last tick processed
   clock timestamptz,
   symbols text[] not null default '{}',
   label text,

@@ -15,6 +15,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Deps } from './deps.js';
 import { logEvent } from './log.js';
+import { startLiveTicker } from './trading/ticker.js';
 import { createMarket } from './market/market.js';
 import { createHost, type Host } from './mcp/host.js';
 import { Metrics } from './mcp/metrics.js';
@@ -92,6 +93,11 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
     sweep.unref();
     closers.push(async () => clearInterval(sweep));
 
+    // The live runs' clock ticks where orders are served.
+    if (opts.specs.some((s) => s.name === 'trade') && !opts.inMemory) {
+      const stopTicker = startLiveTicker(deps);
+      closers.push(async () => stopTicker());
+    }
     if (db.embedded && !opts.inMemory) closers.push(await startAdminEndpoint(deps));
 
     return { deps, urls, hosts, key, keyCreated, close: closeAll };

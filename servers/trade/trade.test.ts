@@ -441,3 +441,35 @@ describe('circuit breakers, expiry, throttle and ownership', () => {
     expect((await ok(trade, 'list_orders', { model_id: model.model_id })).orders[0].status).toBe('pending_approval');
   });
 });
+
+describe('live runs', () => {
+  it('tick on the wall clock: attached stops fire on the minutes since the last tick, with an equity point', async () => {
+    const { tickLiveRuns } = await import('../../shared/trading/ticker.js');
+    const model = await ok(runs, 'create_model', { name: 'Live stop', initial_cash: 10_000 });
+    const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'live' });
+    const sql = t.suite.deps.sql;
+    // A held JPM long whose stop sits above the market, set up as if bought earlier.
+    const lastTickAt = new Date('2025-06-10T14:55:00Z');
+    const now = new Date('2025-06-10T15:00:00Z');
+    const price = (await t.suite.deps.market.priceAt('JPM', lastTickAt))!.price;
+    const cost = notionalCents(10, price);
+    await sql`insert into positions (run_id, symbol, quantity, avg_cost, cost_basis, opened_at, stop_price)
+              values (${run.run_id}, 'JPM', 10, ${price}, ${cost / 100}, ${lastTickAt}, ${price * 2})`;
+    await sql`update runs set cash = cash - ${cost / 100}, clock = ${lastTickAt} where id = ${run.run_id}`;
+
+    expect(await tickLiveRuns(t.suite.deps, new Date(lastTickAt.getTime() + 30_000))).toEqual([]); // under a minute: nothing
+    const events = await tickLiveRuns(t.suite.deps, now);
+    const mine = events.filter((e) => e.symbol === 'JPM' && e.trigger === 'stop_loss');
+    expect(mine).toHaveLength(1);
+    const firstBar = (await t.suite.deps.market.barsClosedBetween('JPM', 'minute', lastTickAt, now))[0]!;
+    expect(mine[0]).toMatchObject({ side: 'sell', quantity: 10, price: firstBar.o });
+
+    const [acct] = await sql`select cash, realized_pnl, clock from runs where id = ${run.run_id}`;
+    expect(new Date(acct!.clock).toISOString()).toBe(now.toISOString());
+    expect(toCents(acct!.cash)).toBe(toCents(10_000) - cost + notionalCents(10, firstBar.o));
+    expect(toCents(acct!.realized_pnl)).toBe(notionalCents(10, firstBar.o) - cost);
+    expect(await sql`select * from positions where run_id = ${run.run_id}`).toHaveLength(0);
+    const [point] = await sql`select total_value from equity_snapshots where run_id = ${run.run_id} and clock = ${now}`;
+    expect(toCents(point!.total_value)).toBe(toCents(acct!.cash));
+  });
+});

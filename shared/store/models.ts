@@ -82,6 +82,11 @@ export async function getOwnedModel(sql: Q, userId: number, modelId: number, loc
   return toModel(rows[0]);
 }
 
+/** Locks a model row by id, for background work that acts for its owner (the live ticker). */
+export async function lockModel(sql: Q, modelId: number): Promise<void> {
+  await sql`select id from models where id = ${modelId} for update`;
+}
+
 /** A model by id, for internal paths that already hold an owned run. */
 export async function getModelById(sql: Q, modelId: number): Promise<Model> {
   const [row] = await sql`select * from models where id = ${modelId}`;

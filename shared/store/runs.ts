@@ -180,6 +180,19 @@ export async function latestRunId(sql: Q, modelId: number): Promise<number | nul
   return r ? (r.id as number) : null;
 }
 
+/** Running live runs: the ticker's work list. */
+export async function liveRunsRunning(sql: Q): Promise<{ run_id: number; model_id: number }[]> {
+  const rows = await sql`select id, model_id from runs where kind = 'live' and status = 'running' order by id`;
+  return rows.map((r) => ({ run_id: r.id as number, model_id: r.model_id as number }));
+}
+
+/** A live run's last tick: runs.clock, or its start before the first tick. */
+export async function lastTick(sql: Q, runId: number): Promise<Date> {
+  const [r] = await sql`select coalesce(clock, started_at) as t from runs where id = ${runId}`;
+  if (!r) throw notFound('Run', runId);
+  return new Date(r.t);
+}
+
 export async function setRunClock(sql: Q, runId: number, clock: Date): Promise<void> {
   await sql`update runs set clock = ${clock} where id = ${runId}`;
 }
