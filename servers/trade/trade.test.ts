@@ -99,6 +99,9 @@ describe('the incident, replayed', () => {
 
     const portfolio = await ok(trade, 'get_portfolio', { model_id: model.model_id });
     expect(portfolio.positions).toEqual([{ symbol: 'IBM', quantity: 7, avg_cost: 280, price: 280, market_value: 1960, unrealized_pnl: 0, weight: 0.196 }]);
+    const metrics = await (await t.suite.hosts.trade!.app.request('/metrics')).text();
+    expect(metrics).toMatch(/aibt_tool_calls_total\{server="trade",tool="buy",outcome="rejected"\} [1-9]/);
+    expect(metrics).toMatch(/aibt_tool_calls_total\{server="trade",tool="sell",outcome="rejected"\} [1-9]/);
   });
 
   it('values the portfolio at the clock, and the clock fires stop losses', async () => {

@@ -44,8 +44,9 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def
 
 export const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
-/** Outcomes a handler reported, by result object, for the call-level log line. */
-const outcomes = new WeakMap<object, string>();
+/** Outcomes handlers reported (e.g. "rejected"), by session and request id, for the call-level log line. */
+const outcomes = new Map<string, string>();
+const callKey = (extra: ToolExtra) => `${extra.sessionId ?? ''}|${String(extra.requestId)}`;
 
 export function registerTools(server: McpServer, deps: Deps, serverName: string, tools: ToolDef<any, any>[]): void {
   for (const tool of tools) {
@@ -69,7 +70,7 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
             content: [{ type: 'text' as const, text: result.summary }],
             structuredContent: result.data as Record<string, unknown>,
           };
-          if (result.outcome) outcomes.set(answer, result.outcome);
+          if (result.outcome) outcomes.set(callKey(extra), result.outcome);
           return answer;
         } catch (err) {
           return { content: [{ type: 'text' as const, text: errorSentence(err, serverName, tool.name) }], isError: true };
@@ -102,10 +103,11 @@ function instrumentToolCalls(server: McpServer, deps: Deps, serverName: string):
         if (invalid) result.content = [{ type: 'text', text: invalid }];
         outcome = invalid ? 'invalid' : 'error';
       } else {
-        outcome = outcomes.get(result) ?? 'ok';
+        outcome = outcomes.get(callKey(extra)) ?? 'ok';
       }
       return result;
     } finally {
+      outcomes.delete(callKey(extra));
       const ms = Math.round((performance.now() - started) * 100) / 100;
       const auth = extra.authInfo?.extra?.auth as AuthContext | undefined;
       deps.metrics.recordCall(serverName, tool, outcome, ms);
