@@ -8,9 +8,10 @@ import { runAdminCommand } from '../../shared/admin/commands.js';
 import { dayBarStart } from '../../shared/domain/calendar.js';
 import { parseAiTraderJsonl, type ImportedSeries } from '../../shared/market/importers.js';
 import { runsServer } from '../runs/server.js';
+import { AI_TRADER_DIR } from '../../test/shared-data.js';
 import { priceServer } from './server.js';
 
-const DATA = '/work/shared/data/ai-trader';
+const DATA = AI_TRADER_DIR;
 const DAILY = `${DATA}/nasdaq100_daily.jsonl`;
 const HOURLY = `${DATA}/nasdaq100_hourly.jsonl`;
 

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { AI_TRADER_DIR } from '../../test/shared-data.js';
 import { CSV_FORMAT_DOC, formatBarsCsv, parseAiTraderJsonl, parseBarsCsv, type ImportedSeries } from './importers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataDir = path.resolve(repoRoot, '../shared/data/ai-trader');
+const dataDir = AI_TRADER_DIR;
 const dailyText = readFileSync(path.join(dataDir, 'nasdaq100_daily.jsonl'), 'utf8');
 const hourlyText = readFileSync(path.join(dataDir, 'nasdaq100_hourly.jsonl'), 'utf8');
 const daily = parseAiTraderJsonl(dailyText);
