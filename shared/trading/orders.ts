@@ -150,6 +150,14 @@ async function evaluate(
   };
 }
 
+/** What an evaluated order becomes: the one decision placeOrder acts on and preview reports. */
+function statusFor(ev: Evaluation, model: Model): OrderRow['status'] {
+  if (ev.rejections.length) return 'rejected';
+  if (model.execution_mode === 'validation') return 'validated';
+  if (model.require_approval) return 'pending_approval';
+  return ev.marketable ? 'filled' : 'open';
+}
+
 /** The model's running run, or a new live run when there is none (CONTRACT §1). */
 async function runFor(tx: Tx, auth: AuthContext, model: Model): Promise<RunRow> {
   return (await getRunningRun(tx, model.model_id, true)) ?? startRun(tx, auth.userId, model.model_id, { kind: 'live' });
@@ -276,18 +284,10 @@ export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderReques
     const base = { ...req, run_id: run.run_id, clock: ev.clock, key_prefix: auth.keyPrefix };
     let haltedReason: string | null = ev.tripped;
     if (ev.tripped) await haltByBreaker(tx, model.model_id, ev.tripped);
-    let orderId: number;
-    if (ev.rejections.length) {
-      orderId = await insertOrder(tx, { ...base, status: 'rejected', rejections: ev.rejections });
-    } else if (model.execution_mode === 'validation') {
-      orderId = await insertOrder(tx, { ...base, status: 'validated', rejections: [] });
-    } else if (model.require_approval) {
-      const expires = new Date(Date.now() + APPROVAL_MINUTES * 60_000);
-      orderId = await insertOrder(tx, { ...base, status: 'pending_approval', rejections: [], expires_at: expires });
-    } else if (!ev.marketable) {
-      orderId = await insertOrder(tx, { ...base, status: 'open', rejections: [] });
-    } else {
-      orderId = await insertOrder(tx, { ...base, status: 'filled', rejections: [] });
+    const status = statusFor(ev, model);
+    const expires = status === 'pending_approval' ? new Date(Date.now() + APPROVAL_MINUTES * 60_000) : null;
+    const orderId = await insertOrder(tx, { ...base, status, rejections: ev.rejections, expires_at: expires });
+    if (status === 'filled') {
       await executeFill(tx, run, { ...base, order_id: orderId }, ev, ev.clock);
       haltedReason = await checkBreakers(tx, deps, model, run, ev.clock, ev.rules);
     }
@@ -321,16 +321,8 @@ export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequ
       const model = await getOwnedModel(tx, auth.userId, req.model_id, true);
       const run = await runFor(tx, auth, model);
       const ev = await evaluate(tx, deps, model, run, req, { throttle: true });
-      const pass = ev.rejections.length === 0;
-      const status: OrderRow['status'] = !pass
-        ? 'rejected'
-        : model.execution_mode === 'validation'
-          ? 'validated'
-          : model.require_approval
-            ? 'pending_approval'
-            : ev.marketable
-              ? 'filled'
-              : 'open';
+      const status = statusFor(ev, model);
+      const pass = status !== 'rejected';
       let after: Preview['portfolio_after'] = null;
       if (pass && ev.marketPrice !== null) {
         const held = await readPosition(tx, run.run_id, req.symbol);
@@ -349,7 +341,7 @@ export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequ
         };
       }
       preview = {
-        would_fill: pass && ev.marketable && model.execution_mode === 'simulation' && !model.require_approval,
+        would_fill: status === 'filled',
         status_if_placed: status,
         rejections: ev.rejections,
         estimated_price: ev.marketPrice === null ? null : ev.price,
