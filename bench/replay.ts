@@ -33,7 +33,7 @@ export async function main(): Promise<void> {
       if (steps === 0) firstMs = performance.now() - s0;
       if (r.done) break;
       steps++;
-      for (const b of Object.values(r.bars) as unknown[][]) bars += b.length;
+      for (const s of Object.values(r.symbols) as { bars_closed: number }[]) bars += s.bars_closed;
     }
     const seconds = (performance.now() - t0) / 1000;
     const stepsPerSec = steps / seconds;

@@ -29,7 +29,7 @@ describe('a simulated replay day under the day_trader template', () => {
 
     const step = await ok(runs, 'advance_run', { run_id: run.run_id, steps: 5 });
     expect(step.clock).toBe('2025-06-10T13:35:00.000Z');
-    expect(step.bars.JPM).toHaveLength(5);
+    expect(step.symbols.JPM.bars_closed).toBe(5);
 
     const qtyFor = async (symbol: string, fraction: number) => {
       const p = await ok(price, 'get_price', { symbol, run_id: run.run_id });

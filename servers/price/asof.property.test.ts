@@ -55,7 +55,7 @@ describe('as-of rule', () => {
           try {
             let clock: string = run.clock;
             for (const steps of c.steps) {
-              const adv = await ok(runs, 'advance_run', { run_id: run.run_id, steps: c.timespan === 'day' ? Math.min(steps, 5) : steps });
+              const adv = await ok(runs, 'advance_run', { run_id: run.run_id, steps: c.timespan === 'day' ? Math.min(steps, 5) : steps, include_bars: true });
               for (const s of c.symbols) {
                 closedBy(c.timespan, adv.bars[s], adv.clock);
                 for (const b of adv.bars[s]) expect(barEnd(c.timespan, new Date(b.t)).getTime()).toBeGreaterThan(Date.parse(clock));

@@ -120,7 +120,7 @@ describe('price tools on imported bars', () => {
         if (closes.length >= 20) expect(ind.values[0].value).toBeCloseTo(closes.slice(-20).reduce((a, b) => a + b, 0) / 20, 9);
         else expect(ind.values[0].value).toBeNull();
       }
-      const step = await ok(runs, 'advance_run', { run_id: run.run_id });
+      const step = await ok(runs, 'advance_run', { run_id: run.run_id, include_bars: true });
       if (step.done) break;
       steps++;
       // the day that just closed, and nothing else

@@ -30,7 +30,7 @@ describe('advance_run', () => {
     const run = await replay({ timespan: 'minute', start: '2025-03-12T19:55:00Z', end: '2025-03-13T13:31:00Z', symbols: ['SPY', 'KO'] });
     expect(run.clock).toBe('2025-03-12T19:55:00.000Z');
     const spy = simulatedBars('SPY', 'minute', '2025-03-12');
-    const one = await ok(runs, 'advance_run', { run_id: run.run_id });
+    const one = await ok(runs, 'advance_run', { run_id: run.run_id, include_bars: true });
     expect(one).toMatchObject({ clock: '2025-03-12T19:56:00.000Z', previous_clock: '2025-03-12T19:55:00.000Z', steps_taken: 1, done: false, at_end: false, status: 'running', exits_triggered: [] });
     expect(one.bars.SPY).toEqual([spy.find((b) => b.t === '2025-03-12T19:55:00.000Z')]);
     expect(one.bars.KO).toHaveLength(1);
@@ -39,12 +39,15 @@ describe('advance_run', () => {
     // across the close: 19:59 is the session's last minute, then the next day's 09:30
     const more = await ok(runs, 'advance_run', { run_id: run.run_id, steps: 4 });
     expect(more.clock).toBe('2025-03-13T13:30:00.000Z');
-    expect(more.bars.SPY.map((b: any) => b.t)).toEqual(['2025-03-12T19:56:00.000Z', '2025-03-12T19:57:00.000Z', '2025-03-12T19:58:00.000Z', '2025-03-12T19:59:00.000Z']);
+    expect(more.bars).toBeUndefined(); // bars are opt-in: a count and the latest per symbol
+    expect(more.symbols.SPY).toEqual({ bars_closed: 4, latest: spy.find((b) => b.t === '2025-03-12T19:59:00.000Z') });
 
     const last = await ok(runs, 'advance_run', { run_id: run.run_id, steps: 10 });
     expect(last).toMatchObject({ clock: '2025-03-13T13:31:00.000Z', steps_taken: 1, at_end: true, done: false });
     const done = await ok(runs, 'advance_run', { run_id: run.run_id });
-    expect(done).toMatchObject({ clock: '2025-03-13T13:31:00.000Z', steps_taken: 0, done: true, status: 'completed', bars: { SPY: [], KO: [] } });
+    expect(done).toMatchObject({ clock: '2025-03-13T13:31:00.000Z', steps_taken: 0, done: true, status: 'completed', symbols: { SPY: { bars_closed: 0, latest: null }, KO: { bars_closed: 0, latest: null } } });
+    // the completing call carries the final stats, as end_run records them
+    expect(done.final_stats).toEqual({ total_trades: 0, final_value: 5000, total_return: 0, max_drawdown: 0 });
     const got = await ok(runs, 'get_run', { run_id: run.run_id });
     expect(got).toMatchObject({ status: 'completed', final_stats: { total_trades: 0, final_value: 5000, total_return: 0, max_drawdown: 0 }, ended_at: '2025-03-13T13:31:00.000Z' });
     const [{ n }] = (await t.suite.deps.sql`select count(*)::int as n from equity_snapshots where run_id = ${run.run_id}`) as any;
@@ -55,12 +58,17 @@ describe('advance_run', () => {
 
   it('skips closed days and the rest of a half day', async () => {
     const run = await replay({ timespan: 'minute', start: '2025-07-03', end: '2025-07-07', symbols: ['QQQ'] });
-    const r = await ok(runs, 'advance_run', { run_id: run.run_id, steps: 210 });
+    const r = await ok(runs, 'advance_run', { run_id: run.run_id, steps: 210, include_bars: true });
     expect(r.clock).toBe('2025-07-07T13:30:00.000Z'); // 13:00 close on the 3rd, the 4th a holiday, then a weekend
-    expect(r.bars.QQQ).toHaveLength(210);
+    expect(r.symbols.QQQ.bars_closed).toBe(210);
+    // 210 minute bars pass the result budget: the latest ones are kept, and it says so
+    expect(r.bars_truncated).toBe(true);
+    expect(r.bars.QQQ.length).toBeLessThan(210);
+    expect(r.bars.QQQ.at(-1)).toEqual(r.symbols.QQQ.latest);
+    expect(r.symbols.QQQ.latest.t).toBe('2025-07-03T16:59:00.000Z');
     for (const b of r.bars.QQQ) expect(barEnd('minute', new Date(b.t)).getTime()).toBeLessThanOrEqual(Date.parse(r.clock));
     const day = await replay({ timespan: 'day', start: '2025-07-02', end: '2025-07-08', symbols: ['QQQ'] });
-    const d = await ok(runs, 'advance_run', { run_id: day.run_id, steps: 2 });
+    const d = await ok(runs, 'advance_run', { run_id: day.run_id, steps: 2, include_bars: true });
     expect(d.clock).toBe('2025-07-07T13:30:00.000Z');
     expect(d.bars.QQQ.map((b: any) => b.t)).toEqual(['2025-07-02T13:30:00.000Z', '2025-07-03T13:30:00.000Z']);
     const p = await ok(price, 'get_price', { symbol: 'QQQ', run_id: day.run_id });
@@ -106,7 +114,7 @@ describe('advance_run on Polygon', () => {
     const client = await pt.client('runs', (await pt.user()).key);
     const model = await ok(client, 'create_model', { name: 'polygon-replay' });
     const run = await ok(client, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'day', start: '2024-06-03', end: '2024-06-10', symbols: ['PGAR'] });
-    const r = await ok(client, 'advance_run', { run_id: run.run_id, steps: 2 });
+    const r = await ok(client, 'advance_run', { run_id: run.run_id, steps: 2, include_bars: true });
     expect(r.clock).toBe('2024-06-05T13:30:00.000Z');
     expect(r.bars.PGAR.map((b: any) => [b.t, b.o])).toEqual([['2024-06-03T13:30:00.000Z', 30], ['2024-06-04T13:30:00.000Z', 31]]);
     expect(fake.requests.length).toBeGreaterThan(0);

@@ -86,14 +86,15 @@ describe('the incident, replayed', () => {
     expect(short.rejections.map((r: any) => r.code)).toContain('SHORT_NOT_ALLOWED');
 
     const { orders } = await ok(trade, 'list_orders', { model_id: model.model_id });
+    // oldest first, the list convention of shared/mcp/paging.ts
     expect(orders.map((o: any) => [o.side, o.quantity, o.status])).toEqual([
-      ['short', 1, 'rejected'],
-      ['sell', 50, 'rejected'],
-      ['buy', 7, 'filled'],
       ['buy', 31, 'rejected'],
+      ['buy', 7, 'filled'],
+      ['sell', 50, 'rejected'],
+      ['short', 1, 'rejected'],
     ]);
     expect(orders.filter((o: any) => o.status === 'rejected').every((o: any) => o.rejections.length > 0 && o.rejections[0].message)).toBe(true);
-    expect(orders[3].reasoning).toBe('All in on IBM');
+    expect(orders[0].reasoning).toBe('All in on IBM');
     const { entries } = await ok(runs, 'get_reasoning', { run_id: run.run_id });
     expect(entries.map((e: any) => e.content)).toEqual(['All in on IBM']);
 

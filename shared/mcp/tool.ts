@@ -9,6 +9,7 @@ import { requireScope } from '../auth/scopes.js';
 import type { Deps } from '../deps.js';
 import { logEvent } from '../log.js';
 import { isStorageUnavailable, ToolError } from './errors.js';
+import { clip, RESULT_CAP_BYTES, resultBytes } from './paging.js';
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -67,9 +68,12 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
           requireScope(auth, tool.scope, tool.name);
           const result = await tool.handler(args as never, { deps, auth, server, extra });
           const answer = {
-            content: [{ type: 'text' as const, text: result.summary }],
+            // the summary is one paragraph; clipped so it never crowds the structured result
+            content: [{ type: 'text' as const, text: clip(result.summary) }],
             structuredContent: result.data as Record<string, unknown>,
           };
+          const bytes = resultBytes(answer);
+          if (bytes > RESULT_CAP_BYTES) logEvent('result_over_cap', { server: serverName, tool: tool.name, bytes, cap: RESULT_CAP_BYTES });
           if (result.outcome) outcomes.set(callKey(extra), result.outcome);
           return answer;
         } catch (err) {

@@ -157,14 +157,19 @@ export async function setOrderStatus(
     where id = ${orderId}`;
 }
 
-export async function listOrders(sql: Q, filter: { userId: number; modelId?: number; runId?: number; status?: OrderStatus; limit: number }) {
+/** Orders ascending by id after `afterId` (the paging convention of shared/mcp/paging.ts), at most `limit`. */
+export async function listOrders(
+  sql: Q,
+  filter: { userId: number; modelId?: number; runId?: number; status?: OrderStatus; limit: number; afterId?: number },
+) {
   const rows = await sql`
     ${ORDER_SELECT(sql)} join models m on m.id = o.model_id
     where m.user_id = ${filter.userId}
       ${filter.modelId ? sql`and o.model_id = ${filter.modelId}` : sql``}
       ${filter.runId ? sql`and o.run_id = ${filter.runId}` : sql``}
       ${filter.status ? sql`and ${EFFECTIVE_STATUS(sql)} = ${filter.status}` : sql``}
-    order by o.id desc limit ${filter.limit}`;
+      ${filter.afterId ? sql`and o.id > ${filter.afterId}` : sql``}
+    order by o.id limit ${filter.limit}`;
   return rows.map(toOrder);
 }
 

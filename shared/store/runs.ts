@@ -243,15 +243,16 @@ export async function runCounts(sql: Q, runId: number) {
   return c as { orders: number; fills: number; rejections: number; reasoning: number };
 }
 
-export async function listRuns(sql: Sql, userId: number, modelId: number, status: RunStatus | undefined, limit: number) {
+/** A model's runs ascending by run_number after `afterNumber` (shared/mcp/paging.ts), at most `limit`. */
+export async function listRuns(sql: Sql, userId: number, modelId: number, status: RunStatus | undefined, limit: number, afterNumber = 0) {
   await getOwnedModel(sql, userId, modelId);
   const rows = await sql`
     select r.*,
       (select count(*)::int from fills f where f.run_id = r.id) as fill_count,
       (select total_value from equity_snapshots e where e.run_id = r.id order by clock desc limit 1) as last_value
     from runs r
-    where r.model_id = ${modelId} ${status ? sql`and r.status = ${status}` : sql``}
-    order by r.run_number desc
+    where r.model_id = ${modelId} ${status ? sql`and r.status = ${status}` : sql``} and r.run_number > ${afterNumber}
+    order by r.run_number
     limit ${limit}`;
   return rows.map((r) => {
     const run = publicRun(toRun(r));
@@ -275,10 +276,11 @@ export async function logReasoning(sql: Q, runId: number, type: string, content:
   return row!.id as number;
 }
 
-export async function getReasoning(sql: Q, runId: number, type: string | undefined, limit: number) {
+/** A run's reasoning ascending by id after `afterId` (shared/mcp/paging.ts), at most `limit`. */
+export async function getReasoning(sql: Q, runId: number, type: string | undefined, limit: number, afterId = 0) {
   const rows = await sql`
     select id, reasoning_type, content, context, clock, created_at from reasoning_log
-    where run_id = ${runId} ${type ? sql`and reasoning_type = ${type}` : sql``}
+    where run_id = ${runId} ${type ? sql`and reasoning_type = ${type}` : sql``} and id > ${afterId}
     order by id limit ${limit}`;
   return rows.map((r) => ({
     id: r.id as number,

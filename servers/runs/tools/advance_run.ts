@@ -3,6 +3,7 @@ import { nextStep } from '../../../shared/domain/calendar.js';
 import { formatCents, fromCents } from '../../../shared/domain/money.js';
 import type { Bar } from '../../../shared/domain/types.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
+import { RESULT_BUDGET_BYTES, toPage } from '../../../shared/mcp/paging.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { getOwnedModel } from '../../../shared/store/models.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
@@ -11,6 +12,7 @@ import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/
 import { openOrders } from '../../../shared/store/orders.js';
 import { completeRun, getOwnedRun, recordEquity, requireRunning, setRunClock } from '../../../shared/store/runs.js';
 import { onClockStep, type ClockEvent } from '../../../shared/trading/clock.js';
+import { finalStatsOutput } from './run-fields.js';
 
 export const MAX_STEPS_PER_CALL = 390;
 
@@ -20,18 +22,26 @@ export const advanceRunTool = defineTool({
   name: 'advance_run',
   title: 'Advance run',
   description:
-    "Move a replay run's clock by `steps` open minutes or trading days (never past its end): returns the bars that closed meanwhile, the portfolio at the new clock and exits triggered. At the end, the next call completes the run (done).",
+    "Move a replay run's clock by `steps` open minutes or trading days (never past its end): returns per symbol the count of bars that closed meanwhile and the latest one (all of them, capped, with include_bars), the portfolio at the new clock and exits triggered. At the end, the next call completes the run (done, final_stats).",
   scope: 'trade',
   input: {
     run_id: idSchema('run_id'),
     steps: z.number().int().min(1).max(MAX_STEPS_PER_CALL).default(1).describe(`Clock steps to take (default 1, at most ${MAX_STEPS_PER_CALL})`),
+    include_bars: z.boolean().default(false).describe('Also return the closed bars themselves (the latest ones, capped; bars_truncated says so)'),
   },
   output: {
     run_id: z.number(),
     clock: z.string(),
     previous_clock: z.string(),
     steps_taken: z.number(),
-    bars: z.record(z.string(), z.array(barOutput)).describe("Per run symbol: bars of the run's timespan that closed in (previous_clock, clock]"),
+    symbols: z
+      .record(z.string(), z.object({ bars_closed: z.number(), latest: barOutput.nullable() }))
+      .describe("Per run symbol: how many bars of the run's timespan closed in (previous_clock, clock], and the latest of them"),
+    bars: z
+      .record(z.string(), z.array(barOutput))
+      .optional()
+      .describe('With include_bars: per symbol, the closed bars ascending (the latest ones when capped)'),
+    bars_truncated: z.boolean().describe('include_bars returned fewer bars than closed, to keep the result under ~16 KB'),
     portfolio: z.object({ cash: z.number(), positions_value: z.number(), total_value: z.number() }),
     exits_triggered: z.array(
       z.object({ order_id: z.number(), symbol: z.string(), side: z.string(), quantity: z.number(), price: z.number(), trigger: z.string(), reason: z.string() }),
@@ -39,9 +49,10 @@ export const advanceRunTool = defineTool({
     at_end: z.boolean().describe('The clock is on the last step of the range: the next call completes the run'),
     done: z.boolean().describe('The run is completed'),
     status: z.string(),
+    final_stats: finalStatsOutput.describe('When done: the final stats, as end_run records them'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler({ run_id, steps }, { deps, auth }) {
+  async handler({ run_id, steps, include_bars }, { deps, auth }) {
     if (deps.market.fetches) await prefetch(deps, auth.userId, run_id, steps);
     const result = await deps.sql.begin(async (tx) => {
       // Lock order as on the order path: model row, then the run (the account).
@@ -81,24 +92,29 @@ export const advanceRunTool = defineTool({
       return { run, previous, clock, taken, account, exits, done, bars, atEnd: clock.getTime() >= end.getTime() };
     });
     const { run, account } = result;
+    const closed = Object.entries(result.bars).map(([s, bs]) => [s, bs.map((b) => ({ t: b.t, o: b.o, h: b.h!, l: b.l!, c: b.c!, v: b.v }))] as const);
+    // the bars are opt-in and share one budget across symbols, latest kept
+    const perSymbol = Math.floor(RESULT_BUDGET_BYTES / Math.max(1, closed.length));
+    const pages = include_bars ? closed.map(([s, bs]) => [s, toPage(bs, { limit: bs.length, key: (b) => b.t, keep: 'last', budget: perSymbol })] as const) : [];
     const data = {
       run_id,
       clock: result.clock.toISOString(),
       previous_clock: result.previous.toISOString(),
       steps_taken: result.taken,
-      bars: Object.fromEntries(
-        Object.entries(result.bars).map(([s, bs]) => [s, bs.map((b) => ({ t: b.t, o: b.o, h: b.h!, l: b.l!, c: b.c!, v: b.v }))]),
-      ),
+      symbols: Object.fromEntries(closed.map(([s, bs]) => [s, { bars_closed: bs.length, latest: bs.at(-1) ?? null }])),
+      ...(include_bars ? { bars: Object.fromEntries(pages.map(([s, p]) => [s, p.items])) } : {}),
+      bars_truncated: pages.some(([, p]) => p.truncated),
       portfolio: { cash: fromCents(account.cashCents), positions_value: fromCents(account.positionsCents), total_value: fromCents(account.totalCents) },
       exits_triggered: result.exits,
       at_end: result.atEnd,
       done: result.done,
       status: run.status,
+      final_stats: result.done ? run.final_stats : null,
     };
-    const barCount = Object.values(data.bars).reduce((n, b) => n + b.length, 0);
+    const barCount = closed.reduce((n, [, b]) => n + b.length, 0);
     const summary = result.done
-      ? `Run ${run_id} reached the end of its range at ${data.clock} and is completed: final value ${formatCents(account.totalCents)}.`
-      : `Run ${run_id} advanced ${result.taken} step(s) to ${data.clock}: ${barCount} bar(s) closed across ${Object.keys(data.bars).length} symbol(s), portfolio ${formatCents(account.totalCents)}${result.exits.length ? `, ${result.exits.length} exit(s) triggered` : ''}.${result.atEnd ? ' This is the last step of the range: the next advance completes the run.' : ''}`;
+      ? `Run ${run_id} reached the end of its range at ${data.clock} and is completed: final value ${formatCents(account.totalCents)}${run.final_stats ? `, return ${(run.final_stats.total_return * 100).toFixed(2)}%, max drawdown ${(run.final_stats.max_drawdown * 100).toFixed(2)}%, ${run.final_stats.total_trades} trade(s)` : ''}.`
+      : `Run ${run_id} advanced ${result.taken} step(s) to ${data.clock}: ${barCount} bar(s) closed across ${closed.length} symbol(s), portfolio ${formatCents(account.totalCents)}${result.exits.length ? `, ${result.exits.length} exit(s) triggered` : ''}.${result.atEnd ? ' This is the last step of the range: the next advance completes the run.' : ''}`;
     return { data, summary };
   },
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { idSchema, limitSchema } from '../../../shared/mcp/schemas.js';
+import { decodeCursor, pageInput, pageOutput, toPage } from '../../../shared/mcp/paging.js';
+import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { getOwnedRun, getReasoning } from '../../../shared/store/runs.js';
 import { REASONING_TYPES } from './log_reasoning.js';
@@ -7,9 +8,9 @@ import { REASONING_TYPES } from './log_reasoning.js';
 export const getReasoningTool = defineTool({
   name: 'get_reasoning',
   title: 'Get reasoning',
-  description: "A run's reasoning entries in the order they were logged.",
+  description: "A run's reasoning entries in the order they were logged (ascending id); paged with limit/cursor (truncated, next_cursor).",
   scope: 'read',
-  input: { run_id: idSchema('run_id'), reasoning_type: z.enum(REASONING_TYPES).optional(), limit: limitSchema(100, 1000) },
+  input: { run_id: idSchema('run_id'), reasoning_type: z.enum(REASONING_TYPES).optional(), ...pageInput(50, 500) },
   output: {
     entries: z.array(
       z.object({
@@ -21,15 +22,18 @@ export const getReasoningTool = defineTool({
         created_at: z.string(),
       }),
     ),
+    ...pageOutput,
   },
   annotations: READ_ONLY,
-  async handler({ run_id, reasoning_type, limit }, { deps, auth }) {
+  async handler({ run_id, reasoning_type, limit, cursor }, { deps, auth }) {
+    const afterId = decodeCursor(cursor, 'number');
     await getOwnedRun(deps.sql, auth.userId, run_id);
-    const entries = await getReasoning(deps.sql, run_id, reasoning_type, limit);
+    const rows = await getReasoning(deps.sql, run_id, reasoning_type, limit + 1, afterId);
+    const { items: entries, truncated, next_cursor } = toPage(rows, { limit, key: (e) => e.id });
     return {
-      data: { entries },
+      data: { entries, truncated, next_cursor },
       summary: entries.length
-        ? `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} on run ${run_id}: ${entries.map((e) => `[${e.reasoning_type}] ${e.content.slice(0, 80)}`).join(' | ')}`
+        ? `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} on run ${run_id}${truncated ? ' (more follow: pass next_cursor)' : ''}: ${entries.slice(0, 10).map((e) => `[${e.reasoning_type}] ${e.content.slice(0, 80)}`).join(' | ')}${entries.length > 10 ? ' …' : ''}`
         : `Run ${run_id} has no reasoning${reasoning_type ? ` of type ${reasoning_type}` : ''} yet.`,
     };
   },

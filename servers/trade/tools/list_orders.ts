@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ToolError } from '../../../shared/mcp/errors.js';
-import { idSchema, limitSchema } from '../../../shared/mcp/schemas.js';
+import { decodeCursor, pageInput, pageOutput, toPage } from '../../../shared/mcp/paging.js';
+import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { getOwnedModel } from '../../../shared/store/models.js';
 import { listOrders } from '../../../shared/store/orders.js';
@@ -10,24 +11,29 @@ import { orderRowOutput, orderRowSummary } from './order-fields.js';
 export const listOrdersTool = defineTool({
   name: 'list_orders',
   title: 'List orders',
-  description: 'Orders of a model or run, newest first, rejected ones included with their reasons. A pending approval older than 15 minutes shows as expired.',
+  description:
+    'Orders of a model or run, oldest first (ascending id), rejected ones included with their reasons; paged with limit/cursor (truncated, next_cursor). A pending approval older than 15 minutes shows as expired.',
   scope: 'read',
   input: {
     model_id: idSchema('model_id').optional(),
     run_id: idSchema('run_id').optional(),
     status: z.enum(['filled', 'rejected', 'pending_approval', 'open', 'validated', 'cancelled', 'expired']).optional(),
-    limit: limitSchema(100, 1000),
+    ...pageInput(50, 500),
   },
-  output: { orders: z.array(orderRowOutput) },
+  output: { orders: z.array(orderRowOutput), ...pageOutput },
   annotations: READ_ONLY,
-  async handler({ model_id, run_id, status, limit }, { deps, auth }) {
+  async handler({ model_id, run_id, status, limit, cursor }, { deps, auth }) {
+    const afterId = decodeCursor(cursor, 'number');
     if (!model_id && !run_id) throw new ToolError('BAD_ARGS', 'Give model_id or run_id.');
     if (model_id) await getOwnedModel(deps.sql, auth.userId, model_id);
     if (run_id) await getOwnedRun(deps.sql, auth.userId, run_id);
-    const orders = await listOrders(deps.sql, { userId: auth.userId, modelId: model_id, runId: run_id, status, limit });
+    const rows = await listOrders(deps.sql, { userId: auth.userId, modelId: model_id, runId: run_id, status, limit: limit + 1, afterId });
+    const { items: orders, truncated, next_cursor } = toPage(rows, { limit, key: (o) => o.order_id });
     return {
-      data: { orders },
-      summary: orders.length ? `${orders.length} order(s): ${orders.slice(0, 20).map(orderRowSummary).join(' ')}` : 'No orders.',
+      data: { orders, truncated, next_cursor },
+      summary: orders.length
+        ? `${orders.length} order(s)${truncated ? ' (more follow: pass next_cursor)' : ''}: ${orders.slice(0, 10).map(orderRowSummary).join(' ')}${orders.length > 10 ? ' …' : ''}`
+        : 'No orders.',
     };
   },
 });
