@@ -92,7 +92,8 @@ describe('indicators', () => {
     expect(close(computeIndicator(bars, { name: 'rsi' }).value as number, refRsi(closes, 14).at(-1)!)).toBe(true);
     expect(close(computeIndicator(bars, { name: 'atr' }).value as number, refAtr(bars, 14))).toBe(true);
     expect(computeIndicator(bars.slice(0, 14), { name: 'atr' }).value).toBeNull();
-    const e12 = refEma(closes, 12);
+    // TA-Lib seeds the fast EMA over the 12 closes ending where the slow EMA starts (index 25)
+    const e12 = [...new Array(14).fill(NaN), ...refEma(closes.slice(14), 12)];
     const e26 = refEma(closes, 26);
     const line = closes.map((_, i) => e12[i]! - e26[i]!).slice(25);
     const sig = refEma(line, 9).at(-1)!;
@@ -102,6 +103,22 @@ describe('indicators', () => {
     expect(close(m.histogram!, line.at(-1)! - sig)).toBe(true);
     expect(computeIndicator(bars.slice(0, 33), { name: 'macd' }).value).toBeNull();
     expect(computeIndicator(bars.slice(0, 34), { name: 'macd' }).value).not.toBeNull();
+  });
+
+  it('MACD: the first valid value matches TA-Lib on 34 AAPL daily closes', () => {
+    // AAPL closes 2025-06-10 .. 2025-07-29 (AI-Trader nasdaq100_daily.jsonl, "4. sell price").
+    // TA-Lib's ta_MACD.c (TA_INT_MACD) runs both EMAs from startIdx - lookbackSignal = 33 - 8
+    // = 25, and TA_INT_EMA seeds each with the SMA of the `period` values ending there: the
+    // fast EMA's seed is closes[14..25], not closes[0..11]. talib.MACD gives 3.7937 / 4.7729 / -0.9793.
+    const aapl = [202.67, 198.78, 199.2, 196.45, 198.42, 195.64, 196.58, 201, 201.5, 200.3, 201.56, 201, 201.08,
+      205.17, 207.82, 212.44, 213.55, 209.95, 210.01, 211.14, 212.41, 211.16, 208.62, 209.11, 210.16, 210.02,
+      211.18, 212.48, 214.4, 214.15, 213.76, 213.88, 214.05, 211.27];
+    const t0 = Date.parse('2025-06-10T13:30:00Z');
+    const aaplBars: Bar[] = aapl.map((c, i) => ({ t: new Date(t0 + i * 86_400_000).toISOString(), o: c, h: c, l: c, c, v: 1 }));
+    const m = computeIndicator(aaplBars, { name: 'macd' }).value as Record<string, number>;
+    expect(m.macd).toBeCloseTo(3.7937, 4);
+    expect(m.signal).toBeCloseTo(4.7729, 4);
+    expect(m.histogram).toBeCloseTo(-0.9793, 4);
   });
 
   it('Bollinger bands use the population standard deviation', () => {

@@ -194,13 +194,17 @@ function rsi(closes: number[], n: number): number | null {
   return 100 - 100 / (1 + gain / loss);
 }
 
+/**
+ * MACD 12/26/9 as TA-Lib computes it (ta_MACD.c, TA_INT_MACD): both EMAs start at the same
+ * bar, the slow one's first (index 25), so the fast EMA is seeded with the SMA of the 12
+ * closes ending there, not the first 12; the signal is the 9-EMA of the line, SMA-seeded.
+ */
 function macd(closes: number[]): Record<string, number> | null {
-  const fast = emaSeries(closes, MACD_FAST);
   const slow = emaSeries(closes, MACD_SLOW);
   if (slow.length === 0) return null;
-  // align: slow[j] is at index MACD_SLOW-1+j, fast at MACD_FAST-1+i
-  const offset = MACD_SLOW - MACD_FAST;
-  const line = slow.map((s, j) => fast[j + offset]! - s);
+  // fast[j] and slow[j] are both the EMA at index MACD_SLOW-1+j
+  const fast = emaSeries(closes.slice(MACD_SLOW - MACD_FAST), MACD_FAST);
+  const line = slow.map((s, j) => fast[j]! - s);
   const signal = emaSeries(line, MACD_SIGNAL).at(-1);
   if (signal === undefined) return null;
   const m = line.at(-1)!;
