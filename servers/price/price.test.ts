@@ -140,10 +140,10 @@ describe('price tools on imported bars', () => {
     // 09:30 ET: no hour bar starts then; the day bar does
     const day = series(daily, 'AAPL').bars.find((b) => b.t === '2025-10-01T13:30:00.000Z')!;
     expect(await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-01' })).toMatchObject({ price: day.o, bar: { timespan: 'day', t: day.t } });
-    // mid-hour: the close of the latest closed bar
+    // mid-hour: the latest trade known, the open of the 10:00 bar (no bar closed since)
     const mid = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-01T14:30:00Z' });
     const nineThirty = aapl.find((b) => b.t === '2025-10-01T13:00:00.000Z');
-    expect(mid.price_basis).toBe('last_close');
+    expect(mid).toMatchObject({ price: tenAm.o, price_basis: 'latest_open', bar: { t: tenAm.t, timespan: 'hour' } });
     expect(mid.last_bar.t < '2025-10-01T14:30:00Z').toBe(true);
     expect(nineThirty).toBeUndefined();
     // the newest hour bar holds only an open: it prices its own start, and is never a closed bar

@@ -12,7 +12,7 @@ import type { Cache } from '../cache.js';
 import { getJson, setJson } from '../cache.js';
 import type { Config } from '../config.js';
 import type { Q, Sql } from '../db/database.js';
-import { barEnd, sessionFor, tradingDays } from '../domain/calendar.js';
+import { barEnd, prevTradingDay, sessionFor, tradingDays } from '../domain/calendar.js';
 import { nyLocal } from '../domain/ny-time.js';
 import { SIMULATED_SYMBOLS, simulatedBars, simulatedDailyRange } from '../domain/simulated-market.js';
 import type { Bar, PriceSource, Timespan } from '../domain/types.js';
@@ -41,7 +41,12 @@ export interface Quote {
   source: PriceSource;
 }
 
-export type PriceBasis = 'open_at_clock' | 'last_close';
+/**
+ * open_at_clock: the open of the bar starting at `time`; latest_open: the open of the latest
+ * bar that started before `time` (no bar closed since); last_close: the latest close;
+ * daily_close: outside the regular session, the official close of the latest session.
+ */
+export type PriceBasis = 'open_at_clock' | 'latest_open' | 'last_close' | 'daily_close';
 
 export interface TimedBar extends Bar {
   timespan: Timespan;
@@ -49,7 +54,6 @@ export interface TimedBar extends Bar {
 
 /** A quote with what it is made of: get_price's answer. */
 export interface PriceQuote extends Quote {
-  /** open_at_clock: the open of the bar starting at `time`; last_close: no bar starts then. */
   basis: PriceBasis;
   /** The bar the price was read from. */
   bar: { t: string; timespan: Timespan };
@@ -88,7 +92,12 @@ export interface SymbolInfo {
 export interface Market {
   /** Reads may fetch from a provider over the network (Polygon is configured). */
   readonly fetches: boolean;
-  /** The price a trader sees at `at`: the open of the bar that starts at `at`, else the latest visible close. Null when unpriced. */
+  /**
+   * The price a trader sees at `at` (CONTRACT §2): the open of the bar that starts at `at`;
+   * between bar starts the latest trade known (the open of the latest bar that started, when
+   * no bar closed since, else the latest close); outside the regular session the official
+   * daily close when the latest session's day bar exists. Null when unpriced.
+   */
   priceAt(symbol: string, at: Date, q?: Q): Promise<Quote | null>;
   /** priceAt with its basis and the last completed bar. */
   quoteAt(symbol: string, at: Date, q?: Q): Promise<PriceQuote | null>;
@@ -151,6 +160,14 @@ const plain = ({ t, o, h, l, c, v }: Bar): Bar => ({ t, o, h, l, c, v });
 
 function withEnd(timespan: Timespan, bars: Bar[]): StoredBar[] {
   return bars.map((b) => ({ ...b, e: barEnd(timespan, new Date(b.t)).getTime() }));
+}
+
+/** The close of the latest regular session that closed at or before `at`. */
+function sessionCloseBefore(at: Date): number {
+  const date = nyLocal(at).date;
+  const today = sessionFor(date);
+  if (today && today.close <= at) return today.close.getTime();
+  return sessionFor(prevTradingDay(date))!.close.getTime();
 }
 
 function isClosed(b: Bar): boolean {
@@ -243,6 +260,8 @@ function marketOver(backend: Backend): Market {
     const openOrder: Timespan[] =
       source === 'imported' ? spansOf(r) : session && session.open.getTime() === atMs ? ['day'] : ['minute'];
     let open: { bar: StoredBar; timespan: Timespan } | null = null;
+    // the latest bar that started before `at` (its open is a trade seen by then)
+    let started: { bar: StoredBar; timespan: Timespan } | null = null;
     for (const ts of openOrder) {
       const { bars, through } = await backend.block(sym, ts, source, blockOf(ts, at), at, q);
       const hit = bars.find((x) => x.t === atIso);
@@ -251,8 +270,16 @@ function marketOver(backend: Backend): Market {
         open = { bar: hit, timespan: ts };
         break;
       }
+      for (let i = bars.length - 1; i >= 0; i--) {
+        const x = bars[i]!;
+        const st = Date.parse(x.t);
+        if (st > atMs || st > through) continue;
+        if (!started || st > Date.parse(started.bar.t)) started = { bar: x, timespan: ts };
+        break;
+      }
     }
     let lastBar: (StoredBar & { timespan: Timespan }) | null = null;
+    let lastDay: StoredBar | null = null;
     if (withLast || !open) {
       const lastOrder: Timespan[] = source === 'imported' ? spansOf(r) : ['minute', 'day'];
       for (const ts of lastOrder) {
@@ -261,7 +288,24 @@ function marketOver(backend: Backend): Market {
         const { bars } = await latest(sym, r, ts, at, 1, blocks, null, q);
         const b = bars.at(-1);
         if (!b) continue;
-        if (!lastBar || b.e > lastBar.e) lastBar = { ...b, timespan: ts };
+        if (ts === 'day') lastDay = b;
+        // coarser wins a tie: a day bar's close is the official close, an hour's is not
+        if (!lastBar || b.e >= lastBar.e) lastBar = { ...b, timespan: ts };
+      }
+    }
+    if (!open) {
+      const regular = session !== null && atMs >= session.open.getTime() && atMs < session.close.getTime();
+      if (!regular && lastDay && lastDay.e >= sessionCloseBefore(at)) {
+        // after the close and on closed days: the official close of the latest session
+        const [adj] = await adjust(sym, source, [plain(lastDay)], at, q);
+        const adjLast = lastBar ? { ...(await adjust(sym, source, [plain(lastBar)], at, q))[0]!, timespan: lastBar.timespan } : null;
+        return { symbol: sym, price: adj!.c!, time: atIso, source, basis: 'daily_close', bar: { t: lastDay.t, timespan: 'day' }, lastBar: adjLast };
+      }
+      // between bar starts: the open of the latest bar that started, when no bar closed since
+      if (started && (!lastBar || Date.parse(started.bar.t) >= lastBar.e)) {
+        const [adj] = await adjust(sym, source, [plain(started.bar)], at, q);
+        const adjLast = lastBar ? { ...(await adjust(sym, source, [plain(lastBar)], at, q))[0]!, timespan: lastBar.timespan } : null;
+        return { symbol: sym, price: adj!.o, time: atIso, source, basis: 'latest_open', bar: { t: started.bar.t, timespan: started.timespan }, lastBar: adjLast };
       }
     }
     if (!open && !lastBar) return null;

@@ -22,11 +22,20 @@ export interface AsOf {
   runId: number | null;
 }
 
-export async function resolveAsOf(deps: Deps, auth: AuthContext, args: { run_id?: number; at?: string }): Promise<AsOf> {
-  let now = Date.now();
+/**
+ * "now" for a tool: the run clock, else `at`, else the wall clock, never later than the wall
+ * clock. `calendar: true` (calendar questions, not market data) lets `at` lie in the future.
+ */
+export async function resolveAsOf(
+  deps: Deps,
+  auth: AuthContext,
+  args: { run_id?: number; at?: string },
+  opts: { calendar?: boolean } = {},
+): Promise<AsOf> {
+  let now = args.at !== undefined && opts.calendar ? Infinity : Date.now();
   if (args.run_id !== undefined) {
     const run = await getOwnedRun(deps.sql, auth.userId, args.run_id);
-    now = Math.min(now, Date.parse(run.clock));
+    now = Math.min(now, Date.parse(run.clock), Date.now());
   }
   if (args.at !== undefined) {
     const at = DATE_ONLY.test(args.at) ? dayBarStart(args.at).getTime() : Date.parse(args.at);

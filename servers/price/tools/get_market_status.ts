@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isHalfDay, marketStatus } from '../../../shared/domain/calendar.js';
+import { CALENDAR_FIRST_YEAR, CALENDAR_LAST_YEAR, isHalfDay, marketStatus } from '../../../shared/domain/calendar.js';
+import { ToolError } from '../../../shared/mcp/errors.js';
 import { nyLocal } from '../../../shared/domain/ny-time.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { asOfInput, asOfOutput, resolveAsOf } from './as-of.js';
@@ -8,7 +9,7 @@ export const getMarketStatusTool = defineTool({
   name: 'get_market_status',
   title: 'Get market status',
   description:
-    "US equity session at 'now' (a run's clock, `at`, or the wall clock) on the NYSE calendar: pre/regular/after/closed, holiday, half day, next open and next close.",
+    `US equity session at 'now' (a run's clock, \`at\`, or the wall clock) on the NYSE calendar: pre/regular/after/closed, holiday, half day, next open and next close. The calendar is not market data: \`at\` may be a future date (calendar years ${CALENDAR_FIRST_YEAR}–${CALENDAR_LAST_YEAR}).`,
   scope: 'read',
   input: { ...asOfInput },
   output: {
@@ -22,9 +23,13 @@ export const getMarketStatusTool = defineTool({
   },
   annotations: READ_ONLY,
   async handler(args, { deps, auth }) {
-    const { now, runId } = await resolveAsOf(deps, auth, args);
-    const s = marketStatus(now);
+    const { now, runId } = await resolveAsOf(deps, auth, args, { calendar: true });
     const ny = nyLocal(now);
+    const year = Number(ny.date.slice(0, 4));
+    if (year < CALENDAR_FIRST_YEAR || year > CALENDAR_LAST_YEAR) {
+      throw new ToolError('OUT_OF_CALENDAR', `The NYSE calendar here covers ${CALENDAR_FIRST_YEAR}–${CALENDAR_LAST_YEAR}; ${ny.date} is outside it.`);
+    }
+    const s = marketStatus(now);
     const data = { ...s, is_half_day: isHalfDay(ny.date), new_york_time: `${ny.date} ${ny.hhmm}`, as_of: now.toISOString(), run_id: runId };
     return {
       data,

@@ -10,14 +10,14 @@ export const getPriceTool = defineTool({
   name: 'get_price',
   title: 'Get price',
   description:
-    "The price at 'now' (a run's clock, `at`, or the wall clock): the open of the bar starting then, else the latest close; with the last completed bar and the source. Never later data.",
+    "The price at 'now' (a run's clock, `at`, or the wall clock): the open of the bar starting then; between bar starts the latest trade known (the open of the latest bar started, when none closed since, else the latest close); after the close and on closed days the official daily close. Unadjusted for later splits. With the last completed bar and the source. Never later data.",
   scope: 'read',
   input: { symbol: symbolSchema, ...asOfInput },
   output: {
     symbol: z.string(),
     price: z.number(),
     time: z.string().describe("'now', the instant priced"),
-    price_basis: z.enum(['open_at_clock', 'last_close']),
+    price_basis: z.enum(['open_at_clock', 'latest_open', 'last_close', 'daily_close']),
     bar: z.object({ t: z.string(), timespan: z.string() }).describe('The bar the price comes from'),
     last_bar: barOutput.extend({ timespan: z.string() }).nullable().describe('The latest bar closed at time'),
     source: z.enum(['polygon', 'imported', 'simulated']),
@@ -43,7 +43,12 @@ export const getPriceTool = defineTool({
       as_of: q.time,
       run_id: runId,
     };
-    const basis = q.basis === 'open_at_clock' ? `the open of the ${q.bar.timespan} bar starting then` : `the close of the ${q.bar.timespan} bar of ${q.bar.t} (no bar starts then)`;
+    const basis = {
+      open_at_clock: `the open of the ${q.bar.timespan} bar starting then`,
+      latest_open: `the open of the ${q.bar.timespan} bar of ${q.bar.t} (no bar has closed since)`,
+      last_close: `the close of the ${q.bar.timespan} bar of ${q.bar.t} (no bar starts then)`,
+      daily_close: `the official close of ${q.bar.t.slice(0, 10)} (market closed)`,
+    }[q.basis];
     return {
       data,
       summary: `${q.symbol} at ${q.time}: ${formatPrice(q.price)}, ${basis}; source ${q.source}.${lb ? ` Last completed ${lb.timespan} bar ${lb.t}: O ${lb.o} H ${lb.h} L ${lb.l} C ${lb.c}.` : ''}`,

@@ -1,0 +1,122 @@
+// The price between bar starts (CONTRACT §2, issue 8 item 4) and calendar questions about the
+// future (item 8), through real MCP clients on a few imported AAPL bars the test writes itself.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
+import { runAdminCommand } from '../../shared/admin/commands.js';
+import { priceServer } from './server.js';
+
+type Row = [string, number, number, number, number, number];
+// AAPL bars of AI-Trader's nasdaq100_daily.jsonl and nasdaq100_hourly.jsonl (US/Eastern keys,
+// hour keys are bar starts): [key, open, high, low, close, volume], 2025-10-14 .. 2025-10-17.
+const DAILY: Row[] = [
+  ['2025-10-14', 246.6, 248.845, 244.7, 247.77, 35477986],
+  ['2025-10-15', 249.485, 251.82, 247.47, 249.34, 33893611],
+  ['2025-10-16', 248.25, 249.04, 245.13, 247.45, 39776974],
+  ['2025-10-17', 248.02, 253.38, 247.27, 252.29, 49146961],
+];
+const HOURLY: Row[] = [
+  ['2025-10-14 10:00:00', 246.0026, 247.4612, 245.6305, 247.0216, 4153225],
+  ['2025-10-14 11:00:00', 247.0216, 247.5111, 245.8827, 247.1415, 3103926],
+  ['2025-10-14 12:00:00', 247.1215, 247.7963, 246.612, 247.3413, 2244765],
+  ['2025-10-14 13:00:00', 247.3363, 247.661, 246.9417, 247.3413, 1999774],
+  ['2025-10-14 14:00:00', 247.3413, 247.7209, 246.9017, 247.701, 2402721],
+  ['2025-10-14 15:00:00', 247.701, 248.6051, 246.4722, 247.6111, 6968006],
+  ['2025-10-15 10:00:00', 250.5083, 251.5772, 250.0387, 250.2963, 4505506],
+  ['2025-10-15 11:00:00', 250.3085, 250.6081, 248.4802, 248.73, 3315953],
+  ['2025-10-15 12:00:00', 248.715, 249.8086, 248.4602, 248.71, 2261362],
+  ['2025-10-15 13:00:00', 248.72, 249.4793, 247.2314, 249.2395, 2443471],
+  ['2025-10-15 14:00:00', 249.2495, 249.749, 248.9677, 249.709, 1641645],
+  ['2025-10-15 15:00:00', 249.719, 249.8689, 247.8608, 249.1895, 5521284],
+  ['2025-10-16 10:00:00', 247.3213, 248.67, 246.622, 248.3603, 5542929],
+  ['2025-10-16 11:00:00', 248.3803, 248.7999, 247.2631, 247.7309, 3611212],
+  ['2025-10-16 12:00:00', 247.7209, 247.9607, 245.8028, 247.4112, 4460044],
+  ['2025-10-16 13:00:00', 247.4112, 247.5332, 245.9626, 246.3273, 3168554],
+  ['2025-10-16 14:00:00', 246.3123, 246.7219, 244.8937, 246.3673, 4092095],
+  ['2025-10-16 15:00:00', 246.3623, 247.7309, 246.0526, 247.1915, 5467826],
+  ['2025-10-17 10:00:00', 248.1705, 250.0787, 248.0207, 248.6341, 5208485],
+  ['2025-10-17 11:00:00', 248.67, 249.5392, 247.858, 249.3369, 3475778],
+  ['2025-10-17 12:00:00', 249.2994, 251.1177, 249.2097, 250.8879, 5147146],
+  ['2025-10-17 13:00:00', 250.8879, 251.1277, 250.0037, 251.0577, 5023219],
+  ['2025-10-17 14:00:00', 251.0767, 252.2915, 251.0767, 252.0303, 3901752],
+  ['2025-10-17 15:00:00', 252.0368, 253.1357, 251.8571, 252.0568, 9619465],
+];
+
+/** The rows as one line of the AI-Trader JSONL format. */
+function aiTraderLine(rows: Row[], series: string): string {
+  const ts = Object.fromEntries(
+    rows.map(([k, o, h, l, c, v]) => [k, { '1. buy price': String(o), '2. high': String(h), '3. low': String(l), '4. sell price': String(c), '5. volume': String(v) }]),
+  );
+  return JSON.stringify({ 'Meta Data': { '2. Symbol': 'AAPL', '5. Time Zone': 'US/Eastern' }, [series]: ts });
+}
+
+let t: TestSuite;
+let price: Client;
+
+beforeAll(async () => {
+  t = await bootSuite({ specs: [priceServer] });
+  const daily = path.join(t.dataDir, 'aapl_daily.jsonl');
+  const hourly = path.join(t.dataDir, 'aapl_hourly.jsonl');
+  fs.writeFileSync(daily, aiTraderLine(DAILY, 'Time Series (Daily)') + '\n');
+  fs.writeFileSync(hourly, aiTraderLine(HOURLY, 'Time Series (60min)') + '\n');
+  await runAdminCommand(t.suite.deps, ['import-bars', daily, '--format', 'ai-trader']);
+  await runAdminCommand(t.suite.deps, ['import-bars', hourly, '--format', 'ai-trader']);
+  price = await t.client('price', (await t.user()).key);
+}, 120_000);
+afterAll(() => t?.close());
+
+describe('the price between bar starts is the latest known trade price', () => {
+  it('09:31 ET: the 09:30 open of the day bar, not the previous day’s close', async () => {
+    // 2025-10-15 opened at 249.485 (daily "1. buy price"); no bar has closed since (the
+    // 10-14 15:00 hour bar closed at 16:00 the day before, at 247.6111).
+    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-15T13:31:00Z' });
+    expect(p).toMatchObject({ price: 249.485, price_basis: 'latest_open', bar: { t: '2025-10-15T13:30:00.000Z', timespan: 'day' } });
+    expect(p.last_bar).toMatchObject({ t: '2025-10-14T13:30:00.000Z', timespan: 'day', c: 247.77 });
+  });
+
+  it('10:01 ET: the open of the 10:00 hour bar', async () => {
+    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-15T14:01:00Z' });
+    expect(p).toMatchObject({ price: 250.5083, price_basis: 'latest_open', bar: { t: '2025-10-15T14:00:00.000Z', timespan: 'hour' } });
+  });
+
+  it('11:30 ET, after the 10:00 bar closed: that bar’s close', async () => {
+    // the 11:00 bar started at 15:00Z, after the 10:00 bar closed at 15:00Z: its open 250.3085
+    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-15T15:30:00Z' });
+    expect(p).toMatchObject({ price: 250.3085, price_basis: 'latest_open' });
+  });
+
+  it('on the weekend: the official daily close, not the last hour bar’s close', async () => {
+    // Friday 2025-10-17 closed at 252.29 (daily "4. sell price"); its 15:00 hour bar at 252.0568.
+    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-18' });
+    expect(p).toMatchObject({ price: 252.29, price_basis: 'daily_close', bar: { t: '2025-10-17T13:30:00.000Z', timespan: 'day' } });
+    // after the close on a weekday too
+    const evening = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-16T21:00:00Z' });
+    expect(evening).toMatchObject({ price: 247.45, price_basis: 'daily_close' });
+  });
+});
+
+describe('calendar questions about the future are answered from the calendar', () => {
+  it('2026-12-24 is a half day; 2027-12-24 is closed (Christmas 2027 observed on Friday)', async () => {
+    // NYSE holidays and early closes (nyse.com/markets/hours-calendars): 2026-12-24 closes at
+    // 1:00 pm; Christmas 2027 falls on a Saturday and is observed Friday 2027-12-24.
+    const half = await ok(price, 'get_market_status', { at: '2026-12-24' });
+    expect(half).toMatchObject({ session: 'regular', is_half_day: true, is_holiday: false, next_close: '2026-12-24T18:00:00.000Z', as_of: '2026-12-24T14:30:00.000Z' });
+    const closed = await ok(price, 'get_market_status', { at: '2027-12-24' });
+    expect(closed).toMatchObject({ session: 'closed', is_holiday: true, is_half_day: false, next_open: '2027-12-27T14:30:00.000Z' });
+  });
+
+  it('prices and bars stay bounded by the wall clock', async () => {
+    const before = Date.now();
+    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2099-01-02T15:00:00Z' });
+    expect(Date.parse(p.as_of)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(p.as_of)).toBeLessThanOrEqual(Date.now());
+    const bars = await ok(price, 'get_bars', { symbol: 'AAPL', timespan: 'day', at: '2099-01-02' });
+    expect(Date.parse(bars.as_of)).toBeLessThanOrEqual(Date.now());
+    expect(await call(price, 'get_market_status', { at: '2099-01-02' })).toMatchObject({
+      isError: true,
+      text: 'The NYSE calendar here covers 2020–2027; 2099-01-02 is outside it.',
+    });
+  });
+});
