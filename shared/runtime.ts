@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { syncKeyCache } from './auth/key-cache.js';
 import { ensureBootstrapKey, ensureDemoKey } from './auth/keys.js';
 import { runAdminCommand } from './admin/commands.js';
 import { createCache } from './cache.js';
@@ -59,6 +60,7 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
     if (applied.length) logEvent('migrations_applied', { applied });
     const deps = buildDeps(config, db);
     closers.push(() => deps.cache.close());
+    closers.push(await syncKeyCache(db.sql, config.REDIS_URL));
 
     let key: string | undefined;
     let keyCreated = false;

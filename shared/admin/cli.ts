@@ -2,6 +2,7 @@
 // database (through its loopback admin endpoint), otherwise against storage directly.
 import fs from 'node:fs';
 import path from 'node:path';
+import { syncKeyCache } from '../auth/key-cache.js';
 import { loadConfig } from '../config.js';
 import { openDatabase, processAlive } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -24,10 +25,13 @@ async function main(argv: string[]): Promise<void> {
   }
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, poolSize: 2 });
   const deps = buildDeps(config, db);
+  // A revoke-key here reaches the running servers' key caches through Redis.
+  const unsync = await syncKeyCache(db.sql, config.REDIS_URL);
   try {
     await migrate(db.sql);
     print(await runAdminCommand(deps, argv));
   } finally {
+    await unsync();
     await deps.cache.close();
     await db.close();
   }

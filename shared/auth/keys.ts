@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Q, Sql } from '../db/database.js';
+import { forgetKey, keyCacheFor } from './key-cache.js';
 
 export const SCOPES = ['read', 'trade', 'rules:write', 'approve', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -45,14 +46,26 @@ export function parseScopes(list: string): Scope[] {
   return [...new Set(scopes)] as Scope[];
 }
 
+/**
+ * The key's user and scopes, or null for a missing, unknown or revoked key. Answered from
+ * the key cache (shared/auth/key-cache.ts) when the key was verified in the last few
+ * seconds: no database round trip; revokeKey forgets it at once.
+ */
 export async function authenticate(sql: Sql, key: string): Promise<AuthContext | null> {
   if (!key || key.length > 200) return null;
+  const hash = hashKey(key);
+  const cache = keyCacheFor(sql);
+  const hit = cache.fresh(hash);
+  if (hit) return hit;
+  const ticket = cache.ticket();
   const [row] = await sql<{ key_id: number; user_id: number; name: string; prefix: string; scopes: string[] }[]>`
     select k.id as key_id, k.user_id, u.name, k.prefix, k.scopes
     from api_keys k join users u on u.id = k.user_id
-    where k.key_hash = ${hashKey(key)} and k.revoked_at is null`;
+    where k.key_hash = ${hash} and k.revoked_at is null`;
   if (!row) return null;
-  return { userId: row.user_id, userName: row.name, keyId: row.key_id, keyPrefix: row.prefix, scopes: row.scopes as Scope[] };
+  const auth: AuthContext = { userId: row.user_id, userName: row.name, keyId: row.key_id, keyPrefix: row.prefix, scopes: row.scopes as Scope[] };
+  cache.remember(hash, auth, ticket);
+  return auth;
 }
 
 export async function createUser(sql: Sql, name: string, scopes: Scope[]): Promise<{ userId: number; key: string; prefix: string }> {
@@ -76,8 +89,11 @@ export async function createKey(sql: Sql, userName: string, scopes?: Scope[]): P
   });
 }
 
+/** Revokes the key with this prefix; the key cache forgets it here at once, elsewhere through Redis. */
 export async function revokeKey(sql: Sql, prefix: string): Promise<boolean> {
-  const rows = await sql`update api_keys set revoked_at = now() where prefix = ${keyPrefix(prefix)} and revoked_at is null returning id`;
+  const visible = keyPrefix(prefix);
+  const rows = await sql`update api_keys set revoked_at = now() where prefix = ${visible} and revoked_at is null returning id`;
+  if (rows.length > 0) await forgetKey(sql, { prefix: visible });
   return rows.length > 0;
 }
 
@@ -128,6 +144,8 @@ export async function ensureBootstrapKey(sql: Sql, key: string): Promise<void> {
              values (${userId}, ${bootstrapPrefix(key)}, ${hashKey(key)}, ${tx.array([...SCOPES])})
              on conflict (prefix) do nothing`;
   });
+  // Its user or scopes may have changed: verify it again on next use.
+  await forgetKey(sql, { hash: hashKey(key) });
 }
 
 function bootstrapPrefix(key: string): string {

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
+import { countingSocket, type CountingSocket, type RoundTripCounter } from './round-trips.js';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
@@ -14,6 +15,8 @@ export interface Database {
   embedded: boolean;
   /** Where the data lives, for people: a directory or a redacted URL. */
   where: string;
+  /** Database round trips made through `sql` (bench/ and the round-trip tests read it). */
+  roundTrips: RoundTripCounter;
   close(): Promise<void>;
 }
 
@@ -34,11 +37,17 @@ const driverOptions = {
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.databaseUrl) {
-    const sql = postgres(opts.databaseUrl, { ...driverOptions, max: opts.poolSize ?? 10 });
+    const counting = countingSocket(opts.databaseUrl);
+    const sql = postgres(opts.databaseUrl, { ...driverOptions, max: opts.poolSize ?? 10, ...socketOption(counting.socket) });
     await sql`select 1`;
-    return { sql, embedded: false, where: redact(opts.databaseUrl), close: () => sql.end({ timeout: 5 }) };
+    return { sql, embedded: false, where: redact(opts.databaseUrl), roundTrips: counting.counter, close: () => sql.end({ timeout: 5 }) };
   }
   return openEmbedded(opts.dataDir, opts.inMemory ?? false);
+}
+
+/** postgres.js documents `socket` (README "Custom socket") but its types omit it. */
+function socketOption(socket: CountingSocket['socket']): postgres.Options<{}> {
+  return (socket ? { socket } : {}) as postgres.Options<{}>;
 }
 
 export class EmbeddedInUseError extends Error {}
@@ -53,11 +62,13 @@ async function openEmbedded(dataDir: string, inMemory: boolean): Promise<Databas
     await server.start();
     const [host, port] = server.getServerConn().split(':');
     // PGlite is single-connection: one pooled connection also serializes transactions.
-    const sql = postgres({ ...driverOptions, host, port: Number(port), max: 1, user: 'postgres', database: 'postgres' });
+    const counting = countingSocket(null);
+    const sql = postgres({ ...driverOptions, host, port: Number(port), max: 1, user: 'postgres', database: 'postgres', ...socketOption(counting.socket) });
     await sql`select 1`;
     return {
       sql,
       embedded: true,
+      roundTrips: counting.counter,
       where: inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${path.join(dataDir, 'pglite')}`,
       async close() {
         await sql.end({ timeout: 5 });
