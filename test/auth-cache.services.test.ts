@@ -35,7 +35,7 @@ describe('key cache across processes', () => {
     const { key } = await t.user(['read']);
     expect((await init(key)).status).toBe(200);
     // Cached now: the next request asks no database.
-    const cached = await t.suite.deps.db.roundTrips.measure(() => init(key));
+    const cached = await t.suite.deps.db.roundTrips.measure(async () => init(key));
     expect(cached.result.status).toBe(200);
     expect(cached.roundTrips).toBe(0);
 
