@@ -15,7 +15,8 @@ import { loadConfig, serverPort, type Config, type ServerName } from './config.j
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Deps } from './deps.js';
-import { logEvent } from './log.js';
+import { installLastResort, logEvent } from './log.js';
+import { isStorageUnavailable } from './mcp/errors.js';
 import { startLiveTicker } from './trading/ticker.js';
 import { createMarket } from './market/market.js';
 import { createHost, type Host } from './mcp/host.js';
@@ -163,6 +164,8 @@ async function startAdminEndpoint(deps: Deps): Promise<() => Promise<void>> {
 
 /** npm start / npm run start:<server>: run until SIGINT or SIGTERM, then shut down cleanly. */
 export async function runUntilSignal(specs: ServerSpec[]): Promise<void> {
+  // A driver or socket error nothing caught is logged and the servers keep serving.
+  installLastResort(isStorageUnavailable);
   const t0 = performance.now();
   let suite: RunningSuite;
   try {

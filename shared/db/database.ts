@@ -31,6 +31,8 @@ export interface OpenOptions {
 
 const driverOptions = {
   onnotice: () => {},
+  // A database that does not answer fails a call in seconds (the driver's default is 30 s).
+  connect_timeout: 10,
   // Ids are int4; counts come back as int8 strings unless cast, which the stores do.
   connection: { application_name: 'aibt' },
 } as const;

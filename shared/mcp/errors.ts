@@ -12,7 +12,13 @@ export function notFound(kind: string, id: number | string): ToolError {
   return new ToolError('NOT_FOUND', `${kind} ${id} was not found.`);
 }
 
-const STORAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P03']);
+// Socket errors, postgres.js connection codes, and SQLSTATE classes 08 (connection
+// exception), 57P0x (server shutting down / starting) and 53300 (too many connections).
+const STORAGE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  '08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300',
+]);
 
 /** True when an error means the database cannot be reached right now. */
 export function isStorageUnavailable(err: unknown): boolean {

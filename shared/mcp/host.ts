@@ -7,7 +7,8 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { Hono } from 'hono';
 import { authenticate, type AuthContext } from '../auth/keys.js';
 import type { Deps } from '../deps.js';
-import { logEvent } from '../log.js';
+import { errorFields, logEvent } from '../log.js';
+import { isStorageUnavailable } from './errors.js';
 
 export interface HostOptions {
   name: string;
@@ -33,12 +34,24 @@ export interface Host {
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const STORAGE_DOWN = 'The database is unavailable right now, so the API key cannot be checked; try again shortly.';
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 export function createHost(opts: HostOptions): Host {
   const { deps, name } = opts;
   const sessions = new Map<string, Session>();
   const app = new Hono();
+
+  // Anything a route did not handle: one JSON log line (a stack only when unexpected) and a
+  // JSON-RPC sentence, 503 when storage is down, never Hono's bare 500 with a stack on stderr.
+  app.onError((err, c) => {
+    const down = isStorageUnavailable(err);
+    logEvent('http_error', { server: name, path: c.req.path, ...errorFields(err, !down) });
+    if (c.req.path === '/mcp') deps.metrics.recordHttp(name, down ? 503 : 500);
+    return down
+      ? c.json(jsonRpcError(STORAGE_DOWN), 503, { 'Retry-After': '5' })
+      : c.json(jsonRpcError('The server failed on an internal error, which was logged.'), 500);
+  });
 
   app.get('/health', async (c) => {
     const failed: string[] = [];
@@ -69,7 +82,15 @@ export function createHost(opts: HostOptions): Host {
       const refusal = checkLoopback(c.req.header('host') ?? new URL(c.req.url).host, c.req.header('origin'), deps.config.allowedOrigins);
       if (refusal) return respond(c.json(jsonRpcError(refusal), 403));
     }
-    const auth = await authorize(deps, c.req.header('authorization'));
+    let auth: AuthContext | null;
+    try {
+      auth = await authorize(deps, c.req.header('authorization'));
+    } catch (err) {
+      // The key check needs the database (unless the key is cached): an outage is a 503 sentence.
+      if (!isStorageUnavailable(err)) throw err;
+      logEvent('auth_unavailable', { server: name, ...errorFields(err, false) });
+      return respond(c.json(jsonRpcError(STORAGE_DOWN), 503, { 'Retry-After': '5' }));
+    }
     if (!auth) {
       return respond(
         c.json(jsonRpcError('Missing, unknown or revoked API key: send Authorization: Bearer <key>.'), 401, {
