@@ -23,6 +23,8 @@ const envSchema = z.object({
   AIBT_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30),
   AIBT_DB_POOL: z.coerce.number().int().min(1).max(100).default(10),
   AIBT_LOG: z.enum(['json', 'silent']).default('json'),
+  AIBT_CACHE_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(200),
+  AIBT_CACHE_BREAKER_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   POLYGON_API_KEY: optionalString,
   POLYGON_BASE_URL: optionalString,
   POLYGON_REQUESTS_PER_MINUTE: z.coerce.number().positive().default(5),

@@ -112,7 +112,12 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
 
 /** The process-wide dependencies, built the same way by the suite and the admin CLI. */
 export function buildDeps(config: Config, db: Database): Deps {
-  const cache = createCache(config.REDIS_URL);
+  const cache = createCache(config.REDIS_URL, {
+    sql: db.sql,
+    listen: !db.embedded, // the embedded database has one process: no one else bumps the epoch
+    timeoutMs: config.AIBT_CACHE_TIMEOUT_MS,
+    breakerOpenMs: config.AIBT_CACHE_BREAKER_MS,
+  });
   return { config, db, sql: db.sql, cache, metrics: new Metrics(), market: createMarket({ sql: db.sql, cache, config }) };
 }
 

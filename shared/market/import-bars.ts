@@ -2,6 +2,7 @@
 // upsert it into price_bars (source 'imported') in one transaction. Idempotent.
 import fs from 'node:fs';
 import path from 'node:path';
+import { bumpCacheEpoch, cacheEpochCommitted } from '../cache.js';
 import type { Sql } from '../db/database.js';
 import type { Timespan } from '../domain/types.js';
 import { upsertBars } from './bars-store.js';
@@ -41,7 +42,9 @@ export async function importBarsFile(sql: Sql, market: Market, file: string, for
   }));
   await sql.begin(async (tx) => {
     for (const s of series) await upsertBars(tx, s.symbol, s.timespan, 'imported', s.bars);
+    await bumpCacheEpoch(tx); // copies made before this import lose to it, even in a stale Redis
   });
+  await cacheEpochCommitted(sql);
   await market.forget(
     series.map((s) => ({ symbol: s.symbol, timespan: s.timespan, blocks: [...new Set(s.bars.map((b) => blockOf(s.timespan, new Date(b.t)).id))] })),
   );
