@@ -1,7 +1,15 @@
 import type { ServerSpec } from '../../shared/mcp/server-spec.js';
+import { analyzeTradesTool } from './tools/analyze_trades.js';
+import { calculateMetricsTool } from './tools/calculate_metrics.js';
+import { compareRunsTool } from './tools/compare_runs.js';
 
 export const analystServer: ServerSpec = {
   name: 'analyst',
-  instructions: 'AIBT analyst server. Its tools arrive with their issue.',
-  tools: [],
+  instructions:
+    'AIBT analyst server: what happened in a run and why. Metrics from the equity curve, FIFO round trips with the reasoning behind them, run comparison. Times are UTC ISO-8601; money in dollars; returns as fractions.',
+  tools: [
+    calculateMetricsTool,
+    analyzeTradesTool,
+    compareRunsTool,
+  ],
 };

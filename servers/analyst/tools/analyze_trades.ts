@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { nyLocal } from '../../../shared/domain/ny-time.js';
+import { groupRoundTrips, tradeFindings } from '../../../shared/domain/round-trips.js';
+import { idSchema } from '../../../shared/mcp/schemas.js';
+import { ToolError } from '../../../shared/mcp/errors.js';
+import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
+import { groupKey, resolveRuns, runRoundTrips, type AnalyzedRoundTrip } from '../../../shared/store/analyst.js';
+
+const TEXT_CAP = 300;
+const cap = (s: string | null) => (s === null || s.length <= TEXT_CAP ? s : `${s.slice(0, TEXT_CAP - 1)}…`);
+const usd = (cents: number) => `${cents < 0 ? '-' : ''}$${(Math.abs(cents) / 100).toFixed(2)}`;
+
+const decision = z.object({ id: z.number(), content: z.string(), clock: z.string() }).nullable();
+const roundTripOutput = z.object({
+  run_id: z.number(),
+  symbol: z.string(),
+  direction: z.enum(['long', 'short']),
+  quantity: z.number(),
+  entry_time: z.string(),
+  exit_time: z.string(),
+  entry_price: z.number(),
+  exit_price: z.number(),
+  pnl: z.number().describe('Dollars, net of commission and slippage'),
+  pnl_pct: z.number().nullable().describe('pnl / entry notional, a fraction'),
+  commission: z.number(),
+  slippage: z.number(),
+  holding_seconds: z.number(),
+  exit_cause: z.enum(['agent', 'stop_loss', 'take_profit', 'trailing_stop', 'flatten_by', 'limit', 'forced']),
+  entry_order_id: z.number(),
+  exit_order_id: z.number(),
+  entry_reasoning: z.string().nullable(),
+  exit_reasoning: z.string().nullable(),
+  entry_decision: decision,
+  exit_decision: decision,
+  mae: z.number().nullable().describe('Max adverse excursion while open, dollars ≤ 0'),
+  mfe: z.number().nullable().describe('Max favourable excursion while open, dollars ≥ 0'),
+  mae_pct: z.number().nullable(),
+  mfe_pct: z.number().nullable(),
+});
+
+const groupOutput = z.object({
+  key: z.string(),
+  count: z.number(),
+  win_rate: z.number(),
+  total_pnl: z.number(),
+  avg_pnl: z.number(),
+  profit_factor: z.number().nullable(),
+});
+
+export const analyzeTradesTool = defineTool({
+  name: 'analyze_trades',
+  title: 'Analyze trades',
+  description:
+    'FIFO round trips (longs and shorts; exits close the oldest lots first) with net P&L ($ and fraction of entry notional), exit cause, the reasoning behind entry and exit, MAE/MFE; open positions marked at the last price; groups (symbol, New York entry hour, weekday); findings. Zero P&L is a loss.',
+  scope: 'read',
+  input: {
+    run_id: idSchema('run_id').optional(),
+    model_id: idSchema('model_id').optional().describe("The model's newest runs pooled (instead of run_id)"),
+    runs_limit: z.number().int().min(1).max(20).default(10).describe('With model_id: how many newest runs (default 10)'),
+    filter: z.enum(['all', 'winning', 'losing']).default('all'),
+    group_by: z.enum(['symbol', 'hour', 'weekday']).default('symbol'),
+    sort: z.enum(['exit_time', 'worst', 'best']).default('exit_time').describe('Order of the listed round trips'),
+    limit: z.number().int().min(1).max(100).default(20).describe('Round trips per page (default 20, at most 100)'),
+    cursor: z.string().max(20).optional().describe('next_cursor of the previous page'),
+  },
+  output: {
+    run_ids: z.array(z.number()),
+    round_trips: z.array(roundTripOutput),
+    matched: z.number().describe('Round trips matching filter, all pages'),
+    truncated: z.boolean(),
+    next_cursor: z.string().nullable(),
+    totals: z.object({
+      closed_round_trips: z.number(),
+      closed_pnl: z.number().describe('Σ net P&L of every closed round trip, dollars'),
+      ledger_realized_pnl: z.number().describe("The runs' realized P&L as booked (average cost); equals closed_pnl once flat"),
+      winners: z.number(),
+      losers: z.number(),
+    }),
+    open_positions: z.array(
+      z.object({
+        run_id: z.number(),
+        symbol: z.string(),
+        direction: z.enum(['long', 'short']),
+        quantity: z.number(),
+        entry_time: z.string(),
+        entry_price: z.number(),
+        last_price: z.number().nullable(),
+        unrealized_pnl: z.number().nullable(),
+      }),
+    ),
+    groups: z.array(groupOutput),
+    findings: z.array(z.string()),
+  },
+  annotations: READ_ONLY,
+  async handler(args, { deps, auth }) {
+    const offset = args.cursor === undefined ? 0 : Number(args.cursor);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new ToolError('INVALID_ARGUMENT', 'cursor must be the next_cursor of a previous page.');
+    const runs = await resolveRuns(deps.sql, auth.userId, { run_id: args.run_id, model_id: args.model_id }, args.runs_limit);
+    const all: (AnalyzedRoundTrip & { run_id: number })[] = [];
+    const open = [];
+    let ledger = 0;
+    for (const run of runs) {
+      const r = await runRoundTrips(deps, run);
+      all.push(...r.round_trips.map((t) => ({ ...t, run_id: run.run_id })));
+      open.push(...r.open_lots.map((l) => ({ ...l, run_id: run.run_id })));
+      ledger += r.ledger_realized_cents;
+    }
+    const closed = all.reduce((s, t) => s + t.pnl_cents, 0);
+    const matched = all.filter((t) => (args.filter === 'all' ? true : args.filter === 'winning' ? t.pnl_cents > 0 : t.pnl_cents <= 0));
+    if (args.sort !== 'exit_time') matched.sort((a, b) => (args.sort === 'worst' ? a.pnl_cents - b.pnl_cents : b.pnl_cents - a.pnl_cents));
+    const page = matched.slice(offset, offset + args.limit);
+    const truncated = offset + args.limit < matched.length;
+    const groups = groupRoundTrips(matched, (t) => groupKey(args.group_by, t));
+    const findings = tradeFindings(
+      all.map((t) => ({ ...t, entry_minutes: nyLocal(new Date(t.entry_time)).minutes })),
+    );
+    const winners = all.filter((t) => t.pnl_cents > 0).length;
+    const openLots = open.slice(0, 50);
+    if (open.length > openLots.length) findings.push(`${open.length} lots are still open; the first ${openLots.length} are listed.`);
+    return {
+      data: {
+        run_ids: runs.map((r) => r.run_id),
+        round_trips: page.map((t) => ({
+          run_id: t.run_id,
+          symbol: t.symbol,
+          direction: t.direction,
+          quantity: t.quantity,
+          entry_time: t.entry_time,
+          exit_time: t.exit_time,
+          entry_price: t.entry_price,
+          exit_price: t.exit_price,
+          pnl: t.pnl_cents / 100,
+          pnl_pct: t.pnl_pct,
+          commission: t.commission_cents / 100,
+          slippage: t.slippage_cents / 100,
+          holding_seconds: t.holding_seconds,
+          exit_cause: t.exit_cause,
+          entry_order_id: t.entry_order_id,
+          exit_order_id: t.exit_order_id,
+          entry_reasoning: cap(t.entry_reasoning),
+          exit_reasoning: cap(t.exit_reasoning),
+          entry_decision: t.entry_decision && { ...t.entry_decision, content: cap(t.entry_decision.content)! },
+          exit_decision: t.exit_decision && { ...t.exit_decision, content: cap(t.exit_decision.content)! },
+          mae: t.excursion?.mae ?? null,
+          mfe: t.excursion?.mfe ?? null,
+          mae_pct: t.excursion?.mae_pct ?? null,
+          mfe_pct: t.excursion?.mfe_pct ?? null,
+        })),
+        matched: matched.length,
+        truncated,
+        next_cursor: truncated ? String(offset + args.limit) : null,
+        totals: { closed_round_trips: all.length, closed_pnl: closed / 100, ledger_realized_pnl: ledger / 100, winners, losers: all.length - winners },
+        open_positions: openLots.map((l) => ({
+          run_id: l.run_id,
+          symbol: l.symbol,
+          direction: l.direction,
+          quantity: l.quantity,
+          entry_time: l.entry_time,
+          entry_price: l.entry_price,
+          last_price: l.last_price,
+          unrealized_pnl: l.unrealized_pnl_cents === null ? null : l.unrealized_pnl_cents / 100,
+        })),
+        groups,
+        findings,
+      },
+      summary: all.length
+        ? `${all.length} closed round trip(s) in run(s) ${runs.map((r) => r.run_id).join(', ')}: ${winners} won, ${all.length - winners} lost, net ${usd(closed)}; ${open.length} lot(s) still open. ${findings.slice(0, 2).join(' ')}${truncated ? ` Showing ${page.length} of ${matched.length}; pass next_cursor for more.` : ''}`
+        : `No closed round trip in run(s) ${runs.map((r) => r.run_id).join(', ') || '(none)'}; ${open.length} lot(s) open.`,
+    };
+  },
+});

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
+import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
+import { resolveRuns, runMetrics } from '../../../shared/store/analyst.js';
+import { METRIC_CONVENTIONS, metricsOutput } from './metric-fields.js';
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
+const fix = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+
+export const calculateMetricsTool = defineTool({
+  name: 'calculate_metrics',
+  title: 'Calculate metrics',
+  description: `Performance metrics of a run (or a model's newest runs) from its equity curve and FIFO round trips; optional buy-and-hold benchmark. ${METRIC_CONVENTIONS}`,
+  scope: 'read',
+  input: {
+    run_id: idSchema('run_id').optional(),
+    model_id: idSchema('model_id').optional().describe("Every run of the model, newest first (instead of run_id)"),
+    limit: z.number().int().min(1).max(10).default(5).describe('With model_id: how many runs (default 5, at most 10)'),
+    benchmark: symbolSchema.optional().describe('Ticker held buy-and-hold over the same clock steps, e.g. SPY'),
+  },
+  output: {
+    runs: z.array(metricsOutput),
+    truncated: z.boolean().describe('With model_id: the model has more runs than limit'),
+  },
+  annotations: READ_ONLY,
+  async handler({ run_id, model_id, limit, benchmark }, { deps, auth }) {
+    const runs = await resolveRuns(deps.sql, auth.userId, { run_id, model_id }, limit + 1);
+    const truncated = runs.length > limit;
+    const out = [];
+    for (const run of runs.slice(0, limit)) out.push(await runMetrics(deps, run, { benchmark }));
+    const lines = out.map(
+      (m) =>
+        `run ${m.run_id}: return ${pct(m.total_return)}, Sharpe ${fix(m.sharpe)}, max drawdown ${pct(m.max_drawdown)}, ${m.round_trips} round trip(s), win rate ${pct(m.win_rate)}` +
+        (m.benchmark ? `, vs ${m.benchmark.symbol} ${pct(m.benchmark.benchmark_return)} (excess ${pct(m.benchmark.excess_return)})` : ''),
+    );
+    return {
+      data: { runs: out, truncated },
+      summary: out.length
+        ? `Metrics of ${out.length} run(s)${truncated ? ` (more exist; raise limit)` : ''}: ${lines.join('; ')}.`
+        : `Model ${model_id} has no runs.`,
+    };
+  },
+});

@@ -1,0 +1,58 @@
+// Output schemas shared by the analyst tools that return metrics.
+import { z } from 'zod';
+
+const n = z.number().nullable();
+const period = z.object({ clock: z.string(), return: z.number() }).nullable();
+
+export const benchmarkOutput = z
+  .object({
+    symbol: z.string(),
+    benchmark_return: n,
+    excess_return: n,
+    beta: n,
+    alpha: n.describe('Annualized, arithmetic: (mean(r) − beta·mean(b)) × periods_per_year'),
+    correlation: n,
+    tracking_error: n,
+    information_ratio: n,
+  })
+  .nullable();
+
+export const metricsOutput = z.object({
+  run_id: z.number(),
+  start_value: n,
+  end_value: n,
+  periods: z.number().describe('Number of returns (equity points − 1)'),
+  periods_per_year: z.number(),
+  total_return: n,
+  annualized_return: n,
+  volatility: n,
+  sharpe: n,
+  sortino: n,
+  calmar: n,
+  max_drawdown: n.describe('A fraction ≤ 0'),
+  drawdown: z.object({
+    start: z.string().nullable().describe('Peak before the deepest point'),
+    valley: z.string().nullable(),
+    end: z.string().nullable().describe('Recovery, or the last point when not recovered'),
+    recovery: z.string().nullable(),
+    duration_periods: n,
+  }),
+  best_period: period,
+  worst_period: period,
+  round_trips: z.number(),
+  win_rate: n,
+  profit_factor: n,
+  payoff_ratio: n,
+  avg_win: n,
+  avg_loss: n,
+  exposure: n,
+  turnover: n,
+  commission_paid: z.number(),
+  slippage_paid: z.number(),
+  benchmark: benchmarkOutput,
+  notes: z.array(z.string()),
+});
+
+/** The metric conventions, in the words of every tool that returns metrics (CONTRACT §5). */
+export const METRIC_CONVENTIONS =
+  'Simple returns per clock step; periods_per_year 252 (daily) or 252×390 (minute); risk-free 0; std ddof 1; Sharpe mean/std×√ppy; Sortino mean/√mean(min(r,0)²)×√ppy; max drawdown min(v/peak−1) from the starting value; annualized (1+total)^(ppy/n)−1; per FIFO round trip, zero P&L is a loss. Fractions, dollars; undefined → null + note.';

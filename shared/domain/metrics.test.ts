@@ -1,0 +1,190 @@
+// Metrics checked two ways: by hand on small series, and against the reference values
+// published in empyrical's test suite (quantopian/empyrical, empyrical/tests/test_stats.py,
+// commit 0a9fa5848a3ed519be0f514df9e3a04fb7b37ad3), which uses the same conventions.
+import { describe, expect, it } from 'vitest';
+import {
+  annualizedReturn,
+  annualizedVolatility,
+  benchmarkStats,
+  curveMetrics,
+  downsideDeviation,
+  exposure,
+  maxDrawdown,
+  periodsPerYear,
+  sharpeRatio,
+  sortinoRatio,
+  tradeStats,
+  type EquityPoint,
+} from './metrics.js';
+
+// empyrical test_stats.py: mixed_returns = [nan, 1, 10, -4, 2, 3, 2, 1, -10] / 100 (daily)
+const MIXED = [0.01, 0.1, -0.04, 0.02, 0.03, 0.02, 0.01, -0.1];
+// negative_returns = [0, -6, -7, -1, -9, -2, -6, -8, -5] / 100
+const NEGATIVE = [0, -0.06, -0.07, -0.01, -0.09, -0.02, -0.06, -0.08, -0.05];
+// positive_returns = [1, 2, 1, 1, 1, 1, 1, 1, 1] / 100
+const POSITIVE = [0.01, 0.02, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01];
+// weekly_returns = [0, 1, 10, -4, 2, 3, 2, 1, -10] / 100 (weekly: 52 periods a year)
+const WEEKLY = [0, 0.01, 0.1, -0.04, 0.02, 0.03, 0.02, 0.01, -0.1];
+
+/** An equity curve starting at `start` that compounds the returns. */
+function curveOf(returns: number[], start = 1): number[] {
+  const v = [start];
+  for (const r of returns) v.push(v[v.length - 1]! * (1 + r));
+  return v;
+}
+const points = (values: number[]): EquityPoint[] => values.map((value, i) => ({ clock: new Date(Date.UTC(2025, 0, 2 + i, 14, 30)).toISOString(), value }));
+
+describe('metrics against empyrical reference values', () => {
+  it('sharpe: test_sharpe_ratio', () => {
+    expect(sharpeRatio(MIXED, 252).value).toBeCloseTo(1.7238613961706866, 8);
+    expect(sharpeRatio(POSITIVE, 252).value).toBeCloseTo(52.915026221291804, 8);
+    expect(sharpeRatio(NEGATIVE, 252).value).toBeCloseTo(-24.406808633910085, 8);
+    // one_return → nan in empyrical; null with a reason here
+    expect(sharpeRatio([0.01], 252)).toEqual({ value: null, why: expect.stringMatching(/at least 2 returns/) });
+  });
+
+  it('volatility: test_annual_volatility', () => {
+    expect(annualizedVolatility(MIXED, 252).value).toBeCloseTo(0.9136465399704637, 8);
+    expect(annualizedVolatility(WEEKLY, 52).value).toBeCloseTo(0.38851569394870583, 8);
+  });
+
+  it('downside deviation and sortino: test_downside_risk, test_sortino', () => {
+    expect(downsideDeviation(MIXED)! * Math.sqrt(252)).toBeCloseTo(0.60448325038829653, 8);
+    expect(downsideDeviation(WEEKLY)! * Math.sqrt(52)).toBeCloseTo(0.25888650451930134, 8);
+    expect(sortinoRatio(MIXED, 252).value).toBeCloseTo(2.605531251673693, 8);
+    expect(sortinoRatio(NEGATIVE, 252).value).toBeCloseTo(-13.532743075043401, 8);
+    // empyrical's weekly sortino reference (0.5069) annualizes the mean by 52 but the downside
+    // risk by √252 in that version; ours, mean/DD × √52, is that value × √(252/52).
+    expect(sortinoRatio(WEEKLY, 52).value! * Math.sqrt(52 / 252)).toBeCloseTo(0.50690062680370862, 8);
+    // positive_returns → inf in empyrical; never Infinity on our wire
+    expect(sortinoRatio(POSITIVE, 252).value).toBeNull();
+  });
+
+  it('max drawdown: test_max_drawdown', () => {
+    expect(maxDrawdown(curveOf(MIXED)).max_drawdown).toBeCloseTo(-0.1, 8);
+    expect(maxDrawdown(curveOf(NEGATIVE)).max_drawdown).toBeCloseTo(-0.36590730349873601, 8);
+    expect(maxDrawdown(curveOf([0.1, -0.1, 0.1])).max_drawdown).toBeCloseTo(-0.1, 8);
+    expect(maxDrawdown(curveOf(POSITIVE)).max_drawdown).toBe(0);
+  });
+
+  it('annualized return and calmar: test_annual_ret, test_calmar (empyrical counts the leading NaN as a period: n = 9)', () => {
+    const total = curveOf(MIXED).at(-1)! - 1;
+    expect(total).toBeCloseTo(0.03893, 4); // test_cum_returns_final
+    expect(annualizedReturn(total, 9, 252).value).toBeCloseTo(1.9135925373194231, 8);
+    const m = curveMetrics(points(curveOf(WEEKLY)), 52, []);
+    expect(m.annualized_return).toBeCloseTo(0.24690830513998208, 8); // weekly annual return
+    expect(m.calmar).toBeCloseTo(2.4690830513998208, 8); // weekly calmar
+  });
+
+  it('alpha, beta and information ratio: test_alpha_beta, test_information_ratio', () => {
+    // mixed_returns against negative_returns[1:], aligned on the 8 common dates
+    const s = benchmarkStats(MIXED, NEGATIVE.slice(1), 252, []);
+    expect(s.beta).toBeCloseTo(-0.71296296296296313, 8);
+    expect(s.alpha).toBeCloseTo(-8.306666666666668, 8);
+    // empyrical's information_ratio is per period; ours is annualized by √252
+    const flat0 = benchmarkStats(MIXED, MIXED.map(() => 0), 252, []);
+    expect(flat0.information_ratio! / Math.sqrt(252)).toBeCloseTo(0.10859306069076737, 8);
+    const flat1 = benchmarkStats(MIXED, MIXED.map(() => 0.01), 252, []);
+    expect(flat1.information_ratio! / Math.sqrt(252)).toBeCloseTo(-0.06515583641446039, 8);
+    // mixed against itself: alpha 0, beta 1 (test_alpha_beta)
+    const self = benchmarkStats(MIXED, MIXED, 252, []);
+    expect(self.beta).toBeCloseTo(1, 12);
+    expect(self.alpha).toBeCloseTo(0, 12);
+    expect(self.correlation).toBeCloseTo(1, 12);
+    const neg = benchmarkStats(MIXED, MIXED.map((x) => -x), 252, []);
+    expect(neg.beta).toBeCloseTo(-1, 12);
+    expect(neg.correlation).toBeCloseTo(-1, 12);
+  });
+});
+
+describe('metrics by hand', () => {
+  // 100 → 110 → 99 → 108.9: returns +10%, −10%, +10%
+  const values = [100, 110, 99, 108.9];
+  const r = [0.1, -0.1, 0.1];
+
+  it('a three-step curve', () => {
+    const notes: string[] = [];
+    const m = curveMetrics(points(values), 252, notes);
+    const meanR = 0.1 / 3;
+    const sd = Math.sqrt(((0.1 - meanR) ** 2 * 2 + (-0.1 - meanR) ** 2) / 2);
+    expect(m.periods).toBe(3);
+    expect(m.start_value).toBe(100);
+    expect(m.end_value).toBe(108.9);
+    expect(m.total_return).toBeCloseTo(0.089, 12);
+    expect(m.annualized_return).toBeCloseTo(Math.pow(1.089, 252 / 3) - 1, 6);
+    expect(m.volatility).toBeCloseTo(sd * Math.sqrt(252), 12);
+    expect(m.sharpe).toBeCloseTo((meanR / sd) * Math.sqrt(252), 12);
+    expect(m.sortino).toBeCloseTo((meanR / Math.sqrt(0.01 / 3)) * Math.sqrt(252), 12);
+    expect(m.max_drawdown).toBeCloseTo(-0.1, 12);
+    expect(m.drawdown.start).toBe(points(values)[1]!.clock);
+    expect(m.drawdown.valley).toBe(points(values)[2]!.clock);
+    expect(m.drawdown.recovery).toBeNull(); // 108.9 < 110: not recovered
+    expect(m.drawdown.end).toBe(points(values)[3]!.clock);
+    expect(m.drawdown.duration_periods).toBe(2);
+    expect(m.best_period).toEqual({ clock: points(values)[1]!.clock, return: expect.closeTo(0.1, 12) });
+    expect(m.worst_period).toEqual({ clock: points(values)[2]!.clock, return: expect.closeTo(-0.1, 12) });
+    expect(m.calmar).toBeCloseTo(m.annualized_return! / 0.1, 9);
+    expect(notes).toContain('The max drawdown has not recovered by the last point: drawdown.recovery is null.');
+    expect(sharpeRatio(r, 252).value).toBeCloseTo(m.sharpe!, 12);
+  });
+
+  it('recovery date and duration', () => {
+    // 100, 90, 95, 100, 120: drawdown −10% from the start, recovered at the 4th point
+    const m = curveMetrics(points([100, 90, 95, 100, 120]), 252, []);
+    expect(m.max_drawdown).toBeCloseTo(-0.1, 12);
+    expect(m.drawdown.start).toBe(points([0])[0]!.clock);
+    expect(m.drawdown.recovery).toBe(points([0, 0, 0, 0])[3]!.clock);
+    expect(m.drawdown.duration_periods).toBe(3);
+  });
+
+  it('no equity points, one point, a flat curve: nulls with notes, never NaN or Infinity', () => {
+    const none: string[] = [];
+    const empty = curveMetrics([], 252, none);
+    expect(empty.total_return).toBeNull();
+    expect(empty.sharpe).toBeNull();
+    expect(none[0]).toMatch(/no equity points/);
+
+    const one: string[] = [];
+    const single = curveMetrics(points([100]), 252, one);
+    expect(single).toMatchObject({ periods: 0, total_return: 0, annualized_return: null, volatility: null, sharpe: null, max_drawdown: 0, best_period: null });
+    expect(one.some((n) => /annualized_return is null/.test(n))).toBe(true);
+
+    const flat: string[] = [];
+    const m = curveMetrics(points([100, 100, 100]), 252, flat);
+    expect(m).toMatchObject({ total_return: 0, annualized_return: 0, volatility: 0, sharpe: null, sortino: null, calmar: null, max_drawdown: 0 });
+    expect(flat.join(' ')).toMatch(/zero volatility/);
+    expect(flat.join(' ')).toMatch(/never drew down/);
+    expect(JSON.stringify([empty, single, m])).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('round-trip statistics: zero P&L is a loss', () => {
+    const notes: string[] = [];
+    // +$30, −$10, $0, +$10
+    const s = tradeStats([3000, -1000, 0, 1000], notes);
+    expect(s).toEqual({ round_trips: 4, win_rate: 0.5, profit_factor: 4, payoff_ratio: 20 / 5, avg_win: 20, avg_loss: -5 });
+    const noLoss: string[] = [];
+    expect(tradeStats([500], noLoss)).toMatchObject({ win_rate: 1, profit_factor: null, payoff_ratio: null, avg_loss: null });
+    expect(noLoss.join(' ')).toMatch(/profit_factor is undefined/);
+    const nothing: string[] = [];
+    expect(tradeStats([], nothing)).toMatchObject({ round_trips: 0, win_rate: null });
+    expect(nothing).toHaveLength(1);
+  });
+
+  it('exposure counts the steps that start with a position open', () => {
+    const p = points([100, 100, 100, 100, 100]); // 4 steps
+    // bought at the first point's clock, sold at the third: steps 1 and 2 exposed
+    const e = exposure(p, [
+      { clock: p[0]!.clock, symbol: 'A', delta: 10 },
+      { clock: p[2]!.clock, symbol: 'A', delta: -10 },
+    ]);
+    expect(e).toBe(0.5);
+    expect(exposure(p, [])).toBe(0);
+    expect(exposure(p.slice(0, 1), [])).toBeNull();
+  });
+
+  it('periods per year follow the step', () => {
+    expect(periodsPerYear('day')).toBe(252);
+    expect(periodsPerYear('minute')).toBe(98_280);
+    expect(periodsPerYear(null)).toBe(98_280); // live runs step per minute
+  });
+});

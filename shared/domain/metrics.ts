@@ -1,0 +1,372 @@
+// Performance metrics of an equity curve (CONTRACT §5). Pure: no I/O.
+//
+// Conventions (the tool description states them too):
+// - Returns are simple returns of the equity curve per clock step: r_i = v_i / v_{i-1} − 1.
+// - periods_per_year: 252 for daily steps, 252 × 390 for regular-session minute steps.
+// - Risk-free rate 0. Standard deviation with ddof = 1 (sample).
+// - Sharpe = mean(r) / std(r) × √periods_per_year.
+// - Sortino = mean(r) / DD × √periods_per_year, DD = √mean(min(r, 0)²) (downside deviation
+//   against 0 over every return, empyrical's downside_risk).
+// - Max drawdown = min(v / running max(v) − 1), the starting value being the first point.
+// - Annualized return = (1 + total)^(periods_per_year / n) − 1, n = number of returns.
+// - Calmar = annualized return / |max drawdown|.
+// - Benchmark: beta = cov(r, b) / var(b) (ddof 1 both), alpha = (mean(r) − beta·mean(b)) ×
+//   periods_per_year (arithmetic, as empyrical's regression intercept × 252), correlation =
+//   Pearson, tracking error = std(r − b) × √periods_per_year, information ratio = mean(r − b)
+//   / std(r − b) × √periods_per_year.
+// - Win rate, profit factor, payoff ratio per FIFO round trip; a zero P&L counts as a loss.
+// Anything undefined (too few returns, zero volatility, no losing round trip…) is null and
+// a sentence in `notes` says why: never NaN, Infinity or a made-up 0.
+
+export const DAILY_PERIODS_PER_YEAR = 252;
+export const MINUTE_PERIODS_PER_YEAR = 252 * 390;
+
+/** 252 for daily steps; 252 × 390 for minute steps (a live run steps per minute). */
+export function periodsPerYear(timespan: 'day' | 'minute' | null): number {
+  return timespan === 'day' ? DAILY_PERIODS_PER_YEAR : MINUTE_PERIODS_PER_YEAR;
+}
+
+/** Simple returns v_i / v_{i-1} − 1 of a value series; a step from a value ≤ 0 gives null. */
+export function simpleReturns(values: readonly number[]): (number | null)[] {
+  const out: (number | null)[] = [];
+  for (let i = 1; i < values.length; i++) {
+    const prev = values[i - 1]!;
+    out.push(prev > 0 ? values[i]! / prev - 1 : null);
+  }
+  return out;
+}
+
+export function mean(xs: readonly number[]): number | null {
+  if (!xs.length) return null;
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+/** Sample standard deviation (ddof = 1); null for fewer than 2 values. */
+export function sampleStd(xs: readonly number[]): number | null {
+  if (xs.length < 2) return null;
+  const m = mean(xs)!;
+  let ss = 0;
+  for (const x of xs) ss += (x - m) * (x - m);
+  return Math.sqrt(ss / (xs.length - 1));
+}
+
+/** √mean(min(r, 0)²) per period (empyrical downside_risk before annualizing); null for no returns. */
+export function downsideDeviation(returns: readonly number[]): number | null {
+  if (!returns.length) return null;
+  let ss = 0;
+  for (const r of returns) if (r < 0) ss += r * r;
+  return Math.sqrt(ss / returns.length);
+}
+
+/** A value or null with the reason; `nonFinite` reasons guard divisions by ~0. */
+type Maybe = { value: number; why?: undefined } | { value: null; why: string };
+const some = (value: number): Maybe => (Number.isFinite(value) ? { value } : { value: null, why: 'the value is not finite' });
+const none = (why: string): Maybe => ({ value: null, why });
+
+// A standard deviation this small relative to the mean is rounding noise: treat it as zero.
+const isZeroSpread = (std: number) => std < 1e-15;
+
+/** mean / std(ddof 1) × √ppy. */
+export function sharpeRatio(returns: readonly number[], ppy: number): Maybe {
+  if (returns.length < 2) return none(`sharpe needs at least 2 returns, the run has ${returns.length}`);
+  const sd = sampleStd(returns)!;
+  if (isZeroSpread(sd)) return none('sharpe is undefined: the returns have zero volatility');
+  return some((mean(returns)! / sd) * Math.sqrt(ppy));
+}
+
+/** mean / downside deviation × √ppy. */
+export function sortinoRatio(returns: readonly number[], ppy: number): Maybe {
+  if (returns.length < 2) return none(`sortino needs at least 2 returns, the run has ${returns.length}`);
+  const dd = downsideDeviation(returns)!;
+  if (isZeroSpread(dd)) return none('sortino is undefined: no return was negative (zero downside deviation)');
+  return some((mean(returns)! / dd) * Math.sqrt(ppy));
+}
+
+/** std(ddof 1) × √ppy. */
+export function annualizedVolatility(returns: readonly number[], ppy: number): Maybe {
+  if (returns.length < 2) return none(`volatility needs at least 2 returns, the run has ${returns.length}`);
+  return some(sampleStd(returns)! * Math.sqrt(ppy));
+}
+
+/** (1 + total)^(ppy / n) − 1. */
+export function annualizedReturn(totalReturn: number, n: number, ppy: number): Maybe {
+  if (n < 1) return none('annualized_return needs at least 1 return');
+  if (1 + totalReturn < 0) return none('annualized_return is undefined: the equity went below zero');
+  return some(Math.pow(1 + totalReturn, ppy / n) - 1);
+}
+
+export interface Drawdown {
+  /** min(v / running max − 1), a fraction ≤ 0. */
+  max_drawdown: number;
+  /** Index of the peak before the deepest point (null when there is no drawdown). */
+  peak: number | null;
+  valley: number | null;
+  /** Index where the equity first regained the peak after the valley, or null. */
+  recovery: number | null;
+  /** Steps from the peak to the recovery, or to the last point when not recovered. */
+  duration_periods: number | null;
+}
+
+/** Max drawdown of a value series (the first value is the starting point) with its peak, valley and recovery. */
+export function maxDrawdown(values: readonly number[]): Drawdown {
+  let peakIdx = 0;
+  let best = { dd: 0, peak: -1, valley: -1 };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > values[peakIdx]!) peakIdx = i;
+    const p = values[peakIdx]!;
+    if (p > 0) {
+      const dd = v / p - 1;
+      if (dd < best.dd) best = { dd, peak: peakIdx, valley: i };
+    }
+  }
+  if (best.peak < 0) return { max_drawdown: 0, peak: null, valley: null, recovery: null, duration_periods: null };
+  let recovery: number | null = null;
+  for (let i = best.valley + 1; i < values.length; i++) {
+    if (values[i]! >= values[best.peak]!) {
+      recovery = i;
+      break;
+    }
+  }
+  return {
+    max_drawdown: best.dd,
+    peak: best.peak,
+    valley: best.valley,
+    recovery,
+    duration_periods: (recovery ?? values.length - 1) - best.peak,
+  };
+}
+
+export interface BenchmarkStats {
+  beta: number | null;
+  alpha: number | null;
+  correlation: number | null;
+  tracking_error: number | null;
+  information_ratio: number | null;
+}
+
+/** Beta, annualized alpha, correlation, tracking error and information ratio of r against b (same length). */
+export function benchmarkStats(r: readonly number[], b: readonly number[], ppy: number, notes: string[]): BenchmarkStats {
+  const out: BenchmarkStats = { beta: null, alpha: null, correlation: null, tracking_error: null, information_ratio: null };
+  if (r.length !== b.length) throw new RangeError(`Return series differ in length: ${r.length} vs ${b.length}.`);
+  if (r.length < 2) {
+    notes.push(`Benchmark statistics need at least 2 returns, the run has ${r.length}.`);
+    return out;
+  }
+  const mr = mean(r)!;
+  const mb = mean(b)!;
+  let cov = 0;
+  let vb = 0;
+  let vr = 0;
+  for (let i = 0; i < r.length; i++) {
+    cov += (r[i]! - mr) * (b[i]! - mb);
+    vb += (b[i]! - mb) ** 2;
+    vr += (r[i]! - mr) ** 2;
+  }
+  cov /= r.length - 1;
+  vb /= r.length - 1;
+  vr /= r.length - 1;
+  if (isZeroSpread(Math.sqrt(vb))) {
+    notes.push('beta, alpha and correlation are undefined: the benchmark returns have zero variance.');
+  } else {
+    out.beta = cov / vb;
+    out.alpha = (mr - out.beta * mb) * ppy;
+    if (isZeroSpread(Math.sqrt(vr))) notes.push('correlation is undefined: the run returns have zero variance.');
+    else out.correlation = cov / Math.sqrt(vb * vr);
+  }
+  const active = r.map((x, i) => x - b[i]!);
+  const te = sampleStd(active)!;
+  if (isZeroSpread(te)) {
+    out.tracking_error = 0;
+    notes.push('information_ratio is undefined: the run tracks the benchmark exactly (zero tracking error).');
+  } else {
+    out.tracking_error = te * Math.sqrt(ppy);
+    out.information_ratio = (mean(active)! / te) * Math.sqrt(ppy);
+  }
+  return out;
+}
+
+export interface TradeStats {
+  round_trips: number;
+  win_rate: number | null;
+  profit_factor: number | null;
+  payoff_ratio: number | null;
+  /** Mean P&L of winning round trips, dollars. */
+  avg_win: number | null;
+  /** Mean P&L of losing round trips (zero included), dollars, ≤ 0. */
+  avg_loss: number | null;
+}
+
+/** Per-round-trip statistics from net P&Ls in cents; a zero P&L is a loss. */
+export function tradeStats(pnlCents: readonly number[], notes: string[]): TradeStats {
+  const wins = pnlCents.filter((p) => p > 0);
+  const losses = pnlCents.filter((p) => p <= 0);
+  const grossWin = wins.reduce((s, p) => s + p, 0);
+  const grossLoss = -losses.reduce((s, p) => s + p, 0);
+  const out: TradeStats = {
+    round_trips: pnlCents.length,
+    win_rate: pnlCents.length ? wins.length / pnlCents.length : null,
+    profit_factor: null,
+    payoff_ratio: null,
+    avg_win: wins.length ? grossWin / wins.length / 100 : null,
+    avg_loss: losses.length ? -grossLoss / losses.length / 100 : null,
+  };
+  if (!pnlCents.length) {
+    notes.push('win_rate, profit_factor, payoff_ratio, avg_win and avg_loss are undefined: the run has no closed round trip.');
+    return out;
+  }
+  if (grossLoss > 0) out.profit_factor = grossWin / grossLoss;
+  else notes.push('profit_factor is undefined: no round trip lost money (gross loss is 0).');
+  if (!wins.length) notes.push('avg_win and payoff_ratio are undefined: no round trip won.');
+  if (!losses.length) notes.push('avg_loss is undefined: no round trip lost.');
+  if (wins.length && losses.length) {
+    if (grossLoss > 0) out.payoff_ratio = out.avg_win! / Math.abs(out.avg_loss!);
+    else notes.push('payoff_ratio is undefined: the losing round trips lost $0 on average.');
+  }
+  return out;
+}
+
+export interface EquityPoint {
+  /** UTC ISO instant of the clock step. */
+  clock: string;
+  /** Total value in dollars (cash + positions at market). */
+  value: number;
+}
+
+export interface CurveMetrics {
+  start_value: number | null;
+  end_value: number | null;
+  periods: number;
+  periods_per_year: number;
+  total_return: number | null;
+  annualized_return: number | null;
+  volatility: number | null;
+  sharpe: number | null;
+  sortino: number | null;
+  calmar: number | null;
+  max_drawdown: number | null;
+  drawdown: {
+    start: string | null;
+    valley: string | null;
+    end: string | null;
+    recovery: string | null;
+    duration_periods: number | null;
+  };
+  best_period: { clock: string; return: number } | null;
+  worst_period: { clock: string; return: number } | null;
+}
+
+/**
+ * Metrics of an equity curve (points in time order, the first being the starting value) under
+ * the conventions above. `notes` receives one sentence per null.
+ */
+export function curveMetrics(points: readonly EquityPoint[], ppy: number, notes: string[]): CurveMetrics {
+  const values = points.map((p) => p.value);
+  const raw = simpleReturns(values);
+  const returns = raw.filter((r): r is number => r !== null);
+  if (returns.length < raw.length) notes.push(`${raw.length - returns.length} step(s) from a value ≤ 0 have no simple return and were left out.`);
+  const out: CurveMetrics = {
+    start_value: values.length ? values[0]! : null,
+    end_value: values.length ? values[values.length - 1]! : null,
+    periods: returns.length,
+    periods_per_year: ppy,
+    total_return: null,
+    annualized_return: null,
+    volatility: null,
+    sharpe: null,
+    sortino: null,
+    calmar: null,
+    max_drawdown: null,
+    drawdown: { start: null, valley: null, end: null, recovery: null, duration_periods: null },
+    best_period: null,
+    worst_period: null,
+  };
+  if (!values.length) {
+    notes.push('The run has no equity points: every curve metric is undefined.');
+    return out;
+  }
+  const take = (field: keyof CurveMetrics, m: Maybe) => {
+    (out as any)[field] = m.value;
+    if (m.value === null) notes.push(`${field} is null: ${m.why}.`);
+  };
+  if (values[0]! > 0) out.total_return = values[values.length - 1]! / values[0]! - 1;
+  else notes.push('total_return is null: the starting value is not positive.');
+  if (out.total_return !== null) take('annualized_return', annualizedReturn(out.total_return, returns.length, ppy));
+  else if (returns.length) notes.push('annualized_return is null: total_return is undefined.');
+  take('volatility', annualizedVolatility(returns, ppy));
+  take('sharpe', sharpeRatio(returns, ppy));
+  take('sortino', sortinoRatio(returns, ppy));
+
+  const dd = maxDrawdown(values);
+  out.max_drawdown = dd.max_drawdown;
+  if (dd.peak !== null) {
+    const end = dd.recovery ?? values.length - 1;
+    out.drawdown = {
+      start: points[dd.peak]!.clock,
+      valley: points[dd.valley!]!.clock,
+      end: points[end]!.clock,
+      recovery: dd.recovery === null ? null : points[dd.recovery]!.clock,
+      duration_periods: dd.duration_periods,
+    };
+    if (dd.recovery === null) notes.push('The max drawdown has not recovered by the last point: drawdown.recovery is null.');
+  }
+  if (out.annualized_return === null) notes.push('calmar is null: annualized_return is undefined.');
+  else if (dd.max_drawdown === 0) notes.push('calmar is null: the run never drew down (max drawdown 0).');
+  else out.calmar = out.annualized_return / Math.abs(dd.max_drawdown);
+
+  let best = -1;
+  let worst = -1;
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw[i];
+    if (r === null || r === undefined) continue;
+    if (best < 0 || r > raw[best]!) best = i;
+    if (worst < 0 || r < raw[worst]!) worst = i;
+  }
+  if (best >= 0) {
+    out.best_period = { clock: points[best + 1]!.clock, return: raw[best]! };
+    out.worst_period = { clock: points[worst + 1]!.clock, return: raw[worst]! };
+  } else {
+    notes.push('best_period and worst_period are null: the run has no return (one equity point).');
+  }
+  return out;
+}
+
+export interface ExposureFill {
+  clock: string;
+  symbol: string;
+  /** Signed change in shares: + for buy/cover, − for sell/short. */
+  delta: number;
+}
+
+/**
+ * Share of clock steps (equity points after the first) at which any position was held,
+ * the position being what the fills up to and including that step's clock left open.
+ * Null when there is no step.
+ */
+export function exposure(points: readonly EquityPoint[], fills: readonly ExposureFill[]): number | null {
+  if (points.length < 2) return null;
+  const held = new Map<string, number>();
+  let open = 0;
+  let f = 0;
+  let steps = 0;
+  const sorted = [...fills].sort((a, b) => (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : 0));
+  const apply = (upTo: number) => {
+    while (f < sorted.length && Date.parse(sorted[f]!.clock) <= upTo) {
+      const x = sorted[f++]!;
+      const before = held.get(x.symbol) ?? 0;
+      const after = before + x.delta;
+      if (before === 0 && after !== 0) open++;
+      if (before !== 0 && after === 0) open--;
+      held.set(x.symbol, after);
+    }
+  };
+  apply(Date.parse(points[0]!.clock));
+  for (let i = 1; i < points.length; i++) {
+    // A step counts as exposed when a position was open during it: held at its start.
+    if (open > 0) steps++;
+    apply(Date.parse(points[i]!.clock));
+  }
+  return steps / (points.length - 1);
+}
