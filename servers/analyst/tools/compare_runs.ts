@@ -5,7 +5,7 @@ import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { runMetrics, type RunMetrics } from '../../../shared/store/analyst.js';
 import { getOwnedRun, type RunRow } from '../../../shared/store/runs.js';
-import { METRIC_CONVENTIONS, metricsOutput } from './metric-fields.js';
+import { metricsOutput } from './metric-fields.js';
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 const MAX_CHANGES = 40;
@@ -15,7 +15,7 @@ const rankOutput = z.object({ run_id: z.number(), value: z.number() }).nullable(
 export const compareRunsTool = defineTool({
   name: 'compare_runs',
   title: 'Compare runs',
-  description: `2–10 of your runs side by side: metrics, what changed in the strategy snapshot against the first run (settings, rules added/removed/changed, instructions), best and worst by total return and Sharpe, and warnings when runs are not like for like. ${METRIC_CONVENTIONS}`,
+  description: '2–10 of your runs side by side: metrics (conventions of calculate_metrics), what changed in the strategy snapshot against the first run (settings, rules added/removed/changed, instructions), best and worst by total return and Sharpe, warnings when runs are not like for like.',
   scope: 'read',
   input: {
     run_ids: z.array(idSchema('run_id')).describe('2 to 10 run ids; the first is the baseline of the differences'),

@@ -55,4 +55,4 @@ export const metricsOutput = z.object({
 
 /** The metric conventions, in the words of every tool that returns metrics (CONTRACT §5). */
 export const METRIC_CONVENTIONS =
-  'Simple returns per clock step; periods_per_year 252 (daily) or 252×390 (minute); risk-free 0; std ddof 1; Sharpe mean/std×√ppy; Sortino mean/√mean(min(r,0)²)×√ppy; max drawdown min(v/peak−1) from the starting value; annualized (1+total)^(ppy/n)−1; per FIFO round trip, zero P&L is a loss. Fractions, dollars; undefined → null + note.';
+  'Simple returns per step; ppy 252 daily, 252×390 minute; rf 0; std ddof 1; Sharpe mean/std·√ppy; Sortino mean/√mean(min(r,0)²)·√ppy; max DD min(v/peak−1) from the start; annualized (1+total)^(ppy/n)−1; zero-P&L round trip is a loss; undefined → null + note.';
