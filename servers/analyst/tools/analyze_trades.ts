@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { nyLocal } from '../../../shared/domain/ny-time.js';
 import { groupRoundTrips, tradeFindings } from '../../../shared/domain/round-trips.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
-import { ToolError } from '../../../shared/mcp/errors.js';
+import { clip, decodeCursor, pageInput, pageOutput, RESULT_CAP_BYTES, toPage } from '../../../shared/mcp/paging.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { groupKey, resolveRuns, runRoundTrips, type AnalyzedRoundTrip } from '../../../shared/store/analyst.js';
 
 const TEXT_CAP = 300;
+const MAX_GROUPS = 24;
+const MAX_OPEN = 20;
 const cap = (s: string | null) => (s === null || s.length <= TEXT_CAP ? s : `${s.slice(0, TEXT_CAP - 1)}…`);
 const usd = (cents: number) => `${cents < 0 ? '-' : ''}$${(Math.abs(cents) / 100).toFixed(2)}`;
 
@@ -60,15 +62,13 @@ export const analyzeTradesTool = defineTool({
     filter: z.enum(['all', 'winning', 'losing']).default('all'),
     group_by: z.enum(['symbol', 'hour', 'weekday']).default('symbol'),
     sort: z.enum(['exit_time', 'worst', 'best']).default('exit_time').describe('Order of the listed round trips'),
-    limit: z.number().int().min(1).max(100).default(20).describe('Round trips per page (default 20, at most 100)'),
-    cursor: z.string().max(20).optional().describe('next_cursor of the previous page'),
+    ...pageInput(20, 100),
   },
   output: {
     run_ids: z.array(z.number()),
     round_trips: z.array(roundTripOutput),
     matched: z.number().describe('Round trips matching filter, all pages'),
-    truncated: z.boolean(),
-    next_cursor: z.string().nullable(),
+    ...pageOutput,
     totals: z.object({
       closed_round_trips: z.number(),
       closed_pnl: z.number().describe('Σ net P&L of every closed round trip, dollars'),
@@ -88,13 +88,13 @@ export const analyzeTradesTool = defineTool({
         unrealized_pnl: z.number().nullable(),
       }),
     ),
-    groups: z.array(groupOutput),
+    groups: z.array(groupOutput).describe(`At most ${MAX_GROUPS}, largest |total P&L| first`),
     findings: z.array(z.string()),
   },
   annotations: READ_ONLY,
   async handler(args, { deps, auth }) {
-    const offset = args.cursor === undefined ? 0 : Number(args.cursor);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new ToolError('INVALID_ARGUMENT', 'cursor must be the next_cursor of a previous page.');
+    // The cursor is the position in the filtered, sorted list: the list of a finished run never changes.
+    const after = decodeCursor(args.cursor, 'number') ?? -1;
     const runs = await resolveRuns(deps.sql, auth.userId, { run_id: args.run_id, model_id: args.model_id }, args.runs_limit);
     const all: (AnalyzedRoundTrip & { run_id: number })[] = [];
     const open = [];
@@ -108,64 +108,76 @@ export const analyzeTradesTool = defineTool({
     const closed = all.reduce((s, t) => s + t.pnl_cents, 0);
     const matched = all.filter((t) => (args.filter === 'all' ? true : args.filter === 'winning' ? t.pnl_cents > 0 : t.pnl_cents <= 0));
     if (args.sort !== 'exit_time') matched.sort((a, b) => (args.sort === 'worst' ? a.pnl_cents - b.pnl_cents : b.pnl_cents - a.pnl_cents));
-    const page = matched.slice(offset, offset + args.limit);
-    const truncated = offset + args.limit < matched.length;
-    const groups = groupRoundTrips(matched, (t) => groupKey(args.group_by, t));
+    const allGroups = groupRoundTrips(matched, (t) => groupKey(args.group_by, t));
+    const groups = [...allGroups].sort((a, b) => Math.abs(b.total_pnl) - Math.abs(a.total_pnl)).slice(0, MAX_GROUPS);
     const findings = tradeFindings(
       all.map((t) => ({ ...t, entry_minutes: nyLocal(new Date(t.entry_time)).minutes })),
     );
     const winners = all.filter((t) => t.pnl_cents > 0).length;
-    const openLots = open.slice(0, 50);
+    const openLots = open.slice(0, MAX_OPEN);
     if (open.length > openLots.length) findings.push(`${open.length} lots are still open; the first ${openLots.length} are listed.`);
+    if (allGroups.length > groups.length) findings.push(`${allGroups.length} groups; the ${groups.length} with the largest total P&L are listed.`);
+    const rows = matched.slice(after + 1, after + 2 + args.limit).map((t, i) => ({ pos: after + 1 + i, row: wire(t) }));
+    const open_positions = openLots.map((l) => ({
+      run_id: l.run_id,
+      symbol: l.symbol,
+      direction: l.direction,
+      quantity: l.quantity,
+      entry_time: l.entry_time,
+      entry_price: l.entry_price,
+      last_price: l.last_price,
+      unrealized_pnl: l.unrealized_pnl_cents === null ? null : l.unrealized_pnl_cents / 100,
+    }));
+    // The page gets what the rest of the result leaves under the cap.
+    const rest = Buffer.byteLength(JSON.stringify({ open_positions, groups, findings })) + 3000;
+    const page = toPage(rows, { limit: args.limit, key: (r) => r.pos, budget: Math.max(2048, RESULT_CAP_BYTES - rest - 2048) });
     return {
       data: {
         run_ids: runs.map((r) => r.run_id),
-        round_trips: page.map((t) => ({
-          run_id: t.run_id,
-          symbol: t.symbol,
-          direction: t.direction,
-          quantity: t.quantity,
-          entry_time: t.entry_time,
-          exit_time: t.exit_time,
-          entry_price: t.entry_price,
-          exit_price: t.exit_price,
-          pnl: t.pnl_cents / 100,
-          pnl_pct: t.pnl_pct,
-          commission: t.commission_cents / 100,
-          slippage: t.slippage_cents / 100,
-          holding_seconds: t.holding_seconds,
-          exit_cause: t.exit_cause,
-          entry_order_id: t.entry_order_id,
-          exit_order_id: t.exit_order_id,
-          entry_reasoning: cap(t.entry_reasoning),
-          exit_reasoning: cap(t.exit_reasoning),
-          entry_decision: t.entry_decision && { ...t.entry_decision, content: cap(t.entry_decision.content)! },
-          exit_decision: t.exit_decision && { ...t.exit_decision, content: cap(t.exit_decision.content)! },
-          mae: t.excursion?.mae ?? null,
-          mfe: t.excursion?.mfe ?? null,
-          mae_pct: t.excursion?.mae_pct ?? null,
-          mfe_pct: t.excursion?.mfe_pct ?? null,
-        })),
+        round_trips: page.items.map((r) => r.row),
         matched: matched.length,
-        truncated,
-        next_cursor: truncated ? String(offset + args.limit) : null,
+        truncated: page.truncated,
+        next_cursor: page.next_cursor,
         totals: { closed_round_trips: all.length, closed_pnl: closed / 100, ledger_realized_pnl: ledger / 100, winners, losers: all.length - winners },
-        open_positions: openLots.map((l) => ({
-          run_id: l.run_id,
-          symbol: l.symbol,
-          direction: l.direction,
-          quantity: l.quantity,
-          entry_time: l.entry_time,
-          entry_price: l.entry_price,
-          last_price: l.last_price,
-          unrealized_pnl: l.unrealized_pnl_cents === null ? null : l.unrealized_pnl_cents / 100,
-        })),
+        open_positions,
         groups,
         findings,
       },
-      summary: all.length
-        ? `${all.length} closed round trip(s) in run(s) ${runs.map((r) => r.run_id).join(', ')}: ${winners} won, ${all.length - winners} lost, net ${usd(closed)}; ${open.length} lot(s) still open. ${findings.slice(0, 2).join(' ')}${truncated ? ` Showing ${page.length} of ${matched.length}; pass next_cursor for more.` : ''}`
-        : `No closed round trip in run(s) ${runs.map((r) => r.run_id).join(', ') || '(none)'}; ${open.length} lot(s) open.`,
+      summary: clip(
+        all.length
+          ? `${all.length} closed round trip(s) in run(s) ${runs.map((r) => r.run_id).join(', ')}: ${winners} won, ${all.length - winners} lost, net ${usd(closed)}; ${open.length} lot(s) still open. ${findings.slice(0, 2).join(' ')}${page.truncated ? ` Showing ${page.items.length} of ${matched.length}; pass next_cursor for more.` : ''}`
+          : `No closed round trip in run(s) ${runs.map((r) => r.run_id).join(', ') || '(none)'}; ${open.length} lot(s) open.`,
+        1000,
+      ),
     };
   },
 });
+
+function wire(t: AnalyzedRoundTrip & { run_id: number }) {
+  return {
+    run_id: t.run_id,
+    symbol: t.symbol,
+    direction: t.direction,
+    quantity: t.quantity,
+    entry_time: t.entry_time,
+    exit_time: t.exit_time,
+    entry_price: t.entry_price,
+    exit_price: t.exit_price,
+    pnl: t.pnl_cents / 100,
+    pnl_pct: t.pnl_pct,
+    commission: t.commission_cents / 100,
+    slippage: t.slippage_cents / 100,
+    holding_seconds: t.holding_seconds,
+    exit_cause: t.exit_cause,
+    entry_order_id: t.entry_order_id,
+    exit_order_id: t.exit_order_id,
+    entry_reasoning: cap(t.entry_reasoning),
+    exit_reasoning: cap(t.exit_reasoning),
+    entry_decision: t.entry_decision && { ...t.entry_decision, content: cap(t.entry_decision.content)! },
+    exit_decision: t.exit_decision && { ...t.exit_decision, content: cap(t.exit_decision.content)! },
+    mae: t.excursion?.mae ?? null,
+    mfe: t.excursion?.mfe ?? null,
+    mae_pct: t.excursion?.mae_pct ?? null,
+    mfe_pct: t.excursion?.mfe_pct ?? null,
+  };
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
+import { clip, RESULT_BUDGET_BYTES } from '../../../shared/mcp/paging.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { resolveRuns, runMetrics } from '../../../shared/store/analyst.js';
 import { METRIC_CONVENTIONS, metricsOutput } from './metric-fields.js';
@@ -20,14 +21,21 @@ export const calculateMetricsTool = defineTool({
   },
   output: {
     runs: z.array(metricsOutput),
-    truncated: z.boolean().describe('With model_id: the model has more runs than limit'),
+    truncated: z.boolean().describe('With model_id: more runs exist than were returned (limit or the ~10 KB budget); raise limit or ask by run_id'),
   },
   annotations: READ_ONLY,
   async handler({ run_id, model_id, limit, benchmark }, { deps, auth }) {
     const runs = await resolveRuns(deps.sql, auth.userId, { run_id, model_id }, limit + 1);
-    const truncated = runs.length > limit;
     const out = [];
-    for (const run of runs.slice(0, limit)) out.push(await runMetrics(deps, run, { benchmark }));
+    let bytes = 0;
+    for (const run of runs.slice(0, limit)) {
+      const m = await runMetrics(deps, run, { benchmark });
+      bytes += Buffer.byteLength(JSON.stringify(m));
+      // always at least one run; stop before the page passes its byte budget
+      if (out.length && bytes > RESULT_BUDGET_BYTES) break;
+      out.push(m);
+    }
+    const truncated = runs.length > out.length;
     const lines = out.map(
       (m) =>
         `run ${m.run_id}: return ${pct(m.total_return)}, Sharpe ${fix(m.sharpe)}, max drawdown ${pct(m.max_drawdown)}, ${m.round_trips} round trip(s), win rate ${pct(m.win_rate)}` +
@@ -35,9 +43,10 @@ export const calculateMetricsTool = defineTool({
     );
     return {
       data: { runs: out, truncated },
-      summary: out.length
-        ? `Metrics of ${out.length} run(s)${truncated ? ` (more exist; raise limit)` : ''}: ${lines.join('; ')}.`
-        : `Model ${model_id} has no runs.`,
+      summary: clip(
+        out.length ? `Metrics of ${out.length} run(s)${truncated ? ' (more exist)' : ''}: ${lines.join('; ')}.` : `Model ${model_id} has no runs.`,
+        1500,
+      ),
     };
   },
 });

@@ -5,10 +5,11 @@ import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { runMetrics, type RunMetrics } from '../../../shared/store/analyst.js';
 import { getOwnedRun, type RunRow } from '../../../shared/store/runs.js';
-import { metricsOutput } from './metric-fields.js';
+import { HEADLINE_FIELDS, headlineOutput } from './metric-fields.js';
+import { clip } from '../../../shared/mcp/paging.js';
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
-const MAX_CHANGES = 40;
+const MAX_CHANGES = 30;
 
 const rankOutput = z.object({ run_id: z.number(), value: z.number() }).nullable();
 
@@ -31,7 +32,7 @@ export const compareRunsTool = defineTool({
         start: z.string().nullable(),
         end: z.string().nullable(),
         symbols: z.array(z.string()),
-        metrics: metricsOutput,
+        metrics: headlineOutput,
       }),
     ),
     differences: z.array(
@@ -62,7 +63,14 @@ export const compareRunsTool = defineTool({
 
     const base = runs[0]!;
     const allChanges = runs.slice(1).flatMap((r) => diffSnapshots(base.strategy_snapshot, r.strategy_snapshot).map((c) => ({ run_id: r.run_id, ...c })));
-    const differences = allChanges.slice(0, MAX_CHANGES);
+    // At most MAX_CHANGES and ~6 KB of differences, so ten runs side by side stay under the result cap.
+    const differences: typeof allChanges = [];
+    let bytes = 0;
+    for (const c of allChanges) {
+      bytes += Buffer.byteLength(JSON.stringify(c));
+      if (differences.length >= MAX_CHANGES || (differences.length && bytes > 6 * 1024)) break;
+      differences.push(c);
+    }
 
     const rank = (field: 'total_return' | 'sharpe', dir: 1 | -1) => {
       let pick: { run_id: number; value: number } | null = null;
@@ -95,7 +103,7 @@ export const compareRunsTool = defineTool({
           start: r.start,
           end: r.end,
           symbols: r.symbols,
-          metrics: metrics[i]!,
+          metrics: Object.fromEntries(HEADLINE_FIELDS.map((f) => [f, metrics[i]![f]])) as Pick<RunMetrics, (typeof HEADLINE_FIELDS)[number]>,
         })),
         differences,
         differences_truncated: allChanges.length > differences.length,
@@ -103,11 +111,13 @@ export const compareRunsTool = defineTool({
         worst,
         warnings,
       },
-      summary:
+      summary: clip(
         `${runs.length} runs: ${metrics.map((m) => `run ${m.run_id} ${pct(m.total_return)} (Sharpe ${m.sharpe === null ? 'n/a' : m.sharpe.toFixed(2)})`).join(', ')}. ` +
         (best.total_return ? `Best return: run ${best.total_return.run_id}; worst: run ${worst.total_return!.run_id}. ` : '') +
         (allChanges.length ? `${allChanges.length} strategy difference(s) from run ${base.run_id}: ${allChanges.slice(0, 3).map((c) => `run ${c.run_id} ${c.text}`).join('; ')}${allChanges.length > 3 ? '; …' : ''}.` : `No strategy difference from run ${base.run_id}.`) +
         (warnings.length ? ` Warning: ${warnings[0]}` : ''),
+        1500,
+      ),
     };
   },
 });

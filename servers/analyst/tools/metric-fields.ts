@@ -56,3 +56,12 @@ export const metricsOutput = z.object({
 /** The metric conventions, in the words of every tool that returns metrics (CONTRACT §5). */
 export const METRIC_CONVENTIONS =
   'Simple returns per step; ppy 252 daily, 252×390 minute; rf 0; std ddof 1; Sharpe mean/std·√ppy; Sortino mean/√mean(min(r,0)²)·√ppy; max DD min(v/peak−1) from the start; annualized (1+total)^(ppy/n)−1; zero-P&L round trip is a loss; undefined → null + note.';
+
+/** The headline metrics shown side by side by compare_runs (calculate_metrics gives every field and the notes). */
+export const HEADLINE_FIELDS = [
+  'start_value', 'end_value', 'periods', 'total_return', 'annualized_return', 'volatility', 'sharpe', 'sortino', 'calmar',
+  'max_drawdown', 'round_trips', 'win_rate', 'profit_factor', 'payoff_ratio', 'avg_win', 'avg_loss', 'exposure', 'turnover',
+  'commission_paid', 'slippage_paid',
+] as const;
+
+export const headlineOutput = metricsOutput.pick(Object.fromEntries(HEADLINE_FIELDS.map((f) => [f, true])) as { [K in (typeof HEADLINE_FIELDS)[number]]: true });
