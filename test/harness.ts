@@ -65,7 +65,7 @@ export interface CallResult<T = any> {
 /** Calls a tool and returns its structured result, summary text and error flag. */
 export async function call<T = any>(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallResult<T>> {
   const res = (await client.callTool({ name, arguments: args })) as { structuredContent?: T; content?: { type: string; text?: string }[]; isError?: boolean };
-  const text = (res.content ?? []).map((c) => c.text ?? '').join('\n');
+  const text = (res.content ?? []).filter((c) => c.type === 'text').map((c) => c.text ?? '').join('\n');
   return { data: res.structuredContent as T, text, isError: res.isError === true };
 }
 

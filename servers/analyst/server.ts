@@ -2,6 +2,7 @@ import type { ServerSpec } from '../../shared/mcp/server-spec.js';
 import { analyzeTradesTool } from './tools/analyze_trades.js';
 import { calculateMetricsTool } from './tools/calculate_metrics.js';
 import { compareRunsTool } from './tools/compare_runs.js';
+import { equityChartTool } from './tools/equity_chart.js';
 
 export const analystServer: ServerSpec = {
   name: 'analyst',
@@ -11,5 +12,6 @@ export const analystServer: ServerSpec = {
     calculateMetricsTool,
     analyzeTradesTool,
     compareRunsTool,
+    equityChartTool,
   ],
 };

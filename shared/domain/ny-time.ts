@@ -58,3 +58,24 @@ export function hhmmToMinutes(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number) as [number, number];
   return h * 60 + m;
 }
+
+const offsetByHour = new Map<number, number>();
+
+/**
+ * New York's offset from UTC at an instant, in milliseconds (-4 h or -5 h, DST included):
+ * t + nyOffsetMs(t) read as UTC is the New York wall-clock time. Offsets change only on
+ * whole hours, so they are cached per hour (charts ask for thousands of instants).
+ */
+export function nyOffsetMs(t: number): number {
+  const hour = Math.floor(t / 3_600_000);
+  let offset = offsetByHour.get(hour);
+  if (offset === undefined) {
+    const at = hour * 3_600_000;
+    const parts: Record<string, string> = {};
+    for (const p of fmt.formatToParts(new Date(at))) parts[p.type] = p.value;
+    offset = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute)) - at;
+    if (offsetByHour.size > 100_000) offsetByHour.clear();
+    offsetByHour.set(hour, offset);
+  }
+  return offset;
+}

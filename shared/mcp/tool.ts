@@ -2,7 +2,7 @@
 // metrics, structured result plus a one-paragraph summary, and errors as one sentence.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { ContentBlock, ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AuthContext, Scope } from '../auth/keys.js';
 import { requireScope } from '../auth/scopes.js';
@@ -26,6 +26,8 @@ export interface ToolResult<O> {
   summary: string;
   /** Metrics/log outcome; defaults to "ok". A refused order says "rejected". */
   outcome?: string;
+  /** Content items after the summary, e.g. an image. */
+  content?: ContentBlock[];
 }
 
 export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
@@ -69,11 +71,13 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
           const result = await tool.handler(args as never, { deps, auth, server, extra });
           const answer = {
             // the summary is one paragraph; clipped so it never crowds the structured result
-            content: [{ type: 'text' as const, text: clip(result.summary) }],
+            content: [{ type: 'text' as const, text: clip(result.summary) }] as ContentBlock[],
             structuredContent: result.data as Record<string, unknown>,
           };
           const bytes = resultBytes(answer);
           if (bytes > RESULT_CAP_BYTES) logEvent('result_over_cap', { server: serverName, tool: tool.name, bytes, cap: RESULT_CAP_BYTES });
+          // an image or other media the tool asked for is not part of the JSON cap
+          if (result.content) answer.content.push(...result.content);
           if (result.outcome) outcomes.set(callKey(extra), result.outcome);
           return answer;
         } catch (err) {

@@ -1,0 +1,211 @@
+// The equity chart as a PNG, drawn on the server with no browser: Apache ECharts builds the
+// picture as SVG (its server-side renderer), resvg rasterizes it with the DejaVu Sans font
+// shipped in the dejavu-fonts-ttf package, so the text renders on a machine with no fonts.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import { LineChart, ScatterChart } from 'echarts/charts';
+import { GridComponent, LegendComponent, TitleComponent } from 'echarts/components';
+import * as echarts from 'echarts/core';
+import { SVGRenderer } from 'echarts/renderers';
+import { minMaxPerColumn, thinPerColumn, type SeriesPoint } from '../domain/downsample.js';
+import { nyOffsetMs } from '../domain/ny-time.js';
+
+echarts.use([LineChart, ScatterChart, GridComponent, LegendComponent, TitleComponent, SVGRenderer]);
+
+const require = createRequire(import.meta.url);
+const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => path.join(FONT_DIR, f));
+const FONT = 'DejaVu Sans';
+
+/** Curve colours, one per run in order (at most 5 runs). */
+export const RUN_COLORS = ['#1d4ed8', '#c2410c', '#7e22ce', '#0f766e', '#be185d'] as const;
+/** Entry fills (buy, short) are green triangles pointing up, exits (sell, cover) red pointing down. */
+export const ENTRY_COLOR = '#16a34a';
+export const EXIT_COLOR = '#dc2626';
+const DRAWDOWN_FILL = 0.18;
+
+export interface ChartFill {
+  /** epoch milliseconds (UTC) */
+  t: number;
+  kind: 'entry' | 'exit';
+}
+
+export interface ChartRun {
+  /** legend label, e.g. "Momentum #3" */
+  name: string;
+  /** the starting value in dollars: the first point of the drawdown's running peak */
+  initialValue: number;
+  /** equity in dollars by time (epoch ms, UTC), sorted by time */
+  points: SeriesPoint[];
+  fills: ChartFill[];
+}
+
+export interface ChartRequest {
+  title: string;
+  subtitle?: string;
+  /** pixels */
+  width: number;
+  height: number;
+  runs: ChartRun[];
+}
+
+export interface RenderedChart {
+  png: Buffer;
+  /** "value": dollars; "return": percent since start, used when runs start from different cash */
+  scale: 'value' | 'return';
+  runs: { name: string; color: string; points: number; points_drawn: number; fills: number; markers_drawn: number }[];
+}
+
+/**
+ * Renders equity curve(s) above their drawdown (percent below the running peak, the starting
+ * value counting as the first peak) with entry and exit fills marked, on a time axis in New
+ * York wall-clock time. Each curve is down-sampled to min/max per pixel column first, so the
+ * cost of the picture does not grow with the run. Throws on no runs.
+ */
+export function renderEquityChart(req: ChartRequest): RenderedChart {
+  if (!req.runs.length) throw new Error('renderEquityChart needs at least one run.');
+  const { width, height } = req;
+  const scale: RenderedChart['scale'] = new Set(req.runs.map((r) => r.initialValue)).size > 1 ? 'return' : 'value';
+  const left = 84;
+  const right = 24;
+  const columns = Math.max(1, width - left - right);
+  const all = req.runs.flatMap((r) => [r.points[0]?.t, r.points.at(-1)?.t]).filter((t): t is number => t !== undefined);
+  const from = Math.min(...all);
+  const to = Math.max(...all);
+  // ECharts formats a time axis in UTC when useUTC is set: shifting each instant by New
+  // York's offset at that instant makes the labels New York wall-clock time, DST included.
+  const ny = (t: number) => t + nyOffsetMs(t);
+
+  const series: Record<string, unknown>[] = [];
+  const stats: RenderedChart['runs'] = [];
+  req.runs.forEach((run, i) => {
+    const color = RUN_COLORS[i % RUN_COLORS.length]!;
+    const y = (v: number) => (scale === 'value' ? v : run.initialValue > 0 ? (v / run.initialValue - 1) * 100 : 0);
+    const equity = minMaxPerColumn(run.points, columns, from, to);
+    const drawdown = minMaxPerColumn(drawdownSeries(run.initialValue, run.points), columns, from, to);
+    // markers are 11 px wide: one of each kind per 12 px keeps them apart and the curve visible
+    const markers = thinPerColumn(run.fills, columns / 12, from, to);
+    const at = valueAt(run.points);
+    series.push(
+      {
+        type: 'line', name: run.name, xAxisIndex: 0, yAxisIndex: 0, showSymbol: false, animation: false,
+        lineStyle: { color, width: 2 }, itemStyle: { color },
+        data: equity.map((p) => [ny(p.t), y(p.v)]),
+      },
+      {
+        type: 'line', name: run.name, xAxisIndex: 1, yAxisIndex: 1, showSymbol: false, animation: false,
+        // one run's drawdown is shaded; overlapping shades of several runs would blur each other
+        lineStyle: { color, width: 1 }, itemStyle: { color }, ...(req.runs.length === 1 ? { areaStyle: { color, opacity: DRAWDOWN_FILL } } : {}),
+        data: drawdown.map((p) => [ny(p.t), p.v * 100]),
+      },
+    );
+    for (const kind of ['entry', 'exit'] as const) {
+      const marks = markers.filter((m) => m.kind === kind);
+      if (!marks.length) continue;
+      series.push({
+        type: 'scatter', name: kind === 'entry' ? 'Entry fill' : 'Exit fill', xAxisIndex: 0, yAxisIndex: 0, animation: false,
+        symbol: 'triangle', symbolRotate: kind === 'entry' ? 0 : 180, symbolSize: 11, z: 3,
+        itemStyle: { color: kind === 'entry' ? ENTRY_COLOR : EXIT_COLOR, opacity: 1, borderColor: '#ffffff', borderWidth: 0.5 },
+        data: marks.map((m) => [ny(m.t), y(at(m.t))]),
+      });
+    }
+    stats.push({ name: run.name, color, points: run.points.length, points_drawn: equity.length, fills: run.fills.length, markers_drawn: markers.length });
+  });
+
+  const titleH = req.subtitle ? 58 : 40;
+  const legendH = 26;
+  const top = titleH + legendH;
+  const bottom = 44;
+  const gap = 34;
+  const plotH = height - top - bottom - gap;
+  const equityH = Math.round(plotH * 0.7);
+  const xAxis = (gridIndex: number, labels: boolean) => ({
+    type: 'time', gridIndex, min: ny(from), max: ny(to === from ? from + 60_000 : to),
+    axisLabel: { show: labels, color: '#374151', fontFamily: FONT, hideOverlap: true },
+    axisLine: { lineStyle: { color: '#9ca3af' } },
+    splitLine: { show: true, lineStyle: { color: '#eef0f3' } },
+    ...(labels ? { name: 'New York time', nameLocation: 'middle', nameGap: 26, nameTextStyle: { color: '#6b7280', fontFamily: FONT } } : {}),
+  });
+  const option = {
+    useUTC: true,
+    animation: false,
+    backgroundColor: '#ffffff',
+    textStyle: { fontFamily: FONT },
+    title: {
+      text: req.title, subtext: req.subtitle, left: 'center', top: 8,
+      textStyle: { fontFamily: FONT, fontSize: 17, fontWeight: 'bold', color: '#111827' },
+      subtextStyle: { fontFamily: FONT, fontSize: 12, color: '#4b5563' },
+    },
+    legend: {
+      top: titleH, left: 'center', itemWidth: 18, itemHeight: 10, itemGap: 26, textStyle: { fontFamily: FONT, color: '#374151' },
+      data: [...req.runs.map((r) => r.name), ...(series.some((s) => s.name === 'Entry fill') ? ['Entry fill'] : []), ...(series.some((s) => s.name === 'Exit fill') ? ['Exit fill'] : [])],
+    },
+    grid: [
+      { left, right, top, height: equityH },
+      { left, right, top: top + equityH + gap, height: plotH - equityH },
+    ],
+    xAxis: [xAxis(0, false), xAxis(1, true)],
+    yAxis: [
+      {
+        type: 'value', gridIndex: 0, scale: true, name: scale === 'value' ? 'Equity ($)' : 'Return (%)',
+        nameTextStyle: { fontFamily: FONT, color: '#6b7280', align: 'left' },
+        axisLabel: { fontFamily: FONT, color: '#374151', formatter: scale === 'value' ? dollars : (v: number) => `${v.toFixed(1)}%` },
+        splitLine: { lineStyle: { color: '#eef0f3' } },
+      },
+      {
+        type: 'value', gridIndex: 1, max: 0, name: 'Drawdown (%)',
+        nameTextStyle: { fontFamily: FONT, color: '#6b7280', align: 'left' },
+        axisLabel: { fontFamily: FONT, color: '#374151', formatter: (v: number) => `${v.toFixed(v === 0 || Math.abs(v) >= 10 ? 0 : 1)}%` },
+        splitLine: { lineStyle: { color: '#eef0f3' } },
+      },
+    ],
+    series,
+  };
+
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  let svg: string;
+  try {
+    chart.setOption(option as echarts.EChartsCoreOption);
+    svg = chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+  const png = new Resvg(svg, {
+    fitTo: { mode: 'original' },
+    font: { fontFiles: FONT_FILES, loadSystemFonts: false, defaultFontFamily: FONT },
+  })
+    .render()
+    .asPng();
+  return { png, scale, runs: stats };
+}
+
+/** Fraction below the running peak at each point (≤ 0); the starting value is the first peak. */
+export function drawdownSeries(initialValue: number, points: readonly SeriesPoint[]): SeriesPoint[] {
+  let peak = initialValue;
+  return points.map((p) => {
+    if (p.v > peak) peak = p.v;
+    return { t: p.t, v: peak > 0 ? p.v / peak - 1 : 0 };
+  });
+}
+
+/** The curve's value at t: the last point at or before t (the first point before the curve starts). */
+function valueAt(points: readonly SeriesPoint[]): (t: number) => number {
+  return (t) => {
+    let lo = 0;
+    let hi = points.length - 1;
+    if (hi < 0) return 0;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (points[mid]!.t <= t) lo = mid;
+      else hi = mid - 1;
+    }
+    return points[lo]!.v;
+  };
+}
+
+function dollars(v: number): string {
+  const abs = Math.abs(v);
+  const s = abs >= 1e6 ? `${(abs / 1e6).toFixed(2)}M` : abs >= 1e4 ? `${Math.round(abs).toLocaleString('en-US')}` : abs.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  return `${v < 0 ? '-' : ''}$${s}`;
+}
