@@ -140,7 +140,7 @@ export function invalidArguments(text: string): string | null {
   return `Invalid arguments for ${m[1]}: ${sentences.join(' ')}`;
 }
 
-function errorSentence(err: unknown, serverName: string, toolName: string): string {
+export function errorSentence(err: unknown, serverName: string, toolName: string): string {
   if (err instanceof ToolError) return err.message;
   if (isStorageUnavailable(err)) return 'The database is unavailable right now; nothing was changed. Try again shortly.';
   logEvent('tool_error', {
