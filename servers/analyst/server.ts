@@ -3,6 +3,8 @@ import { analyzeTradesTool } from './tools/analyze_trades.js';
 import { calculateMetricsTool } from './tools/calculate_metrics.js';
 import { compareRunsTool } from './tools/compare_runs.js';
 import { equityChartTool } from './tools/equity_chart.js';
+import { getConversationTool } from './tools/get_conversation.js';
+import { saveConversationTurnTool } from './tools/save_conversation_turn.js';
 
 export const analystServer: ServerSpec = {
   name: 'analyst',
@@ -13,5 +15,7 @@ export const analystServer: ServerSpec = {
     analyzeTradesTool,
     compareRunsTool,
     equityChartTool,
+    saveConversationTurnTool,
+    getConversationTool,
   ],
 };

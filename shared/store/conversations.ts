@@ -48,20 +48,20 @@ export async function saveTurn(sql: Q, modelId: number, runId: number | undefine
 }
 
 /**
- * The newest `limit` turns with an id below `beforeId` (all when omitted), returned oldest
- * first, and whether older turns remain. Without runId: every turn about the model, its runs'
- * included; with runId: that run's turns only.
+ * Up to `limit` turns in id order: after `afterId` (from the first turn when omitted), or with
+ * `latest` the newest ones. Without runId: every turn about the model, its runs' included;
+ * with runId: that run's turns only.
  */
-export async function listTurns(sql: Q, modelId: number, runId: number | undefined, limit: number, beforeId?: number): Promise<{ turns: Turn[]; older: boolean }> {
+export async function listTurns(sql: Q, modelId: number, runId: number | undefined, opts: { limit: number; afterId?: number; latest?: boolean }): Promise<Turn[]> {
   const rows = await sql`
     select * from conversation_turns
     where model_id = ${modelId}
       ${runId !== undefined ? sql`and run_id = ${runId}` : sql``}
-      ${beforeId !== undefined ? sql`and id < ${beforeId}` : sql``}
-    order by id desc
-    limit ${limit + 1}`;
-  const older = rows.length > limit;
-  return { turns: rows.slice(0, limit).reverse().map(toTurn), older };
+      ${opts.afterId !== undefined ? sql`and id > ${opts.afterId}` : sql``}
+    order by id ${opts.latest ? sql`desc` : sql`asc`}
+    limit ${opts.limit}`;
+  const turns = rows.map(toTurn);
+  return opts.latest ? turns.reverse() : turns;
 }
 
 function toTurn(r: Record<string, any>): Turn {

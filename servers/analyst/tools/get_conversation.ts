@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { decodeCursor, pageInput, pageOutput, toPage } from '../../../shared/mcp/paging.js';
+import { idSchema } from '../../../shared/mcp/schemas.js';
+import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
+import { listTurns, ownConversation } from '../../../shared/store/conversations.js';
+import { turnOutput } from './conversation-fields.js';
+
+export const getConversationTool = defineTool({
+  name: 'get_conversation',
+  title: 'Get conversation',
+  description:
+    'The chat turns about a model (every turn, its runs’ included) or about one run (run_id), oldest first; paged with limit/cursor, or latest: true for the newest turns. Times UTC.',
+  scope: 'trade',
+  input: {
+    model_id: idSchema('model_id'),
+    run_id: idSchema('run_id').optional().describe("Only this run's conversation"),
+    ...pageInput(50, 200),
+    latest: z.boolean({ error: 'latest must be true or false.' }).default(false).describe('The newest turns (still oldest first), to resume a conversation; no cursor'),
+  },
+  output: { turns: z.array(turnOutput), ...pageOutput },
+  annotations: READ_ONLY,
+  async handler({ model_id, run_id, limit, cursor, latest }, { deps, auth }) {
+    const afterId = latest ? undefined : decodeCursor(cursor, 'number');
+    await ownConversation(deps.sql, auth.userId, model_id, run_id);
+    const rows = await listTurns(deps.sql, model_id, run_id, { limit: limit + 1, afterId, latest });
+    const page = toPage(rows, { limit, key: (t) => t.id, keep: latest ? 'last' : 'first' });
+    const turns = page.items;
+    const about = run_id === undefined ? `model ${model_id}` : `run ${run_id} of model ${model_id}`;
+    const more = page.truncated ? (latest ? ' Older turns exist: page from the start with cursor.' : ' More follow: pass next_cursor.') : '';
+    return {
+      data: { turns, truncated: page.truncated, next_cursor: page.next_cursor },
+      summary: turns.length
+        ? `${turns.length} turn(s) of the conversation about ${about}, ${turns[0]!.created_at} → ${turns.at(-1)!.created_at}.${more}`
+        : `No turns yet in the conversation about ${about}${afterId !== undefined ? ' after that cursor' : ''}.`,
+    };
+  },
+});
