@@ -3,7 +3,8 @@
 import { createKey, createUser, listUsers, parseScopes, revokeKey, SCOPES } from '../auth/keys.js';
 import type { Deps } from '../deps.js';
 import { describeImport, importBarsFile, type ImportFormat } from '../market/import-bars.js';
-import { CSV_FORMAT_DOC } from '../market/importers.js';
+import { importActionsFile } from '../market/import-actions.js';
+import { ACTIONS_CSV_FORMAT_DOC, CSV_FORMAT_DOC } from '../market/importers.js';
 
 export type AdminCommand = (deps: Deps, args: string[]) => Promise<string[]>;
 
@@ -37,6 +38,11 @@ const commands: Record<string, AdminCommand> = {
     const format = flags.format;
     if (format !== undefined && format !== 'ai-trader' && format !== 'csv') throw new Error(`--format must be ai-trader or csv, not '${format}'.`);
     return describeImport(await importBarsFile(deps.sql, deps.market, file, format as ImportFormat | undefined));
+  },
+  async 'import-actions'(deps, args) {
+    const file = parseArgs(args).positional[0];
+    if (!file) throw new Error(`Usage: import-actions FILE\n${ACTIONS_CSV_FORMAT_DOC}`);
+    return importActionsFile(deps.sql, deps.market, file);
   },
   async 'list-users'(deps) {
     const users = await listUsers(deps.sql);

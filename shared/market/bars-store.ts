@@ -3,7 +3,7 @@
 import type { Q } from '../db/database.js';
 import { barEnd } from '../domain/calendar.js';
 import type { Bar, PriceSource, Timespan } from '../domain/types.js';
-import type { Split } from './polygon.js';
+import type { Dividend, Split } from './polygon.js';
 
 const BATCH = 2000;
 
@@ -145,14 +145,41 @@ export async function getSplits(q: Q, symbol: string): Promise<{ checkedAt: Date
   };
 }
 
-export async function saveSplits(q: Q, symbol: string, splits: Split[], checkedAt: Date): Promise<void> {
+/** Stores splits; with `checkedAt`, records that the provider was asked then (imports pass null). */
+export async function saveSplits(q: Q, symbol: string, splits: Split[], checkedAt: Date | null): Promise<void> {
   for (const s of splits) {
     await q`
       insert into price_splits (symbol, execution_date, split_from, split_to)
       values (${symbol}, ${s.executionDate}, ${s.splitFrom}, ${s.splitTo})
       on conflict (symbol, execution_date) do update set split_from = excluded.split_from, split_to = excluded.split_to`;
   }
+  if (!checkedAt) return;
   await q`
     insert into price_split_checks (symbol, checked_at) values (${symbol}, ${checkedAt})
     on conflict (symbol) do update set checked_at = excluded.checked_at`;
 }
+
+export async function getDividends(q: Q, symbol: string): Promise<{ checkedAt: Date | null; dividends: Dividend[] }> {
+  const [check] = await q`select checked_at from price_dividend_checks where symbol = ${symbol}`;
+  const rows = await q`select ex_date::text as d, cash_amount, pay_date::text as p from price_dividends where symbol = ${symbol} order by ex_date`;
+  return {
+    checkedAt: check ? new Date(check.checked_at) : null,
+    dividends: rows.map((r) => ({ exDate: r.d, cashAmount: Number(r.cash_amount), payDate: r.p ?? null })),
+  };
+}
+
+/** Stores dividends; with `checkedAt`, records that the provider was asked then. */
+export async function saveDividends(q: Q, symbol: string, dividends: Dividend[], checkedAt: Date | null): Promise<void> {
+  for (const d of dividends) {
+    await q`
+      insert into price_dividends (symbol, ex_date, cash_amount, pay_date)
+      values (${symbol}, ${d.exDate}, ${d.cashAmount}, ${d.payDate})
+      on conflict (symbol, ex_date) do update set cash_amount = excluded.cash_amount, pay_date = excluded.pay_date`;
+  }
+  if (checkedAt) {
+    await q`
+      insert into price_dividend_checks (symbol, checked_at) values (${symbol}, ${checkedAt})
+      on conflict (symbol) do update set checked_at = excluded.checked_at`;
+  }
+}
+

@@ -209,3 +209,60 @@ export function formatBarsCsv(series: { symbol: string; timespan: string; bars: 
   }
   return rows.join('\n') + '\n';
 }
+
+export const ACTIONS_CSV_FORMAT_DOC = `Corporate actions CSV: UTF-8, comma-separated, one action per line, with this header first:
+  symbol,kind,date,split_from,split_to,cash_amount
+- kind: split or dividend. date: YYYY-MM-DD, a split's execution date (the first session on
+  the new share basis) or a dividend's ex-date.
+- split: split_from and split_to positive numbers (a 2-for-1 split is 1,2; a 1-for-10
+  reverse split is 10,1); cash_amount empty.
+- dividend: cash_amount in dollars per share (>= 0); split_from and split_to empty.
+Example:
+  symbol,kind,date,split_from,split_to,cash_amount
+  ACME,split,2025-06-06,1,2,
+  ACME,dividend,2025-08-11,,,0.26`;
+
+const ACTIONS_HEADER = ['symbol', 'kind', 'date', 'split_from', 'split_to', 'cash_amount'];
+
+export interface ImportedActions {
+  splits: { symbol: string; executionDate: string; splitFrom: number; splitTo: number }[];
+  dividends: { symbol: string; exDate: string; cashAmount: number; payDate: null }[];
+}
+
+/** Parses ACTIONS_CSV_FORMAT_DOC; throws one sentence naming the line on bad input. */
+export function parseActionsCsv(text: string): ImportedActions {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const headerIdx = lines.findIndex((l) => l.trim() !== '');
+  if (headerIdx < 0) throw new Error(`Actions CSV is empty: expected the header line "${ACTIONS_HEADER.join(',')}".`);
+  const header = lines[headerIdx]!.split(',').map((h) => h.trim().toLowerCase());
+  if (header.join(',') !== ACTIONS_HEADER.join(',')) throw new Error(`Actions CSV line ${headerIdx + 1}: the header must be "${ACTIONS_HEADER.join(',')}".`);
+  const out: ImportedActions = { splits: [], dividends: [] };
+  for (let i = headerIdx + 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    const fail = (why: string): never => {
+      throw new Error(`Actions CSV line ${i + 1}: ${why}.`);
+    };
+    const cells = line.split(',').map((c) => c.trim());
+    if (cells.length !== ACTIONS_HEADER.length) fail(`expected ${ACTIONS_HEADER.length} fields, found ${cells.length}`);
+    const [rawSymbol, kind, date, from, to, cash] = cells as [string, string, string, string, string, string];
+    const symbol = rawSymbol.toUpperCase();
+    if (!symbol) fail('symbol is empty');
+    if (!DATE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) fail(`date "${date}" is not a date YYYY-MM-DD`);
+    const positive = (name: string, v: string): number => {
+      const n = v === '' ? NaN : Number(v);
+      if (!Number.isFinite(n) || n <= 0) fail(`${name} "${v}" must be a positive number`);
+      return n;
+    };
+    if (kind === 'split') {
+      if (cash !== '') fail('a split has no cash_amount');
+      out.splits.push({ symbol, executionDate: date, splitFrom: positive('split_from', from), splitTo: positive('split_to', to) });
+    } else if (kind === 'dividend') {
+      if (from !== '' || to !== '') fail('a dividend has no split_from or split_to');
+      const n = cash === '' ? NaN : Number(cash);
+      if (!Number.isFinite(n) || n < 0) fail(`cash_amount "${cash}" must be dollars per share, 0 or more`);
+      out.dividends.push({ symbol, exDate: date, cashAmount: n, payDate: null });
+    } else fail(`kind must be split or dividend, not "${kind}"`);
+  }
+  return out;
+}

@@ -25,6 +25,9 @@ function countingPolygon() {
       calls.bars++;
       return timespan === 'day' ? dayBars : [];
     },
+    async fetchDividends() {
+      return [];
+    },
     async fetchSplits() {
       calls.splits++;
       return [];

@@ -20,9 +20,11 @@ import { ToolError } from '../mcp/errors.js';
 import {
   coverageSummary,
   getCoverage,
+  getDividends,
   getSplits,
   hasStoredBars,
   importedSpans,
+  saveDividends,
   saveSplits,
   selectBars,
   setCoverage,
@@ -32,7 +34,8 @@ import {
   type StoredSpan,
 } from './bars-store.js';
 import { blockOf, nextBlock, prevBlock, type Block } from './blocks.js';
-import { applySplits, createPolygonSource, ProviderError, type PolygonSource, type Split } from './polygon.js';
+import { applySplits, createPolygonSource, ProviderError, type Dividend, type PolygonSource, type Split } from './polygon.js';
+import type { CorporateAction } from '../domain/corporate-actions.js';
 
 export interface Quote {
   symbol: string;
@@ -110,6 +113,12 @@ export interface Market {
   barsClosedBetween(symbol: string, timespan: Timespan, after: Date, upTo: Date, q?: Q): Promise<Bar[]>;
   /** Symbols with their coverage (bars closed by `now`), filtered by a substring of the ticker. */
   listSymbols(now: Date, query?: string, q?: Q): Promise<SymbolInfo[]>;
+  /**
+   * The symbol's known splits and cash dividends (Polygon, refreshed daily, or imported),
+   * by date, whatever their date: the caller applies those its clock passes. Empty for an
+   * unknown or simulated symbol.
+   */
+  corporateActions(symbol: string, q?: Q): Promise<CorporateAction[]>;
   /** Drops cached knowledge of these symbols (after an import changed their bars). */
   forget(symbols: { symbol: string; timespan: Timespan; blocks: string[] }[]): Promise<void>;
 }
@@ -140,7 +149,8 @@ interface Backend {
   fetches: boolean;
   resolve(symbol: string, q?: Q): Promise<Resolved>;
   block(symbol: string, timespan: Timespan, source: PriceSource, block: Block, at: Date, q?: Q): Promise<LoadedBlock>;
-  splits(symbol: string, q?: Q): Promise<Split[]>;
+  splits(symbol: string, source: PriceSource, q?: Q): Promise<Split[]>;
+  dividends(symbol: string, source: PriceSource, q?: Q): Promise<Dividend[]>;
   list(now: Date, query: string | undefined, q?: Q): Promise<SymbolInfo[]>;
   forget(symbols: { symbol: string; timespan: Timespan; blocks: string[] }[]): Promise<void>;
 }
@@ -179,8 +189,9 @@ function marketOver(backend: Backend): Market {
     r.source === 'imported' ? ORDER.filter((ts) => r.spans!.some((s) => s.timespan === ts)) : ORDER;
 
   async function adjust(symbol: string, source: PriceSource, bars: Bar[], asOf: Date, q?: Q): Promise<Bar[]> {
-    if (source !== 'polygon' || bars.length === 0) return bars;
-    return applySplits(bars, await backend.splits(symbol, q), asOf);
+    // bars before a split known at asOf are shown on the new share basis (Polygon and imported alike)
+    if (source === 'simulated' || bars.length === 0) return bars;
+    return applySplits(bars, await backend.splits(symbol, source, q), asOf);
   }
 
   /** Closed bars visible at upTo (and after `after`), walking blocks back from upTo's until `limit`. */
@@ -356,6 +367,17 @@ function marketOver(backend: Backend): Market {
       return adjust(sym, r.source, found.bars.map(plain), upTo, q);
     },
     listSymbols: (now, query, q) => backend.list(now, query, q),
+    async corporateActions(symbol, q) {
+      const sym = norm(symbol);
+      const { source } = await backend.resolve(sym, q);
+      if (!source || source === 'simulated') return [];
+      const splits = await backend.splits(sym, source, q);
+      const dividends = await backend.dividends(sym, source, q);
+      return [
+        ...splits.map((s): CorporateAction => ({ kind: 'split', symbol: sym, date: s.executionDate, splitFrom: s.splitFrom, splitTo: s.splitTo })),
+        ...dividends.map((d): CorporateAction => ({ kind: 'dividend', symbol: sym, date: d.exDate, cashAmount: d.cashAmount })),
+      ];
+    },
     forget: (symbols) => backend.forget(symbols),
   };
 }
@@ -485,19 +507,34 @@ export function createMarket(opts: MarketOptions): Market {
       return { bars, through };
     },
 
-    async splits(symbol, q = sql) {
+    async splits(symbol, source, q = sql) {
       const key = `mkt:splits:${symbol}`;
       const hit = await getJson<Split[]>(cache, key);
       if (hit) return hit;
       let { checkedAt, splits } = await getSplits(q, symbol);
       const now = wall();
-      if (polygon && (!checkedAt || now.getTime() - checkedAt.getTime() > SPLITS_RECHECK_MS)) {
+      if (source === 'polygon' && polygon && (!checkedAt || now.getTime() - checkedAt.getTime() > SPLITS_RECHECK_MS)) {
         splits = await polygon.fetchSplits(symbol).catch(providerError);
         if (inTransaction(q)) wroteIn.add(q);
         await saveSplits(q, symbol, splits, now);
       }
       if (mayCache(q)) await setJson(cache, key, splits, SPLITS_TTL);
       return splits;
+    },
+
+    async dividends(symbol, source, q = sql) {
+      const key = `mkt:dividends:${symbol}`;
+      const hit = await getJson<Dividend[]>(cache, key);
+      if (hit) return hit;
+      let { checkedAt, dividends } = await getDividends(q, symbol);
+      const now = wall();
+      if (source === 'polygon' && polygon && (!checkedAt || now.getTime() - checkedAt.getTime() > SPLITS_RECHECK_MS)) {
+        dividends = await polygon.fetchDividends(symbol).catch(providerError);
+        if (inTransaction(q)) wroteIn.add(q);
+        await saveDividends(q, symbol, dividends, now);
+      }
+      if (mayCache(q)) await setJson(cache, key, dividends, SPLITS_TTL);
+      return dividends;
     },
 
     async list(now, query, q = sql) {
@@ -526,6 +563,8 @@ export function createMarket(opts: MarketOptions): Market {
     async forget(symbols) {
       for (const { symbol, timespan, blocks } of symbols) {
         await cache.del(resolveKey(symbol));
+        await cache.del(`mkt:splits:${symbol}`);
+        await cache.del(`mkt:dividends:${symbol}`);
         for (const id of blocks) await cache.del(blockKey(symbol, timespan, 'imported', id));
       }
     },
@@ -553,6 +592,9 @@ export function simulatedMarket(): Market {
       return { bars, through: Infinity };
     },
     async splits() {
+      return [];
+    },
+    async dividends() {
       return [];
     },
     async list() {

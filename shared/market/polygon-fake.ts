@@ -1,5 +1,5 @@
 // A loopback stand-in for api.polygon.io, answering in Polygon's documented shapes for
-// aggregates and splits, with pagination, auth failures and rate limiting on demand.
+// aggregates, splits and dividends, with pagination, auth failures and rate limiting on demand.
 // Tests point POLYGON_BASE_URL (or createPolygonSource's baseUrl) at `url`.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -24,10 +24,18 @@ export interface FakeSplit {
   split_to: number;
 }
 
+export interface FakeDividend {
+  ex_dividend_date: string;
+  cash_amount: number;
+  pay_date?: string;
+  dividend_type?: string;
+}
+
 export interface PolygonFakeOptions {
   /** Aggregates per "TICKER/timespan" (e.g. "AAPL/day"), or per "TICKER" for every timespan. */
   aggs?: Record<string, FakeAgg[]>;
   splits?: Record<string, FakeSplit[]>;
+  dividends?: Record<string, FakeDividend[]>;
   /** Results per page (default: all in one page). */
   pageSize?: number;
   /** When set, any other apiKey gets 401. A missing apiKey always gets 401. */
@@ -150,7 +158,13 @@ export async function startPolygonFake(initial: PolygonFakeOptions = {}): Promis
       return send(200, body);
     }
 
-    if (u.pathname === '/v3/reference/splits') {
+    // v3 reference lists (splits, dividends): one ticker, by date, paged by an offset cursor
+    const v3Lists: Record<string, { all: () => Record<string, Record<string, unknown>[]>; date: string }> = {
+      '/v3/reference/splits': { all: () => (opts.splits ?? {}) as any, date: 'execution_date' },
+      '/v3/reference/dividends': { all: () => (opts.dividends ?? {}) as any, date: 'ex_dividend_date' },
+    };
+    const list = v3Lists[u.pathname];
+    if (list) {
       let offset = 0;
       let ticker = query.ticker;
       if (query.cursor) {
@@ -159,15 +173,17 @@ export async function startPolygonFake(initial: PolygonFakeOptions = {}): Promis
         offset = Number(c.get('offset') ?? 0);
         ticker = c.get('ticker') ?? ticker;
       }
-      const all = [...(ticker ? (opts.splits?.[ticker] ?? []) : Object.values(opts.splits ?? {}).flat())].sort((a, b) =>
-        query.order === 'desc' ? b.execution_date.localeCompare(a.execution_date) : a.execution_date.localeCompare(b.execution_date),
+      const byTicker = list.all();
+      const key = (x: Record<string, unknown>) => String(x[list.date]);
+      const all = [...(ticker ? (byTicker[ticker] ?? []) : Object.values(byTicker).flat())].sort((a, b) =>
+        query.order === 'desc' ? key(b).localeCompare(key(a)) : key(a).localeCompare(key(b)),
       );
       const limit = Math.min(Number(query.limit ?? 10) || 10, opts.pageSize ?? Infinity);
       const page = all.slice(offset, offset + limit).map((s) => ({ ...s, ticker: ticker ?? '' }));
       const body: Record<string, unknown> = { results: page, status: 'OK', request_id: requestId };
       if (offset + limit < all.length) {
         const cursor = Buffer.from(`ticker=${ticker ?? ''}&offset=${offset + limit}&limit=${limit}`).toString('base64url');
-        body.next_url = `${url}/v3/reference/splits?cursor=${cursor}`;
+        body.next_url = `${url}${u.pathname}?cursor=${cursor}`;
       }
       return send(200, body);
     }

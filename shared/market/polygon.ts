@@ -1,4 +1,4 @@
-// Polygon.io as a bar source: unadjusted aggregates and splits through @polygon.io/client-js,
+// Polygon.io as a bar source: unadjusted aggregates, splits and dividends through @polygon.io/client-js,
 // with our own pagination, throttling, retries and plain-sentence errors.
 //
 // Notes on @polygon.io/client-js 8.2.0 (axios underneath):
@@ -12,7 +12,7 @@
 //   is spread into the request, so `{ params: { cursor } }` reaches the query string.
 // - The client sets no timeout; we pass one per request.
 
-import { restClient, GetStocksAggregatesSortEnum, ListStockSplitsOrderEnum, ListStockSplitsSortEnum } from '@polygon.io/client-js';
+import { restClient, GetStocksAggregatesSortEnum, ListDividendsOrderEnum, ListDividendsSortEnum, ListStockSplitsOrderEnum, ListStockSplitsSortEnum } from '@polygon.io/client-js';
 import type { GetStocksAggregatesTimespanEnum } from '@polygon.io/client-js';
 import type { Bar } from '../domain/types.js';
 import { nyLocal, nyToUtc } from '../domain/ny-time.js';
@@ -25,6 +25,14 @@ export interface Split {
   executionDate: string;
   splitFrom: number;
   splitTo: number;
+}
+
+export interface Dividend {
+  /** YYYY-MM-DD: the first session the shares trade without the dividend. */
+  exDate: string;
+  /** Dollars per share. */
+  cashAmount: number;
+  payDate: string | null;
 }
 
 export type ProviderErrorCode = 'AUTH' | 'FORBIDDEN' | 'RATE_LIMITED' | 'TIMEOUT' | 'UNAVAILABLE' | 'BAD_RESPONSE';
@@ -53,6 +61,8 @@ export interface PolygonSourceOptions {
 export interface PolygonSource {
   fetchBars(symbol: string, timespan: PolygonTimespan, fromDate: string, toDate: string): Promise<Bar[]>;
   fetchSplits(symbol: string): Promise<Split[]>;
+  /** Cash dividends (every dividend_type: regular, special, capital gains), by ex-date. */
+  fetchDividends(symbol: string): Promise<Dividend[]>;
 }
 
 export const POLYGON_DEFAULT_BASE_URL = 'https://api.polygon.io';
@@ -60,6 +70,7 @@ const WINDOW_MS = 60_000;
 const MAX_RATE_LIMIT_RETRIES = 3;
 const AGGS_LIMIT = 50_000;
 const SPLITS_LIMIT = 1000;
+const DIVIDENDS_LIMIT = 1000;
 
 interface AggResult {
   t?: unknown;
@@ -211,6 +222,24 @@ export function createPolygonSource(opts: PolygonSourceOptions): PolygonSource {
       splits.sort((a, b) => (a.executionDate < b.executionDate ? -1 : a.executionDate > b.executionDate ? 1 : 0));
       return splits;
     },
+
+    async fetchDividends(symbol) {
+      const what = `dividends of ${symbol}`;
+      const get = (cursor: string | undefined, o: Record<string, unknown>) =>
+        // 31 optional filters (ex-date, record date, pay date, amount ranges…) come first
+        (client.listDividends as (...args: unknown[]) => Promise<unknown>)(
+          symbol,
+          ...new Array(31).fill(undefined),
+          ListDividendsOrderEnum.Asc,
+          DIVIDENDS_LIMIT,
+          ListDividendsSortEnum.ExDividendDate,
+          cursor ? { ...o, params: { cursor } } : o,
+        ) as Promise<PageBody>;
+      const raw = await paginate(what, (o) => get(undefined, o), (url, o) => get(url.searchParams.get('cursor')!, o));
+      const dividends = raw.map((r) => toDividend(r, what));
+      dividends.sort((a, b) => (a.exDate < b.exDate ? -1 : a.exDate > b.exDate ? 1 : 0));
+      return dividends;
+    },
   };
 }
 
@@ -246,6 +275,14 @@ function toSplit(r: unknown, what: string): Split {
     throw new ProviderError('BAD_RESPONSE', `Polygon answered ${what} with a split lacking execution_date, split_from or split_to.`);
   }
   return { executionDate: s.execution_date, splitFrom: s.split_from, splitTo: s.split_to };
+}
+
+function toDividend(r: unknown, what: string): Dividend {
+  const d = r as { ex_dividend_date?: unknown; cash_amount?: unknown; pay_date?: unknown };
+  if (typeof d?.ex_dividend_date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(d.ex_dividend_date) || typeof d.cash_amount !== 'number' || !(d.cash_amount >= 0)) {
+    throw new ProviderError('BAD_RESPONSE', `Polygon answered ${what} with a dividend lacking ex_dividend_date or cash_amount.`);
+  }
+  return { exDate: d.ex_dividend_date, cashAmount: d.cash_amount, payDate: typeof d.pay_date === 'string' ? d.pay_date : null };
 }
 
 /**
