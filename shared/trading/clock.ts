@@ -15,6 +15,7 @@ import { loadActiveRules } from '../store/rules.js';
 import type { RunRow } from '../store/runs.js';
 import { loadPositions } from '../store/accounts.js';
 import { accountSnapshot, checkBreakers, executeFill } from './orders.js';
+import { applyCorporateActionsStep } from './corporate-actions.js';
 
 export interface ClockEvent {
   order_id: number;
@@ -39,6 +40,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date):
   };
 
   await expirePending(tx, run.model_id);
+  await applyCorporateActionsStep(tx, deps, run, clock); // splits and dividends first: the step's bars and levels are on the new basis
 
   // 1. Resting limit orders: fill at the limit (or a better open) on a bar that trades through.
   for (const order of await openOrders(tx, run.run_id)) {
