@@ -54,6 +54,18 @@ async function replay(name: string, symbols: string[], start: string, end: strin
   return { model, run };
 }
 
+describe('import-actions', () => {
+  it('refuses a bad line in one sentence and stores nothing from the file', async () => {
+    const file = path.join(t.dataDir, 'bad.csv');
+    fs.writeFileSync(file, ['symbol,kind,date,split_from,split_to,cash_amount', 'BADX,dividend,2025-08-11,,,0.5', 'BADX,split,2025-06-06,0,2,'].join('\n'));
+    await expect(runAdminCommand(t.suite.deps, ['import-actions', file])).rejects.toThrow('Actions CSV line 3: split_from "0" must be a positive number.');
+    expect(await t.suite.deps.sql`select 1 from price_dividends where symbol = 'BADX'`).toHaveLength(0);
+    fs.writeFileSync(file, ['symbol,kind,date,split_from,split_to,cash_amount', 'BADX,merger,2025-06-06,,,'].join('\n'));
+    await expect(runAdminCommand(t.suite.deps, ['import-actions', file])).rejects.toThrow('Actions CSV line 2: kind must be split or dividend, not "merger".');
+    await expect(runAdminCommand(t.suite.deps, ['import-actions'])).rejects.toThrow(/^Usage: import-actions FILE/);
+  });
+});
+
 describe('splits', () => {
   it('2-for-1: 90 @ 100 become 180 @ 50, equity 10,000, no halt, total return 0; orders and exits follow', async () => {
     const { model, run } = await replay('split 2:1', ['SPLT'], '2025-06-05', '2025-06-09', { max_drawdown_halt_pct: 0.1 });

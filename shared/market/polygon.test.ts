@@ -177,6 +177,30 @@ describe('createPolygonSource against the fake', () => {
     expect(fake.requests[0]!.query).toMatchObject({ ticker: 'NVDA', order: 'asc', sort: 'execution_date', apiKey: KEY });
     expect(fake.requests[1]!.query.cursor).toBeTruthy();
   });
+
+  it('fetches cash dividends across pages by cursor, by ex-date', async () => {
+    // AAPL's 2025 quarterly dividends (Apple investor relations: $0.25, then $0.26 from May)
+    fake = await startPolygonFake({
+      pageSize: 2,
+      dividends: {
+        AAPL: [
+          { ex_dividend_date: '2025-08-11', cash_amount: 0.26, pay_date: '2025-08-14', dividend_type: 'CD' },
+          { ex_dividend_date: '2025-05-12', cash_amount: 0.26, pay_date: '2025-05-15', dividend_type: 'CD' },
+          { ex_dividend_date: '2025-02-10', cash_amount: 0.25, pay_date: '2025-02-13', dividend_type: 'CD' },
+        ],
+      },
+    });
+    const src = createPolygonSource({ apiKey: KEY, baseUrl: fake.url });
+    expect(await src.fetchDividends('AAPL')).toEqual([
+      { exDate: '2025-02-10', cashAmount: 0.25, payDate: '2025-02-13' },
+      { exDate: '2025-05-12', cashAmount: 0.26, payDate: '2025-05-15' },
+      { exDate: '2025-08-11', cashAmount: 0.26, payDate: '2025-08-14' },
+    ]);
+    expect(fake.requests).toHaveLength(2);
+    expect(fake.requests[0]!.path).toBe('/v3/reference/dividends');
+    expect(fake.requests[0]!.query).toMatchObject({ ticker: 'AAPL', order: 'asc', sort: 'ex_dividend_date', apiKey: KEY });
+    expect(await src.fetchDividends('MSFT')).toEqual([]);
+  });
 });
 
 describe('applySplits', () => {

@@ -27,16 +27,14 @@ export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow,
     where run_id = ${run.run_id} and status in ('open', 'pending_approval') order by id`;
   const symbols = [...new Set([...positionRows, ...orderRows].map((r) => r.symbol as string))];
   if (symbols.length === 0) return [];
+  const known = [];
+  for (const symbol of symbols) known.push(...(await deps.market.corporateActions(symbol, tx)));
+  if (actionsDue(known, from, clock).length === 0) return [];
+  // never twice: a live run's clock may pass the same open again after a restart
   const applied = new Set(
     (await tx`select symbol, kind, action_date::text as d from corporate_action_events where run_id = ${run.run_id}`).map((r) => `${r.symbol}|${r.kind}|${r.d}`),
   );
-  const actions = [];
-  for (const symbol of symbols) {
-    for (const a of await deps.market.corporateActions(symbol, tx)) {
-      if (!applied.has(`${a.symbol}|${a.kind}|${a.date}`)) actions.push(a);
-    }
-  }
-  const due = actionsDue(actions, from, clock);
+  const due = actionsDue(known.filter((a) => !applied.has(`${a.symbol}|${a.kind}|${a.date}`)), from, clock);
   if (due.length === 0) return [];
   const lastClose: Record<string, number | null> = {};
   for (const a of due) {

@@ -10,7 +10,7 @@ export const getPriceTool = defineTool({
   name: 'get_price',
   title: 'Get price',
   description:
-    "The price at 'now' (a run's clock, `at`, or the wall clock): the open of the bar starting then; between bar starts the latest trade known (the open of the latest bar started, when none closed since, else the latest close); after the close and on closed days the official daily close. Unadjusted for later splits. With the last completed bar and the source. Never later data.",
+    "The price at 'now' (a run's clock, `at`, or the wall clock): the open of the bar starting then; between bar starts the latest trade known (the open of the latest bar started, when none closed since, else the latest close); after the close and on closed days the official daily close. Unadjusted (dividends never adjust it). With the last completed bar and the source. Never later data.",
   scope: 'read',
   input: { symbol: symbolSchema, ...asOfInput },
   output: {

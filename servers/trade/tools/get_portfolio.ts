@@ -6,7 +6,7 @@ import { portfolioView } from '../../../shared/trading/portfolio.js';
 export const getPortfolioTool = defineTool({
   name: 'get_portfolio',
   title: 'Get portfolio',
-  description: "Cash and positions valued at the clock's market prices, with average cost, P&L and weights. Give model_id (its running or latest run) or run_id.",
+  description: "Cash and positions valued at the clock's market prices, with average cost, P&L and weights. Give model_id (its running or latest run) or run_id. Splits adjust positions at their execution date's open (quantity × ratio, average cost ÷ ratio, fractions paid in lieu); a cash dividend is paid on the ex-date (longs receive, shorts pay) into cash and realized P&L.",
   scope: 'read',
   input: { model_id: idSchema('model_id').optional(), run_id: idSchema('run_id').optional() },
   output: {
