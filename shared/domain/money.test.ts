@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { centsToDecimal, formatCents, formatPct, notionalCents, priceTicks, roundPrice, toCents } from './money.js';
+import { centsToDecimal, formatCents, formatPct, formatPrice, notionalCents, priceTicks, roundPrice, toCents } from './money.js';
 
 describe('money', () => {
   it('multiplies without float drift', () => {
@@ -22,5 +22,17 @@ describe('money', () => {
     expect(centsToDecimal(-1235)).toBe('-12.35');
     expect(formatPct(0.245)).toBe('24.5%');
     expect(formatPct(0.2)).toBe('20%');
+  });
+});
+
+describe('money formatting', () => {
+  it('formats prices to at most 4 decimals with grouping, as toLocaleString en-US does', () => {
+    expect(formatPrice(1234.5)).toBe('$1,234.50');
+    expect(formatPrice(0.123456)).toBe('$0.1235');
+    expect(formatPrice(1e6)).toBe('$1,000,000.00');
+    expect(formatCents(123456789)).toBe('$1,234,567.89');
+    for (const p of [0, 1, 99.99, 100.12345, 2692.75, 123456.7891]) {
+      expect(formatPrice(p)).toBe(`$${roundPrice(p).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`);
+    }
   });
 });

@@ -42,16 +42,20 @@ export function centsToDecimal(cents: number): string {
   return `${neg ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
+// Built once: toLocaleString builds a formatter on every call (a hot path: order messages).
+const WHOLE = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const PRICE = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 });
+
 /** $2,450.00 */
 export function formatCents(cents: number): string {
   const neg = cents < 0;
   const abs = Math.abs(cents);
-  const whole = Math.floor(abs / 100).toLocaleString('en-US');
-  return `${neg ? '-' : ''}$${whole}.${String(abs % 100).padStart(2, '0')}`;
+  return `${neg ? '-' : ''}$${WHOLE.format(Math.floor(abs / 100))}.${String(abs % 100).padStart(2, '0')}`;
 }
 
+/** $1,234.5678: dollars rounded to 4 dp, at least 2 shown. */
 export function formatPrice(price: number): string {
-  return `$${roundPrice(price).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
+  return `$${PRICE.format(roundPrice(price))}`;
 }
 
 /** 0.245 → "24.5%" (up to 2 decimals, trailing zeros dropped). */

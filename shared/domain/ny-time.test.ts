@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hhmmToMinutes, nyLocal, nyOffsetMs, nyToUtc } from './ny-time.js';
+import { hhmmToMinutes, nyLocal, nyLocalIntl, nyOffsetMs, nyToUtc } from './ny-time.js';
 
 describe('ny-time', () => {
   it('converts both sides of daylight saving', () => {
@@ -21,5 +21,21 @@ describe('ny-time', () => {
     expect(nyOffsetMs(Date.parse('2025-11-02T06:00:00Z'))).toBe(-5 * H);
     const t = Date.parse('2025-06-10T13:30:00Z');
     expect(new Date(t + nyOffsetMs(t)).toISOString()).toBe('2025-06-10T09:30:00.000Z');
+  });
+});
+
+describe('ny-time cache', () => {
+  it('agrees with Intl (the reference) on every minute around both 2025 switches and on random instants', () => {
+    const check = (ms: number) => expect(nyLocal(new Date(ms)), new Date(ms).toISOString()).toEqual(nyLocalIntl(new Date(ms)));
+    for (const around of ['2025-03-09T07:00:00Z', '2025-11-02T06:00:00Z']) {
+      const t = Date.parse(around);
+      for (let ms = t - 3 * 3_600_000; ms <= t + 3 * 3_600_000; ms += 60_000) check(ms);
+    }
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 5000; i++) check(Math.floor(Date.UTC(1970, 0, 1) + rand() * (Date.UTC(2100, 11, 31) - Date.UTC(1970, 0, 1))));
+  });
+  it('keeps the New York day and weekday across UTC midnight', () => {
+    expect(nyLocal(new Date('2025-06-11T03:59:00Z'))).toEqual({ date: '2025-06-10', hhmm: '23:59', minutes: 1439, weekday: 2 });
   });
 });

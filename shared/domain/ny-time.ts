@@ -1,4 +1,6 @@
 // Wall-clock time in America/New_York, daylight saving included, with Intl only.
+// nyLocal reads the offset cached per UTC hour (nyOffsetMs): New York's offset changes only
+// at 02:00 local (06:00 or 07:00 UTC), on a UTC hour boundary, so it is constant within one.
 
 const fmt = new Intl.DateTimeFormat('en-US', {
   timeZone: 'America/New_York',
@@ -25,7 +27,8 @@ export interface NyLocal {
 
 const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 
-export function nyLocal(at: Date): NyLocal {
+/** nyLocal straight from Intl, uncached: the reference the cached path is tested against. */
+export function nyLocalIntl(at: Date): NyLocal {
   const parts: Record<string, string> = {};
   for (const p of fmt.formatToParts(at)) parts[p.type] = p.value;
   const hour = Number(parts.hour);
@@ -35,6 +38,42 @@ export function nyLocal(at: Date): NyLocal {
     hhmm: `${parts.hour}:${parts.minute}`,
     minutes: hour * 60 + minute,
     weekday: WEEKDAYS[parts.weekday!]!,
+  };
+}
+
+const offsetByHour = new Map<number, number>();
+
+/**
+ * New York's offset from UTC at an instant, in milliseconds (-4 h or -5 h, DST included):
+ * t + nyOffsetMs(t) read as UTC is the New York wall-clock time. Offsets change only on
+ * whole hours, so they are cached per hour (charts ask for thousands of instants).
+ */
+export function nyOffsetMs(t: number): number {
+  const hour = Math.floor(t / 3_600_000);
+  let offset = offsetByHour.get(hour);
+  if (offset === undefined) {
+    const at = hour * 3_600_000;
+    const parts: Record<string, string> = {};
+    for (const p of fmt.formatToParts(new Date(at))) parts[p.type] = p.value;
+    offset = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute)) - at;
+    if (offsetByHour.size > 100_000) offsetByHour.clear();
+    offsetByHour.set(hour, offset);
+  }
+  return offset;
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/** New York wall time at an instant, from the hourly offset cache (no Intl call once warm). */
+export function nyLocal(at: Date): NyLocal {
+  const local = new Date(at.getTime() + nyOffsetMs(at.getTime()));
+  const h = local.getUTCHours();
+  const m = local.getUTCMinutes();
+  return {
+    date: `${local.getUTCFullYear()}-${pad2(local.getUTCMonth() + 1)}-${pad2(local.getUTCDate())}`,
+    hhmm: `${pad2(h)}:${pad2(m)}`,
+    minutes: h * 60 + m,
+    weekday: local.getUTCDay(),
   };
 }
 
@@ -57,25 +96,4 @@ export function nyToUtc(date: string, hhmm: string): Date {
 export function hhmmToMinutes(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number) as [number, number];
   return h * 60 + m;
-}
-
-const offsetByHour = new Map<number, number>();
-
-/**
- * New York's offset from UTC at an instant, in milliseconds (-4 h or -5 h, DST included):
- * t + nyOffsetMs(t) read as UTC is the New York wall-clock time. Offsets change only on
- * whole hours, so they are cached per hour (charts ask for thousands of instants).
- */
-export function nyOffsetMs(t: number): number {
-  const hour = Math.floor(t / 3_600_000);
-  let offset = offsetByHour.get(hour);
-  if (offset === undefined) {
-    const at = hour * 3_600_000;
-    const parts: Record<string, string> = {};
-    for (const p of fmt.formatToParts(new Date(at))) parts[p.type] = p.value;
-    offset = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute)) - at;
-    if (offsetByHour.size > 100_000) offsetByHour.clear();
-    offsetByHour.set(hour, offset);
-  }
-  return offset;
 }
