@@ -1,17 +1,53 @@
-// npm run bench: runs every bench/*.ts (but this file), one after another. Benchmarks print
-// figures and ratios against a no-op tool on the same stack; they never pass or fail.
+// npm run bench: runs every bench/*.ts (but this file and noop.ts), one after another, then
+// prints the targets of the performance issue with today's figures beside them.
+// `npm run bench -- NAME` runs the files whose name contains NAME (e.g. analyst).
+// Benchmarks print figures and ratios against a no-op tool on the same stack; they never
+// pass or fail. Round trips per call are counted by shared/db/round-trips.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Footprint } from './footprint.js';
+import type { ReplayFigures } from './replay.js';
+import type { TradeFigures } from './trade.js';
+import { tripsPerCall } from './lib/server.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv[2];
 const files = fs
   .readdirSync(dir)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && f !== 'noop.ts' && (!only || f.includes(only)))
+  .filter((f) => /\.[jt]s$/.test(f) && !f.endsWith('.d.ts') && !/^(run|noop)\./.test(f) && (!only || f.includes(only)))
   .sort();
+const results: Record<string, unknown> = {};
 for (const f of files) {
   process.stdout.write(`\n== bench/${f}\n`);
-  const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { main?: () => Promise<void> };
-  await mod.main?.();
+  const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { main?: () => Promise<unknown> };
+  results[f.replace(/\.[jt]s$/, '')] = await mod.main?.();
+}
+
+const trade = results.trade as TradeFigures[] | undefined;
+const replay = results.replay as ReplayFigures[] | undefined;
+const footprint = results.footprint as Footprint | undefined;
+if (trade || replay || footprint) {
+  const x = (v: number | undefined) => (v === undefined ? 'not run' : `${v.toFixed(2)}x`);
+  const on = <T extends { db: string }>(list: T[] | undefined, db: string) => list?.find((f) => f.db === db);
+  const pg = on(trade, 'postgres');
+  const emb = on(trade, 'embedded');
+  const trips = (f: TradeFigures | ReplayFigures | undefined, tool: string) => {
+    const s = f?.result[tool];
+    return s ? tripsPerCall(s).toFixed(2) : 'not run';
+  };
+  const mb = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(0));
+  const rows: [string, string, string][] = [
+    ['DB round trips, market order (per call, bench; test counts exactly)', `${trips(emb, 'order@16')} emb / ${trips(pg, 'order@16')} pg`, '≤ 4'],
+    ['DB round trips, replay step of 10 symbols', `${trips(on(replay, 'embedded'), 'advance_run@1')} emb / ${trips(on(replay, 'postgres'), 'advance_run@1')} pg`, '≤ 6'],
+    ['DB round trips, read-only tool (get_portfolio), warm key cache', `${trips(emb, 'get_portfolio@16')} emb / ${trips(pg, 'get_portfolio@16')} pg`, 'its reads only'],
+    ['order vs warm no-op, Postgres 15: p50', x(pg?.p50Ratio), '≤ 3×'],
+    ['order vs warm no-op, Postgres 15: throughput, 16 clients', x(pg?.throughputRatio), '≥ 0.5×'],
+    ['order vs warm no-op, embedded: throughput', x(emb?.throughputRatio), '≥ 0.35×'],
+    ['replay steps/s vs no-op calls/s (10 symbols, minute bars)', `${x(on(replay, 'embedded')?.ratio)} emb / ${x(on(replay, 'postgres')?.ratio)} pg`, '≥ 0.5×'],
+    ['idle RSS after start, Postgres / embedded / fresh embedded (MB)', footprint ? `${mb(footprint.postgres)} / ${mb(footprint.embedded)} / ${mb(footprint.freshEmbedded)}` : 'not run', '≤ 150 / 250 / 450'],
+  ];
+  process.stdout.write('\n== targets (issue 11): today beside the target\n');
+  process.stdout.write(`| what | today | target |\n|---|---|---|\n`);
+  for (const [what, today, target] of rows) process.stdout.write(`| ${what} | ${today} | ${target} |\n`);
 }

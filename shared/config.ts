@@ -22,6 +22,10 @@ const envSchema = z.object({
   AIBT_ALLOWED_ORIGINS: optionalString,
   AIBT_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30),
   AIBT_DB_POOL: z.coerce.number().int().min(1).max(100).default(10),
+  AIBT_PGLITE_SHARED_BUFFERS: z
+    .string()
+    .regex(/^\d+(kB|MB|GB)$/, 'give a size such as 16MB')
+    .default('16MB'),
   AIBT_LOG: z.enum(['json', 'silent']).default('json'),
   AIBT_CACHE_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(200),
   AIBT_CACHE_BREAKER_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),

@@ -51,6 +51,7 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
     dataDir: config.dataDir,
     poolSize: config.AIBT_DB_POOL,
     inMemory: opts.inMemory,
+    sharedBuffers: config.AIBT_PGLITE_SHARED_BUFFERS,
   });
   const closers: (() => Promise<void>)[] = [() => db.close()];
   const closeAll = async () => {

@@ -1,5 +1,6 @@
 // The one way to reach storage: postgres.js against DATABASE_URL, or against the
 // embedded PGlite under AIBT_DATA_DIR served in-process through pglite-socket.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -27,7 +28,12 @@ export interface OpenOptions {
   poolSize?: number;
   /** Keep the embedded database in memory (tests); no lock file is taken. */
   inMemory?: boolean;
+  /** The embedded database's shared_buffers (AIBT_PGLITE_SHARED_BUFFERS), e.g. "16MB". */
+  sharedBuffers?: string;
 }
+
+/** PGlite's own default is 128MB; the suite's working set is far smaller. */
+export const DEFAULT_PGLITE_SHARED_BUFFERS = '16MB';
 
 const driverOptions = {
   onnotice: () => {},
@@ -44,7 +50,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     await sql`select 1`;
     return { sql, embedded: false, where: redact(opts.databaseUrl), roundTrips: counting.counter, close: () => sql.end({ timeout: 5 }) };
   }
-  return openEmbedded(opts.dataDir, opts.inMemory ?? false);
+  return openEmbedded(opts.dataDir, opts.inMemory ?? false, opts.sharedBuffers ?? DEFAULT_PGLITE_SHARED_BUFFERS);
 }
 
 /** postgres.js documents `socket` (README "Custom socket") but its types omit it. */
@@ -54,12 +60,15 @@ function socketOption(socket: CountingSocket['socket']): postgres.Options<{}> {
 
 export class EmbeddedInUseError extends Error {}
 
-async function openEmbedded(dataDir: string, inMemory: boolean): Promise<Database> {
+async function openEmbedded(dataDir: string, inMemory: boolean, sharedBuffers: string): Promise<Database> {
   const release = inMemory ? () => {} : acquireLock(dataDir);
   try {
     const { PGlite } = await import('@electric-sql/pglite');
     const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-    const db = await PGlite.create(inMemory ? 'memory://' : path.join(dataDir, 'pglite'));
+    const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`];
+    const pgdata = path.join(dataDir, 'pglite');
+    if (!inMemory && !fs.existsSync(path.join(pgdata, 'PG_VERSION'))) await initdbInChild(pgdata, startParams);
+    const db = await PGlite.create(inMemory ? 'memory://' : pgdata, { startParams });
     const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
     await server.start();
     const [host, port] = server.getServerConn().split(':');
@@ -83,6 +92,23 @@ async function openEmbedded(dataDir: string, inMemory: boolean): Promise<Databas
     release();
     throw err;
   }
+}
+
+/**
+ * Creates a fresh embedded data directory in a short-lived child process: initdb's memory
+ * (hundreds of MB of WebAssembly heap) goes back to the system when the child exits
+ * instead of staying in the suite's resident set.
+ */
+async function initdbInChild(pgdata: string, startParams: string[]): Promise<void> {
+  const pglite = import.meta.resolve('@electric-sql/pglite');
+  const code = `const { PGlite } = await import(${JSON.stringify(pglite)});
+const db = await PGlite.create(${JSON.stringify(pgdata)}, { startParams: ${JSON.stringify(startParams)} });
+await db.close();`;
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 300_000 }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`Could not create the embedded database in ${pgdata}: ${stderr.trim() || err.message}`)) : resolve(),
+    );
+  });
 }
 
 /** Refuse a second process on the same embedded data directory, in one clear sentence. */

@@ -180,6 +180,30 @@ function sessionCloseBefore(at: Date): number {
   return sessionFor(prevTradingDay(date))!.close.getTime();
 }
 
+/** Index of the first bar starting at or after `ms` (bars ascending): a binary search. */
+function firstStartingAtOrAfter(bars: StoredBar[], ms: number): number {
+  let lo = 0;
+  let hi = bars.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (Date.parse(bars[mid]!.t) < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first bar ending after `ms` (ends ascend with starts within one timespan). */
+function firstEndingAfter(bars: StoredBar[], ms: number): number {
+  let lo = 0;
+  let hi = bars.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (bars[mid]!.e <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function isClosed(b: Bar): boolean {
   return b.h !== null && b.l !== null && b.c !== null;
 }
@@ -214,7 +238,14 @@ function marketOver(backend: Backend): Market {
       if (walked >= maxBlocks || count >= limit) break;
       const { bars, through } = await backend.block(symbol, timespan, source, b, upTo, q);
       const cut = Math.min(upMs, through);
-      const visible = bars.filter((x) => isClosed(x) && Date.parse(x.t) >= floor && x.e <= cut);
+      // Only the newest limit+1 visible bars matter (the result and whether it is truncated).
+      const visible: StoredBar[] = [];
+      for (let i = firstEndingAfter(bars, cut) - 1; i >= 0 && count + visible.length <= limit; i--) {
+        const x = bars[i]!;
+        if (Date.parse(x.t) < floor) break;
+        if (isClosed(x)) visible.push(x);
+      }
+      visible.reverse();
       chunks.unshift(visible);
       count += visible.length;
       walked++;
@@ -247,11 +278,10 @@ function marketOver(backend: Backend): Market {
       }
       const { bars, through } = await backend.block(symbol, timespan, source, b, upTo, q);
       const cut = Math.min(upMs, through);
-      for (const x of bars) {
-        if (!isClosed(x) || Date.parse(x.t) < fromMs) continue;
-        const end = x.e;
-        if (end <= cut && (after === null || end > after)) out.push(x);
-      }
+      // Binary search to the first candidate, then only the bars in range: a replay step
+      // reads one or two bars of a 390-bar block, not all of them.
+      let i = Math.max(firstStartingAtOrAfter(bars, fromMs), after === null ? 0 : firstEndingAfter(bars, after));
+      for (; i < bars.length && bars[i]!.e <= cut; i++) if (isClosed(bars[i]!)) out.push(bars[i]!);
       walked++;
       b = nextBlock(timespan, b);
     }
@@ -275,18 +305,17 @@ function marketOver(backend: Backend): Market {
     let started: { bar: StoredBar; timespan: Timespan } | null = null;
     for (const ts of openOrder) {
       const { bars, through } = await backend.block(sym, ts, source, blockOf(ts, at), at, q);
-      const hit = bars.find((x) => x.t === atIso);
+      const i = firstStartingAtOrAfter(bars, atMs);
+      const hit = bars[i] && Date.parse(bars[i]!.t) === atMs ? bars[i] : undefined;
       // a block fetched before `at` may lack bars starting at `at`; those it has are real
-      if (hit && Date.parse(hit.t) <= through) {
+      if (hit && atMs <= through) {
         open = { bar: hit, timespan: ts };
         break;
       }
-      for (let i = bars.length - 1; i >= 0; i--) {
-        const x = bars[i]!;
-        const st = Date.parse(x.t);
-        if (st > atMs || st > through) continue;
-        if (!started || st > Date.parse(started.bar.t)) started = { bar: x, timespan: ts };
-        break;
+      const j = firstStartingAtOrAfter(bars, Math.min(atMs, through) + 1) - 1;
+      if (j >= 0) {
+        const st = Date.parse(bars[j]!.t);
+        if (!started || st > Date.parse(started.bar.t)) started = { bar: bars[j]!, timespan: ts };
       }
     }
     let lastBar: (StoredBar & { timespan: Timespan }) | null = null;
