@@ -20,7 +20,9 @@ const envSchema = z.object({
   REDIS_URL: optionalString,
   AIBT_BOOTSTRAP_KEY: optionalString,
   AIBT_ALLOWED_ORIGINS: optionalString,
-  AIBT_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30),
+  AIBT_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(1440),
+  AIBT_SESSIONS_PER_KEY: z.coerce.number().int().min(1).default(16),
+  AIBT_SESSIONS_PER_SERVER: z.coerce.number().int().min(1).default(1000),
   AIBT_DB_POOL: z.coerce.number().int().min(1).max(100).default(10),
   AIBT_PGLITE_SHARED_BUFFERS: z
     .string()

@@ -25,11 +25,21 @@ export interface TestSuite {
   close(): Promise<void>;
 }
 
-export async function bootSuite(opts: { specs?: ServerSpec[]; env?: Record<string, string>; onDisk?: boolean } = {}): Promise<TestSuite> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aibt-test-'));
+export interface BootOptions {
+  specs?: ServerSpec[];
+  env?: Record<string, string>;
+  onDisk?: boolean;
+  /** Reuse this data directory (a restart); it is then left in place by close(). */
+  dataDir?: string;
+  /** Fixed ports (a restart on the same URLs); default ephemeral. */
+  ports?: Partial<Record<ServerName, number>>;
+}
+
+export async function bootSuite(opts: BootOptions = {}): Promise<TestSuite> {
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'aibt-test-'));
   const config = loadConfig({ ...process.env, AIBT_DATA_DIR: dataDir, AIBT_LOG: 'silent', ...opts.env });
   const specs = opts.specs ?? ALL_SERVERS;
-  const ports = Object.fromEntries(specs.map((s) => [s.name, 0]));
+  const ports = Object.fromEntries(specs.map((s) => [s.name, opts.ports?.[s.name] ?? 0]));
   const suite = await startSuite({ specs, config, ports, inMemory: !opts.onDisk });
   const clients: Client[] = [];
   return {
@@ -51,7 +61,7 @@ export async function bootSuite(opts: { specs?: ServerSpec[]; env?: Record<strin
     async close() {
       await Promise.all(clients.map((c) => c.close().catch(() => {})));
       await suite.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

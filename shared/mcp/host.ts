@@ -1,5 +1,5 @@
 // The HTTP host every server runs in: a Hono app with MCP streamable HTTP on /mcp
-// (sessions that expire when idle), bearer auth, loopback Host/Origin checks,
+// (stateless for most clients; sessions, capped and expiring when idle, for clients that declared elicitation), bearer auth, loopback Host/Origin checks,
 // /health that really asks the database and the cache, and /metrics.
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -22,7 +22,10 @@ interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   server: McpServer;
   userId: number;
+  keyId: number;
   lastSeen: number;
+  /** POSTs whose response stream is still open (a tool waiting on an approval prompt counts). */
+  inFlight: number;
 }
 
 export interface Host {
@@ -33,14 +36,41 @@ export interface Host {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const STORAGE_DOWN = 'The database is unavailable right now, so the API key cannot be checked; try again shortly.';
+/** Larger than any tool's arguments; a bigger body is refused before it is parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 export function createHost(opts: HostOptions): Host {
   const { deps, name } = opts;
   const sessions = new Map<string, Session>();
   const app = new Hono();
+  const perKey = deps.config.AIBT_SESSIONS_PER_KEY;
+  const perServer = deps.config.AIBT_SESSIONS_PER_SERVER;
+
+  const closeSession = async (id: string, s: Session) => {
+    sessions.delete(id);
+    await s.server.close().catch(() => {});
+  };
+
+  /** Closes the oldest idle session (of this key, then of anyone) when a cap is reached; a sentence when none can go. */
+  const makeRoom = async (keyId: number): Promise<string | null> => {
+    const oldestIdle = (pick: (s: Session) => boolean) =>
+      [...sessions].filter(([, s]) => pick(s) && s.inFlight === 0).sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0];
+    if ([...sessions.values()].filter((s) => s.keyId === keyId).length >= perKey) {
+      const victim = oldestIdle((s) => s.keyId === keyId);
+      if (!victim) return `This key already holds ${perKey} MCP sessions on the ${name} server, all busy; close one (HTTP DELETE) or wait for one to finish.`;
+      await closeSession(...victim);
+      logEvent('session_evicted', { server: name, reason: 'per_key_cap' });
+    }
+    if (sessions.size >= perServer) {
+      const victim = oldestIdle(() => true);
+      if (!victim) return `The ${name} server holds its maximum of ${perServer} MCP sessions, all busy; try again shortly.`;
+      await closeSession(...victim);
+      logEvent('session_evicted', { server: name, reason: 'per_server_cap' });
+    }
+    return null;
+  };
 
   // Anything a route did not handle: one JSON log line (a stack only when unexpected) and a
   // JSON-RPC sentence, 503 when storage is down, never Hono's bare 500 with a stack on stderr.
@@ -85,7 +115,7 @@ export function createHost(opts: HostOptions): Host {
       const refusal = checkLoopback(c.req.header('host') ?? new URL(c.req.url).host, c.req.header('origin'), deps.config.allowedOrigins);
       if (refusal) return respond(c.json(jsonRpcError(refusal), 403));
     }
-    let auth: AuthContext | null;
+    let auth: Authorized;
     try {
       auth = await authorize(deps, c.req.header('authorization'));
     } catch (err) {
@@ -94,45 +124,84 @@ export function createHost(opts: HostOptions): Host {
       logEvent('auth_unavailable', { server: name, ...errorFields(err, false) });
       return respond(c.json(jsonRpcError(STORAGE_DOWN), 503, { 'Retry-After': '5' }));
     }
-    if (!auth) {
+    if (!auth.ok) {
+      // error_description is what mcp-remote and Claude Desktop show the person (RFC 6750 §3)
       return respond(
-        c.json(jsonRpcError('Missing, unknown or revoked API key: send Authorization: Bearer <key>.'), 401, {
-          'WWW-Authenticate': 'Bearer realm="aibt", error="invalid_token"',
+        c.json(jsonRpcError(auth.reason), 401, {
+          'WWW-Authenticate': `Bearer realm="aibt", error="invalid_token", error_description="${headerSafe(auth.reason)}"`,
         }),
       );
     }
-    const authInfo = { token: 'redacted', clientId: auth.keyPrefix, scopes: auth.scopes, extra: { auth } };
+    const authInfo = { token: 'redacted', clientId: auth.ctx.keyPrefix, scopes: auth.ctx.scopes, extra: { auth: auth.ctx } };
     const sessionId = c.req.header('mcp-session-id');
+    const post = c.req.method === 'POST';
+
+    let parsedBody: unknown;
+    if (post) {
+      const parsed = await readJsonRpc(c.req.raw);
+      if ('error' in parsed) return respond(c.json(jsonRpcError(parsed.error, parsed.code), parsed.status));
+      parsedBody = parsed.message;
+    }
 
     if (sessionId) {
       const session = sessions.get(sessionId);
       // Another user's session is reported like one that does not exist.
-      if (!session || session.userId !== auth.userId) {
-        return respond(c.json(jsonRpcError('Session not found or expired; start a new one with initialize.'), 404));
+      if (!session || session.userId !== auth.ctx.userId) {
+        return respond(
+          c.json(
+            jsonRpcError('This MCP session is not known here (it expired, was closed, or the server restarted): send initialize again, without Mcp-Session-Id, to start a new one.', -32001),
+            404,
+          ),
+        );
       }
       session.lastSeen = Date.now();
-      return respond(await session.transport.handleRequest(c.req.raw, { authInfo }));
+      if (!post) return respond(await session.transport.handleRequest(c.req.raw, { authInfo }));
+      session.inFlight++;
+      const res = await session.transport.handleRequest(c.req.raw, { authInfo, parsedBody }).catch((e) => {
+        session.inFlight--;
+        throw e;
+      });
+      return respond(onBodyDone(res, () => session.inFlight--));
     }
 
-    if (c.req.method !== 'POST') {
-      return respond(c.json(jsonRpcError('Send initialize first: this request has no Mcp-Session-Id.'), 400));
+    if (!post) {
+      return respond(
+        c.json(jsonRpcError(`${c.req.method} /mcp needs an Mcp-Session-Id; clients without sessions only POST (this server keeps no session for them).`), 405, {
+          Allow: 'POST',
+        }),
+      );
     }
+
+    // Sessions only for clients that can be asked something (elicitation); everyone else is
+    // served statelessly, so an idle expiry, a restart or another replica never breaks them.
+    if (wantsSession(parsedBody)) {
+      const full = await makeRoom(auth.ctx.keyId);
+      if (full) return respond(c.json(jsonRpcError(full), 429));
+      const server = opts.createServer();
+      const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        maxRequestBodySize: MAX_BODY_BYTES,
+        onsessioninitialized: (id) => {
+          sessions.set(id, { transport, server, userId: auth.ctx.userId, keyId: auth.ctx.keyId, lastSeen: Date.now(), inFlight: 0 });
+        },
+        onsessionclosed: (id) => {
+          sessions.delete(id);
+        },
+      });
+      await server.connect(transport);
+      const res = await transport.handleRequest(c.req.raw, { authInfo, parsedBody });
+      if (!transport.sessionId || !sessions.has(transport.sessionId)) await server.close();
+      return respond(res);
+    }
+
     const server = opts.createServer();
-    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      // Large enough that an oversized argument reaches zod and gets a sentence naming it.
-      maxRequestBodySize: MAX_BODY_BYTES,
-      onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server, userId: auth.userId, lastSeen: Date.now() });
-      },
-      onsessionclosed: (id) => {
-        sessions.delete(id);
-      },
-    });
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, maxRequestBodySize: MAX_BODY_BYTES });
     await server.connect(transport);
-    const res = await transport.handleRequest(c.req.raw, { authInfo });
-    if (!transport.sessionId || !sessions.has(transport.sessionId)) await server.close(); // not an initialize
-    return respond(res);
+    const res = await transport.handleRequest(c.req.raw, { authInfo, parsedBody }).catch(async (e) => {
+      await server.close().catch(() => {});
+      throw e;
+    });
+    return respond(onBodyDone(res, () => void server.close().catch(() => {})));
   });
 
   const host: Host = {
@@ -159,10 +228,106 @@ export function createHost(opts: HostOptions): Host {
   return host;
 }
 
-async function authorize(deps: Deps, header: string | undefined): Promise<AuthContext | null> {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (!m) return null;
-  return authenticate(deps.sql, m[1]!);
+type Authorized = { ok: true; ctx: AuthContext } | { ok: false; reason: string };
+
+async function authorize(deps: Deps, header: string | undefined): Promise<Authorized> {
+  if (!header) return { ok: false, reason: 'No API key: send the header Authorization: Bearer <key> (npm start prints one; npm run admin -- create-user makes more).' };
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return { ok: false, reason: 'The Authorization header must be "Bearer <key>", with one space and no quotes.' };
+  const ctx = await authenticate(deps.sql, m[1]!);
+  if (!ctx) return { ok: false, reason: `The API key beginning ${m[1]!.slice(0, 13)} is unknown or revoked: check the key in your client config, or make a new one with npm run admin -- create-key.` };
+  return { ok: true, ctx };
+}
+
+/** A quoted-string header value: printable ASCII only, no quotes or backslashes (a key may hold anything). */
+function headerSafe(text: string): string {
+  return text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** An initialize whose client declared elicitation (it can be asked to approve an order). */
+function wantsSession(message: unknown): boolean {
+  const m = message as { method?: unknown; params?: { capabilities?: { elicitation?: unknown } } } | null;
+  return m?.method === 'initialize' && m.params?.capabilities?.elicitation != null;
+}
+
+type ReadResult = { message: unknown } | { error: string; code: number; status: 400 | 413 | 415 };
+
+/**
+ * Reads one JSON-RPC message from a POST: a body over MAX_BODY_BYTES, invalid JSON, a batch
+ * (removed from MCP in 2025-06-18) or something that is not a JSON-RPC 2.0 message gets an
+ * error before any server sees it, so nothing is written.
+ */
+export async function readJsonRpc(req: Request): Promise<ReadResult> {
+  const tooBig = { error: `The request body is over ${MAX_BODY_BYTES / 1024} KB; nothing was done.`, code: -32600, status: 413 } as const;
+  if (Number(req.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) return tooBig;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (req.body) {
+    const reader = req.body.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel().catch(() => {});
+        return tooBig;
+      }
+      chunks.push(value);
+    }
+  }
+  let message: unknown;
+  try {
+    message = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return { error: 'Parse error: the request body is not valid JSON.', code: -32700, status: 400 };
+  }
+  if (Array.isArray(message)) {
+    return { error: 'JSON-RPC batches are not supported (MCP 2025-06-18 removed them): send one message per request.', code: -32600, status: 400 };
+  }
+  const m = message as Record<string, unknown> | null;
+  const valid =
+    m !== null &&
+    typeof m === 'object' &&
+    m.jsonrpc === '2.0' &&
+    (typeof m.method === 'string' || 'result' in m || 'error' in m) &&
+    (m.id === undefined || typeof m.id === 'string' || (typeof m.id === 'number' && Number.isFinite(m.id)));
+  if (!valid) return { error: 'Invalid Request: the body must be one JSON-RPC 2.0 message (jsonrpc "2.0", a method, an optional id).', code: -32600, status: 400 };
+  return { message };
+}
+
+/** Calls done once the response body has been read to its end or cancelled (an SSE stream closes after its response). */
+function onBodyDone(res: Response, done: () => void): Response {
+  let finished = false;
+  const finish = () => {
+    if (!finished) {
+      finished = true;
+      done();
+    }
+  };
+  if (!res.body) {
+    finish();
+    return res;
+  }
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done: end } = await reader.read();
+        if (end) {
+          controller.close();
+          finish();
+        } else controller.enqueue(value);
+      } catch (err) {
+        controller.error(err);
+        finish();
+      }
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /** DNS-rebinding protection for a server bound to loopback. Returns a refusal or null. */
@@ -184,8 +349,8 @@ export function checkLoopback(host: string | undefined, origin: string | undefin
   return null;
 }
 
-function jsonRpcError(message: string) {
-  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+function jsonRpcError(message: string, code = -32000) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
 function withTimeout<T>(p: Promise<T> | PromiseLike<T>, ms: number, what: string): Promise<T> {

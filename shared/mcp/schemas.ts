@@ -9,14 +9,18 @@ export const idSchema = (what: string) =>
     .max(2_147_483_647, { error: `${what} is out of range.` })
     .describe(what);
 
-/** A ticker: 1–10 characters, letters first, then letters, digits, '.' or '-'. Upper-cased. */
+/**
+ * A ticker: 1–10 characters, a letter first, then letters, digits, '.' or '-', in any case
+ * (upper-cased here). The pattern is checked before the upper-casing, so the JSON Schema a
+ * client validates against accepts exactly what the server accepts (lowercase included).
+ */
 export const symbolSchema = z
   .string({ error: 'symbol must be a string.' })
   .trim()
   .min(1, { error: 'symbol must not be empty.' })
   .max(10, { error: 'symbol must be at most 10 characters (a ticker such as AAPL).' })
+  .regex(/^[A-Za-z][A-Za-z0-9.-]{0,9}$/, { error: 'symbol must be a ticker such as AAPL or BRK.B (letters, digits, . or -).' })
   .toUpperCase()
-  .regex(/^[A-Z][A-Z0-9.-]{0,9}$/, { error: 'symbol must be a ticker such as AAPL or BRK.B (letters, digits, . or -).' })
   .describe('Ticker, e.g. AAPL');
 
 export const symbolListSchema = z.array(symbolSchema).max(500, { error: 'At most 500 symbols.' });

@@ -47,9 +47,12 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def
 
 export const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
-/** Outcomes handlers reported (e.g. "rejected"), by session and request id, for the call-level log line. */
-const outcomes = new Map<string, string>();
-const callKey = (extra: ToolExtra) => `${extra.sessionId ?? ''}|${String(extra.requestId)}`;
+/**
+ * Outcomes handlers reported (e.g. "rejected") for the call-level log line, keyed by the
+ * request's own AbortSignal: stateless clients have no session id, and request ids repeat.
+ */
+const outcomes = new WeakMap<AbortSignal, string>();
+const callKey = (extra: ToolExtra) => extra.signal;
 
 export function registerTools(server: McpServer, deps: Deps, serverName: string, tools: ToolDef<any, any>[]): void {
   for (const tool of tools) {
