@@ -74,7 +74,7 @@ describe('clients without elicitation', () => {
     expect((await lc(tools, 'list_models', {})).models).toHaveLength(1);
     await lang.close();
     await sdk.close();
-  });
+  }, 180_000);
 });
 
 describe('LangChain MultiServerMCPClient over all five servers', () => {
@@ -112,5 +112,5 @@ describe('LangChain MultiServerMCPClient over all five servers', () => {
     expect(toCents(portfolio.cash)).toBe(cashCents);
     expect(toCents(step.final_stats.final_value)).toBe(cashCents);
     await lang.close();
-  });
+  }, 180_000);
 });
