@@ -100,9 +100,14 @@ export function toPage<T>(
   return { items, truncated, next_cursor };
 }
 
-/** Bytes of a tool result as a client receives it: the summary text and structuredContent. */
+/**
+ * Bytes of a tool result's JSON as the cap counts them: the text blocks and structuredContent.
+ * Image blocks (equity_chart's PNG) are left out: a picture is asked for by name, and
+ * clients hand it to the model as an image, not as text tokens.
+ */
 export function resultBytes(result: { content?: unknown; structuredContent?: unknown }): number {
-  return Buffer.byteLength(JSON.stringify({ content: result.content, structuredContent: result.structuredContent }));
+  const content = Array.isArray(result.content) ? result.content.filter((c: { type?: string }) => c?.type !== 'image') : result.content;
+  return Buffer.byteLength(JSON.stringify({ content, structuredContent: result.structuredContent }));
 }
 
 /** A summary line cut to `max` characters, so summaries stay bounded too. */
