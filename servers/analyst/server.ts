@@ -1,4 +1,6 @@
 import type { ServerSpec } from '../../shared/mcp/server-spec.js';
+import { ANALYST_PROMPTS } from './prompts.js';
+import { ANALYST_RESOURCES } from './resources.js';
 import { analyzeTradesTool } from './tools/analyze_trades.js';
 import { calculateMetricsTool } from './tools/calculate_metrics.js';
 import { compareRunsTool } from './tools/compare_runs.js';
@@ -18,4 +20,6 @@ export const analystServer: ServerSpec = {
     saveConversationTurnTool,
     getConversationTool,
   ],
+  prompts: ANALYST_PROMPTS,
+  resources: ANALYST_RESOURCES,
 };

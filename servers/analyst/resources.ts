@@ -1,0 +1,55 @@
+// The analyst's resources: a run's markdown report and its equity chart, listed for the
+// caller's 20 newest runs.
+import { reportMarkdown } from '../../shared/domain/run-report.js';
+import { idArgument, type ResourceDef } from '../../shared/mcp/prompts-resources.js';
+import { recentRuns } from '../../shared/store/recent.js';
+import { loadRunFacts } from '../../shared/store/run-facts.js';
+import { completeRunId } from './prompts.js';
+import { CHART_HEIGHT, CHART_WIDTH, drawEquityChart } from './tools/equity_chart.js';
+
+const LISTED_RUNS = 20;
+
+export const runReportResource: ResourceDef = {
+  name: 'run_report',
+  title: 'Run report',
+  description: 'Markdown report of a run: header, metrics table, round-trip summary and findings, the worst five round trips with their reasoning, rejections by rule.',
+  mimeType: 'text/markdown',
+  scope: 'read',
+  uriTemplate: 'aibt://runs/{run_id}/report',
+  async list(ctx) {
+    return (await recentRuns(ctx.deps.sql, ctx.auth.userId, LISTED_RUNS)).map((r) => ({
+      uri: `aibt://runs/${r.run_id}/report`,
+      name: `run-${r.run_id}-report`,
+      title: `${r.model_name} — run #${r.run_number} report`,
+      description: `${r.kind} run ${r.run_id}, ${r.status}, started ${r.started_at}`,
+    }));
+  },
+  complete: { run_id: completeRunId },
+  async read(vars, ctx) {
+    const facts = await loadRunFacts(ctx.deps, ctx.auth.userId, idArgument(vars.run_id, 'run_id'));
+    return { text: reportMarkdown(facts) };
+  },
+};
+
+export const runEquityResource: ResourceDef = {
+  name: 'run_equity_chart',
+  title: 'Run equity chart',
+  description: `PNG (${CHART_WIDTH.fallback}×${CHART_HEIGHT.fallback}) of a run's equity curve with its drawdown and fills, New York time axis; the equity_chart tool takes other sizes and several runs.`,
+  mimeType: 'image/png',
+  scope: 'read',
+  uriTemplate: 'aibt://runs/{run_id}/equity.png',
+  async list(ctx) {
+    return (await recentRuns(ctx.deps.sql, ctx.auth.userId, LISTED_RUNS)).map((r) => ({
+      uri: `aibt://runs/${r.run_id}/equity.png`,
+      name: `run-${r.run_id}-equity.png`,
+      title: `${r.model_name} — run #${r.run_number} equity chart`,
+    }));
+  },
+  complete: { run_id: completeRunId },
+  async read(vars, ctx) {
+    const chart = await drawEquityChart(ctx.deps.sql, ctx.auth.userId, [idArgument(vars.run_id, 'run_id')], CHART_WIDTH.fallback, CHART_HEIGHT.fallback);
+    return { blob: chart.png };
+  },
+};
+
+export const ANALYST_RESOURCES = [runReportResource, runEquityResource];
