@@ -16,6 +16,17 @@ afterAll(() => t?.close());
 
 const trips = <T>(f: () => Promise<T>) => t.suite.deps.db.roundTrips.measure(f);
 
+/**
+ * The warm count: the fewest round trips over `n` calls. A pool of several connections
+ * (Postgres) prepares a statement once per connection, and its first use on a connection
+ * costs one more trip; the embedded database has one connection.
+ */
+async function warmTrips(n: number, f: () => Promise<unknown>): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < n; i++) best = Math.min(best, (await trips(f)).roundTrips);
+  return best;
+}
+
 describe('database round trips', () => {
   it('counts on this connection (a plain socket: loopback Postgres or the embedded database)', () => {
     expect(t.suite.deps.db.roundTrips.counted).toBe(true);
@@ -28,10 +39,12 @@ describe('database round trips', () => {
     await ok(runs, 'get_model', { model_id: model.model_id }); // warm: statements prepared, key cached
     const auth = (await authenticate(t.suite.deps.sql, key))!;
     expect(auth.userName).toBe(name);
-    const own = await trips(() => getModelDetail(t.suite.deps.sql, auth.userId, model.model_id));
-    const viaTool = await trips(() => call(runs, 'get_model', { model_id: model.model_id }));
-    expect(viaTool.result.isError).toBe(false);
-    expect(own.roundTrips).toBeGreaterThan(0);
-    expect(viaTool.roundTrips).toBe(own.roundTrips);
+    const own = await warmTrips(12, () => getModelDetail(t.suite.deps.sql, auth.userId, model.model_id));
+    const viaTool = await warmTrips(12, async () => {
+      const r = await call(runs, 'get_model', { model_id: model.model_id });
+      expect(r.isError).toBe(false);
+    });
+    expect(own).toBeGreaterThan(0);
+    expect(viaTool).toBe(own);
   });
 });
