@@ -1,6 +1,6 @@
 // The admin commands, run in whichever process holds the database: the CLI itself,
 // or the running suite through its loopback admin endpoint.
-import { createKey, createUser, listUsers, parseScopes, revokeKey, SCOPES } from '../auth/keys.js';
+import { createKey, createUser, listUsers, parseScopes, revokeKey } from '../auth/keys.js';
 import type { Deps } from '../deps.js';
 import { describeImport, importBarsFile, type ImportFormat } from '../market/import-bars.js';
 import { importActionsFile } from '../market/import-actions.js';
@@ -13,7 +13,8 @@ const commands: Record<string, AdminCommand> = {
     const { positional, flags } = parseArgs(args);
     const name = positional[0];
     if (!name) throw new Error('Usage: create-user NAME [--scopes read,trade,...]');
-    const scopes = parseScopes(flags.scopes ?? SCOPES.join(','));
+    // least privilege: a new user reads until given more (CONTRACT §0: default read)
+    const scopes = parseScopes(flags.scopes ?? 'read');
     const { key, prefix } = await createUser(deps.sql, name, scopes);
     return [`Created user ${name} with key ${prefix} (scopes: ${scopes.join(', ')}). The key is shown once:`, key];
   },
@@ -21,7 +22,7 @@ const commands: Record<string, AdminCommand> = {
     const { positional, flags } = parseArgs(args);
     const name = positional[0];
     if (!name) throw new Error('Usage: create-key USER [--scopes read,trade,...]');
-    const scopes = flags.scopes ? parseScopes(flags.scopes) : undefined;
+    const scopes = parseScopes(flags.scopes ?? 'read');
     const { key, prefix } = await createKey(deps.sql, name, scopes);
     return [`Created key ${prefix} for ${name}. The key is shown once:`, key];
   },

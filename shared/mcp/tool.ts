@@ -34,7 +34,8 @@ export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Zo
   name: string;
   title: string;
   description: string;
-  scope: Scope;
+  /** The scope a key needs; with several, any one of them. */
+  scope: Scope | readonly Scope[];
   input: I;
   output: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
@@ -89,7 +90,28 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
       },
     );
   }
-  if (tools.length) instrumentToolCalls(server, deps, serverName);
+  if (tools.length) {
+    instrumentToolCalls(server, deps, serverName);
+    withoutDraft07(server);
+  }
+}
+
+/**
+ * The SDK converts zod to JSON Schema draft-07 and says so in `$schema`; MCP assumes 2020-12,
+ * and a client that validates 2020-12 refuses a draft-07 `$schema`. The schemas use nothing
+ * that differs between the two, so the declaration is dropped.
+ */
+function withoutDraft07(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, (req: any, extra: ToolExtra) => Promise<any>> })._requestHandlers;
+  const inner = handlers.get('tools/list');
+  if (!inner) return;
+  handlers.set('tools/list', async (request, extra) => {
+    const result = await inner(request, extra);
+    for (const tool of result?.tools ?? []) {
+      for (const key of ['inputSchema', 'outputSchema'] as const) if (tool[key]) delete tool[key].$schema;
+    }
+    return result;
+  });
 }
 
 /**

@@ -10,7 +10,8 @@ export const haltTradingTool = defineTool({
   title: 'Halt trading',
   description:
     "Stop a model's trading: halted refuses every order, reducing allows only orders that shrink exposure. Without approve a key can only tighten; a state set by an approve key or a circuit breaker keeps its reason until an approve key lifts it.",
-  scope: 'trade',
+  // the agent halts itself (trade); a supervisor halts an agent (approve)
+  scope: ['trade', 'approve'],
   input: {
     model_id: idSchema('model_id'),
     reason: z.string().trim().min(1, { error: 'reason must not be empty.' }).max(2000),
