@@ -136,6 +136,8 @@ interface Resolved {
   source: PriceSource | null;
   /** imported: the timespans stored, with their first bar */
   spans?: StoredSpan[];
+  /** imported: the splits imported for it */
+  splits?: Split[];
 }
 
 interface LoadedBlock {
@@ -215,7 +217,9 @@ function marketOver(backend: Backend): Market {
   async function adjust(symbol: string, source: PriceSource, bars: Bar[], asOf: Date, q?: Q): Promise<Bar[]> {
     // bars before a split known at asOf are shown on the new share basis (Polygon and imported alike)
     if (source === 'simulated' || bars.length === 0) return bars;
-    return applySplits(bars, await backend.splits(symbol, source, q), asOf);
+    // imported splits ride on the resolved (cached) symbol: no extra round trip per read
+    const splits = source === 'imported' ? ((await backend.resolve(symbol, q)).splits ?? []) : await backend.splits(symbol, source, q);
+    return splits.length ? applySplits(bars, splits, asOf) : bars;
   }
 
   /** Closed bars visible at upTo (and after `after`), walking blocks back from upTo's until `limit`. */
@@ -486,7 +490,7 @@ export function createMarket(opts: MarketOptions): Market {
       if (hit) return hit;
       let r: Resolved;
       const spans = await importedSpans(q, symbol);
-      if (spans.length) r = { source: 'imported', spans };
+      if (spans.length) r = { source: 'imported', spans, splits: (await getSplits(q, symbol)).splits };
       else if (polygon || (await hasStoredBars(q, symbol, 'polygon'))) r = { source: 'polygon' };
       else if (simulated.has(symbol)) r = { source: 'simulated' };
       else r = { source: null };
@@ -537,6 +541,7 @@ export function createMarket(opts: MarketOptions): Market {
     },
 
     async splits(symbol, source, q = sql) {
+      if (source === 'imported') return (await backend.resolve(symbol, q)).splits ?? [];
       const key = `mkt:splits:${symbol}`;
       const hit = await getJson<Split[]>(cache, key);
       if (hit) return hit;
