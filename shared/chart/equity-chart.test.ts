@@ -60,6 +60,28 @@ describe('renderEquityChart', () => {
   });
 });
 
+describe('gaps', () => {
+  it("breaks a minute run's curve over the night instead of drawing a line across it", () => {
+    const points = ['2025-06-10', '2025-06-11'].flatMap((day, d) => walk(390, 11 + d, 50_000, Date.parse(`${day}T13:30:00Z`)));
+    const out = renderEquityChart({ title: 'Nights', width: 1000, height: 600, runs: [{ name: 'N #1', initialValue: 50_000, points, fills: [] }] });
+    const img = decodePng(out.png);
+    const from = points[0]!.t;
+    const to = points.at(-1)!.t;
+    // the grid spans x 84 … 976 (left 84, right 24 in renderEquityChart)
+    const column = (t: number) => Math.round(84 + ((t - from) / (to - from)) * 892);
+    const curvePixels = (x: number) => {
+      let n = 0;
+      for (let y = 70; y < 400; y++) {
+        const i = (y * img.width + x) * 4;
+        if (Math.abs(img.data[i]! - 0x1d) + Math.abs(img.data[i + 1]! - 0x4e) + Math.abs(img.data[i + 2]! - 0xd8) <= 60) n++;
+      }
+      return n;
+    };
+    expect(curvePixels(column(Date.parse('2025-06-11T06:00:00Z')))).toBe(0); // 02:00 New York
+    expect(curvePixels(column(Date.parse('2025-06-10T16:00:00Z')))).toBeGreaterThan(0); // 12:00 New York
+  });
+});
+
 describe('drawdownSeries', () => {
   it('measures from the running peak with the starting value as the first peak (by hand)', () => {
     const dd = drawdownSeries(100, [{ t: 1, v: 90 }, { t: 2, v: 120 }, { t: 3, v: 96 }, { t: 4, v: 130 }]);

@@ -84,6 +84,7 @@ export function renderEquityChart(req: ChartRequest): RenderedChart {
     const y = (v: number) => (scale === 'value' ? v : run.initialValue > 0 ? (v / run.initialValue - 1) * 100 : 0);
     const equity = minMaxPerColumn(run.points, columns, from, to);
     const drawdown = minMaxPerColumn(drawdownSeries(run.initialValue, run.points), columns, from, to);
+    const gap = gapMs(run.points);
     // markers are 11 px wide: one of each kind per 12 px keeps them apart and the curve visible
     const markers = thinPerColumn(run.fills, columns / 12, from, to);
     const at = valueAt(run.points);
@@ -91,13 +92,13 @@ export function renderEquityChart(req: ChartRequest): RenderedChart {
       {
         type: 'line', name: run.name, xAxisIndex: 0, yAxisIndex: 0, showSymbol: false, animation: false,
         lineStyle: { color, width: 2 }, itemStyle: { color },
-        data: equity.map((p) => [ny(p.t), y(p.v)]),
+        data: withGaps(equity, gap, (p) => [ny(p.t), y(p.v)]),
       },
       {
         type: 'line', name: run.name, xAxisIndex: 1, yAxisIndex: 1, showSymbol: false, animation: false,
         // one run's drawdown is shaded; overlapping shades of several runs would blur each other
         lineStyle: { color, width: 1 }, itemStyle: { color }, ...(req.runs.length === 1 ? { areaStyle: { color, opacity: DRAWDOWN_FILL } } : {}),
-        data: drawdown.map((p) => [ny(p.t), p.v * 100]),
+        data: withGaps(drawdown, gap, (p) => [ny(p.t), p.v * 100]),
       },
     );
     for (const kind of ['entry', 'exit'] as const) {
@@ -156,7 +157,7 @@ export function renderEquityChart(req: ChartRequest): RenderedChart {
       {
         type: 'value', gridIndex: 1, max: 0, name: 'Drawdown (%)',
         nameTextStyle: { fontFamily: FONT, color: '#6b7280', align: 'left' },
-        axisLabel: { fontFamily: FONT, color: '#374151', formatter: (v: number) => `${v.toFixed(v === 0 || Math.abs(v) >= 10 ? 0 : 1)}%` },
+        axisLabel: { fontFamily: FONT, color: '#374151', formatter: (v: number) => `${Number(v.toFixed(2))}%` },
         splitLine: { lineStyle: { color: '#eef0f3' } },
       },
     ],
@@ -187,6 +188,28 @@ export function drawdownSeries(initialValue: number, points: readonly SeriesPoin
     if (p.v > peak) peak = p.v;
     return { t: p.t, v: peak > 0 ? p.v / peak - 1 : 0 };
   });
+}
+
+/**
+ * The pause that breaks a curve: ten typical steps and at least 3 hours, so a minute run's
+ * nights and weekends show as gaps instead of a straight line, and a daily run stays whole.
+ */
+function gapMs(points: readonly SeriesPoint[]): number {
+  const diffs: number[] = [];
+  for (let i = 1; i < points.length && i <= 2001; i++) diffs.push(points[i]!.t - points[i - 1]!.t);
+  diffs.sort((a, b) => a - b);
+  const step = diffs.length ? diffs[diffs.length >> 1]! : 0;
+  return Math.max(10 * step, 3 * 3_600_000);
+}
+
+/** Data pairs with a null between points further apart than `gap` (ECharts breaks the line there). */
+function withGaps(points: readonly SeriesPoint[], gap: number, pair: (p: SeriesPoint) => [number, number]): ([number, number] | [number, null])[] {
+  const out: ([number, number] | [number, null])[] = [];
+  points.forEach((p, i) => {
+    if (i && p.t - points[i - 1]!.t > gap) out.push([pair(p)[0] - 1, null]);
+    out.push(pair(p));
+  });
+  return out;
 }
 
 /** The curve's value at t: the last point at or before t (the first point before the curve starts). */
