@@ -2,6 +2,7 @@ import type { Cache } from './cache.js';
 import type { Config } from './config.js';
 import type { Database, Sql } from './db/database.js';
 import type { Market } from './market/market.js';
+import type { Limits } from './mcp/limits.js';
 import type { Metrics } from './mcp/metrics.js';
 
 /** What every server and tool is built from; one instance per process. */
@@ -11,5 +12,7 @@ export interface Deps {
   sql: Sql;
   cache: Cache;
   metrics: Metrics;
+  /** Request rate, bad-key delay and fetch bounds per caller. */
+  limits: Limits;
   market: Market;
 }

@@ -20,6 +20,7 @@ import { isStorageUnavailable } from './mcp/errors.js';
 import { startLiveTicker } from './trading/ticker.js';
 import { createMarket } from './market/market.js';
 import { createHost, type Host } from './mcp/host.js';
+import { createLimits } from './mcp/limits.js';
 import { Metrics } from './mcp/metrics.js';
 import { buildServer, type ServerSpec } from './mcp/server-spec.js';
 
@@ -62,6 +63,7 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
     if (applied.length) logEvent('migrations_applied', { applied });
     const deps = buildDeps(config, db);
     closers.push(() => deps.cache.close());
+    closers.push(() => deps.limits.close());
     closers.push(await syncKeyCache(db.sql, config.REDIS_URL));
 
     let key: string | undefined;
@@ -119,7 +121,7 @@ export function buildDeps(config: Config, db: Database): Deps {
     timeoutMs: config.AIBT_CACHE_TIMEOUT_MS,
     breakerOpenMs: config.AIBT_CACHE_BREAKER_MS,
   });
-  return { config, db, sql: db.sql, cache, metrics: new Metrics(), market: createMarket({ sql: db.sql, cache, config }) };
+  return { config, db, sql: db.sql, cache, metrics: new Metrics(), limits: createLimits(config), market: createMarket({ sql: db.sql, cache, config }) };
 }
 
 function listen(app: Hono, hostname: string, port: number): Promise<Server> {

@@ -33,6 +33,7 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     await unsync();
     await deps.cache.close();
+    await deps.limits.close();
     await db.close();
   }
 }

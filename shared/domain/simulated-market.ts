@@ -16,6 +16,12 @@ export const SIMULATED_SYMBOLS: string[] = [
   'UNH', 'XOM', 'JNJ', 'WMT', 'PG', 'MA', 'HD', 'KO', 'NFLX', 'AMD', 'SPY', 'QQQ',
 ];
 
+/**
+ * The simulated market serves trading days from here on (through today: callers bound
+ * bars by the wall clock); earlier dates have no bars rather than invented ones.
+ */
+export const SIMULATED_FIRST_DATE = '2000-01-03';
+
 /** The walk starts here: the symbol's starting price is this day's open. */
 export const ANCHOR_DATE = '2020-01-02';
 /** Overnight gaps are clipped to ± this fraction. */
@@ -291,10 +297,10 @@ function aggregate(bars: Bar[]): Bar {
 /**
  * A trading day's regular-session bars: minutes (390, or 210 on a half day), hours
  * (starting 09:30, 10:30, …; the last one ends at the close) or the one daily bar
- * (t = dayBarStart(date)). Empty on a non-trading day. Symbols are matched case-insensitively.
+ * (t = dayBarStart(date)). Empty on a non-trading day and before SIMULATED_FIRST_DATE. Symbols are matched case-insensitively.
  */
 export function simulatedBars(symbol: string, timespan: Timespan, date: string): Bar[] {
-  if (!isTradingDay(date)) return [];
+  if (date < SIMULATED_FIRST_DATE || !isTradingDay(date)) return [];
   const sym = normalizeSymbol(symbol);
   if (timespan === 'day') return [dailyBar(sym, date)];
   const { minutes } = dayPath(sym, date, true);
@@ -304,11 +310,12 @@ export function simulatedBars(symbol: string, timespan: Timespan, date: string):
   return hours;
 }
 
-/** Daily bars of every trading day in [from, to] (YYYY-MM-DD, inclusive), ascending. */
+/** Daily bars of every trading day in [from, to] (YYYY-MM-DD, inclusive, from SIMULATED_FIRST_DATE on), ascending. */
 export function simulatedDailyRange(symbol: string, from: string, to: string): Bar[] {
   const sym = normalizeSymbol(symbol);
   const out: Bar[] = [];
-  let d = isTradingDay(from) ? from : nextTradingDay(from);
+  const first = from < SIMULATED_FIRST_DATE ? SIMULATED_FIRST_DATE : from;
+  let d = isTradingDay(first) ? first : nextTradingDay(first);
   for (; d <= to; d = nextTradingDay(d)) out.push(dailyBar(sym, d));
   return out;
 }

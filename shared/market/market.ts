@@ -10,6 +10,7 @@
 // caller's own transaction.
 import type { Cache } from '../cache.js';
 import { getJson, setJson } from '../cache.js';
+import { chargeFetch } from '../mcp/limits.js';
 import type { Config } from '../config.js';
 import type { Q, Sql } from '../db/database.js';
 import { barEnd, prevTradingDay, sessionFor, tradingDays } from '../domain/calendar.js';
@@ -511,6 +512,7 @@ export function createMarket(opts: MarketOptions): Market {
         const cov = await getCoverage(q, symbol, timespan, source, b.id);
         if (cov && !cov.complete) through = cov.fetchedThrough.getTime();
         if (!cov || (!cov.complete && atMs > through && atMs - through >= REFETCH_MS)) {
+          await chargeFetch(`${symbol} ${timespan} bars for ${b.id}`); // bars a key's reads may store
           const now = wall();
           let bars: Bar[];
           let complete = true;

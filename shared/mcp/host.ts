@@ -4,11 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { Hono } from 'hono';
-import { authenticate, type AuthContext } from '../auth/keys.js';
+import { Hono, type Context } from 'hono';
+import { keyCacheFor } from '../auth/key-cache.js';
+import { authenticate, hashKey, type AuthContext } from '../auth/keys.js';
 import type { Deps } from '../deps.js';
 import { errorFields, logEvent } from '../log.js';
 import { isStorageUnavailable } from './errors.js';
+import type { Refusal } from './limits.js';
 
 export interface HostOptions {
   name: string;
@@ -115,6 +117,12 @@ export function createHost(opts: HostOptions): Host {
       const refusal = checkLoopback(c.req.header('host') ?? new URL(c.req.url).host, c.req.header('origin'), deps.config.allowedOrigins);
       if (refusal) return respond(c.json(jsonRpcError(refusal), 403));
     }
+    // Repeated bad keys from one address slow down its checks of keys not already verified.
+    const address = clientAddress(c.env);
+    if (!knownKey(deps, c.req.header('authorization'))) {
+      const slowed = await deps.limits.beforeKeyCheck(address);
+      if (slowed) return respond(refuse(c, slowed));
+    }
     let auth: Authorized;
     try {
       auth = await authorize(deps, c.req.header('authorization'));
@@ -125,6 +133,7 @@ export function createHost(opts: HostOptions): Host {
       return respond(c.json(jsonRpcError(STORAGE_DOWN), 503, { 'Retry-After': '5' }));
     }
     if (!auth.ok) {
+      await deps.limits.badKey(address);
       // error_description is what mcp-remote and Claude Desktop show the person (RFC 6750 §3)
       return respond(
         c.json(jsonRpcError(auth.reason), 401, {
@@ -132,7 +141,10 @@ export function createHost(opts: HostOptions): Host {
         }),
       );
     }
+    const limited = await deps.limits.request(auth.ctx);
+    if (limited) return respond(refuse(c, limited));
     const authInfo = { token: 'redacted', clientId: auth.ctx.keyPrefix, scopes: auth.ctx.scopes, extra: { auth: auth.ctx } };
+    const caller = auth.ctx;
     const sessionId = c.req.header('mcp-session-id');
     const post = c.req.method === 'POST';
 
@@ -157,7 +169,7 @@ export function createHost(opts: HostOptions): Host {
       session.lastSeen = Date.now();
       if (!post) return respond(await session.transport.handleRequest(c.req.raw, { authInfo }));
       session.inFlight++;
-      const res = await session.transport.handleRequest(c.req.raw, { authInfo, parsedBody }).catch((e) => {
+      const res = await deps.limits.asCaller(caller, () => session.transport.handleRequest(c.req.raw, { authInfo, parsedBody })).catch((e) => {
         session.inFlight--;
         throw e;
       });
@@ -197,7 +209,7 @@ export function createHost(opts: HostOptions): Host {
     const server = opts.createServer();
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, maxRequestBodySize: MAX_BODY_BYTES });
     await server.connect(transport);
-    const res = await transport.handleRequest(c.req.raw, { authInfo, parsedBody }).catch(async (e) => {
+    const res = await deps.limits.asCaller(caller, () => transport.handleRequest(c.req.raw, { authInfo, parsedBody })).catch(async (e) => {
       await server.close().catch(() => {});
       throw e;
     });
@@ -234,7 +246,16 @@ async function authorize(deps: Deps, header: string | undefined): Promise<Author
   if (!header) return { ok: false, reason: 'No API key: send the header Authorization: Bearer <key> (npm start prints one; npm run admin -- create-user makes more).' };
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return { ok: false, reason: 'The Authorization header must be "Bearer <key>", with one space and no quotes.' };
-  const ctx = await authenticate(deps.sql, m[1]!);
+  let ctx: AuthContext | null;
+  try {
+    ctx = await authenticate(deps.sql, m[1]!);
+  } catch (err) {
+    // Storage down: a key this process verified recently (and saw no revocation of) keeps
+    // working for calls that need no database; any other key gets the 503 sentence.
+    const known = isStorageUnavailable(err) ? keyCacheFor(deps.sql).lastVerified(hashKey(m[1]!)) : undefined;
+    if (!known || Date.now() - known.verifiedAt > deps.config.AIBT_AUTH_OUTAGE_GRACE_MS) throw err;
+    ctx = known.auth;
+  }
   if (!ctx) return { ok: false, reason: `The API key beginning ${m[1]!.slice(0, 13)} is unknown or revoked: check the key in your client config, or make a new one with npm run admin -- create-key.` };
   return { ok: true, ctx };
 }
@@ -328,6 +349,21 @@ function onBodyDone(res: Response, done: () => void): Response {
     },
   });
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+/** A key this process verified before (and saw no revocation of) skips the bad-key delay. */
+function knownKey(deps: Deps, header: string | undefined): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return !!m && m[1]!.length <= 200 && keyCacheFor(deps.sql).lastVerified(hashKey(m[1]!)) !== undefined;
+}
+
+/** The peer's address (@hono/node-server passes the Node request as env.incoming). */
+function clientAddress(env: unknown): string {
+  return (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+function refuse(c: Context, r: Refusal): Response {
+  return c.json(jsonRpcError(r.message), r.status, { 'Retry-After': String(r.retryAfterSeconds) });
 }
 
 /** DNS-rebinding protection for a server bound to loopback. Returns a refusal or null. */

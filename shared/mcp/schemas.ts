@@ -25,12 +25,63 @@ export const symbolSchema = z
 
 export const symbolListSchema = z.array(symbolSchema).max(500, { error: 'At most 500 symbols.' });
 
-/** An instant (ISO-8601) or a date (YYYY-MM-DD). */
+/** The instants and dates any argument may name (CONTRACT §0): 1970-01-01 … 2100-12-31, UTC. */
+export const EARLIEST_MS = Date.UTC(1970, 0, 1);
+export const LATEST_MS = Date.UTC(2101, 0, 1) - 1;
+
+/** An instant (ISO-8601) or a date (YYYY-MM-DD), between 1970-01-01 and 2100-12-31. */
 export const timeSchema = z
   .string()
   .max(40)
-  .refine((s) => !Number.isNaN(Date.parse(s)), { error: 'must be an ISO-8601 time or a YYYY-MM-DD date.' })
-  .describe('ISO-8601 time or YYYY-MM-DD');
+  .refine((s) => !Number.isNaN(Date.parse(s)), { error: 'must be an ISO-8601 time or a YYYY-MM-DD date.', abort: true })
+  .refine(
+    (s) => {
+      const t = Date.parse(s);
+      return t >= EARLIEST_MS && t <= LATEST_MS;
+    },
+    { error: 'must lie between 1970-01-01 and 2100-12-31.' },
+  )
+  .describe('ISO-8601 time or YYYY-MM-DD, 1970-01-01 to 2100-12-31');
+
+/** Argument names whose text is free-form: newline, carriage return and tab are allowed there. */
+export const FREE_TEXT_FIELDS = new Set(['content', 'reasoning', 'reason', 'instructions', 'note', 'description', 'context']);
+
+// C0 controls and DEL; the free-text whitespace (\t \n \r) is handled separately.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const LINE_OR_TAB = /[\t\n\r]/;
+
+/**
+ * For a tool's whole input object (superRefine): every string, at any depth and in object
+ * keys too, refuses NUL and other control characters; newline and tab only inside
+ * FREE_TEXT_FIELDS. One issue per offending field, naming it.
+ */
+export function refuseControlCharacters(value: unknown, ctx: z.RefinementCtx): void {
+  const visit = (v: unknown, path: (string | number)[], freeText: boolean, depth: number): void => {
+    if (depth > 32) return;
+    if (typeof v === 'string') {
+      if (CONTROL.test(v) || (!freeText && LINE_OR_TAB.test(v))) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: freeText
+            ? 'must not contain control characters such as NUL (newline and tab are allowed).'
+            : 'must not contain control characters such as NUL, newline or tab.',
+        });
+      }
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => visit(x, [...path, i], freeText, depth + 1));
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (CONTROL.test(k) || LINE_OR_TAB.test(k)) {
+          ctx.addIssue({ code: 'custom', path: [...path, k], message: 'a key must not contain control characters such as NUL.' });
+          continue;
+        }
+        visit(x, [...path, k], freeText || (depth === 0 && FREE_TEXT_FIELDS.has(k)), depth + 1);
+      }
+    }
+  };
+  visit(value, [], false, 0);
+}
 
 export const limitSchema = (fallback: number, max: number) =>
   z.number().int().min(1).max(max).default(fallback).describe(`How many to return (default ${fallback}, at most ${max})`);

@@ -9,6 +9,7 @@ import { requireScope } from '../auth/scopes.js';
 import type { Deps } from '../deps.js';
 import { logEvent } from '../log.js';
 import { isStorageUnavailable, ToolError } from './errors.js';
+import { refuseControlCharacters } from './schemas.js';
 import { clip, RESULT_CAP_BYTES, resultBytes } from './paging.js';
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -63,7 +64,7 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
         title: tool.title,
         description: tool.description,
         // strict: an unknown argument is refused, not silently dropped
-        inputSchema: z.object(tool.input).strict(),
+        inputSchema: z.object(tool.input).strict().superRefine(refuseControlCharacters),
         outputSchema: z.object(tool.output),
         annotations: tool.annotations,
       },
@@ -90,6 +91,7 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
       },
     );
   }
+  deps.metrics.knowTools(serverName, tools.map((t) => t.name));
   if (tools.length) {
     instrumentToolCalls(server, deps, serverName);
     withoutDraft07(server);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SIMULATED_FIRST_DATE } from '../../../shared/domain/simulated-market.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { symbolSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
@@ -29,7 +30,9 @@ export const getPriceTool = defineTool({
     const q = await deps.market.quoteAt(args.symbol, now);
     if (!q) {
       if (!(await deps.market.isKnown(args.symbol))) throw unknownSymbol(args.symbol);
-      throw new ToolError('NO_PRICE', `No bar of ${args.symbol} has started by ${now.toISOString()}, so it has no price yet.`);
+      const simulated = (await deps.market.sourceOf(args.symbol)) === 'simulated';
+      const range = simulated ? ` The simulated market serves ${SIMULATED_FIRST_DATE} to today.` : '';
+      throw new ToolError('NO_PRICE', `No bar of ${args.symbol} has started by ${now.toISOString()}, so it has no price yet.${range}`);
     }
     const lb = q.lastBar;
     const data = {
