@@ -8,5 +8,5 @@ if (!process.env.DATABASE_URL || !process.env.REDIS_URL) {
 }
 
 export default defineConfig({
-  test: { ...base.test, exclude: ['**/node_modules/**'] },
+  test: { ...base.test, exclude: ['**/node_modules/**', 'test/reliability/**'] },
 });

@@ -16,7 +16,7 @@ import { ToolError } from './errors.js';
 
 export type LimitsConfig = Pick<
   Config,
-  'REDIS_URL' | 'AIBT_RATE_LIMIT_PER_SEC' | 'AIBT_RATE_LIMIT_BURST' | 'AIBT_BAD_KEY_FREE' | 'AIBT_BAD_KEY_MAX_DELAY_MS' | 'AIBT_FETCH_BLOCKS_PER_MIN'
+  'REDIS_URL' | 'AIBT_RATE_LIMIT_PER_SEC' | 'AIBT_RATE_LIMIT_BURST' | 'AIBT_BAD_KEY_FREE' | 'AIBT_BAD_KEY_MAX_DELAY_MS' | 'AIBT_FETCH_BLOCKS_PER_HOUR'
 >;
 
 export interface Refusal {
@@ -41,7 +41,7 @@ const caller = new AsyncLocalStorage<{ auth: AuthContext; limits: InternalLimits
 
 interface InternalLimits {
   fetchLimiter: RateLimiterAbstract;
-  fetchPerMin: number;
+  fetchPerHour: number;
 }
 
 /**
@@ -60,7 +60,7 @@ export async function chargeFetch(what: string): Promise<void> {
     const s = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
     throw new ToolError(
       'RATE_LIMITED',
-      `This key has fetched or generated ${ctx.limits.fetchPerMin} blocks of bars in the last minute, the most allowed (AIBT_FETCH_BLOCKS_PER_MIN); ${what} was not fetched. Try again in ${s} s.`,
+      `This key has fetched or generated ${ctx.limits.fetchPerHour} blocks of bars in the last hour, the most allowed (AIBT_FETCH_BLOCKS_PER_HOUR); ${what} was not fetched. Try again in ${s} s.`,
     );
   }
 }
@@ -83,7 +83,7 @@ export function createLimits(config: LimitsConfig): Limits {
   const perSec = config.AIBT_RATE_LIMIT_PER_SEC;
   const requests = new BurstyRateLimiter(make('req', perSec, 1), make('req-burst', config.AIBT_RATE_LIMIT_BURST, 10));
   const badKeys = make('badkey', 1_000_000, BAD_KEY_WINDOW_S);
-  const internal: InternalLimits = { fetchLimiter: make('fetch', config.AIBT_FETCH_BLOCKS_PER_MIN, 60), fetchPerMin: config.AIBT_FETCH_BLOCKS_PER_MIN };
+  const internal: InternalLimits = { fetchLimiter: make('fetch', config.AIBT_FETCH_BLOCKS_PER_HOUR, 3600), fetchPerHour: config.AIBT_FETCH_BLOCKS_PER_HOUR };
   const waiting = new Map<string, number>();
 
   return {
