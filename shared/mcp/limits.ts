@@ -105,7 +105,8 @@ export function createLimits(config: LimitsConfig): Limits {
 
     async beforeKeyCheck(address) {
       const seen = await badKeys.get(address).catch(() => null);
-      const excess = (seen?.consumedPoints ?? 0) - config.AIBT_BAD_KEY_FREE;
+      // after AIBT_BAD_KEY_FREE wrong keys, the next check waits 100 ms, then 200 ms, 400 ms…
+      const excess = (seen?.consumedPoints ?? 0) - config.AIBT_BAD_KEY_FREE + 1;
       if (excess <= 0) return null;
       const delay = Math.min(config.AIBT_BAD_KEY_MAX_DELAY_MS, 100 * 2 ** Math.min(excess - 1, 20));
       const now = waiting.get(address) ?? 0;
