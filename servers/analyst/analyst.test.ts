@@ -88,9 +88,18 @@ describe('analyst on a minute replay with known trades', () => {
     expect(got[0].entry_decision.content).toBe('Decision: JPM opening strength, buy 200.');
     expect(got[0].exit_decision.content).toBe('Decision: take most of JPM off.');
     expect(got[2].entry_decision.content).toBe('Decision: KO looks weak, short 200.');
+    // MAE/MFE by hand from the minute bars that closed while each round trip was open
+    const price = await t.client('price', (await t.user()).key);
     for (const r of got) {
-      expect(r.mae).toBeLessThanOrEqual(0);
-      expect(r.mfe).toBeGreaterThanOrEqual(0);
+      const { bars } = await ok(price, 'get_bars', { symbol: r.symbol, timespan: 'minute', from: new Date(Date.parse(r.entry_time) - 60_000).toISOString(), to: r.exit_time, limit: 1000 });
+      const seen = bars.filter((b: any) => Date.parse(b.t) + 60_000 > Date.parse(r.entry_time));
+      const low = Math.min(...seen.map((b: any) => b.l));
+      const high = Math.max(...seen.map((b: any) => b.h));
+      const adverse = r.direction === 'long' ? Math.min(0, low - r.entry_price) : Math.min(0, r.entry_price - high);
+      const favourable = r.direction === 'long' ? Math.max(0, high - r.entry_price) : Math.max(0, r.entry_price - low);
+      expect(r.mae).toBeCloseTo(adverse * r.quantity, 2);
+      expect(r.mfe).toBeCloseTo(favourable * r.quantity, 2);
+      expect(r.mae_pct).toBeCloseTo(adverse / r.entry_price, 12);
     }
 
     // The reconcile: Σ closed round trips = the run's realized P&L, to the cent.
@@ -227,6 +236,19 @@ describe('analyst on a minute replay with known trades', () => {
     const both = await ok(analyst, 'analyze_trades', { model_id: modelId });
     expect(both.run_ids).toEqual([run2, run1]);
     expect(both.totals.closed_round_trips).toBe(5);
+  });
+
+  it('names the exit cause of a clock exit: flatten_by from a timing rule', async () => {
+    await ok(rules, 'create_rule', { model_id: modelId, rule_name: 'Flat by close', rule_category: 'timing', enforcement_params: { flatten_by: '15:55' } });
+    const run = await ok(runs, 'start_run', { model_id: modelId, kind: 'replay', timespan: 'minute', start: '2025-06-12T19:50:00Z', end: '2025-06-12T19:59:00Z', symbols: ['KO'] });
+    await order('buy', 'KO', 100, 'f1', 'Late entry');
+    await ok(runs, 'advance_run', { run_id: run.run_id, steps: 9 });
+    const a = await ok(analyst, 'analyze_trades', { run_id: run.run_id });
+    expect(a.round_trips).toHaveLength(1);
+    expect(a.round_trips[0]).toMatchObject({ symbol: 'KO', quantity: 100, exit_cause: 'flatten_by', exit_time: '2025-06-12T19:55:00.000Z' });
+    expect(a.round_trips[0].exit_reasoning).toMatch(/^Rule 'Flat by close': flatten by 15:55/);
+    expect(a.findings.some((f: string) => /closed by flatten_by/.test(f))).toBe(a.round_trips[0].pnl <= 0);
+    await ok(runs, 'end_run', { run_id: run.run_id });
   });
 
   it('bad input: one sentence, and another user sees "not found" like a missing run', async () => {
