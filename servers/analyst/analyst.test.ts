@@ -88,6 +88,9 @@ describe('analyst on a minute replay with known trades', () => {
     expect(got[0].entry_decision.content).toBe('Decision: JPM opening strength, buy 200.');
     expect(got[0].exit_decision.content).toBe('Decision: take most of JPM off.');
     expect(got[2].entry_decision.content).toBe('Decision: KO looks weak, short 200.');
+    // the copies of order reasoning in the log are not taken for the decision before an order
+    expect(got[3].entry_decision.content).toBe('Decision: JPM opening strength, buy 200.');
+    expect(got[3].exit_decision.content).toBe('Decision: take most of JPM off.');
     // MAE/MFE by hand from the minute bars that closed while each round trip was open
     const price = await t.client('price', (await t.user()).key);
     for (const r of got) {

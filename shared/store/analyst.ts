@@ -116,11 +116,15 @@ export interface DecisionEntry {
   created_at: string;
 }
 
-/** The run's `decision` reasoning entries in the order they were written. */
+/**
+ * The run's `decision` reasoning entries in the order they were written, without the copies an
+ * order's own reasoning leaves in the log (context.order_id): those are the orders' reasoning.
+ */
 export async function loadDecisions(sql: Q, runId: number): Promise<DecisionEntry[]> {
   const rows = await sql`
     select id, content, clock, created_at from reasoning_log
-    where run_id = ${runId} and reasoning_type = 'decision' order by created_at, id`;
+    where run_id = ${runId} and reasoning_type = 'decision' and (context is null or context->'order_id' is null)
+    order by created_at, id`;
   return rows.map((r) => ({ id: r.id as number, content: r.content as string, clock: iso(r.clock)!, created_at: iso(r.created_at)! }));
 }
 
