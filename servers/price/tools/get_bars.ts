@@ -10,7 +10,7 @@ export const getBarsTool = defineTool({
   name: 'get_bars',
   title: 'Get bars',
   description:
-    "Closed bars ascending, as of 'now' (a run's clock, `at`, or the wall clock): only bars that closed by then; `to` after now is clamped. With `from` (or `cursor`), the earliest `limit` bars from it, paged forward by next_cursor; else the latest `limit` (truncated: earlier bars exist, pass `from`). Unadjusted prices, except bars before a split 'now' has reached, shown on the new share basis (÷ ratio); dividends never adjust prices.",
+    "Closed bars ascending, as of 'now' (run clock, `at`, or wall clock); `to` after now is clamped. With `from` (or `cursor`): the earliest `limit` bars from it, paged by next_cursor; else the latest `limit` (truncated: earlier bars exist). Prices unadjusted, except bars before a split 'now' has reached, on the new share basis (÷ ratio); dividends never adjust.",
   scope: 'read',
   input: {
     symbol: symbolSchema,
