@@ -1,6 +1,6 @@
 // npm run bench: runs every bench/*.ts (but this file and noop.ts), one after another, then
 // prints the targets of the performance issue with today's figures beside them.
-// `npm run bench -- NAME` runs the files whose name contains NAME (e.g. analyst).
+// `npm run bench -- NAME...` runs the files whose name contains a NAME (e.g. analyst).
 // Benchmarks print figures and ratios against a no-op tool on the same stack; they never
 // pass or fail. Round trips per call are counted by shared/db/round-trips.ts.
 import fs from 'node:fs';
@@ -12,10 +12,10 @@ import type { TradeFigures } from './trade.js';
 import { tripsPerCall } from './lib/server.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
-const only = process.argv[2];
+const only = process.argv.slice(2);
 const files = fs
   .readdirSync(dir)
-  .filter((f) => /\.[jt]s$/.test(f) && !f.endsWith('.d.ts') && !/^(run|noop)\./.test(f) && (!only || f.includes(only)))
+  .filter((f) => /\.[jt]s$/.test(f) && !f.endsWith('.d.ts') && !/^(run|noop)\./.test(f) && (only.length === 0 || only.some((o) => f.includes(o))))
   .sort();
 const results: Record<string, unknown> = {};
 for (const f of files) {
