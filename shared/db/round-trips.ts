@@ -1,7 +1,8 @@
-// Counts database round trips: each flush of the driver's socket is one request the
-// client sends and then waits on (a statement, BEGIN, COMMIT, or the describe step of a
-// statement the connection has not prepared yet). postgres.js coalesces what it writes in
-// one tick into one flush, so pipelined statements count once, as they cost once.
+// Counts database round trips: a round trip begins when the client writes to a connection
+// after it last heard from the server, i.e. each time it sends and then has to wait (a
+// statement, BEGIN, COMMIT, or the describe step of a statement the connection has not
+// prepared yet). Statements pipelined without waiting in between count once, as they cost
+// once on the wire, however many socket writes carry them.
 // A separate wrapper (a socket factory handed to postgres.js), so the driver setup in
 // database.ts stays as it is.
 import net from 'node:net';
@@ -54,11 +55,18 @@ export function countingSocket(url: string | null): CountingSocket {
   const socket = (opts: DriverSocketOptions): net.Socket => {
     const s = opts.path ? net.connect(opts.path) : net.connect(opts.port[0]!, opts.host[0]!);
     s.setNoDelay(true);
+    let waiting = false; // written since the server last answered
     const write = s.write.bind(s) as (...args: unknown[]) => boolean;
     (s as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
-      count++;
+      if (!waiting) count++;
+      waiting = true;
       return write(...args);
     };
+    // The driver adds its own 'data' listener once connected; the server speaks only after
+    // the client's start-up message, so nothing is read before both listen.
+    s.on('data', () => {
+      waiting = false;
+    });
     return s;
   };
   return { counter, socket };
