@@ -1,5 +1,6 @@
-// npm start's entry point as a real process: it prints five URLs and a key, serves MCP
-// clients, and shuts down cleanly on SIGTERM, releasing the embedded database.
+// npm start's entry point as a real process: the compiled JavaScript in one Node process
+// (no tsx, no wrapper). It prints five URLs and a key, serves MCP clients, and shuts down
+// cleanly on SIGTERM to that PID, releasing the embedded database.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,14 +16,16 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 describe('npm start', () => {
   it('serves five endpoints with the printed key and stops cleanly on SIGTERM', async () => {
     const ports = { TRADE_PORT: '0', PRICE_PORT: '0', RULES_PORT: '0', RUNS_PORT: '0', ANALYST_PORT: '0' };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'servers/suite.ts'], {
+    const entry = path.resolve(import.meta.dirname, '../dist/bin/aibt.js');
+    expect(fs.existsSync(entry), 'dist/ is built by npm ci (prepare) and npm test (pretest)').toBe(true);
+    const child = spawn(process.execPath, [entry, 'start'], {
       cwd: path.resolve(import.meta.dirname, '..'),
       env: { ...process.env, ...ports, AIBT_DATA_DIR: dataDir, AIBT_LOG: 'silent', DATABASE_URL: '', REDIS_URL: '' },
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 150_000;
     while (!/Demo key[^\n]*\n\s+(\S+)/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const urls = Object.fromEntries([...stderr.matchAll(/^\s+(trade|price|rules|runs|analyst)\s+(http:\S+)$/gm)].map((m) => [m[1], m[2]]));
     expect(Object.keys(urls).sort()).toEqual(['analyst', 'price', 'rules', 'runs', 'trade']);
@@ -40,9 +43,11 @@ describe('npm start', () => {
     expect((await ok(client, 'end_run', { run_id: replay.run_id })).status).toBe('completed');
     await client.close();
 
+    // one process: nothing runs under it that a SIGTERM to its PID could leave behind
+    expect(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim()).toBe('');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(fs.existsSync(path.join(dataDir, 'db.lock'))).toBe(false);
     expect(fs.existsSync(path.join(dataDir, 'admin.json'))).toBe(false);
-  });
+  }, 240_000);
 });

@@ -1,63 +1,7 @@
-// npm run admin -- <command> ...: runs in the suite when it holds the embedded
-// database (through its loopback admin endpoint), otherwise against storage directly.
-import fs from 'node:fs';
-import path from 'node:path';
-import { syncKeyCache } from '../auth/key-cache.js';
-import { loadConfig } from '../config.js';
-import { openDatabase, processAlive } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
-import { setLogSilent } from '../log.js';
-import { ADMIN_FILE, buildDeps } from '../runtime.js';
-import { runAdminCommand } from './commands.js';
+// npm run admin -- <command> ...
+import { adminMain } from './main.js';
 
-/** Arguments that name files are made absolute here: the suite may run elsewhere. */
-const FILE_ARGS: Record<string, number> = { 'import-bars': 0 };
-
-async function main(argv: string[]): Promise<void> {
-  setLogSilent(true);
-  const config = loadConfig();
-  const fileArg = FILE_ARGS[argv[0] ?? ''];
-  if (fileArg !== undefined && argv[fileArg + 1]) argv[fileArg + 1] = path.resolve(argv[fileArg + 1]!);
-
-  if (!config.DATABASE_URL) {
-    const viaSuite = await throughRunningSuite(config.dataDir, argv);
-    if (viaSuite) return print(viaSuite);
-  }
-  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, poolSize: 2 });
-  const deps = buildDeps(config, db);
-  // A revoke-key here reaches the running servers' key caches through Redis.
-  const unsync = await syncKeyCache(db.sql, config.REDIS_URL);
-  try {
-    await migrate(db.sql);
-    print(await runAdminCommand(deps, argv));
-  } finally {
-    await unsync();
-    await deps.cache.close();
-    await deps.limits.close();
-    await db.close();
-  }
-}
-
-async function throughRunningSuite(dataDir: string, argv: string[]): Promise<string[] | null> {
-  const file = path.join(dataDir, ADMIN_FILE);
-  if (!fs.existsSync(file)) return null;
-  const { pid, url, secret } = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; url: string; secret: string };
-  if (!processAlive(pid)) return null;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-aibt-admin-secret': secret },
-    body: JSON.stringify({ argv }),
-  });
-  const body = (await res.json()) as { lines?: string[]; error?: string };
-  if (!res.ok) throw new Error(body.error ?? `The running suite answered HTTP ${res.status}.`);
-  return body.lines ?? [];
-}
-
-function print(lines: string[]): void {
-  process.stdout.write(lines.join('\n') + '\n');
-}
-
-main(process.argv.slice(2)).catch((err: unknown) => {
+adminMain(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from './database.js';
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+// shared/db/ in the sources, dist/shared/db/ once compiled: migrations/ sits at the package root
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const MIGRATIONS_DIR = [path.resolve(HERE, '../../migrations'), path.resolve(HERE, '../../../migrations')].find((d) => fs.existsSync(d)) ?? path.resolve(HERE, '../../migrations');
 const LOCK_ID = 724_151_001;
 
 export function listMigrations(dir: string): { name: string; file: string }[] {

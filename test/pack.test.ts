@@ -1,0 +1,48 @@
+// The package as a user gets it: `npm pack`, the tarball installed into an empty folder
+// from the npm registry alone, and `aibt stdio` driven by the SDK's StdioClientTransport.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aibt-pack-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+describe('npm pack, then aibt stdio from the installed tarball', () => {
+  it('serves the chosen servers over stdio to an SDK client', async () => {
+    // dist/ is already built (prepare / pretest): pack it without running prepare again
+    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: root, maxBuffer: 16 << 20 });
+    const tarball = path.join(work, stdout.trim().split('\n').at(-1)!);
+    const empty = path.join(work, 'empty');
+    fs.mkdirSync(empty);
+    await run('npm', ['install', '--no-audit', '--no-fund', '--omit=dev', tarball], { cwd: empty, maxBuffer: 16 << 20 });
+    const bin = path.join(empty, 'node_modules', '.bin', 'aibt');
+    expect(fs.existsSync(bin)).toBe(true);
+
+    const client = new Client({ name: 'pack-test', version: '1.0.0' });
+    const transport = new StdioClientTransport({
+      command: bin,
+      args: ['stdio', '--servers', 'runs,price'],
+      env: { ...(process.env as Record<string, string>), AIBT_DATA_DIR: path.join(work, 'data'), DATABASE_URL: '', REDIS_URL: '' },
+      stderr: 'pipe',
+    });
+    // a fresh embedded database is created on first start: give a loaded machine time
+    await client.connect(transport, { timeout: 300_000 });
+    const { tools } = await client.listTools();
+    const names = tools.map((x) => x.name);
+    expect(names).toEqual(expect.arrayContaining(['create_model', 'start_run', 'get_price', 'get_bars']));
+    expect(names).not.toContain('buy'); // trade was not chosen
+    const model = (await client.callTool({ name: 'create_model', arguments: { name: 'Over stdio' } })) as any;
+    expect(model.isError).toBeFalsy();
+    expect(model.structuredContent.name).toBe('Over stdio');
+    const price = (await client.callTool({ name: 'get_price', arguments: { symbol: 'aapl', at: '2025-06-10T15:00:00Z' } })) as any;
+    expect(price.structuredContent).toMatchObject({ symbol: 'AAPL', source: 'simulated' });
+    await client.close();
+  }, 600_000);
+});
