@@ -4,6 +4,8 @@ import { ANALYST_RESOURCES } from './resources.js';
 import { analyzeTradesTool } from './tools/analyze_trades.js';
 import { calculateMetricsTool } from './tools/calculate_metrics.js';
 import { compareRunsTool } from './tools/compare_runs.js';
+import { detectThreatsTool } from './tools/detect_threats.js';
+import { riskScoreTool } from './tools/risk_score.js';
 import { equityChartTool } from './tools/equity_chart.js';
 import { getConversationTool } from './tools/get_conversation.js';
 import { saveConversationTurnTool } from './tools/save_conversation_turn.js';
@@ -19,6 +21,8 @@ export const analystServer: ServerSpec = {
     equityChartTool,
     saveConversationTurnTool,
     getConversationTool,
+    detectThreatsTool,
+    riskScoreTool,
   ],
   prompts: ANALYST_PROMPTS,
   resources: ANALYST_RESOURCES,

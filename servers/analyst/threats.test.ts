@@ -1,0 +1,139 @@
+// Threats and the risk score through real MCP clients: the incident (an agent with no rules puts
+// ~97% of a $10,000 account into one stock on a daily replay of the simulated market and draws
+// down), detected as a critical concentration and a drawdown, stored once, and scored high with
+// concentration the largest factor. Figures are checked against hand computations from the fill
+// and the recorded equity points.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SIMULATED_SYMBOLS, simulatedDailyRange } from '../../shared/domain/simulated-market.js';
+import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
+
+let t: TestSuite;
+let runs: Client, trade: Client, analyst: Client, strangerAnalyst: Client;
+beforeAll(async () => {
+  t = await bootSuite();
+  const { key } = await t.user();
+  [runs, trade, analyst] = await Promise.all(['runs', 'trade', 'analyst'].map((s) => t.client(s as any, key)));
+  strangerAnalyst = await t.client('analyst', (await t.user()).key);
+});
+afterAll(() => t?.close());
+
+/**
+ * A 10-trading-day window of the simulated market where holding from the first open loses
+ * 8–20% at some close (deep enough for a drawdown event, short of the 25% breaker).
+ */
+function fallingWindow(): { symbol: string; start: string; end: string; open: number } {
+  for (const symbol of SIMULATED_SYMBOLS.filter((s) => s !== 'SPY' && s !== 'QQQ')) {
+    const bars = simulatedDailyRange(symbol, '2025-01-02', '2025-10-31');
+    for (let i = 0; i + 10 < bars.length; i++) {
+      const open = bars[i]!.o;
+      const worst = Math.min(...bars.slice(i, i + 10).map((b) => b.c!)) / open - 1;
+      if (worst < -0.08 && worst > -0.2) {
+        const day = (b: { t: string | number }) => new Date(b.t).toISOString().slice(0, 10);
+        return { symbol, start: day(bars[i]!), end: day(bars[i + 9]!), open };
+      }
+    }
+  }
+  throw new Error('no falling window in the simulated market');
+}
+
+describe('the incident: 97% in one stock, no rules, a daily replay', () => {
+  let modelId: number;
+  let runId: number;
+  let quantity: number;
+  let fillPrice: number;
+  let buyOrder: number;
+
+  it('drives the run', async () => {
+    const w = fallingWindow();
+    const model = await ok(runs, 'create_model', { name: 'All in', initial_cash: 10_000 });
+    modelId = model.model_id;
+    const run = await ok(runs, 'start_run', { model_id: modelId, kind: 'replay', timespan: 'day', start: w.start, end: w.end, symbols: [w.symbol] });
+    runId = run.run_id;
+    quantity = Math.floor(9_700 / w.open);
+    const r = await ok(trade, 'buy', { model_id: modelId, symbol: w.symbol, quantity, reasoning: 'All in: it can only go up.' });
+    expect(r.status, JSON.stringify(r.rejections)).toBe('filled');
+    fillPrice = r.fill_price;
+    buyOrder = r.order_id;
+    await ok(runs, 'advance_run', { run_id: runId, steps: 8 });
+  });
+
+  it('detect_threats flags concentration (critical) and the drawdown, with figures computed by hand', async () => {
+    const d = await ok(analyst, 'detect_threats', { model_id: modelId, run_id: runId });
+    expect(d.runs_checked).toEqual([runId]);
+    expect(d.new_events).toBe(d.events.length);
+    const conc = d.events.find((e: any) => e.type === 'concentration');
+    expect(conc.severity).toBe('critical');
+    // by hand: the position right after the fill, over the $10,000 account (no commission set)
+    expect(conc.evidence.figures.weight).toBeCloseTo((quantity * fillPrice) / 10_000, 4);
+    expect(conc.evidence.order_ids).toEqual([buyOrder]);
+    expect(conc.recommendation.rule).toMatchObject({ rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.2 }, created_by: 'ai_suggested' });
+
+    // by hand: max drawdown of the recorded equity points (a loop over the stored values)
+    const pts = await t.suite.deps.sql`select total_value from equity_snapshots where run_id = ${runId} order by clock`;
+    let peak = -Infinity;
+    let worst = 0;
+    for (const p of pts) {
+      const v = Number(p.total_value);
+      peak = Math.max(peak, v);
+      worst = Math.min(worst, v / peak - 1);
+    }
+    expect(-worst).toBeGreaterThan(0.05);
+    const dd = d.events.find((e: any) => e.type === 'drawdown');
+    expect(dd, JSON.stringify(d.events.map((e: any) => e.type))).toBeDefined();
+    expect(dd.evidence.figures.max_drawdown).toBeCloseTo(-worst, 4);
+    expect(dd.severity).toBe(-worst >= 0.2 ? 'high' : -worst >= 0.1 ? 'medium' : 'low');
+    expect(dd.recommendation.rule.rule_category).toBe('risk');
+    expect(d.events.every((e: any) => e.run_id === runId && e.detected_by === 'detect_threats')).toBe(true);
+  });
+
+  it('a second detection stores nothing new, and the history filters', async () => {
+    const before = await ok(analyst, 'detect_threats', { model_id: modelId, run_id: runId });
+    const again = await ok(analyst, 'detect_threats', { model_id: modelId });
+    expect(again.new_events).toBe(0);
+    expect(again.events.map((e: any) => e.threat_id)).toEqual(before.events.map((e: any) => e.threat_id));
+    const [n] = await t.suite.deps.sql`select count(*)::int as n from threat_events where run_id = ${runId}`;
+    expect(n!.n).toBe(before.events.length);
+
+    const critical = await ok(analyst, 'detect_threats', { model_id: modelId, severity: 'critical' });
+    expect(critical.events.map((e: any) => e.type)).toEqual(['concentration']);
+    const dd = await ok(analyst, 'detect_threats', { model_id: modelId, type: 'drawdown' });
+    expect(dd.events).toHaveLength(1);
+    const later = await ok(analyst, 'detect_threats', { model_id: modelId, since: '2099-01-01' });
+    expect(later.events).toEqual([]);
+    // one row per page: the cursor walks the history in id order
+    const p1 = await ok(analyst, 'detect_threats', { model_id: modelId, limit: 1 });
+    expect(p1.truncated).toBe(true);
+    const p2 = await ok(analyst, 'detect_threats', { model_id: modelId, limit: 1, cursor: p1.next_cursor });
+    expect(p2.events[0].threat_id).toBeGreaterThan(p1.events[0].threat_id);
+    expect(p2.runs_checked).toEqual([]);
+  });
+
+  it('risk_score is high with concentration the largest factor; the same state gives the same score', async () => {
+    const s = await ok(analyst, 'risk_score', { run_id: runId });
+    expect(s.score).toBeGreaterThanOrEqual(50);
+    expect(['high', 'extreme']).toContain(s.band);
+    expect(s.top[0]).toBe('concentration');
+    expect(s.weights_sum).toBe(1);
+    const conc = s.factors.find((f: any) => f.name === 'concentration');
+    expect(conc.raw).toBeCloseTo((quantity * fillPrice) / 10_000, 4);
+    expect(conc.normalized).toBe(1);
+    expect(s.missing_protections).toEqual(['position cap', 'loss limit', 'stop']);
+    const sum = s.factors.reduce((a: number, f: any) => a + f.contribution, 0);
+    expect(Math.abs(sum - s.score)).toBeLessThan(0.06);
+    const r = await call(analyst, 'risk_score', { model_id: modelId });
+    expect(r.data).toEqual(s);
+    expect(r.text).toMatch(/Largest contributors: concentration [\d.]+, /);
+  });
+
+  it("another user's model and run are not found, with the same sentence as a missing one", async () => {
+    const a = await call(strangerAnalyst, 'detect_threats', { model_id: modelId });
+    expect(a.isError).toBe(true);
+    expect(a.text).toContain(`Model ${modelId} was not found.`);
+    const b = await call(strangerAnalyst, 'risk_score', { run_id: runId });
+    expect(b.isError).toBe(true);
+    expect(b.text).toContain(`Run ${runId} was not found.`);
+    const c = await call(analyst, 'detect_threats', { model_id: modelId, run_id: 999_999 });
+    expect(c.text).toContain('Run 999999 was not found.');
+  });
+});
