@@ -135,5 +135,8 @@ describe('the incident: 97% in one stock, no rules, a daily replay', () => {
     expect(b.text).toContain(`Run ${runId} was not found.`);
     const c = await call(analyst, 'detect_threats', { model_id: modelId, run_id: 999_999 });
     expect(c.text).toContain('Run 999999 was not found.');
+    const bad = await call(analyst, 'detect_threats', { model_id: modelId, since: '0500-01-01' });
+    expect(bad.isError).toBe(true);
+    expect(bad.text).toMatch(/since/);
   });
 });
