@@ -50,7 +50,7 @@ describe('runs server', () => {
     const got = await ok(owner, 'get_run', { run_id: replay.run_id });
     expect(got.counts).toEqual({ orders: 0, fills: 0, rejections: 0, reasoning: 3 });
     const { runs } = await ok(owner, 'list_runs', { model_id: model.model_id });
-    expect(runs.map((r: any) => r.run_number)).toEqual([2, 1]);
+    expect(runs.map((r: any) => r.run_number)).toEqual([1, 2]);
     const detail = await ok(owner, 'get_model', { model_id: model.model_id });
     expect(detail.running_run).toEqual({ run_id: live.run_id, run_number: 2, kind: 'live' });
     const listed = await ok(owner, 'list_models');
@@ -71,7 +71,7 @@ describe('runs server', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ name: 'neg', initial_cash: -5 }, /initial_cash must be more than 0/],
       [{ name: '' }, /name must not be empty/],
-      [{ name: 'big', instructions: 'x'.repeat(10 * 1024 * 1024) }, /instructions must be at most 20,000 characters/],
+      [{ name: 'big', instructions: 'x'.repeat(20_001) }, /instructions must be at most 20,000 characters/],
       [{ name: 'extra', leverage: 10 }, /leverage/],
     ];
     for (const [args, message] of cases) {
