@@ -139,4 +139,38 @@ describe('the incident: 97% in one stock, no rules, a daily replay', () => {
     expect(bad.isError).toBe(true);
     expect(bad.text).toMatch(/since/);
   });
+
+  it('a run end and a circuit breaker halt record threats by themselves, once', async () => {
+    const w = fallingWindow();
+    const history = async (run: number) =>
+      (await t.suite.deps.sql`select threat_type, severity, detected_by from threat_events where run_id = ${run} order by id`).map((r) => `${r.threat_type}:${r.severity}:${r.detected_by}`);
+    const drive = async (name: string, settings: Record<string, unknown>) => {
+      const m = await ok(runs, 'create_model', { name, initial_cash: 10_000, ...settings });
+      const r = await ok(runs, 'start_run', { model_id: m.model_id, kind: 'replay', timespan: 'day', start: w.start, end: w.end, symbols: [w.symbol] });
+      expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: w.symbol, quantity: Math.floor(9_700 / w.open) })).status).toBe('filled');
+      await ok(runs, 'advance_run', { run_id: r.run_id, steps: 8 });
+      return { modelId: m.model_id as number, runId: r.run_id as number };
+    };
+
+    // no breaker reached (the window's loss stays under the default 25%): end_run records the threats
+    const plain = await drive('Ends', {});
+    expect(await history(plain.runId)).toEqual([]);
+    await ok(runs, 'end_run', { run_id: plain.runId });
+    const ended = await history(plain.runId);
+    expect(ended).toContain('concentration:critical:run_end');
+    expect(ended.some((e) => e.startsWith('drawdown:') && e.endsWith(':run_end'))).toBe(true);
+    expect((await ok(analyst, 'detect_threats', { model_id: plain.modelId, run_id: plain.runId })).new_events).toBe(0);
+
+    // a 3% drawdown breaker halts the model during the replay: the halt records the threats
+    const halted = await drive('Halts', { max_drawdown_halt_pct: 0.03 });
+    const atHalt = await history(halted.runId);
+    expect(atHalt).toContain('circuit_breaker:critical:circuit_breaker');
+    expect(atHalt).toContain('concentration:critical:circuit_breaker');
+    await ok(runs, 'end_run', { run_id: halted.runId });
+    const d = await ok(analyst, 'detect_threats', { model_id: halted.modelId, run_id: halted.runId, type: 'circuit_breaker' });
+    expect(d.new_events).toBe(0);
+    expect(d.events).toHaveLength(1);
+    expect(d.events[0].message).toMatch(/^Circuit breaker: /);
+    expect((await history(halted.runId)).filter((e) => e.startsWith('circuit_breaker:'))).toHaveLength(1);
+  });
 });

@@ -7,6 +7,7 @@ import { markAccount } from './accounts.js';
 import { notFound, ToolError } from '../mcp/errors.js';
 import { getOwnedModel, type Model } from './models.js';
 import { iso, num } from './rows.js';
+import { detectAndRecord } from './threats.js';
 
 export type RunStatus = 'running' | 'completed' | 'stopped';
 
@@ -230,7 +231,10 @@ export async function completeRun(tx: Q, market: Market, run: RunRow, status: 'c
   const curve = (await equityCurve(tx, run.run_id)).map((p) => p.total_value);
   const counts = await runCounts(tx, run.run_id);
   const stats = computeFinalStats(run.initial_cash, curve.length ? curve : [fromCents(account.totalCents)], counts.fills);
-  return finishRun(tx, run, status, stats, endedAt);
+  const done = await finishRun(tx, run, status, stats, endedAt);
+  // the threat history records what the run showed, in the same transaction as its end
+  await detectAndRecord(tx, market, run.run_id, 'run_end');
+  return done;
 }
 
 export async function runCounts(sql: Q, runId: number) {

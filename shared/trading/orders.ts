@@ -33,6 +33,7 @@ import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
 import { loadActiveRules } from '../store/rules.js';
 import { getRunningRun, readAccount, startRun, type RunRow } from '../store/runs.js';
 import { logReasoning } from '../store/runs.js';
+import { recordBreakerThreats } from '../store/threats.js';
 
 export const APPROVAL_MINUTES = 15;
 
@@ -209,7 +210,7 @@ export async function executeFill(
 export async function checkBreakers(tx: Tx, deps: Deps, model: Model, run: { run_id: number }, clock: Date, rules: RuleRecord[]): Promise<string | null> {
   if (model.state === 'halted') return null;
   const reason = breakerReason(await accountSnapshot(tx, deps, run.run_id, clock), rules, model.max_drawdown_halt_pct);
-  if (reason) await haltByBreaker(tx, model.model_id, reason);
+  if (reason) await haltByBreaker(tx, deps, model.model_id, reason);
   return reason;
 }
 
@@ -221,8 +222,9 @@ function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], maxDraw
 const breakerText = (reason: string) => `Circuit breaker: ${reason}`;
 
 /** Locked: only a key with `approve` resumes the model. */
-async function haltByBreaker(tx: Tx, modelId: number, reason: string): Promise<void> {
+async function haltByBreaker(tx: Tx, deps: Deps, modelId: number, reason: string): Promise<void> {
   await setModelState(tx, modelId, 'halted', breakerText(reason), true);
+  await recordBreakerThreats(tx, deps.market, modelId, breakerText(reason));
 }
 
 /** The rules' view of a run's account at `clock`, read on the current (locked) rows. */
@@ -283,7 +285,7 @@ export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderReques
     const ev = await evaluate(tx, deps, model, run, req, { throttle: true });
     const base = { ...req, run_id: run.run_id, clock: ev.clock, key_prefix: auth.keyPrefix };
     let haltedReason: string | null = ev.tripped;
-    if (ev.tripped) await haltByBreaker(tx, model.model_id, ev.tripped);
+    if (ev.tripped) await haltByBreaker(tx, deps, model.model_id, ev.tripped);
     const status = statusFor(ev, model);
     const expires = status === 'pending_approval' ? new Date(Date.now() + APPROVAL_MINUTES * 60_000) : null;
     const orderId = await insertOrder(tx, { ...base, status, rejections: ev.rejections, expires_at: expires });
@@ -395,7 +397,7 @@ export async function decideOrder(
     }
     // Checks run again on current prices: the approval is of the order, not of old numbers.
     const ev = await evaluate(tx, deps, model, run, { ...order, limit_price: order.limit_price ?? undefined }, { throttle: false });
-    if (ev.tripped) await haltByBreaker(tx, model.model_id, ev.tripped);
+    if (ev.tripped) await haltByBreaker(tx, deps, model.model_id, ev.tripped);
     if (ev.rejections.length) {
       await setOrderStatus(tx, orderId, 'rejected', { rejections: ev.rejections, decided_by: decidedBy, decision_note: note });
       return resultFor(tx, deps, orderId, false, ev.tripped);
