@@ -1,5 +1,7 @@
-// The price server on imported AI-Trader files and the simulated market, through real MCP clients.
+// The price server on imported AI-Trader-format files (synthetic, written here) and the simulated
+// market, through real MCP clients.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,12 +10,12 @@ import { runAdminCommand } from '../../shared/admin/commands.js';
 import { dayBarStart } from '../../shared/domain/calendar.js';
 import { parseAiTraderJsonl, type ImportedSeries } from '../../shared/market/importers.js';
 import { runsServer } from '../runs/server.js';
-import { AI_TRADER_DIR } from '../../test/shared-data.js';
+import { FIXTURE_SYMBOLS, writeAiTraderFixture } from '../../test/ai-trader-fixture.js';
 import { priceServer } from './server.js';
 
-const DATA = AI_TRADER_DIR;
-const DAILY = `${DATA}/nasdaq100_daily.jsonl`;
-const HOURLY = `${DATA}/nasdaq100_hourly.jsonl`;
+// 3 symbols x (100 daily, 174 hourly) made-up bars, each series ending in one open-only bar.
+const { daily: DAILY, hourly: HOURLY } = writeAiTraderFixture(fs.mkdtempSync(path.join(os.tmpdir(), 'aibt-price-')));
+const N = FIXTURE_SYMBOLS.length;
 
 let t: TestSuite;
 let price: Client;
@@ -37,17 +39,17 @@ afterAll(() => t?.close());
 
 describe('import-bars', () => {
   it('stores both AI-Trader files: every bar at the file price, open-only newest bars kept as open-only', async () => {
-    expect(importLines[0]).toMatch(/^Imported 10100 bars from .*nasdaq100_daily\.jsonl \(ai-trader\)/);
-    expect(importLines.join('\n')).toMatch(/day: 10100 bars of 101 symbol\(s\)/);
-    expect(importLines.join('\n')).toMatch(/hour: 17574 bars of 101 symbol\(s\)/);
-    expect(importLines.join('\n')).toMatch(/open-only bars kept: 101/);
+    expect(importLines[0]).toMatch(new RegExp(`^Imported ${N * 100} bars from .*nasdaq100_daily\\.jsonl \\(ai-trader\\)`));
+    expect(importLines.join('\n')).toContain(`day: ${N * 100} bars of ${N} symbol(s)`);
+    expect(importLines.join('\n')).toContain(`hour: ${N * 174} bars of ${N} symbol(s)`);
+    expect(importLines.join('\n')).toContain(`open-only bars kept: ${N}`);
     const sql = t.suite.deps.sql;
     for (const [file, timespan, perSymbol] of [[daily, 'day', 100], [hourly, 'hour', 174]] as const) {
       const counts = await sql`
         select symbol, count(*)::int as n, count(*) filter (where c is null)::int as open_only, max(t) filter (where c is null) as open_only_t
         from price_bars where timespan = ${timespan} and source = 'imported' and symbol in ${sql(file.map((s) => s.symbol))}
         group by symbol`;
-      expect(counts).toHaveLength(101);
+      expect(counts).toHaveLength(N);
       for (const c of counts) {
         const s = series(file, c.symbol);
         expect(c.n, c.symbol).toBe(perSymbol);

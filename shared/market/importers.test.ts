@@ -1,22 +1,31 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AI_TRADER_DIR } from '../../test/shared-data.js';
+import { writeAiTraderFixture, type Row } from '../../test/ai-trader-fixture.js';
 import { CSV_FORMAT_DOC, formatBarsCsv, parseAiTraderJsonl, parseBarsCsv, type ImportedSeries } from './importers.js';
 
-const dataDir = AI_TRADER_DIR;
-const dailyText = readFileSync(path.join(dataDir, 'nasdaq100_daily.jsonl'), 'utf8');
-const hourlyText = readFileSync(path.join(dataDir, 'nasdaq100_hourly.jsonl'), 'utf8');
+// Synthetic AI-Trader files (made-up numbers) with a few AAPL rows pinned by hand, so the values
+// asserted below are the ones this test wrote.
+const AAPL_DAY: Row[] = [
+  ['2025-10-29', 169.275, 171.41, 167.11, 169.7, 5108674],
+  ['2025-10-30', 171.99, null, null, null, null],
+];
+const AAPL_HOUR: Row[] = [
+  ['2025-10-30 15:00:00', 171.0884, 171.5979, 170.7337, 171.1184, 1107799],
+  ['2025-11-10 10:00:00', 173.255, 173.9, 170.5, 170.7599, 464152],
+  ['2025-11-10 15:00:00', 169.53, null, null, null, null],
+];
+const fixture = writeAiTraderFixture(mkdtempSync(path.join(os.tmpdir(), 'aibt-importers-')), { day: { AAPL: AAPL_DAY }, hour: { AAPL: AAPL_HOUR } });
+const dailyText = readFileSync(fixture.daily, 'utf8');
+const hourlyText = readFileSync(fixture.hourly, 'utf8');
 const daily = parseAiTraderJsonl(dailyText);
 const hourly = parseAiTraderJsonl(hourlyText);
 const find = (all: ImportedSeries[], symbol: string) => all.find((s) => s.symbol === symbol)!;
 
-describe('parseAiTraderJsonl on the real AI-Trader files', () => {
-  it('reads 101 distinct symbols from each file', () => {
-    for (const all of [daily, hourly]) {
-      expect(all).toHaveLength(101);
-      expect(new Set(all.map((s) => s.symbol)).size).toBe(101);
-    }
+describe('parseAiTraderJsonl on AI-Trader-format files', () => {
+  it('reads the 3 distinct symbols written to each file, in file order', () => {
+    for (const all of [daily, hourly]) expect(all.map((s) => s.symbol)).toEqual(['AAPL', 'MSFT', 'NVDA']);
     expect(daily.every((s) => s.timespan === 'day')).toBe(true);
     expect(hourly.every((s) => s.timespan === 'hour')).toBe(true);
   });
@@ -46,27 +55,27 @@ describe('parseAiTraderJsonl on the real AI-Trader files', () => {
 
   it('reads AAPL 2025-10-29 exactly as the file states it', () => {
     const bar = find(daily, 'AAPL').bars.find((b) => b.t === '2025-10-29T13:30:00.000Z');
-    expect(bar).toEqual({ t: '2025-10-29T13:30:00.000Z', o: 269.275, h: 271.41, l: 267.11, c: 269.7, v: 51086742 });
+    expect(bar).toEqual({ t: '2025-10-29T13:30:00.000Z', o: 169.275, h: 171.41, l: 167.11, c: 169.7, v: 5108674 });
   });
 
   it("keeps AAPL's newest daily bar 2025-10-30 as open-only", () => {
     const bars = find(daily, 'AAPL').bars;
-    expect(bars.at(-1)).toEqual({ t: '2025-10-30T13:30:00.000Z', o: 271.99, h: null, l: null, c: null, v: null });
+    expect(bars.at(-1)).toEqual({ t: '2025-10-30T13:30:00.000Z', o: 171.99, h: null, l: null, c: null, v: null });
   });
 
   it('reads hourly keys as the start of the hour in New York, across the DST change', () => {
     const bars = find(hourly, 'AAPL').bars;
     expect(bars.find((b) => b.t === '2025-10-30T19:00:00.000Z')).toEqual({
       t: '2025-10-30T19:00:00.000Z', // "2025-10-30 15:00:00" EDT
-      o: 271.0884,
-      h: 271.5979,
-      l: 270.7337,
-      c: 271.1184,
-      v: 11077995,
+      o: 171.0884,
+      h: 171.5979,
+      l: 170.7337,
+      c: 171.1184,
+      v: 1107799,
     });
     const nov10 = bars.find((b) => b.t === '2025-11-10T15:00:00.000Z'); // "2025-11-10 10:00:00" EST
-    expect(nov10).toMatchObject({ o: 273.255, c: 270.7599, v: 4641526 });
-    expect(bars.at(-1)).toEqual({ t: '2025-11-10T20:00:00.000Z', o: 269.53, h: null, l: null, c: null, v: null });
+    expect(nov10).toMatchObject({ o: 173.255, c: 170.7599, v: 464152 });
+    expect(bars.at(-1)).toEqual({ t: '2025-11-10T20:00:00.000Z', o: 169.53, h: null, l: null, c: null, v: null });
   });
 
   it('matches every value in both files', () => {
