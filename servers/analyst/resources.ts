@@ -4,6 +4,7 @@ import { reportMarkdown } from '../../shared/domain/run-report.js';
 import { idArgument, type ResourceDef } from '../../shared/mcp/prompts-resources.js';
 import { recentRuns } from '../../shared/store/recent.js';
 import { loadRunFacts } from '../../shared/store/run-facts.js';
+import { runThreatReport } from '../../shared/store/threats.js';
 import { completeRunId } from './prompts.js';
 import { CHART_HEIGHT, CHART_WIDTH, drawEquityChart } from './tools/equity_chart.js';
 
@@ -12,7 +13,7 @@ const LISTED_RUNS = 20;
 export const runReportResource: ResourceDef = {
   name: 'run_report',
   title: 'Run report',
-  description: 'Markdown report of a run: header, metrics table, round-trip summary and findings, the worst five round trips with their reasoning, rejections by rule.',
+  description: 'Markdown report of a run: header, metrics table, round-trip summary and findings, the worst five round trips with their reasoning, rejections by rule, threats with the risk score.',
   mimeType: 'text/markdown',
   scope: 'read',
   uriTemplate: 'aibt://runs/{run_id}/report',
@@ -27,7 +28,7 @@ export const runReportResource: ResourceDef = {
   complete: { run_id: completeRunId },
   async read(vars, ctx) {
     const facts = await loadRunFacts(ctx.deps, ctx.auth.userId, idArgument(vars.run_id, 'run_id'));
-    return { text: reportMarkdown(facts) };
+    return { text: reportMarkdown(facts, await runThreatReport(ctx.deps.sql, ctx.deps.market, facts.run)) };
   },
 };
 

@@ -126,6 +126,19 @@ describe('the incident: 97% in one stock, no rules, a daily replay', () => {
     expect(r.text).toMatch(/Largest contributors: concentration [\d.]+, /);
   });
 
+  it('the run report gains a threats section with the risk score, and reading it stores nothing', async () => {
+    const [before] = await t.suite.deps.sql`select count(*)::int as n from threat_events`;
+    const res = await analyst.readResource({ uri: `aibt://runs/${runId}/report` });
+    const text = (res.contents[0] as { text: string }).text;
+    const section = text.slice(text.indexOf('## Threats'));
+    expect(section).toMatch(/^## Threats\n\nRisk score [\d.]+\/100 \((high|extreme)\); largest factors: concentration /);
+    expect(section).toContain('- **critical** concentration');
+    expect(section).toMatch(/drawdown \(/);
+    expect(section).toContain('Cap any one position at 20% of the portfolio');
+    const [after] = await t.suite.deps.sql`select count(*)::int as n from threat_events`;
+    expect(after!.n).toBe(before!.n);
+  });
+
   it("another user's model and run are not found, with the same sentence as a missing one", async () => {
     const a = await call(strangerAnalyst, 'detect_threats', { model_id: modelId });
     expect(a.isError).toBe(true);

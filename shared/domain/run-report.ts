@@ -5,6 +5,8 @@ import type { RunFacts } from '../store/run-facts.js';
 import type { AnalyzedRoundTrip } from '../store/analyst.js';
 import { formatCents, toCents } from './money.js';
 import { nyLocal } from './ny-time.js';
+import { SEVERITIES, type ThreatEvent } from './threats.js';
+import type { RiskScore } from './risk-score.js';
 
 const REASON_CHARS = 300;
 
@@ -69,7 +71,7 @@ export function rejectionLines(f: RunFacts, max = 8): string[] {
  * The markdown report of aibt://runs/{run_id}/report: header, metrics table, round-trip
  * summary with findings, the worst five round trips with their reasoning, rejections by rule.
  */
-export function reportMarkdown(f: RunFacts): string {
+export function reportMarkdown(f: RunFacts, threats?: { events: ThreatEvent[]; risk: RiskScore }): string {
   const m = f.metrics;
   const r = f.run;
   const out: string[] = [];
@@ -145,5 +147,28 @@ export function reportMarkdown(f: RunFacts): string {
     for (const g of f.rejections) out.push(`| ${g.source === 'rule' ? `rule '${g.name}'` : `gate ${g.name}`} | ${g.code} | ${g.orders} | ${clip(g.example, 160).replace(/\|/g, '/')} |`);
   }
   out.push('');
+  if (threats) out.push(...threatLines(threats.events, threats.risk));
   return out.join('\n');
+}
+
+/**
+ * The report's threats section: the risk score with its three largest factors, then the
+ * threat events worst first (at most `max`), each with its recommendation.
+ */
+export function threatLines(events: readonly ThreatEvent[], risk: RiskScore, max = 10): string[] {
+  const out = ['## Threats', ''];
+  const byName = new Map(risk.factors.map((x) => [x.name, x]));
+  out.push(
+    `Risk score ${risk.score.toFixed(1)}/100 (${risk.band}); largest factors: ${risk.top.map((n) => `${n.replace(/_/g, ' ')} ${byName.get(n)!.contribution.toFixed(1)}`).join(', ')}.` +
+      (risk.missing_protections.length ? ` Missing protections: ${risk.missing_protections.join(', ')}.` : ''),
+    '',
+  );
+  if (!events.length) return [...out, 'No threat detected.', ''];
+  const worst = [...events].sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || a.clock.localeCompare(b.clock));
+  for (const e of worst.slice(0, max)) {
+    out.push(`- **${e.severity}** ${e.type.replace(/_/g, ' ')} (${nyTime(e.clock)} New York): ${clip(e.message, 200)} Recommendation: ${e.recommendation.text}`);
+  }
+  if (worst.length > max) out.push(`- … and ${worst.length - max} more (detect_threats lists them all).`);
+  out.push('');
+  return out;
 }

@@ -117,8 +117,8 @@ export async function recordBreakerThreats(sql: Q, market: Market, modelId: numb
 }
 
 /** The risk score of one run from the same facts the detectors read and the model's active rules. */
-export async function runRiskScore(sql: Q, market: Market, run: RunRow): Promise<RiskScore & { run_id: number; model_id: number; as_of: string }> {
-  const facts = await loadThreatFacts(sql, market, run);
+export async function runRiskScore(sql: Q, market: Market, run: RunRow, loaded?: RunThreatFacts): Promise<RiskScore & { run_id: number; model_id: number; as_of: string }> {
+  const facts = loaded ?? (await loadThreatFacts(sql, market, run));
   const rules = await loadActiveRules(sql, run.model_id);
   const score = riskScore({
     ...facts,
@@ -186,4 +186,10 @@ export async function listThreats(sql: Q, userId: number, f: ThreatFilter): Prom
     }),
   );
   return toPage(items, { limit: f.limit, key: (t) => t.threat_id });
+}
+
+/** The threats (detected now, not stored: reading a report writes nothing) and the risk score of a run, for its report. */
+export async function runThreatReport(sql: Q, market: Market, run: RunRow): Promise<{ events: ThreatEvent[]; risk: RiskScore }> {
+  const facts = await loadThreatFacts(sql, market, run);
+  return { events: detectThreats(facts), risk: await runRiskScore(sql, market, run, facts) };
 }
