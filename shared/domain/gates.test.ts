@@ -8,7 +8,8 @@ import {
   drawdownBreach,
   evaluateGates,
   GATE_CODES,
-  INSUFFICIENT_CASH,
+  INSUFFICIENT_BUYING_POWER,
+  BAD_BRACKET,
   isMarketOpen,
   MARKET_CLOSED,
   MODEL_HALTED,
@@ -59,47 +60,83 @@ describe('evaluateGates', () => {
     expect(evaluateGates(input(order('buy', 10, 100)))).toEqual([]);
   });
 
-  describe('INSUFFICIENT_CASH', () => {
-    it('buy: cash exactly enough (cost + commission) passes, one cent short fails', () => {
+  describe('INSUFFICIENT_BUYING_POWER (Reg T style: short proceeds are collateral)', () => {
+    const shortModel = model({ allow_short: true });
+    // Issue 8 cases, by hand: $10,000, short 100 @ $100 → cash $20,000, short value $10,000,
+    // collateral held 10,000 × 1.5 = $15,000, buying power 20,000 − 15,000 = $5,000.
+    const afterShort = { cashCents: 2_000_000, positionQty: 0, positions: [{ symbol: 'XYZ', quantity: -100, price: 100 }] };
+
+    it('buy: buying power exactly enough (cost + commission) passes, one cent short fails', () => {
       expect(codes(input(order('buy', 10, 100), { account: { cashCents: 100_100, positionQty: 0 }, commissionCents: 100 }))).toEqual([]);
       expect(codes(input(order('buy', 10, 100), { account: { cashCents: 100_099, positionQty: 0 }, commissionCents: 100 }))).toEqual([
-        INSUFFICIENT_CASH,
+        INSUFFICIENT_BUYING_POWER,
       ]);
     });
 
-    it('names the numbers in one sentence', () => {
-      const [r] = evaluateGates(input(order('buy', 31, 280), { account: { cashCents: 500_000, positionQty: 0 } }));
+    it('short 100 @ 100 then buy 190 @ 100 is refused: buying power is $5,000', () => {
+      const [r] = evaluateGates(input(order('buy', 190, 100, 'ABC'), { account: afterShort }));
       expect(r).toEqual({
         source: 'gate',
-        code: INSUFFICIENT_CASH,
-        message: 'Insufficient cash: buying 31 IBM at $280.00 costs $8,680.00 plus $0.00 commission, but cash is $5,000.00.',
+        code: INSUFFICIENT_BUYING_POWER,
+        message:
+          'Insufficient buying power: buying 190 ABC at $100.00 costs $19,000.00 plus $0.00 commission, but buying power is $5,000.00 (cash $20,000.00 less $15,000.00 held as collateral for shorts).',
       });
     });
 
-    it('cover: cost plus commission must fit in cash', () => {
-      const short = (cashCents: number) => input(order('cover', 10, 50), { account: { cashCents, positionQty: -10 }, commissionCents: 5 });
-      expect(codes(short(50_005))).toEqual([]);
-      expect(codes(short(50_004))).toEqual([INSUFFICIENT_CASH]);
+    it('short 100 @ 100 then buy 50 @ 100 passes (buying power after: exactly 0)', () => {
+      expect(codes(input(order('buy', 50, 100, 'ABC'), { account: afterShort }))).toEqual([]);
+      expect(codes(input(order('buy', 51, 100, 'ABC'), { account: afterShort }))).toEqual([INSUFFICIENT_BUYING_POWER]);
     });
 
-    it('short: the commission must be covered by cash already held', () => {
-      const short = (cashCents: number) =>
-        input(order('short', 10, 50), { model: model({ allow_short: true }), account: { cashCents, positionQty: 0 }, commissionCents: 500 });
-      expect(codes(short(500))).toEqual([]);
-      const r = evaluateGates(short(499));
-      expect(r.map((x) => x.code)).toEqual([INSUFFICIENT_CASH]);
-      expect(r[0]!.message).toBe('Insufficient cash: shorting 10 IBM at $50.00 needs its $5.00 commission paid from cash, but cash is $4.99.');
+    it('$10,000: short 1,000 @ 100 is refused; short 200 @ 100 (margin exactly $10,000) passes', () => {
+      const flat = { cashCents: 1_000_000, positionQty: 0 };
+      const [r] = evaluateGates(input(order('short', 1000, 100), { model: shortModel, account: flat }));
+      expect(r!.code).toBe(INSUFFICIENT_BUYING_POWER);
+      // margin = 1,000 × 100 × 50% = $50,000; buying power $10,000
+      expect(r!.message).toBe(
+        'Insufficient buying power: shorting 1000 IBM at $100.00 needs $50,000.00 margin (50% of its value on top of its proceeds, which stay as collateral) plus $0.00 commission, but buying power is $10,000.00.',
+      );
+      expect(codes(input(order('short', 200, 100), { model: shortModel, account: flat }))).toEqual([]);
+      expect(codes(input(order('short', 200, 100), { model: shortModel, account: flat, commissionCents: 1 }))).toEqual([INSUFFICIENT_BUYING_POWER]);
     });
 
-    it('sell: proceeds minus commission may not leave cash negative', () => {
-      const sell = (cashCents: number) => input(order('sell', 1, 0.01), { account: { cashCents, positionQty: 5 }, commissionCents: 100 });
-      expect(codes(sell(99))).toEqual([]);
-      expect(codes(sell(98))).toEqual([INSUFFICIENT_CASH]);
+    it('short_margin_pct sets the collateral: at 100%, $10,000 shorts at most $10,000 of stock', () => {
+      const flat = { cashCents: 1_000_000, positionQty: 0 };
+      expect(codes(input(order('short', 100, 100), { model: shortModel, account: flat, shortMarginPct: 1 }))).toEqual([]);
+      expect(codes(input(order('short', 101, 100), { model: shortModel, account: flat, shortMarginPct: 1 }))).toEqual([INSUFFICIENT_BUYING_POWER]);
+    });
+
+    it('risk-reducing orders are never refused for cash: a cover that leaves a debit passes the gates', () => {
+      expect(codes(input(order('cover', 100, 300), { account: { cashCents: 1_500_000, positionQty: -100 }, commissionCents: 500 }))).toEqual([]);
+      expect(codes(input(order('sell', 1, 0.01), { account: { cashCents: 0, positionQty: 5 }, commissionCents: 100 }))).toEqual([]);
     });
 
     it('a limit order is described as one', () => {
       const [r] = evaluateGates(input(order('buy', 10, 100), { orderType: 'limit', account: { cashCents: 0, positionQty: 0 } }));
       expect(r!.message).toContain('buying 10 IBM at $100.00 (limit) costs $1,000.00');
+    });
+  });
+
+  describe('BAD_BRACKET', () => {
+    it('a long needs stop_loss below and take_profit above the expected fill; a fraction is refused with the current price', () => {
+      expect(codes(input(order('buy', 5, 198.235), { stopLoss: 190, takeProfit: 210 }))).toEqual([]);
+      const r = evaluateGates(input(order('buy', 5, 198.235, 'AAPL'), { takeProfit: 0.025, marketPrice: 198.235 }));
+      expect(r).toEqual([
+        {
+          source: 'gate',
+          code: BAD_BRACKET,
+          message:
+            'take_profit $0.025 must be a price above the expected fill $198.235 for a long (it is a price in dollars, not a fraction; AAPL is at $198.235 now).',
+        },
+      ]);
+      expect(codes(input(order('buy', 5, 100), { stopLoss: 100 }))).toEqual([BAD_BRACKET]);
+    });
+
+    it('a short is mirrored: stop_loss above, take_profit below', () => {
+      const m = model({ allow_short: true });
+      expect(codes(input(order('short', 5, 100), { model: m, stopLoss: 105, takeProfit: 90 }))).toEqual([]);
+      expect(codes(input(order('short', 5, 100), { model: m, stopLoss: 95 }))).toEqual([BAD_BRACKET]);
+      expect(codes(input(order('short', 5, 100), { model: m, takeProfit: 101 }))).toEqual([BAD_BRACKET]);
     });
   });
 
@@ -240,7 +277,7 @@ describe('evaluateGates', () => {
       }),
     );
     const got = r.map((x) => x.code);
-    expect(got).toEqual([MODEL_HALTED, RATE_LIMITED, MARKET_CLOSED, SYMBOL_NOT_ALLOWED, SHORT_NOT_ALLOWED, INSUFFICIENT_CASH]);
+    expect(got).toEqual([MODEL_HALTED, RATE_LIMITED, MARKET_CLOSED, SYMBOL_NOT_ALLOWED, SHORT_NOT_ALLOWED, INSUFFICIENT_BUYING_POWER]);
     expect([...got].sort((a, b) => GATE_CODES.indexOf(a) - GATE_CODES.indexOf(b))).toEqual(got);
     for (const x of r) expect(x.message).toMatch(/^[A-Z].*\.$/);
   });

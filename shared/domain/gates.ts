@@ -11,9 +11,14 @@
 //   into a short: OVERSELL), cover only reduces a short (OVERCOVER), short while holding
 //   a long is SHORT_NOT_ALLOWED (sell first), buy while holding a short is
 //   BUY_WHILE_SHORT (cover first). No order flips a position through flat.
-// - Cash never goes negative, commission included: buy/cover need cash ≥ cost +
-//   commission; short proceeds are collateral, so the commission of a short must be
-//   covered by the cash already held; a sell must leave cash + proceeds − commission ≥ 0.
+// - Buying power (Reg T style, ledger.accountFigures) is never negative after a
+//   risk-increasing order (buy, short): its cost, its short margin and its commission
+//   are all counted on the account as it would be after the order, positions marked at
+//   the market price (the order's own shares too). Short proceeds are collateral, not
+//   spendable cash. A risk-reducing order (sell, cover) is never refused for cash: if it
+//   leaves a debit, the order path halts the model with reason margin_call.
+// - Bracket prices (BAD_BRACKET): for a buy, stop_loss below and take_profit above the
+//   expected fill; for a short, mirrored. A level on the wrong side would fire at once.
 // - allowed_symbols null or empty means every symbol (as applies_to_symbols in the rules);
 //   symbols compare case-insensitively. Like the rules, it never traps a position: an
 //   order that only shrinks a position in a symbol no longer allowed passes this gate.
@@ -21,7 +26,8 @@
 //   price, and the gates already refuse the order otherwise.
 
 import type { OrderIntent, PortfolioSnapshot, RuleRecord, Side } from './types.js';
-import { formatCents, formatPct, formatPrice, notionalCents } from './money.js';
+import { formatCents, formatPct, formatPrice, notionalCents as notionalOf, priceTicks } from './money.js';
+import { accountFigures, DEFAULT_SHORT_MARGIN_PCT } from './ledger.js';
 import { evaluateOrder, isRiskReducing } from './rules/engine.js';
 import { marketStatus, type SessionKind } from './calendar.js';
 import { nyLocal } from './ny-time.js';
@@ -38,7 +44,8 @@ export const SHORT_NOT_ALLOWED = 'SHORT_NOT_ALLOWED';
 export const BUY_WHILE_SHORT = 'BUY_WHILE_SHORT';
 export const OVERSELL = 'OVERSELL';
 export const OVERCOVER = 'OVERCOVER';
-export const INSUFFICIENT_CASH = 'INSUFFICIENT_CASH';
+export const INSUFFICIENT_BUYING_POWER = 'INSUFFICIENT_BUYING_POWER';
+export const BAD_BRACKET = 'BAD_BRACKET';
 
 export const GATE_CODES = [
   MODEL_HALTED,
@@ -52,7 +59,8 @@ export const GATE_CODES = [
   BUY_WHILE_SHORT,
   OVERSELL,
   OVERCOVER,
-  INSUFFICIENT_CASH,
+  INSUFFICIENT_BUYING_POWER,
+  BAD_BRACKET,
 ] as const;
 export type GateCode = (typeof GATE_CODES)[number];
 
@@ -71,8 +79,18 @@ export interface GateInput {
   order: OrderIntent;
   orderType: OrderType;
   model: GateModel;
-  /** positionQty: current signed quantity of order.symbol (negative = short). */
-  account: { cashCents: number; positionQty: number };
+  /**
+   * positionQty: current signed quantity of order.symbol (negative = short). positions:
+   * every position marked at the clock, for buying power (omitted: only this symbol's).
+   */
+  account: { cashCents: number; positionQty: number; positions?: ReadonlyArray<{ symbol: string; quantity: number; price: number }> };
+  /** Market price of order.symbol at the clock (before slippage); defaults to order.price. */
+  marketPrice?: number;
+  /** Collateral beyond a short's proceeds, a fraction (default 0.5). */
+  shortMarginPct?: number;
+  /** Exit levels attached to an opening order, dollars. */
+  stopLoss?: number;
+  takeProfit?: number;
   commissionCents: number;
   symbolKnown: boolean;
   /** A price for the symbol exists at the clock. */
@@ -201,31 +219,44 @@ export function evaluateGates(input: GateInput): GateRejection[] {
       break;
   }
 
-  if (input.symbolKnown && input.priced) {
-    const cash = account.cashCents;
+  if (input.symbolKnown && input.priced && (order.side === 'buy' || order.side === 'short')) {
+    const mark = input.marketPrice ?? order.price;
+    const pct = input.shortMarginPct ?? DEFAULT_SHORT_MARGIN_PCT;
+    const others = (account.positions ?? []).filter((p) => p.symbol.toUpperCase() !== sym);
+    const before = accountFigures(account.cashCents, [...others, { quantity: held, price: mark }], pct);
     const fee = input.commissionCents;
-    const notional = notionalCents(q, order.price);
-    const at = `${q} ${sym} at ${formatPrice(order.price)}${input.orderType === 'limit' ? ' (limit)' : ''}`;
-    if (order.side === 'buy' || order.side === 'cover') {
-      if (cash - notional - fee < 0) {
-        reject(
-          INSUFFICIENT_CASH,
-          `Insufficient cash: ${verb} ${at} costs ${formatCents(notional)} plus ${formatCents(fee)} commission, but cash is ${formatCents(cash)}.`,
-        );
-      }
-    } else if (order.side === 'short') {
-      if (cash - fee < 0) {
-        reject(
-          INSUFFICIENT_CASH,
-          `Insufficient cash: ${verb} ${at} needs its ${formatCents(fee)} commission paid from cash, but cash is ${formatCents(cash)}.`,
-        );
-      }
-    } else if (cash + notional - fee < 0) {
+    const notional = notionalOf(q, order.price);
+    const cashAfter = account.cashCents + (order.side === 'buy' ? -notional : notional) - fee;
+    const after = accountFigures(cashAfter, [...others, { quantity: held + (order.side === 'buy' ? q : -q), price: mark }], pct);
+    if (after.buyingPowerCents < 0) {
+      const at = `${q} ${sym} at ${formatPrice(order.price)}${input.orderType === 'limit' ? ' (limit)' : ''}`;
+      const needs =
+        order.side === 'buy'
+          ? `costs ${formatCents(notional)} plus ${formatCents(fee)} commission`
+          : `needs ${formatCents(before.buyingPowerCents - after.buyingPowerCents - fee)} margin (${formatPct(pct)} of its value on top of its proceeds, which stay as collateral) plus ${formatCents(fee)} commission`;
+      const held = before.marginUsedCents > 0 ? ` (cash ${formatCents(before.cashCents)} less ${formatCents(before.marginUsedCents)} held as collateral for shorts)` : '';
       reject(
-        INSUFFICIENT_CASH,
-        `Insufficient cash: ${verb} ${at} brings ${formatCents(notional)}, but the ${formatCents(fee)} commission would leave cash at ${formatCents(cash + notional - fee)}.`,
+        INSUFFICIENT_BUYING_POWER,
+        `Insufficient buying power: ${verb} ${at} ${needs}, but buying power is ${formatCents(before.buyingPowerCents)}${held}.`,
       );
     }
+  }
+  if (input.priced && (order.side === 'buy' || order.side === 'short')) {
+    const long = order.side === 'buy';
+    const fill = priceTicks(order.price);
+    const now = input.marketPrice ?? order.price;
+    const bracket = (what: 'stop_loss' | 'take_profit', level: number | undefined, below: boolean) => {
+      if (level === undefined) return;
+      const ok = level > 0 && (below ? priceTicks(level) < fill : priceTicks(level) > fill);
+      if (ok) return;
+      reject(
+        BAD_BRACKET,
+        `${what} ${formatPrice(level)} must be a price ${below ? 'below' : 'above'} the expected fill ${formatPrice(order.price)} for a ${long ? 'long' : 'short'} ` +
+          `(it is a price in dollars, not a fraction; ${sym} is at ${formatPrice(now)} now).`,
+      );
+    };
+    bracket('stop_loss', input.stopLoss, long);
+    bracket('take_profit', input.takeProfit, !long);
   }
   return out;
 }
@@ -274,11 +305,11 @@ export function checkOrder(input: CheckOrderInput): CheckOrderResult {
   const { portfolio, rules, ...rest } = input;
   const gates = evaluateGates({
     ...rest,
-    account: { cashCents: portfolio.cashCents, positionQty: positionQuantity(portfolio, input.order.symbol) },
+    account: { cashCents: portfolio.cashCents, positionQty: positionQuantity(portfolio, input.order.symbol), positions: portfolio.positions },
   });
   const rejections: Rejection[] = [...gates];
   if (input.symbolKnown && input.priced) {
-    for (const v of evaluateOrder(input.order, portfolio, input.clock, rules)) {
+    for (const v of evaluateOrder({ ...input.order, commissionCents: input.commissionCents }, portfolio, input.clock, rules)) {
       rejections.push({ source: 'rule', code: v.code, rule_name: v.ruleName, rule_id: v.ruleId, message: v.message });
     }
   }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Side } from './types.js';
 import { notionalCents } from './money.js';
-import { applyFill, LedgerError, markPortfolio, type LedgerAccount, type LedgerPosition } from './ledger.js';
+import { accountFigures, applyFill, LedgerError, markPortfolio, type LedgerAccount, type LedgerPosition } from './ledger.js';
 import { evaluateGates } from './gates.js';
 
 const acct = (cashCents: number, realizedPnlCents = 0): LedgerAccount => ({ cashCents, realizedPnlCents });
@@ -247,6 +247,7 @@ describe('ledger property', () => {
           let account: LedgerAccount = { cashCents: initialCash, realizedPnlCents: 0 };
           const book = new Map<string, LedgerPosition>();
           const signedFills = new Map<string, number>();
+          const lastPrice = new Map<string, number>();
           let expectedCash = initialCash;
           let fills = 0;
           let cashChanges = 0;
@@ -259,11 +260,14 @@ describe('ledger property', () => {
             if (o.side === 'sell' && held > 0) quantity = 1 + (o.quantity % held);
             if (o.side === 'cover' && held < 0) quantity = 1 + (o.quantity % -held);
             const price = o.priceTicks / 10_000;
+            // every position marked at the last price its symbol traded, this one at this price
+            const markedBook = (p: number, sym: string) =>
+              [...book.entries()].map(([symbol, x]) => ({ symbol, quantity: x.quantity, price: symbol === sym ? p : lastPrice.get(symbol)! }));
             const refused = evaluateGates({
               order: { side: o.side, symbol: o.symbol, quantity, price },
               orderType: 'market',
               model: { allow_short: true, allowed_symbols: null, state: 'active', state_reason: null },
-              account: { cashCents: account.cashCents, positionQty: held },
+              account: { cashCents: account.cashCents, positionQty: held, positions: markedBook(price, o.symbol) },
               commissionCents: o.commissionCents,
               symbolKnown: true,
               priced: true,
@@ -290,7 +294,13 @@ describe('ledger property', () => {
             signedFills.set(o.symbol, (signedFills.get(o.symbol) ?? 0) + delta);
             expect(r.cashChangeCents).toBe(r.cashCents - account.cashCents);
             expect(r.realizedPnlCents).toBe(account.realizedPnlCents + r.realizedCents);
-            expect(r.cashCents).toBeGreaterThanOrEqual(0); // the cash gate held
+            lastPrice.set(o.symbol, price);
+            if (o.side === 'buy' || o.side === 'short') {
+              // the buying power gate held: never negative after a risk-increasing order
+              const after = [...book.entries()].filter(([s]) => s !== o.symbol).map(([symbol, x]) => ({ quantity: x.quantity, price: lastPrice.get(symbol)! }));
+              if (r.position) after.push({ quantity: r.position.quantity, price });
+              expect(accountFigures(r.cashCents, after).buyingPowerCents).toBeGreaterThanOrEqual(0);
+            }
             if (o.side === 'buy' || o.side === 'short') {
               // an opening fill adds exactly its notional to the basis
               expect(r.position!.costCents).toBe((before?.costCents ?? 0) + notional);
@@ -303,7 +313,7 @@ describe('ledger property', () => {
             expect(r.cashCents).toBe(expectedCash);
           }
 
-          expect(fills).toBeGreaterThan(200);
+          expect(fills).toBeGreaterThan(100);
           expect(account.cashCents).toBe(expectedCash);
           for (const s of SYMBOLS) expect(book.get(s)?.quantity ?? 0).toBe(signedFills.get(s) ?? 0);
 

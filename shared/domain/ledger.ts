@@ -217,3 +217,59 @@ export function markPortfolio(
   });
   return { positions: lines, positionsValueCents: totalValueCents - cashCents, unrealizedPnlCents, totalValueCents };
 }
+
+// --- buying power and short margin (Reg T style) ---
+
+/** Default collateral beyond a short's proceeds: 50% of its value (Reg T initial margin, FRB Regulation T §220.12). */
+export const DEFAULT_SHORT_MARGIN_PCT = 0.5;
+
+/** An account's balances at market, in integer cents. */
+export interface AccountFigures {
+  cashCents: number;
+  /** Σ quantity × price of longs (≥ 0). */
+  longMarketValueCents: number;
+  /** Σ |quantity| × price of shorts (≥ 0). */
+  shortMarketValueCents: number;
+  /** cash + long market value − short market value. */
+  equityCents: number;
+  /** Cash held as collateral for shorts: short market value × (1 + short_margin_pct), the margin part rounded up to the cent. */
+  marginUsedCents: number;
+  /** cash − margin used: what a risk-increasing order may spend (cost + its margin + commission). */
+  buyingPowerCents: number;
+}
+
+/**
+ * Reg T style balances: longs are paid in full from cash; a short's proceeds stay in cash
+ * as collateral and a further short_margin_pct (a fraction, 0.5 = 50%) of its value is
+ * held on top, so margin_used = short value × (1 + pct) and buying_power = cash − margin_used.
+ * Example: $10,000, short 100 @ $100 → cash $20,000, margin used $15,000, buying power $5,000.
+ */
+export function accountFigures(
+  cashCents: number,
+  positions: ReadonlyArray<{ quantity: number; price: number }>,
+  shortMarginPct: number = DEFAULT_SHORT_MARGIN_PCT,
+): AccountFigures {
+  let longMv = 0;
+  let shortMv = 0;
+  for (const p of positions) {
+    if (p.quantity > 0) longMv += notionalCents(p.quantity, p.price);
+    else if (p.quantity < 0) shortMv += notionalCents(-p.quantity, p.price);
+  }
+  const marginUsedCents = shortMv + marginCents(shortMv, shortMarginPct);
+  return {
+    cashCents,
+    longMarketValueCents: longMv,
+    shortMarketValueCents: shortMv,
+    equityCents: cashCents + longMv - shortMv,
+    marginUsedCents,
+    buyingPowerCents: cashCents - marginUsedCents,
+  };
+}
+
+/** pct × value in cents, rounded up (the margin required is never understated). */
+function marginCents(valueCents: number, pct: number): number {
+  if (valueCents <= 0) return 0;
+  const p = BigInt(valueCents) * BigInt(Math.round(pct * 1_000_000));
+  const q = p / 1_000_000n;
+  return Number(q * 1_000_000n === p ? q : q + 1n);
+}

@@ -20,6 +20,8 @@ export interface MarkedPosition {
   quantity: number;
   avgCost: number;
   price: number;
+  /** Exact cost basis in cents (ledger.ts), when the caller has it. */
+  costCents?: number;
 }
 
 /** The account a check runs against, at the clock. Money in integer cents. */
@@ -40,6 +42,8 @@ export interface OrderIntent {
   symbol: string;
   quantity: number;
   price: number;
+  /** The order's commission in cents (min_cash_reserve_pct counts it); 0 when omitted. */
+  commissionCents?: number;
 }
 
 export type RuleCategory =

@@ -14,6 +14,8 @@ export interface ModelSettings {
   max_drawdown_halt_pct: number;
   instructions: string;
   max_orders_per_minute: number;
+  /** Collateral beyond a short's proceeds, a fraction (0.5: a short needs its value × 1.5). */
+  short_margin_pct: number;
 }
 
 export interface Model extends ModelSettings {
@@ -36,6 +38,7 @@ export const SETTING_COLUMNS = [
   'max_drawdown_halt_pct',
   'instructions',
   'max_orders_per_minute',
+  'short_margin_pct',
 ] as const;
 
 export function toModel(r: Record<string, any>): Model {
@@ -52,6 +55,7 @@ export function toModel(r: Record<string, any>): Model {
     max_drawdown_halt_pct: num(r.max_drawdown_halt_pct),
     instructions: r.instructions,
     max_orders_per_minute: r.max_orders_per_minute,
+    short_margin_pct: r.short_margin_pct === undefined ? 0.5 : num(r.short_margin_pct),
     state: r.state,
     state_reason: r.state_reason ?? null,
     created_at: iso(r.created_at)!,

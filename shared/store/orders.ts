@@ -10,7 +10,8 @@ export type OrderStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 
 
 export interface OrderRow {
   order_id: number;
-  run_id: number;
+  /** null: refused while the model had no running run. */
+  run_id: number | null;
   model_id: number;
   client_order_id: string | null;
   side: Side;
@@ -78,7 +79,7 @@ function toOrder(r: Record<string, any>): OrderRow {
 }
 
 export interface NewOrder {
-  run_id: number;
+  run_id: number | null;
   model_id: number;
   client_order_id?: string | null;
   side: Side;

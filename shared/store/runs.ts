@@ -226,6 +226,11 @@ export async function finishRun(tx: Q, run: RunRow, status: 'completed' | 'stopp
  */
 export async function completeRun(tx: Q, market: Market, run: RunRow, status: 'completed' | 'stopped', endedAt: Date): Promise<RunRow> {
   const clock = new Date(run.clock);
+  // Resting orders end with their run (CONTRACT §1): expired, with the reason.
+  await tx`
+    update orders set status = 'expired', decided_at = now(), decided_by = 'run end',
+      decision_note = ${`Run ${run.run_id} ${status === 'completed' ? 'completed' : 'was stopped'} at ${clock.toISOString()}; resting orders end with their run.`}
+    where run_id = ${run.run_id} and status in ('open', 'pending_approval')`;
   const account = await markAccount(tx, market, run, clock);
   await recordEquity(tx, run.run_id, clock, account.cashCents, account.positionsCents);
   const curve = (await equityCurve(tx, run.run_id)).map((p) => p.total_value);

@@ -1,20 +1,24 @@
-// What happens to a run's account when its replay clock moves to a new instant:
-// resting limit orders fill when a closed bar trades through them; stop-loss,
-// take-profit, trailing and flatten_by exits fire; pending approvals expire; circuit
-// breakers halt. advance_run calls this once per step, inside its transaction, before
-// the equity point. Exits are forced risk-reducing fills: no rule blocks them.
+// What happens to a run's account when its clock moves to a new instant, read as
+// load → decideClockStep (domain/clock-step.ts, pure) → persist: resting limit orders
+// fill, stop-loss, take-profit, trailing and flatten_by exits fire, session closes are
+// marked, pending approvals expire, circuit breakers halt. advance_run and the live ticker
+// call this once per step, inside their transaction, before the equity point.
 import type { Tx } from '../db/database.js';
-import { boundedByLimit, commissionCents, limitFillPrice } from '../domain/fills.js';
-import { checkOrder } from '../domain/gates.js';
-import { exitSignals } from '../domain/rules/engine.js';
-import type { Bar, RuleRecord, Side } from '../domain/types.js';
+import { sessionFor, addDays } from '../domain/calendar.js';
+import { decideClockStep, type ClockPosition, type StepMarket } from '../domain/clock-step.js';
+import { centsToDecimal, toCents } from '../domain/money.js';
+import { nyLocal, nyToUtc } from '../domain/ny-time.js';
+import type { Rejection } from '../domain/gates.js';
+import type { Timespan } from '../domain/types.js';
 import type { Deps } from '../deps.js';
+import { importedSpans } from '../market/bars-store.js';
 import { getModelById } from '../store/models.js';
 import { expirePending, insertOrder, openOrders, positionExits, setOrderStatus, setWaterMarks } from '../store/orders.js';
 import { loadActiveRules } from '../store/rules.js';
 import type { RunRow } from '../store/runs.js';
 import { loadPositions } from '../store/accounts.js';
-import { accountSnapshot, checkBreakers, executeFill } from './orders.js';
+import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
+import { decideModel, haltModel, persistFill } from './orders.js';
 import { applyCorporateActionsStep } from './corporate-actions.js';
 
 export interface ClockEvent {
@@ -26,129 +30,128 @@ export interface ClockEvent {
   /** What fired: 'limit', 'stop_loss', 'take_profit', or the exit rule's name. */
   trigger: string;
   reason: string;
+  /** When it filled (UTC ISO): a bar's end, a gapped bar's open, the clock, or a session close. */
+  time: string;
 }
 
-export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date): Promise<ClockEvent[]> {
-  const from = new Date(run.clock);
-  const model = await getModelById(tx, run.model_id);
-  const rules = await loadActiveRules(tx, run.model_id);
-  const events: ClockEvent[] = [];
-  const barCache = new Map<string, Bar[]>();
-  const barsOf = async (symbol: string) => {
-    if (!barCache.has(symbol)) barCache.set(symbol, await deps.market.barsClosedBetween(symbol, run.timespan ?? 'day', from, clock, tx));
-    return barCache.get(symbol)!;
-  };
+/** A resting order the checks refused when the clock reached its limit. */
+export interface ClockRefusalEvent {
+  order_id: number;
+  symbol: string;
+  side: string;
+  quantity: number;
+  time: string;
+  rejections: Rejection[];
+  reason: string;
+}
 
+export interface ClockStepResult {
+  events: ClockEvent[];
+  refused: ClockRefusalEvent[];
+  halted_reason: string | null;
+}
+
+const ORDER: Timespan[] = ['minute', 'hour', 'day'];
+
+/**
+ * The bars a symbol is checked on: the run's timespan, or, for an imported symbol without
+ * bars of it, the finest it has (hour, then day) as they close.
+ */
+async function checkTimespan(tx: Tx, deps: Deps, symbol: string, runTimespan: 'day' | 'minute'): Promise<Timespan | null> {
+  if ((await deps.market.sourceOf(symbol, tx)) !== 'imported') return runTimespan;
+  const have = new Set((await importedSpans(tx, symbol)).map((s) => s.timespan));
+  if (have.has(runTimespan)) return runTimespan;
+  return ORDER.slice(ORDER.indexOf(runTimespan)).find((ts) => have.has(ts)) ?? null;
+}
+
+export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date): Promise<ClockStepResult> {
+  const from = new Date(run.clock);
   await expirePending(tx, run.model_id);
   await applyCorporateActionsStep(tx, deps, run, clock); // splits and dividends first: the step's bars and levels are on the new basis
-
-  // 1. Resting limit orders: fill at the limit (or a better open) on a bar that trades through.
-  for (const order of await openOrders(tx, run.run_id)) {
-    for (const bar of await barsOf(order.symbol)) {
-      const price = limitFillPrice(order.side, order.limit_price!, bar);
-      if (price === null) continue;
-      const fillAt = boundedByLimit(order.side, price, order.limit_price!);
-      const snapshot = await accountSnapshot(tx, deps, run.run_id, clock);
-      const commission = commissionCents(order.quantity, model.commission_per_share);
-      // The gates and rules run again at fill time on the account as it is now.
-      const check = checkOrder({
-        order: { side: order.side, symbol: order.symbol, quantity: order.quantity, price: fillAt },
-        orderType: 'limit',
-        model,
-        portfolio: snapshot,
-        rules,
-        commissionCents: commission,
-        symbolKnown: true,
-        priced: true,
-        marketOpen: true,
-        ordersLastMinute: 0,
-        maxOrdersPerMinute: model.max_orders_per_minute,
-        clock,
-      });
-      if (check.rejections.length) {
-        await setOrderStatus(tx, order.order_id, 'rejected', { rejections: check.rejections });
-      } else {
-        await executeFill(tx, run, order, { price: fillAt, commissionCents: commission, slippagePerShare: 0 }, clock);
-        events.push({ order_id: order.order_id, symbol: order.symbol, side: order.side, quantity: order.quantity, price: fillAt, trigger: 'limit', reason: `Limit ${order.limit_price} reached by the bar at ${bar.t}.` });
-      }
-      break;
-    }
+  // load
+  const model = await getModelById(tx, run.model_id);
+  const rules = await loadActiveRules(tx, run.model_id);
+  const stored = await loadPositions(tx, run.run_id);
+  const exits = await positionExits(tx, run.run_id);
+  const resting = (await openOrders(tx, run.run_id)).filter((o) => o.limit_price !== null);
+  const symbols = [...new Set([...stored.map((p) => p.symbol), ...resting.map((o) => o.symbol)])];
+  const market: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
+  for (const symbol of symbols) {
+    const timespan = await checkTimespan(tx, deps, symbol, run.timespan ?? 'minute');
+    if (timespan) market.bars[symbol] = { timespan, bars: await deps.market.barsClosedBetween(symbol, timespan, from, clock, tx) };
+    const quote = await deps.market.quoteAt(symbol, clock, tx);
+    market.priceAtClock[symbol] = quote?.price ?? null;
+    market.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' && Date.parse(quote.bar.t) === clock.getTime() ? quote.price : null;
   }
-
-  // 2. Exits: the order's own stop_loss/take_profit, then the stop_loss and flatten_by rules.
-  const attached = await positionExits(tx, run.run_id);
-  for (const pos of await loadPositions(tx, run.run_id)) {
-    let high = pos.highWater;
-    let low = pos.lowWater;
-    for (const bar of await barsOf(pos.symbol)) {
-      const exit = attachedExit(pos, attached.get(pos.symbol), bar) ?? ruleExit(pos, bar, clock, rules, high, low);
-      if (exit) {
-        const side: Side = pos.quantity > 0 ? 'sell' : 'cover';
-        const quantity = Math.abs(pos.quantity);
-        const orderId = await insertOrder(tx, {
-          run_id: run.run_id,
-          model_id: run.model_id,
-          side,
-          symbol: pos.symbol,
-          quantity,
-          order_type: 'market',
-          status: 'filled',
-          rejections: [],
-          reasoning: exit.reason,
-          source: exit.trigger,
-          clock,
-        });
-        await executeFill(tx, run, { order_id: orderId, side, symbol: pos.symbol, quantity }, { price: exit.price, commissionCents: commissionCents(quantity, model.commission_per_share), slippagePerShare: 0 }, clock);
-        events.push({ order_id: orderId, symbol: pos.symbol, side, quantity, price: exit.price, trigger: exit.trigger, reason: exit.reason });
-        high = low = null;
-        break;
-      }
-      high = Math.max(high ?? -Infinity, bar.h ?? bar.o);
-      low = Math.min(low ?? Infinity, bar.l ?? bar.o);
-    }
-    if (high !== null && low !== null) await setWaterMarks(tx, run.run_id, pos.symbol, high, low);
+  for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
+    const session = sessionFor(d);
+    if (!session || session.close <= from || session.close > clock) continue;
+    const prices: Record<string, number | null> = {};
+    for (const symbol of symbols) prices[symbol] = (await deps.market.priceAt(symbol, session.close, tx))?.price ?? null;
+    market.sessionCloses.push({ date: d, at: session.close, prices });
   }
-
-  // 3. Circuit breakers on the account after the step.
-  await checkBreakers(tx, deps, model, run, clock, rules);
-  return events;
-}
-
-function attachedExit(
-  pos: { symbol: string; quantity: number },
-  levels: { stop: number | null; target: number | null } | undefined,
-  bar: Bar,
-): { price: number; trigger: string; reason: string } | null {
-  if (!levels) return null;
-  const long = pos.quantity > 0;
-  const low = bar.l ?? bar.o;
-  const high = bar.h ?? bar.o;
-  if (levels.stop !== null && (long ? low <= levels.stop : high >= levels.stop)) {
-    const price = long ? Math.min(bar.o, levels.stop) : Math.max(bar.o, levels.stop);
-    return { price, trigger: 'stop_loss', reason: `Stop loss at ${levels.stop} on ${pos.symbol} touched by the bar at ${bar.t}; exit at ${price}.` };
+  const snapshot = await loadPortfolioSnapshot(tx, run, run.initial_cash, deps.market, clock);
+  const positions: ClockPosition[] = stored.map((p) => ({
+    ...p,
+    price: market.priceAtClock[p.symbol] ?? p.avgCost,
+    stop: exits.get(p.symbol)?.stop ?? null,
+    target: exits.get(p.symbol)?.target ?? null,
+  }));
+  const dayFrom = nyToUtc(nyLocal(from).date, '00:00');
+  const counted = await tx`
+    select to_char(clock at time zone 'America/New_York', 'YYYY-MM-DD') as day, count(*)::int as n
+    from fills where run_id = ${run.run_id} and clock >= ${dayFrom} group by 1`;
+  // decide
+  const d = decideClockStep(
+    {
+      model: decideModel(model),
+      cashCents: toCents(run.cash),
+      realizedPnlCents: toCents(run.realized_pnl),
+      positions,
+      openOrders: resting.map((o) => ({ ...o, limit_price: o.limit_price! })),
+      rules,
+      peakValueCents: toCents(run.peak_value),
+      dayStartValueCents: snapshot.dayStartValueCents,
+      tradesInRun: snapshot.tradesInRun,
+      tradesByDay: Object.fromEntries(counted.map((r) => [r.day as string, r.n as number])),
+      from,
+      clock,
+      session: run.session,
+    },
+    market,
+  );
+  // persist
+  const events: ClockEvent[] = [];
+  for (const f of d.fills) {
+    const orderId =
+      f.order_id ??
+      (await insertOrder(tx, {
+        run_id: run.run_id,
+        model_id: run.model_id,
+        side: f.side,
+        symbol: f.symbol,
+        quantity: f.quantity,
+        order_type: 'market',
+        status: 'filled',
+        rejections: [],
+        reasoning: f.reason,
+        source: f.trigger,
+        clock: f.at,
+      }));
+    await persistFill(tx, run.run_id, { ...f, order_id: orderId }, f.fill, f.applied, f.at);
+    events.push({ order_id: orderId, symbol: f.symbol, side: f.side, quantity: f.quantity, price: f.fill.price, trigger: f.trigger, reason: f.reason, time: f.at.toISOString() });
   }
-  if (levels.target !== null && (long ? high >= levels.target : low <= levels.target)) {
-    const price = long ? Math.max(bar.o, levels.target) : Math.min(bar.o, levels.target);
-    return { price, trigger: 'take_profit', reason: `Take profit at ${levels.target} on ${pos.symbol} reached by the bar at ${bar.t}; exit at ${price}.` };
+  for (const r of d.refused) await setOrderStatus(tx, r.order_id, 'rejected', { rejections: r.rejections });
+  for (const w of d.waterMarks) await setWaterMarks(tx, run.run_id, w.symbol, w.high, w.low);
+  for (const m of d.dayMarks) {
+    await tx`
+      insert into day_marks (run_id, day, close_value) values (${run.run_id}, ${m.date}, ${centsToDecimal(m.valueCents)})
+      on conflict (run_id, day) do update set close_value = excluded.close_value`;
   }
-  return null;
-}
-
-function ruleExit(
-  pos: { symbol: string; quantity: number; avgCost: number },
-  bar: Bar,
-  clock: Date,
-  rules: RuleRecord[],
-  high: number | null,
-  low: number | null,
-): { price: number; trigger: string; reason: string } | null {
-  // No water mark yet (the first bar since entry): trail from the entry. The engine's own
-  // fallback would use `price`, this bar's close here, which comes after the bar's low and high.
-  const [signal] = exitSignals({
-    position: { symbol: pos.symbol, quantity: pos.quantity, avgCost: pos.avgCost, price: bar.c ?? bar.o, highWater: high ?? pos.avgCost, lowWater: low ?? pos.avgCost },
-    bar,
-    clock,
-    rules,
-  });
-  return signal ? { price: signal.price, trigger: signal.ruleName, reason: signal.reason } : null;
+  if (d.haltReason) await haltModel(tx, deps, model.model_id, d.haltReason);
+  return {
+    events,
+    refused: d.refused.map((r) => ({ order_id: r.order_id, symbol: r.symbol, side: r.side, quantity: r.quantity, time: r.at.toISOString(), rejections: r.rejections, reason: r.reason })),
+    halted_reason: d.haltReason,
+  };
 }

@@ -1,15 +1,16 @@
-// The order path: one order is one transaction. The model row is locked first (so two
-// orders of one model, or two calls with one client_order_id, run one after the other),
-// then the run's account row; gates and rules are evaluated on that locked state, and
-// the order, fill, position, cash and reasoning are written together or not at all.
+// The order path: one order is one transaction, read as load → decide → persist. The
+// model row is locked first (so two orders of one model, or two calls with one
+// client_order_id, run one after the other), then the run's account row; the pure
+// decideOrder (domain/decide.ts) judges the order on that locked state, and the order,
+// fill, position, cash, halt and reasoning are written together or not at all.
 import type { AuthContext } from '../auth/keys.js';
 import type { Tx } from '../db/database.js';
-import { isMarketOpen, checkOrder, drawdownBreach, type Rejection } from '../domain/gates.js';
-import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from '../domain/fills.js';
-import { applyFill } from '../domain/ledger.js';
+import { decideOrder, type DecideModel, type OrderState } from '../domain/decide.js';
+import { isMarketOpen, type Rejection } from '../domain/gates.js';
+import { accountFigures, type AppliedFill } from '../domain/ledger.js';
 import { fromCents, notionalCents, toCents } from '../domain/money.js';
-import { lossLimitBreaches, portfolioValueCents } from '../domain/rules/engine.js';
-import type { PortfolioSnapshot, RuleRecord, Side } from '../domain/types.js';
+import { portfolioValueCents } from '../domain/rules/engine.js';
+import type { Side } from '../domain/types.js';
 import type { Deps } from '../deps.js';
 import { notFound, ToolError } from '../mcp/errors.js';
 import { getOwnedModel, type Model } from '../store/models.js';
@@ -29,10 +30,10 @@ import {
   writePosition,
   type OrderRow,
 } from '../store/orders.js';
-import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
+import { loadPortfolioSnapshot, type BookSnapshot } from '../store/portfolio-snapshot.js';
 import { loadActiveRules } from '../store/rules.js';
-import { getRunningRun, readAccount, startRun, type RunRow } from '../store/runs.js';
-import { logReasoning } from '../store/runs.js';
+import { getRunningRun, logReasoning, readAccount, startRun, type RunRow } from '../store/runs.js';
+import { num } from '../store/rows.js';
 import { recordBreakerThreats } from '../store/threats.js';
 
 export const APPROVAL_MINUTES = 15;
@@ -62,8 +63,11 @@ export interface OrderResult {
   commission: number | null;
   slippage: number | null;
   rejections: Rejection[];
-  portfolio_after: { cash: number; position_quantity: number; total_value: number };
-  run_id: number;
+  portfolio_after: { cash: number; position_quantity: number; total_value: number; buying_power: number };
+  /** null: refused while the model had no running run (no run was started for it). */
+  run_id: number | null;
+  /** This order started a live run (the model had none running). */
+  started_run: boolean;
   clock: string;
   /** True when a client_order_id seen before returned the first result. */
   replayed: boolean;
@@ -71,97 +75,55 @@ export interface OrderResult {
   halted_reason: string | null;
 }
 
-/** Everything a check needs, read on the locked account at the clock. */
-interface Evaluation {
-  clock: Date;
-  snapshot: PortfolioSnapshot;
-  rules: RuleRecord[];
-  marketPrice: number | null;
-  /** Estimated fill price (slippage included), or the limit for a resting limit. */
-  price: number;
-  slippagePerShare: number;
-  commissionCents: number;
-  marketable: boolean;
-  rejections: Rejection[];
-  /** A circuit breaker the account had already reached before this order: the model halts. */
-  tripped: string | null;
+function runClock(run: RunRow | null): Date {
+  return run?.kind === 'replay' ? new Date(run.clock) : new Date();
 }
 
-function runClock(run: RunRow): Date {
-  return run.kind === 'replay' ? new Date(run.clock) : new Date();
-}
-
-async function evaluate(
-  tx: Tx,
-  deps: Deps,
-  model: Model,
-  run: RunRow,
-  req: Pick<OrderRequest, 'side' | 'symbol' | 'quantity' | 'order_type' | 'limit_price'>,
-  opts: { throttle: boolean },
-): Promise<Evaluation> {
-  const clock = runClock(run);
-  const quote = await deps.market.priceAt(req.symbol, clock, tx);
-  const known = quote !== null || (await deps.market.isKnown(req.symbol, tx));
-  const snapshot = await loadPortfolioSnapshot(tx, run, run.initial_cash, deps.market, clock);
-  const rules = await loadActiveRules(tx, model.model_id);
-  // Prices move between clock steps (a live run has none): a breaker already reached halts
-  // the model before this order is judged, so no order fills past it.
-  const tripped = model.state === 'halted' ? null : breakerReason(snapshot, rules, model.max_drawdown_halt_pct);
-  const gated = tripped ? { ...model, state: 'halted' as const, state_reason: breakerText(tripped) } : model;
-  const commission = commissionCents(req.quantity, model.commission_per_share);
-  let price = req.limit_price ?? 0;
-  let slippagePerShare = 0;
-  let marketable = req.order_type === 'market';
-  if (quote) {
-    const est = fillPrice(req.side, quote.price, model.slippage_bps);
-    if (req.order_type === 'market') {
-      price = est.price;
-      slippagePerShare = est.slippagePerShare;
-    } else {
-      marketable = limitMarketable(req.side, req.limit_price!, quote.price);
-      price = marketable ? boundedByLimit(req.side, est.price, req.limit_price!) : req.limit_price!;
-      slippagePerShare = marketable ? Math.abs(price - quote.price) : 0;
-    }
-  }
-  const check = checkOrder({
-    order: { side: req.side, symbol: req.symbol, quantity: req.quantity, price },
-    orderType: req.order_type,
-    model: gated,
-    portfolio: snapshot,
-    rules,
-    commissionCents: commission,
-    symbolKnown: known,
-    priced: quote !== null,
-    marketOpen: isMarketOpen(clock, run.session),
-    ordersLastMinute: opts.throttle ? await ordersLastMinute(tx, model.model_id) : 0,
-    maxOrdersPerMinute: model.max_orders_per_minute,
-    clock,
-  });
+/** The model's settings as the pure decision reads them. */
+export function decideModel(model: Model): DecideModel {
   return {
-    clock,
-    snapshot,
-    rules,
-    marketPrice: quote?.price ?? null,
-    price,
-    slippagePerShare,
-    commissionCents: commission,
-    marketable,
-    rejections: check.rejections,
-    tripped,
+    allow_short: model.allow_short,
+    allowed_symbols: model.allowed_symbols,
+    state: model.state,
+    state_reason: model.state_reason,
+    execution_mode: model.execution_mode,
+    require_approval: model.require_approval,
+    commission_per_share: model.commission_per_share,
+    slippage_bps: model.slippage_bps,
+    max_drawdown_halt_pct: model.max_drawdown_halt_pct,
+    max_orders_per_minute: model.max_orders_per_minute,
+    short_margin_pct: model.short_margin_pct,
   };
 }
 
-/** What an evaluated order becomes: the one decision placeOrder acts on and preview reports. */
-function statusFor(ev: Evaluation, model: Model): OrderRow['status'] {
-  if (ev.rejections.length) return 'rejected';
-  if (model.execution_mode === 'validation') return 'validated';
-  if (model.require_approval) return 'pending_approval';
-  return ev.marketable ? 'filled' : 'open';
-}
-
-/** The model's running run, or a new live run when there is none (CONTRACT §1). */
-async function runFor(tx: Tx, auth: AuthContext, model: Model): Promise<RunRow> {
-  return (await getRunningRun(tx, model.model_id, true)) ?? startRun(tx, auth.userId, model.model_id, { kind: 'live' });
+/**
+ * Load: everything decideOrder reads, on the locked account at the run's clock. With no
+ * running run the account is the model's initial cash (a live run starts only if the order
+ * is not refused).
+ */
+async function loadOrderState(
+  tx: Tx,
+  deps: Deps,
+  model: Model,
+  run: RunRow | null,
+  symbol: string,
+  opts: { throttle: boolean },
+): Promise<OrderState> {
+  const clock = runClock(run);
+  const quote = await deps.market.priceAt(symbol, clock, tx);
+  const known = quote !== null || (await deps.market.isKnown(symbol, tx));
+  const snapshot = await loadPortfolioSnapshot(tx, run, run?.initial_cash ?? model.initial_cash, deps.market, clock);
+  return {
+    ...snapshot,
+    realizedPnlCents: run ? toCents(run.realized_pnl) : 0,
+    model: decideModel(model),
+    rules: await loadActiveRules(tx, model.model_id),
+    clock,
+    marketOpen: isMarketOpen(clock, run?.session ?? 'regular'),
+    symbolKnown: known,
+    marketPrice: quote?.price ?? null,
+    ordersLastMinute: opts.throttle ? await ordersLastMinute(tx, model.model_id) : 0,
+  };
 }
 
 export interface FillDone {
@@ -170,26 +132,25 @@ export interface FillDone {
   slippagePerShare: number;
 }
 
-/** Applies one fill to the run's account: cash, realized P&L, position, fill row, order status. */
-export async function executeFill(
+/**
+ * Persist: one decided fill on the run's account — cash, realized P&L, position (with the
+ * exit levels of an opening order), the fill row and the order's status — exactly as the
+ * pure decision computed it.
+ */
+export async function persistFill(
   tx: Tx,
-  run: { run_id: number },
+  runId: number,
   order: { order_id: number; side: Side; symbol: string; quantity: number; stop_loss?: number | null; take_profit?: number | null },
   fill: FillDone,
+  applied: AppliedFill,
   clock: Date,
 ): Promise<void> {
-  const acct = await readAccount(tx, run.run_id);
-  const applied = applyFill(
-    { cashCents: toCents(acct.cash), realizedPnlCents: toCents(acct.realized_pnl) },
-    await readPosition(tx, run.run_id, order.symbol),
-    { side: order.side, quantity: order.quantity, price: fill.price, commissionCents: fill.commissionCents },
-  );
-  await setAccount(tx, run.run_id, applied.cashCents, applied.realizedPnlCents);
+  await setAccount(tx, runId, applied.cashCents, applied.realizedPnlCents);
   const opening = order.side === 'buy' || order.side === 'short';
-  await writePosition(tx, run.run_id, order.symbol, applied.position, clock, opening ? { stop_price: order.stop_loss, target_price: order.take_profit } : {});
+  await writePosition(tx, runId, order.symbol, applied.position, clock, opening ? { stop_price: order.stop_loss, target_price: order.take_profit } : {});
   await insertFill(tx, {
     order_id: order.order_id,
-    run_id: run.run_id,
+    run_id: runId,
     symbol: order.symbol,
     side: order.side,
     quantity: order.quantity,
@@ -203,41 +164,39 @@ export async function executeFill(
   await setOrderStatus(tx, order.order_id, 'filled');
 }
 
-/**
- * Circuit breakers after the account changed: the model's max_drawdown_halt_pct and the
- * rules' loss limits halt the model (locked: only an `approve` key resumes it).
- */
-export async function checkBreakers(tx: Tx, deps: Deps, model: Model, run: { run_id: number }, clock: Date, rules: RuleRecord[]): Promise<string | null> {
-  if (model.state === 'halted') return null;
-  const reason = breakerReason(await accountSnapshot(tx, deps, run.run_id, clock), rules, model.max_drawdown_halt_pct);
-  if (reason) await haltByBreaker(tx, deps, model.model_id, reason);
-  return reason;
-}
-
-/** The first circuit breaker the account has reached, or null. */
-function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], maxDrawdownHaltPct: number): string | null {
-  return drawdownBreach(portfolioValueCents(snapshot), snapshot.peakValueCents, maxDrawdownHaltPct) ?? lossLimitBreaches(snapshot, rules)[0]?.message ?? null;
-}
-
-const breakerText = (reason: string) => `Circuit breaker: ${reason}`;
-
-/** Locked: only a key with `approve` resumes the model. */
-async function haltByBreaker(tx: Tx, deps: Deps, modelId: number, reason: string): Promise<void> {
-  await setModelState(tx, modelId, 'halted', breakerText(reason), true);
-  await recordBreakerThreats(tx, deps.market, modelId, breakerText(reason));
+/** Locked: only a key with `approve` resumes the model. `reason` is the full halt reason; the threat history records it. */
+export async function haltModel(tx: Tx, deps: Deps, modelId: number, reason: string): Promise<void> {
+  await setModelState(tx, modelId, 'halted', reason, true);
+  await recordBreakerThreats(tx, deps.market, modelId, reason);
 }
 
 /** The rules' view of a run's account at `clock`, read on the current (locked) rows. */
-export async function accountSnapshot(tx: Tx, deps: Deps, runId: number, clock: Date): Promise<PortfolioSnapshot> {
+export async function accountSnapshot(tx: Tx, deps: Deps, runId: number, clock: Date): Promise<BookSnapshot> {
   const acct = await readAccount(tx, runId);
   return loadPortfolioSnapshot(tx, acct, acct.initial_cash, deps.market, clock);
 }
 
-async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean, haltedReason: string | null): Promise<OrderResult> {
+async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean, haltedReason: string | null, startedRun = false): Promise<OrderResult> {
   const order = await getOrder(tx, orderId);
-  const acct = await readAccount(tx, order.run_id);
-  const pos = await readPosition(tx, order.run_id, order.symbol);
-  const snapshot = await accountSnapshot(tx, deps, order.run_id, acct.clock);
+  let after: OrderResult['portfolio_after'];
+  if (order.run_id === null) {
+    // Refused with no running run: the account is the model's initial cash, untouched.
+    const [m] = await tx`select initial_cash, short_margin_pct from models where id = ${order.model_id}`;
+    const cash = num(m!.initial_cash);
+    after = { cash, position_quantity: 0, total_value: cash, buying_power: cash };
+  } else {
+    const acct = await readAccount(tx, order.run_id);
+    const pos = await readPosition(tx, order.run_id, order.symbol);
+    const snapshot = await accountSnapshot(tx, deps, order.run_id, acct.clock);
+    const [m] = await tx`select short_margin_pct from models where id = ${order.model_id}`;
+    const figures = accountFigures(snapshot.cashCents, snapshot.positions, num(m!.short_margin_pct));
+    after = {
+      cash: acct.cash,
+      position_quantity: pos?.quantity ?? 0,
+      total_value: fromCents(portfolioValueCents(snapshot)),
+      buying_power: fromCents(figures.buyingPowerCents),
+    };
+  }
   return {
     order_id: order.order_id,
     status: order.status,
@@ -250,8 +209,9 @@ async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean,
     commission: order.fill?.commission ?? null,
     slippage: order.fill?.slippage ?? null,
     rejections: order.rejections,
-    portfolio_after: { cash: acct.cash, position_quantity: pos?.quantity ?? 0, total_value: fromCents(portfolioValueCents(snapshot)) },
+    portfolio_after: after,
     run_id: order.run_id,
+    started_run: startedRun,
     clock: order.clock,
     replayed,
     halted_reason: haltedReason,
@@ -267,10 +227,14 @@ async function prefetch(deps: Deps, auth: AuthContext, req: Pick<OrderRequest, '
   if (!deps.market.fetches) return;
   await getOwnedModel(deps.sql, auth.userId, req.model_id);
   const run = await getRunningRun(deps.sql, req.model_id);
-  await deps.market.priceAt(req.symbol, run ? runClock(run) : new Date()).catch(() => null);
+  await deps.market.priceAt(req.symbol, runClock(run)).catch(() => null);
 }
 
-/** buy / sell / short / cover. */
+/**
+ * buy / sell / short / cover: load → decideOrder → persist. With no running run, a live
+ * run starts only when the order is not refused (its result says started_run); a refused
+ * order is stored without a run.
+ */
 export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderRequest): Promise<OrderResult> {
   validateShape(req);
   await prefetch(deps, auth, req);
@@ -281,22 +245,24 @@ export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderReques
       if (seen) return resultFor(tx, deps, seen.order_id, true, null);
     }
     await expirePending(tx, model.model_id);
-    const run = await runFor(tx, auth, model);
-    const ev = await evaluate(tx, deps, model, run, req, { throttle: true });
-    const base = { ...req, run_id: run.run_id, clock: ev.clock, key_prefix: auth.keyPrefix };
-    let haltedReason: string | null = ev.tripped;
-    if (ev.tripped) await haltByBreaker(tx, deps, model.model_id, ev.tripped);
-    const status = statusFor(ev, model);
-    const expires = status === 'pending_approval' ? new Date(Date.now() + APPROVAL_MINUTES * 60_000) : null;
-    const orderId = await insertOrder(tx, { ...base, status, rejections: ev.rejections, expires_at: expires });
-    if (status === 'filled') {
-      await executeFill(tx, run, { ...base, order_id: orderId }, ev, ev.clock);
-      haltedReason = await checkBreakers(tx, deps, model, run, ev.clock, ev.rules);
+    let run = await getRunningRun(tx, model.model_id, true);
+    const state = await loadOrderState(tx, deps, model, run, req.symbol, { throttle: true });
+    const d = decideOrder(state, req);
+    // persist
+    const startedRun = !run && d.status !== 'rejected';
+    if (startedRun) run = await startRun(tx, auth.userId, model.model_id, { kind: 'live' });
+    if (d.tripped) await haltModel(tx, deps, model.model_id, d.tripped);
+    const expires = d.status === 'pending_approval' ? new Date(Date.now() + APPROVAL_MINUTES * 60_000) : null;
+    const base = { ...req, model_id: model.model_id, clock: state.clock, key_prefix: auth.keyPrefix };
+    const orderId = await insertOrder(tx, { ...base, run_id: run?.run_id ?? null, status: d.status, rejections: d.rejections, expires_at: expires });
+    if (d.fill && d.applied) {
+      await persistFill(tx, run!.run_id, { ...base, order_id: orderId }, d.fill, d.applied, state.clock);
+      if (d.haltReason) await haltModel(tx, deps, model.model_id, d.haltReason);
     }
-    if (req.reasoning) {
-      await logReasoning(tx, run.run_id, 'decision', req.reasoning, { order_id: orderId, side: req.side, symbol: req.symbol, quantity: req.quantity }, ev.clock);
+    if (req.reasoning && run) {
+      await logReasoning(tx, run.run_id, 'decision', req.reasoning, { order_id: orderId, side: req.side, symbol: req.symbol, quantity: req.quantity }, state.clock);
     }
-    return resultFor(tx, deps, orderId, false, haltedReason);
+    return resultFor(tx, deps, orderId, false, d.haltReason ?? d.tripped, startedRun);
   });
 }
 
@@ -307,61 +273,41 @@ export interface Preview {
   estimated_price: number | null;
   estimated_cost: number | null;
   commission: number;
-  portfolio_after: { cash: number; position_quantity: number; total_value: number } | null;
+  portfolio_after: { cash: number; position_quantity: number; total_value: number; buying_power: number } | null;
   clock: string;
 }
 
-/** Every check of a real order, on the same state, writing nothing. */
+/** Every check of a real order, on the same state, writing nothing (load → decideOrder). */
 export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequest): Promise<Preview> {
   validateShape(req);
   await prefetch(deps, auth, req);
-  // Rolled back at the end: a preview never writes, not even a new live run.
-  const rollback = new Error('preview rollback');
-  let preview: Preview | undefined;
-  await deps.sql
-    .begin(async (tx) => {
-      const model = await getOwnedModel(tx, auth.userId, req.model_id, true);
-      const run = await runFor(tx, auth, model);
-      const ev = await evaluate(tx, deps, model, run, req, { throttle: true });
-      const status = statusFor(ev, model);
-      const pass = status !== 'rejected';
-      let after: Preview['portfolio_after'] = null;
-      if (pass && ev.marketPrice !== null) {
-        const held = await readPosition(tx, run.run_id, req.symbol);
-        const applied = applyFill({ cashCents: ev.snapshot.cashCents, realizedPnlCents: 0 }, held, {
-          side: req.side,
-          quantity: req.quantity,
-          price: ev.price,
-          commissionCents: ev.commissionCents,
-        });
-        const positions = ev.snapshot.positions.filter((p) => p.symbol !== req.symbol);
-        if (applied.position) positions.push({ symbol: req.symbol, quantity: applied.position.quantity, avgCost: applied.position.avgCost, price: ev.marketPrice });
-        after = {
-          cash: fromCents(applied.cashCents),
-          position_quantity: applied.position?.quantity ?? 0,
-          total_value: fromCents(portfolioValueCents({ cashCents: applied.cashCents, positions })),
-        };
-      }
-      preview = {
-        would_fill: status === 'filled',
-        status_if_placed: status,
-        rejections: ev.rejections,
-        estimated_price: ev.marketPrice === null ? null : ev.price,
-        estimated_cost: ev.marketPrice === null ? null : fromCents(notionalCents(req.quantity, ev.price)),
-        commission: fromCents(ev.commissionCents),
-        portfolio_after: after,
-        clock: ev.clock.toISOString(),
-      };
-      throw rollback;
-    })
-    .catch((err) => {
-      if (err !== rollback) throw err;
-    });
-  return preview!;
+  return deps.sql.begin(async (tx) => {
+    const model = await getOwnedModel(tx, auth.userId, req.model_id);
+    const run = await getRunningRun(tx, model.model_id);
+    const d = decideOrder(await loadOrderState(tx, deps, model, run, req.symbol, { throttle: true }), req);
+    const priced = d.estimate.marketPrice !== null;
+    return {
+      would_fill: d.status === 'filled',
+      status_if_placed: d.status,
+      rejections: d.rejections,
+      estimated_price: priced ? d.estimate.price : null,
+      estimated_cost: priced ? fromCents(notionalCents(req.quantity, d.estimate.price)) : null,
+      commission: fromCents(d.estimate.commissionCents),
+      portfolio_after: d.projected
+        ? {
+            cash: fromCents(d.projected.cashCents),
+            position_quantity: d.projected.positionQuantity,
+            total_value: fromCents(d.projected.totalValueCents),
+            buying_power: fromCents(d.projected.figures.buyingPowerCents),
+          }
+        : null,
+      clock: runClock(run).toISOString(),
+    };
+  });
 }
 
 /** approve_order / reject_order, and the answer of a person asked through elicitation. */
-export async function decideOrder(
+export async function decideApproval(
   deps: Deps,
   auth: AuthContext,
   orderId: number,
@@ -396,19 +342,19 @@ export async function decideOrder(
       return resultFor(tx, deps, orderId, false, null);
     }
     // Checks run again on current prices: the approval is of the order, not of old numbers.
-    const ev = await evaluate(tx, deps, model, run, { ...order, limit_price: order.limit_price ?? undefined }, { throttle: false });
-    if (ev.tripped) await haltByBreaker(tx, deps, model.model_id, ev.tripped);
-    if (ev.rejections.length) {
-      await setOrderStatus(tx, orderId, 'rejected', { rejections: ev.rejections, decided_by: decidedBy, decision_note: note });
-      return resultFor(tx, deps, orderId, false, ev.tripped);
+    const state = await loadOrderState(tx, deps, { ...model, require_approval: false }, run, order.symbol, { throttle: false });
+    const d = decideOrder(state, order);
+    if (d.tripped) await haltModel(tx, deps, model.model_id, d.tripped);
+    if (d.status === 'rejected') {
+      await setOrderStatus(tx, orderId, 'rejected', { rejections: d.rejections, decided_by: decidedBy, decision_note: note });
+      return resultFor(tx, deps, orderId, false, d.tripped);
     }
-    await setOrderStatus(tx, orderId, ev.marketable ? 'filled' : 'open', { decided_by: decidedBy, decision_note: note });
-    let halted: string | null = null;
-    if (ev.marketable) {
-      await executeFill(tx, run, order, ev, ev.clock);
-      halted = await checkBreakers(tx, deps, model, run, ev.clock, ev.rules);
+    await setOrderStatus(tx, orderId, d.status === 'filled' ? 'filled' : 'open', { decided_by: decidedBy, decision_note: note });
+    if (d.fill && d.applied) {
+      await persistFill(tx, run.run_id, order, d.fill, d.applied, state.clock);
+      if (d.haltReason) await haltModel(tx, deps, model.model_id, d.haltReason);
     }
-    return resultFor(tx, deps, orderId, false, halted);
+    return resultFor(tx, deps, orderId, false, d.haltReason);
   });
 }
 

@@ -1,6 +1,7 @@
 // get_portfolio and get_trading_status: the account valued at the clock's market prices.
 import type { AuthContext } from '../auth/keys.js';
-import { markPortfolio, type PortfolioLine } from '../domain/ledger.js';
+import { accountFigures, markPortfolio, type PortfolioLine } from '../domain/ledger.js';
+import { figuresInDollars } from '../domain/decide.js';
 import { formatCents, fromCents, toCents } from '../domain/money.js';
 import type { Deps } from '../deps.js';
 import { ToolError } from '../mcp/errors.js';
@@ -17,6 +18,14 @@ export interface PortfolioView {
   model_id: number;
   run_id: number | null;
   cash: number;
+  long_market_value: number;
+  short_market_value: number;
+  /** cash + long market value − short market value (= total_value). */
+  equity: number;
+  buying_power: number;
+  margin_used: number;
+  /** A negative cash balance as a positive amount (0 when none): a debit halts the model (margin_call). */
+  debit: number;
   positions: PortfolioLine[];
   total_value: number;
   realized_pnl: number;
@@ -56,6 +65,12 @@ async function valueRun(deps: Deps, model: Model, run: RunRow | null): Promise<{
         model_id: model.model_id,
         run_id: null,
         cash: model.initial_cash,
+        long_market_value: 0,
+        short_market_value: 0,
+        equity: model.initial_cash,
+        buying_power: model.initial_cash,
+        margin_used: 0,
+        debit: 0,
         positions: [],
         total_value: model.initial_cash,
         realized_pnl: 0,
@@ -73,11 +88,13 @@ async function valueRun(deps: Deps, model: Model, run: RunRow | null): Promise<{
   for (const p of positions) prices.set(p.symbol, (await deps.market.priceAt(p.symbol, clock))?.price ?? p.avgCost);
   const marked = markPortfolio(toCents(run.cash), positions, (s) => prices.get(s)!);
   const snapshot = await loadPortfolioSnapshot(deps.sql, run, run.initial_cash, deps.market, clock);
+  const figures = figuresInDollars(accountFigures(toCents(run.cash), positions.map((p) => ({ quantity: p.quantity, price: prices.get(p.symbol)! })), model.short_margin_pct));
   return {
     view: {
       model_id: model.model_id,
       run_id: run.run_id,
-      cash: run.cash,
+      ...figures,
+      debit: run.cash < 0 ? -run.cash : 0,
       positions: marked.positions,
       total_value: fromCents(marked.totalValueCents),
       realized_pnl: run.realized_pnl,

@@ -28,7 +28,7 @@ export async function tickLiveRuns(deps: Deps, now = new Date()): Promise<ClockE
       if (!run || run.run_id !== run_id) return; // ended meanwhile
       const tick = await lastTick(tx, run_id);
       if (now.getTime() - tick.getTime() < TICK_MS) return; // another process ticked it
-      events.push(...(await onClockStep(tx, deps, { ...run, clock: from.toISOString(), timespan: 'minute' }, now)));
+      events.push(...(await onClockStep(tx, deps, { ...run, clock: from.toISOString(), timespan: 'minute' }, now)).events);
       await setRunClock(tx, run_id, now);
       if (isMarketOpen(now, run.session)) {
         const after = (await getRunningRun(tx, model_id))!;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkedRules, evaluateOrder, portfolioValueCents } from '../../../shared/domain/rules/engine.js';
 import { formatCents, formatPrice, fromCents } from '../../../shared/domain/money.js';
+import { commissionCents } from '../../../shared/domain/fills.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
@@ -56,7 +57,8 @@ export const checkOrderTool = defineTool({
       loadActiveRules(deps.sql, model_id),
       loadPortfolioSnapshot(deps.sql, run, model.initial_cash, deps.market, clock),
     ]);
-    const order = { side, symbol, quantity, price: orderPrice };
+    // min_cash_reserve_pct counts the commission the order would pay.
+    const order = { side, symbol, quantity, price: orderPrice, commissionCents: commissionCents(quantity, model.commission_per_share) };
     const violations = evaluateOrder(order, portfolio, clock, rules);
     const checked = checkedRules(rules, symbol);
     const valueCents = portfolioValueCents(portfolio);

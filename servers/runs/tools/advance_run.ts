@@ -11,7 +11,7 @@ import type { Deps } from '../../../shared/deps.js';
 import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
 import { openOrders } from '../../../shared/store/orders.js';
 import { completeRun, getOwnedRun, recordEquity, requireRunning, setRunClock } from '../../../shared/store/runs.js';
-import { onClockStep, type ClockEvent } from '../../../shared/trading/clock.js';
+import { onClockStep, type ClockEvent, type ClockRefusalEvent } from '../../../shared/trading/clock.js';
 import { finalStatsOutput } from './run-fields.js';
 
 export const MAX_STEPS_PER_CALL = 390;
@@ -43,9 +43,34 @@ export const advanceRunTool = defineTool({
       .describe('With include_bars: per symbol, the closed bars ascending (the latest ones when capped)'),
     bars_truncated: z.boolean().describe('include_bars returned fewer bars than closed, to keep the result under ~16 KB'),
     portfolio: z.object({ cash: z.number(), positions_value: z.number(), total_value: z.number() }),
-    exits_triggered: z.array(
-      z.object({ order_id: z.number(), symbol: z.string(), side: z.string(), quantity: z.number(), price: z.number(), trigger: z.string(), reason: z.string() }),
-    ),
+    exits_triggered: z
+      .array(
+        z.object({
+          order_id: z.number(),
+          symbol: z.string(),
+          side: z.string(),
+          quantity: z.number(),
+          price: z.number(),
+          trigger: z.string(),
+          reason: z.string(),
+          time: z.string().describe('Fill time, UTC: the end of the bar that touched the level, or the open it gapped through'),
+        }),
+      )
+      .describe('Fills the clock made: resting limits, stops, targets, trailing stops, flattens (market orders: slippage and commission apply)'),
+    orders_refused: z
+      .array(
+        z.object({
+          order_id: z.number(),
+          symbol: z.string(),
+          side: z.string(),
+          quantity: z.number(),
+          time: z.string(),
+          rejections: z.array(z.object({ source: z.string(), code: z.string(), rule_name: z.string().optional(), rule_id: z.string().optional(), message: z.string() })),
+          reason: z.string(),
+        }),
+      )
+      .describe('Resting orders refused when the clock reached them (e.g. no buying power then)'),
+    halted_reason: z.string().nullable().describe('Set when a step halted the model (margin_call or a circuit breaker)'),
     at_end: z.boolean().describe('The clock is on the last step of the range: the next call completes the run'),
     done: z.boolean().describe('The run is completed'),
     status: z.string(),
@@ -69,11 +94,16 @@ export const advanceRunTool = defineTool({
       let taken = 0;
       let account: MarkedAccount | null = null;
       const exits: ClockEvent[] = [];
+      const refused: ClockRefusalEvent[] = [];
+      const halts: string[] = [];
       while (taken < steps) {
         const next = nextStep(timespan, clock, run.session);
         if (next > end) break;
         // onClockStep sees the run as it was before the step: its clock is the previous one
-        exits.push(...(await onClockStep(tx, deps, run, next)));
+        const step = await onClockStep(tx, deps, run, next);
+        exits.push(...step.events);
+        refused.push(...step.refused);
+        if (step.halted_reason) halts.push(step.halted_reason);
         await setRunClock(tx, run_id, next);
         run = await getOwnedRun(tx, auth.userId, run_id); // cash may have changed
         account = await markAccount(tx, deps.market, run, next);
@@ -89,7 +119,7 @@ export const advanceRunTool = defineTool({
       account ??= await markAccount(tx, deps.market, run, clock);
       const bars: Record<string, Bar[]> = {};
       for (const symbol of run.symbols) bars[symbol] = await deps.market.barsClosedBetween(symbol, timespan, previous, clock, tx);
-      return { run, previous, clock, taken, account, exits, done, bars, atEnd: clock.getTime() >= end.getTime() };
+      return { run, previous, clock, taken, account, exits, refused, halts, done, bars, atEnd: clock.getTime() >= end.getTime() };
     });
     const { run, account } = result;
     const closed = Object.entries(result.bars).map(([s, bs]) => [s, bs.map((b) => ({ t: b.t, o: b.o, h: b.h!, l: b.l!, c: b.c!, v: b.v }))] as const);
@@ -106,6 +136,8 @@ export const advanceRunTool = defineTool({
       bars_truncated: pages.some(([, p]) => p.truncated),
       portfolio: { cash: fromCents(account.cashCents), positions_value: fromCents(account.positionsCents), total_value: fromCents(account.totalCents) },
       exits_triggered: result.exits,
+      orders_refused: result.refused,
+      halted_reason: result.halts.at(-1) ?? null,
       at_end: result.atEnd,
       done: result.done,
       status: run.status,
@@ -114,7 +146,7 @@ export const advanceRunTool = defineTool({
     const barCount = closed.reduce((n, [, b]) => n + b.length, 0);
     const summary = result.done
       ? `Run ${run_id} reached the end of its range at ${data.clock} and is completed: final value ${formatCents(account.totalCents)}${run.final_stats ? `, return ${(run.final_stats.total_return * 100).toFixed(2)}%, max drawdown ${(run.final_stats.max_drawdown * 100).toFixed(2)}%, ${run.final_stats.total_trades} trade(s)` : ''}.`
-      : `Run ${run_id} advanced ${result.taken} step(s) to ${data.clock}: ${barCount} bar(s) closed across ${closed.length} symbol(s), portfolio ${formatCents(account.totalCents)}${result.exits.length ? `, ${result.exits.length} exit(s) triggered` : ''}.${result.atEnd ? ' This is the last step of the range: the next advance completes the run.' : ''}`;
+      : `Run ${run_id} advanced ${result.taken} step(s) to ${data.clock}: ${barCount} bar(s) closed across ${closed.length} symbol(s), portfolio ${formatCents(account.totalCents)}${result.exits.length ? `, ${result.exits.length} fill(s) by the clock` : ''}${result.refused.length ? `, ${result.refused.length} resting order(s) refused` : ''}.${result.halts.length ? ` Trading is now HALTED: ${result.halts.at(-1)}` : ''}${result.atEnd ? ' This is the last step of the range: the next advance completes the run.' : ''}`;
     return { data, summary };
   },
 });

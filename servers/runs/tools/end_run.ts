@@ -8,7 +8,7 @@ export const endRunTool = defineTool({
   name: 'end_run',
   title: 'End run',
   description:
-    'End a running run: records its last equity point and final stats (total_trades, final_value, total_return, max_drawdown). Open orders stay as recorded.',
+    'End a running run: records its last equity point and final stats (total_trades, final_value, total_return, max_drawdown). Resting orders (open limits, pending approvals) become expired, with the reason.',
   scope: 'trade',
   input: {
     run_id: idSchema('run_id'),

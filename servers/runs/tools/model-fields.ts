@@ -29,6 +29,12 @@ export const modelFields = {
     .optional()
     .describe('Free-text strategy guidance'),
   max_orders_per_minute: z.number().int().min(1).max(10_000).optional().describe('Order-rate throttle (default 60)'),
+  short_margin_pct: z
+    .number()
+    .min(0, { error: 'short_margin_pct must be at least 0.' })
+    .max(5, { error: 'short_margin_pct must be at most 5 (0.5 means 50%).' })
+    .optional()
+    .describe('Reg T style short margin, a fraction: a short needs its value × (1 + this) as collateral, its proceeds included (default 0.5)'),
 };
 
 export const nameSchema = z
@@ -50,6 +56,7 @@ export const modelOutput = {
   max_drawdown_halt_pct: z.number(),
   instructions: z.string(),
   max_orders_per_minute: z.number(),
+  short_margin_pct: z.number(),
   state: z.string(),
   state_reason: z.string().nullable(),
   created_at: z.string(),

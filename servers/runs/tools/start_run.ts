@@ -13,7 +13,7 @@ export const startRunTool = defineTool({
   name: 'start_run',
   title: 'Start run',
   description:
-    'Start a run of a model with a fresh portfolio at its initial_cash. replay steps a simulated clock through [start, end] (needs timespan); live uses the wall clock. One running run per model. Freezes the strategy_snapshot.',
+    'Start a run of a model with a fresh portfolio at its initial_cash. replay steps a simulated clock through [start, end] (needs timespan); live uses the wall clock. One running run per model. Freezes the strategy_snapshot. A symbol no source serves is refused.',
   scope: 'trade',
   input: {
     model_id: idSchema('model_id'),
@@ -32,6 +32,15 @@ export const startRunTool = defineTool({
     if (args.kind === 'replay') Object.assign(input, replayRange(args.timespan, args.start, args.end, args.session ?? 'regular'));
     else if (args.timespan || args.start || args.end) {
       throw new ToolError('BAD_RUN', 'A live run uses the wall clock: leave timespan, start and end out.');
+    }
+    // A symbol no source serves would replay as silence: refuse it before anything is written.
+    for (const symbol of args.symbols ?? []) {
+      if (!(await deps.market.isKnown(symbol))) {
+        throw new ToolError(
+          'UNKNOWN_SYMBOL',
+          `Unknown symbol ${symbol.toUpperCase()}: no source serves it (no imported bars, no Polygon key, not a simulated symbol), so the run was not started; list_symbols shows what is available.`,
+        );
+      }
     }
     const run = await deps.sql.begin(async (tx) => {
       const created = await startRun(tx, auth.userId, args.model_id, input);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
-import { decideOrder } from '../../../shared/trading/orders.js';
+import { decideApproval } from '../../../shared/trading/orders.js';
 import { orderResultOutput, orderSummary } from './order-fields.js';
 
 const input = { order_id: idSchema('order_id'), note: z.string().max(2000).optional() };
@@ -16,7 +16,7 @@ export const approveOrderTool = defineTool({
   output: orderResultOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler({ order_id, note }, { deps, auth }) {
-    const r = await decideOrder(deps, auth, order_id, 'approve', note ?? null, auth.keyPrefix);
+    const r = await decideApproval(deps, auth, order_id, 'approve', note ?? null, auth.keyPrefix);
     return { data: r, summary: orderSummary(r), outcome: r.status === 'rejected' ? 'rejected' : 'ok' };
   },
 });
@@ -30,7 +30,7 @@ export const rejectOrderTool = defineTool({
   output: orderResultOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   async handler({ order_id, note }, { deps, auth }) {
-    const r = await decideOrder(deps, auth, order_id, 'reject', note ?? null, auth.keyPrefix);
+    const r = await decideApproval(deps, auth, order_id, 'reject', note ?? null, auth.keyPrefix);
     return { data: r, summary: orderSummary(r) };
   },
 });

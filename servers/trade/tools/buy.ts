@@ -4,35 +4,45 @@ import { z } from 'zod';
 import type { Side } from '../../../shared/domain/types.js';
 import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, type ToolContext } from '../../../shared/mcp/tool.js';
-import { decideOrder, placeOrder, type OrderResult } from '../../../shared/trading/orders.js';
+import { decideApproval, placeOrder, type OrderResult } from '../../../shared/trading/orders.js';
 import { orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
 
-export const orderInput = {
+/** sell and cover close risk: they take no bracket (stop_loss/take_profit attach to opening orders). */
+export const closingOrderInput = {
   model_id: idSchema('model_id'),
   symbol: symbolSchema,
   quantity: quantitySchema,
   order_type: z.enum(['market', 'limit']).default('market'),
   limit_price: priceSchema('limit_price').optional(),
-  stop_loss: priceSchema('stop_loss').optional().describe('Exit price the clock triggers (opening orders)'),
-  take_profit: priceSchema('take_profit').optional().describe('Exit price the clock triggers (opening orders)'),
   reasoning: z.string().max(20_000).optional().describe('Why: stored with the order and in the reasoning log'),
   client_order_id: z.string().min(1).max(100).optional().describe('Idempotency key: a repeat returns the first result'),
 };
 
+export const orderInput = {
+  ...closingOrderInput,
+  stop_loss: priceSchema('stop_loss')
+    .optional()
+    .describe('Exit price in dollars (not a fraction): below the expected fill for a buy, above for a short; the clock fires it as a market order'),
+  take_profit: priceSchema('take_profit')
+    .optional()
+    .describe('Exit price in dollars (not a fraction): above the expected fill for a buy, below for a short; the clock fires it as a market order'),
+};
+
 const DESCRIPTIONS: Record<Side, string> = {
-  buy: 'Buy shares (open or add to a long).',
-  sell: 'Sell shares of a long position.',
-  short: 'Sell short (needs allow_short).',
-  cover: 'Buy back shares of a short position.',
+  buy: 'Buy shares (open or add to a long). Needs buying power (cash − collateral held for shorts) ≥ cost + commission.',
+  sell: 'Sell shares of a long position. Never refused for cash; a fill that leaves a debit halts the model (margin_call).',
+  short:
+    'Sell short (needs allow_short). Reg T style: the proceeds stay as collateral, not spendable cash, and short_margin_pct (default 50%) of the value is held on top, so buying power must cover that margin + commission.',
+  cover: 'Buy back shares of a short position. Never refused for cash; a fill that leaves a debit halts the model (margin_call).',
 };
 
 function orderTool(side: Side) {
   return defineTool({
     name: side,
     title: side[0]!.toUpperCase() + side.slice(1),
-    description: `${DESCRIPTIONS[side]} Risk gates and the model's rules run first; a refusal returns status rejected with reasons. A market order fills at the clock's price (slippage and commission applied); a limit that is not marketable rests open; with require_approval it waits for approval.`,
+    description: `${DESCRIPTIONS[side]} Risk gates and the model's rules run first; a refusal returns status rejected with reasons. A market order fills at the clock's price (slippage and commission applied); a limit that is not marketable rests open until the clock passes a bar through it, and expires with its run; with require_approval it waits for approval. With no running run a fill starts a live run (started_run); a refusal starts none.`,
     scope: 'trade',
-    input: orderInput,
+    input: side === 'sell' || side === 'cover' ? (closingOrderInput as typeof orderInput) : orderInput,
     output: orderResultOutput,
     annotations: { readOnlyHint: false, destructiveHint: side === 'sell' || side === 'cover', idempotentHint: false, openWorldHint: false },
     async handler(args, ctx) {
@@ -58,7 +68,7 @@ async function askThePerson(ctx: ToolContext, pending: OrderResult): Promise<Ord
     .catch(() => null);
   if (!answer || answer.action === 'cancel') return pending; // no answer: it stays pending
   const note = typeof answer.content?.note === 'string' ? answer.content.note : null;
-  return decideOrder(ctx.deps, ctx.auth, pending.order_id, answer.action === 'accept' ? 'approve' : 'reject', note, `person via ${ctx.auth.keyPrefix}`);
+  return decideApproval(ctx.deps, ctx.auth, pending.order_id, answer.action === 'accept' ? 'approve' : 'reject', note, `person via ${ctx.auth.keyPrefix}`);
 }
 
 function supportsFormElicitation(server: McpServer): boolean {

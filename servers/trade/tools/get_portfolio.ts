@@ -6,13 +6,20 @@ import { portfolioView } from '../../../shared/trading/portfolio.js';
 export const getPortfolioTool = defineTool({
   name: 'get_portfolio',
   title: 'Get portfolio',
-  description: "Cash and positions valued at the clock's market prices, with average cost, P&L and weights. Give model_id (its running or latest run) or run_id. Splits adjust positions at their execution date's open (quantity × ratio, average cost ÷ ratio, fractions paid in lieu); a cash dividend is paid on the ex-date (longs receive, shorts pay) into cash and realized P&L.",
+  description:
+    "Cash and positions valued at the clock's market prices, with average cost, P&L and weights. Give model_id (its running or latest run) or run_id. Reg T style margin: short proceeds stay in cash as collateral; margin_used = short market value × (1 + short_margin_pct); buying_power = cash − margin_used; equity = cash + long − short market value. A negative cash is shown as debit and halts the model (margin_call). day_pnl counts from the value at the previous session's close. Splits adjust positions at their execution date's open (quantity × ratio, average cost ÷ ratio, fractions paid in lieu); a cash dividend is paid on the ex-date (longs receive, shorts pay) into cash and realized P&L. Dollars; times UTC.",
   scope: 'read',
   input: { model_id: idSchema('model_id').optional(), run_id: idSchema('run_id').optional() },
   output: {
     model_id: z.number(),
     run_id: z.number().nullable(),
     cash: z.number(),
+    long_market_value: z.number(),
+    short_market_value: z.number(),
+    equity: z.number(),
+    buying_power: z.number(),
+    margin_used: z.number(),
+    debit: z.number().describe('Negative cash as a positive amount; 0 when none'),
     positions: z.array(
       z.object({ symbol: z.string(), quantity: z.number(), avg_cost: z.number(), price: z.number(), market_value: z.number(), unrealized_pnl: z.number(), weight: z.number() }),
     ),
@@ -29,7 +36,7 @@ export const getPortfolioTool = defineTool({
     const lines = p.positions.map((x) => `${x.quantity} ${x.symbol} @ $${x.price} (${(x.weight * 100).toFixed(1)}%)`);
     return {
       data: p,
-      summary: `Portfolio of model ${p.model_id}${p.run_id ? ` run ${p.run_id}` : ''} at ${p.as_of}: cash $${p.cash.toFixed(2)}, ${lines.length ? lines.join(', ') : 'no positions'}; total $${p.total_value.toFixed(2)}, realized $${p.realized_pnl.toFixed(2)}, day P&L $${p.day_pnl.toFixed(2)}; state ${p.state}.`,
+      summary: `Portfolio of model ${p.model_id}${p.run_id ? ` run ${p.run_id}` : ''} at ${p.as_of}: cash $${p.cash.toFixed(2)}${p.debit > 0 ? ` (a DEBIT of $${p.debit.toFixed(2)})` : ''}, buying power $${p.buying_power.toFixed(2)}, ${lines.length ? lines.join(', ') : 'no positions'}; total $${p.total_value.toFixed(2)}, realized $${p.realized_pnl.toFixed(2)}, day P&L $${p.day_pnl.toFixed(2)}; state ${p.state}.`,
     };
   },
 });

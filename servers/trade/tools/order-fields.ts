@@ -24,7 +24,7 @@ export const rejectionOutput = z.object({
   message: z.string(),
 });
 
-export const portfolioAfterOutput = z.object({ cash: z.number(), position_quantity: z.number(), total_value: z.number() });
+export const portfolioAfterOutput = z.object({ cash: z.number(), position_quantity: z.number(), total_value: z.number(), buying_power: z.number() });
 
 export const orderResultOutput = {
   order_id: z.number(),
@@ -39,7 +39,8 @@ export const orderResultOutput = {
   slippage: z.number().nullable(),
   rejections: z.array(rejectionOutput),
   portfolio_after: portfolioAfterOutput,
-  run_id: z.number(),
+  run_id: z.number().nullable().describe('null: refused while the model had no running run, so no run was started'),
+  started_run: z.boolean().describe('This order started a live run (the model had none running)'),
   clock: z.string(),
   replayed: z.boolean(),
   halted_reason: z.string().nullable(),
@@ -47,7 +48,7 @@ export const orderResultOutput = {
 
 export const orderRowOutput = z.object({
   order_id: z.number(),
-  run_id: z.number(),
+  run_id: z.number().nullable(),
   model_id: z.number(),
   client_order_id: z.string().nullable(),
   side: z.string(),
@@ -73,12 +74,12 @@ export const orderRowOutput = z.object({
 
 export function orderSummary(r: OrderResult): string {
   const what = `${r.side} ${r.quantity} ${r.symbol}`;
-  const head = r.replayed ? `Order ${r.order_id} (seen before: first result returned)` : `Order ${r.order_id}`;
+  const head = r.replayed ? `Order ${r.order_id} (seen before: first result returned)` : `Order ${r.order_id}${r.started_run ? ` (started live run ${r.run_id})` : ''}`;
   switch (r.status) {
     case 'filled':
-      return `${head}: ${what} filled at $${r.fill_price} (commission $${r.commission}). Cash $${r.portfolio_after.cash.toFixed(2)}, position ${r.portfolio_after.position_quantity}, value $${r.portfolio_after.total_value.toFixed(2)}.${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
+      return `${head}: ${what} filled at $${r.fill_price} (commission $${r.commission}). Cash $${r.portfolio_after.cash.toFixed(2)}, position ${r.portfolio_after.position_quantity}, value $${r.portfolio_after.total_value.toFixed(2)}, buying power $${r.portfolio_after.buying_power.toFixed(2)}.${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
     case 'rejected':
-      return `${head}: ${what} REJECTED. ${r.rejections.map((x) => x.message).join(' ')}`;
+      return `${head}: ${what} REJECTED. ${r.rejections.map((x) => x.message).join(' ')}${r.run_id === null ? ' No run was started.' : ''}${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
     case 'pending_approval':
       return `${head}: ${what} is waiting for a person to approve it (approve_order / reject_order); it expires in 15 minutes.`;
     case 'open':

@@ -1,0 +1,460 @@
+// What one clock step does to a run's account, pure: resting limits fill, stops, targets,
+// trailing stops and flatten_by exits fire, session closes are marked, and the circuit
+// breakers (margin_call, max drawdown, loss limits) are judged. shared/trading/clock.ts
+// loads the state and the bars, calls decideClockStep and persists the decision; a
+// counterfactual replay can call it in memory.
+//
+// Conventions (CONTRACT §4, issue 8)
+// - The step moves the clock from `from` to `clock`. Bars that closed in (from, clock] are
+//   walked in order of their end. A level touched inside a bar fires at that bar's end,
+//   stamped there and counted on that bar's New York day; a bar that opens through a level
+//   fires at its open, stamped at its start.
+// - The bar that starts at the clock is checked at its open in this step: a level it gaps
+//   through fires now, at the open, stamped at the clock.
+// - Triggered stops, targets, trailing stops and flattens are market orders: the trigger
+//   price (the level, or the open when gapped) moves against the trader by slippage_bps,
+//   and commission applies. A resting limit fills at its limit, or at the bar's open when
+//   it opens beyond the limit, without slippage; the gates and rules judge it again then
+//   (on the account at that moment, timing rules at the bar's start).
+// - When one bar touches a stop and a target, the stop wins; an attached stop is checked
+//   before the rules' stops, then the attached target, then the rules' targets.
+// - flatten_by acts at the earlier of its time and the session's last minute (half days
+//   close at 13:00, so by 12:59). A step whose clock reaches that deadline inside the
+//   session flattens at the price at the clock; a step that jumps past the whole session
+//   (a day replay) flattens at the session's closing price, stamped at the close.
+// - A risk-reducing fill is never refused for cash; a step that leaves a debit halts the
+//   model with reason margin_call. Else the breakers judge the value at the clock against
+//   the peak and the day-start value (the value at the previous session's close).
+import { barEnd, sessionFor, type SessionKind } from './calendar.js';
+import type { AppliedFill } from './ledger.js';
+import { commissionCents, fillPrice, limitFillPrice } from './fills.js';
+import { checkOrder, type Rejection } from './gates.js';
+import { applyOrderFill, breakerReason, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderState } from './decide.js';
+import { formatPrice, priceTicks } from './money.js';
+import { nyLocal, nyToUtc } from './ny-time.js';
+import { exitSignals, portfolioValueCents, ruleAppliesTo } from './rules/engine.js';
+import { parseEnforcementParams } from './rules/schema.js';
+import type { Bar, RuleRecord, Side, Timespan } from './types.js';
+
+export interface ClockPosition extends BookPosition {
+  /** Highest / lowest price since entry before this step (trailing stops); null: none yet. */
+  highWater: number | null;
+  lowWater: number | null;
+  /** Exit levels attached by the opening order, dollars. */
+  stop: number | null;
+  target: number | null;
+}
+
+export interface RestingOrder {
+  order_id: number;
+  side: Side;
+  symbol: string;
+  quantity: number;
+  limit_price: number;
+  stop_loss: number | null;
+  take_profit: number | null;
+}
+
+export interface ClockStepState {
+  model: DecideModel;
+  cashCents: number;
+  realizedPnlCents: number;
+  /** Held positions; `price` is the mark at the clock (used when a symbol has no price at it). */
+  positions: ClockPosition[];
+  openOrders: RestingOrder[];
+  rules: RuleRecord[];
+  peakValueCents: number;
+  /** Value at the previous session's close as known before the step. */
+  dayStartValueCents: number;
+  tradesInRun: number;
+  /** Fills so far per New York date (YYYY-MM-DD), for the days this step touches. */
+  tradesByDay: Record<string, number>;
+  from: Date;
+  clock: Date;
+  session: SessionKind;
+}
+
+export interface StepMarket {
+  /** Per symbol: the bars that closed in (from, clock], ascending, and their timespan. */
+  bars: Record<string, { timespan: Timespan; bars: Bar[] }>;
+  /** Per symbol: the open of the bar that starts exactly at the clock, or null (no gap check). */
+  openAtClock: Record<string, number | null>;
+  /** Per symbol: the price at the clock (marks and flattens), or null when unpriced. */
+  priceAtClock: Record<string, number | null>;
+  /** Each New York session close in (from, clock], with every held symbol's price there. */
+  sessionCloses: Array<{ date: string; at: Date; prices: Record<string, number | null> }>;
+}
+
+export interface ClockFill {
+  /** The resting limit order that filled, or null: a new market order (an exit) to record. */
+  order_id: number | null;
+  side: Side;
+  symbol: string;
+  quantity: number;
+  /** 'limit', 'stop_loss', 'take_profit', or the exit rule's name. */
+  trigger: string;
+  reason: string;
+  /** The fill's time: a bar's end (touched inside), a bar's start (gapped), the clock, or a session close. */
+  at: Date;
+  fill: FillTerms;
+  applied: AppliedFill;
+  /** Exit levels of a filled opening limit order. */
+  stop_loss: number | null;
+  take_profit: number | null;
+}
+
+export interface ClockRefusal {
+  order_id: number;
+  side: Side;
+  symbol: string;
+  quantity: number;
+  at: Date;
+  rejections: Rejection[];
+  reason: string;
+}
+
+export interface ClockStepDecision {
+  fills: ClockFill[];
+  /** Resting limits the checks refused when the bar reached them. */
+  refused: ClockRefusal[];
+  /** New water marks of positions still held. */
+  waterMarks: Array<{ symbol: string; high: number | null; low: number | null }>;
+  /** Account value at each session close passed. */
+  dayMarks: Array<{ date: string; valueCents: number }>;
+  /** The model halts with this reason (margin_call or a breaker), or null. */
+  haltReason: string | null;
+  cashCents: number;
+  realizedPnlCents: number;
+  positions: ClockPosition[];
+  /** Value at the clock after the step. */
+  valueCents: number;
+}
+
+interface Exit {
+  price: number;
+  gapped: boolean;
+  trigger: string;
+  reason: string;
+}
+
+const MINUTE_MS = 60_000;
+
+/** One clock step's decision. Never throws for cash: exits always fill. */
+export function decideClockStep(state: ClockStepState, market: StepMarket): ClockStepDecision {
+  const model = state.model;
+  let cash = state.cashCents;
+  let realized = state.realizedPnlCents;
+  const positions = new Map<string, ClockPosition>(state.positions.map((p) => [p.symbol, { ...p }]));
+  const open = new Map<number, RestingOrder>(state.openOrders.map((o) => [o.order_id, o]));
+  const tradesByDay = { ...state.tradesByDay };
+  let tradesInRun = state.tradesInRun;
+  const lastPrice = new Map<string, number>();
+  const fills: ClockFill[] = [];
+  const refused: ClockRefusal[] = [];
+  const dayMarks: ClockStepDecision['dayMarks'] = [];
+  let dayStart = state.dayStartValueCents;
+  const stopRules = state.rules.filter((r) => r.ruleCategory === 'stop_loss');
+
+  const markOf = (symbol: string, fallback: number) => lastPrice.get(symbol) ?? fallback;
+  const bookState = (at: Date, priceOf: (s: string, p: ClockPosition) => number): OrderState => {
+    const list = [...positions.values()].map((p) => ({ ...p, price: priceOf(p.symbol, p) }));
+    return {
+      cashCents: cash,
+      realizedPnlCents: realized,
+      positions: list,
+      dayStartValueCents: dayStart,
+      peakValueCents: state.peakValueCents,
+      tradesToday: tradesByDay[nyLocal(at).date] ?? 0,
+      tradesInRun,
+      model,
+      rules: state.rules,
+      clock: at,
+      marketOpen: true,
+      symbolKnown: true,
+      marketPrice: null,
+      ordersLastMinute: 0,
+    };
+  };
+
+  const record = (
+    o: { order_id: number | null; side: Side; symbol: string; quantity: number; stop_loss: number | null; take_profit: number | null },
+    terms: FillTerms,
+    at: Date,
+    trigger: string,
+    reason: string,
+    mark: number,
+  ) => {
+    const st = bookState(at, (s, p) => markOf(s, p.price));
+    const { applied } = applyOrderFill(st, o, terms, mark);
+    cash = applied.cashCents;
+    realized = applied.realizedPnlCents;
+    const prev = positions.get(o.symbol);
+    if (applied.position) {
+      positions.set(o.symbol, {
+        symbol: o.symbol,
+        ...applied.position,
+        price: mark,
+        highWater: prev?.highWater ?? null,
+        lowWater: prev?.lowWater ?? null,
+        stop: o.stop_loss ?? prev?.stop ?? null,
+        target: o.take_profit ?? prev?.target ?? null,
+      });
+    } else positions.delete(o.symbol);
+    const day = nyLocal(at).date;
+    tradesByDay[day] = (tradesByDay[day] ?? 0) + 1;
+    tradesInRun++;
+    fills.push({ ...o, trigger, reason, at, fill: terms, applied });
+  };
+
+  /** A market exit of the whole position at `trigger`: slippage against the trader, commission. */
+  const exitAt = (p: ClockPosition, exit: Exit, at: Date) => {
+    const side: Side = p.quantity > 0 ? 'sell' : 'cover';
+    const quantity = Math.abs(p.quantity);
+    const px = fillPrice(side, exit.price, model.slippage_bps);
+    const terms: FillTerms = { price: px.price, slippagePerShare: px.slippagePerShare, commissionCents: commissionCents(quantity, model.commission_per_share) };
+    const slip = px.slippagePerShare > 0 ? `; filled at ${formatPrice(px.price)} after ${model.slippage_bps} bps slippage` : '';
+    record({ order_id: null, side, symbol: p.symbol, quantity, stop_loss: null, take_profit: null }, terms, at, exit.trigger, `${exit.reason}${slip}`, exit.price);
+  };
+
+  const limitOn = (o: RestingOrder, bar: Bar, barStart: Date, end: Date) => {
+    const price = limitFillPrice(o.side, o.limit_price, bar);
+    if (price === null) return;
+    open.delete(o.order_id);
+    const gapped = priceTicks(price) !== priceTicks(o.limit_price);
+    const at = gapped ? barStart : end;
+    const st = bookState(at, (s, p) => (s === o.symbol ? price : markOf(s, p.price)));
+    const commission = commissionCents(o.quantity, model.commission_per_share);
+    // The gates and rules judge the fill again on the account as it is now.
+    const check = checkOrder({
+      order: { side: o.side, symbol: o.symbol, quantity: o.quantity, price },
+      orderType: 'limit',
+      model,
+      portfolio: st,
+      rules: state.rules,
+      commissionCents: commission,
+      symbolKnown: true,
+      priced: true,
+      marketOpen: true,
+      ordersLastMinute: 0,
+      maxOrdersPerMinute: model.max_orders_per_minute,
+      clock: barStart,
+      marketPrice: price,
+      shortMarginPct: model.short_margin_pct,
+    });
+    if (check.rejections.length) {
+      refused.push({
+        order_id: o.order_id,
+        side: o.side,
+        symbol: o.symbol,
+        quantity: o.quantity,
+        at,
+        rejections: check.rejections,
+        reason: `Limit ${formatPrice(o.limit_price)} reached by the bar at ${bar.t} but refused then: ${check.rejections.map((r) => r.message).join(' ')}`,
+      });
+      return;
+    }
+    record(o, { price, slippagePerShare: 0, commissionCents: commission }, at, 'limit', `Limit ${formatPrice(o.limit_price)} reached by the bar at ${bar.t}; filled at ${formatPrice(price)}.`, price);
+  };
+
+  const exitOn = (p: ClockPosition, bar: Bar): Exit | null => {
+    const long = p.quantity > 0;
+    const attachedStop = p.stop !== null ? levelHit(bar, p.stop, long ? 'below' : 'above') : null;
+    if (attachedStop) {
+      return {
+        ...attachedStop,
+        trigger: 'stop_loss',
+        reason: `Stop loss at ${formatPrice(p.stop!)} on ${p.symbol} ${attachedStop.gapped ? 'gapped through at the open' : 'touched'} in the bar at ${bar.t}; exit at ${formatPrice(attachedStop.price)}.`,
+      };
+    }
+    const high = p.highWater ?? p.avgCost;
+    const low = p.lowWater ?? p.avgCost;
+    const [signal] = exitSignals({
+      position: { symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost, price: bar.c ?? bar.o, highWater: high, lowWater: low },
+      bar,
+      clock: new Date(bar.t),
+      rules: stopRules,
+    });
+    const ruleStop = signal && signal.code !== 'TAKE_PROFIT' ? signal : null;
+    const gappedAt = (price: number) => priceTicks(price) === priceTicks(bar.o);
+    if (ruleStop) return { price: ruleStop.price, gapped: gappedAt(ruleStop.price), trigger: ruleStop.ruleName, reason: ruleStop.reason };
+    const attachedTarget = p.target !== null ? levelHit(bar, p.target, long ? 'above' : 'below') : null;
+    if (attachedTarget) {
+      return {
+        ...attachedTarget,
+        trigger: 'take_profit',
+        reason: `Take profit at ${formatPrice(p.target!)} on ${p.symbol} ${attachedTarget.gapped ? 'gapped through at the open' : 'reached'} in the bar at ${bar.t}; exit at ${formatPrice(attachedTarget.price)}.`,
+      };
+    }
+    if (signal) return { price: signal.price, gapped: gappedAt(signal.price), trigger: signal.ruleName, reason: signal.reason };
+    return null;
+  };
+
+  // --- the timeline: closed bars by their end, flattens and session marks at the closes ---
+  type Item = { at: number; order: number; run: () => void };
+  const items: Item[] = [];
+  for (const [symbol, { timespan, bars }] of Object.entries(market.bars)) {
+    for (const bar of bars) {
+      const start = new Date(bar.t);
+      const end = barEnd(timespan, start);
+      items.push({
+        at: end.getTime(),
+        order: 0,
+        run: () => {
+          for (const o of [...open.values()]) if (o.symbol === symbol) limitOn(o, bar, start, end);
+          const p = positions.get(symbol);
+          if (p) {
+            const exit = exitOn(p, bar);
+            if (exit) exitAt(p, exit, exit.gapped ? start : end);
+            else {
+              p.highWater = Math.max(p.highWater ?? -Infinity, bar.h ?? bar.o);
+              p.lowWater = Math.min(p.lowWater ?? Infinity, bar.l ?? bar.o);
+            }
+          }
+          if (bar.c !== null) lastPrice.set(symbol, bar.c);
+        },
+      });
+    }
+  }
+  for (const close of market.sessionCloses) {
+    const at = close.at.getTime();
+    // flatten_by deadlines of that session the clock jumped past: market-on-close.
+    items.push({
+      at,
+      order: 1,
+      run: () => {
+        const session = sessionFor(close.date);
+        if (!session || state.clock.getTime() < session.close.getTime()) return;
+        for (const p of [...positions.values()]) {
+          const hit = flattenDeadline(state.rules, p.symbol, close.date);
+          if (!hit || hit.at.getTime() <= state.from.getTime()) continue;
+          const price = close.prices[p.symbol] ?? markOf(p.symbol, p.price);
+          exitAt(p, flattenExit(p, hit, price, 'the session closed'), close.at);
+        }
+      },
+    });
+    items.push({
+      at,
+      order: 2,
+      run: () => {
+        const value = cash + [...positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(p.symbol, p.price)), 0);
+        dayMarks.push({ date: close.date, valueCents: value });
+        if (close.date < nyLocal(state.clock).date) dayStart = value;
+      },
+    });
+  }
+  items.sort((a, b) => a.at - b.at || a.order - b.order);
+  for (const item of items) item.run();
+
+  // --- the bar that starts at the clock: levels it gaps through fire now, at the open ---
+  for (const [symbol, openPrice] of Object.entries(market.openAtClock)) {
+    if (openPrice === null) continue;
+    const bar: Bar = { t: state.clock.toISOString(), o: openPrice, h: null, l: null, c: null, v: null };
+    for (const o of [...open.values()]) if (o.symbol === symbol) limitOn(o, bar, state.clock, state.clock);
+    const p = positions.get(symbol);
+    if (p) {
+      const exit = exitOn(p, bar);
+      if (exit) exitAt(p, exit, state.clock);
+    }
+  }
+
+  // --- flatten_by reached inside the session at the clock ---
+  const today = nyLocal(state.clock).date;
+  const session = sessionFor(today);
+  if (session && state.clock.getTime() < session.close.getTime()) {
+    for (const p of [...positions.values()]) {
+      const hit = flattenDeadline(state.rules, p.symbol, today);
+      if (!hit || state.clock.getTime() < hit.at.getTime()) continue;
+      const price = market.priceAtClock[p.symbol] ?? markOf(p.symbol, p.price);
+      exitAt(p, flattenExit(p, hit, price, `it is ${nyLocal(state.clock).hhmm} ET`), state.clock);
+    }
+  }
+
+  // --- breakers on the account at the clock ---
+  const held = [...positions.values()].map((p) => ({ ...p, price: market.priceAtClock[p.symbol] ?? markOf(p.symbol, p.price) }));
+  const valueCents = portfolioValueCents({ cashCents: cash, positions: held });
+  let haltReason: string | null = null;
+  if (model.state !== 'halted') {
+    const debitBy = fills.length ? fills[fills.length - 1] : null;
+    haltReason =
+      (fills.length && cash < 0
+        ? marginCallReason(cash, debitBy ? `the clock's ${debitBy.side} of ${debitBy.quantity} ${debitBy.symbol} at ${formatPrice(debitBy.fill.price)}` : undefined)
+        : null) ??
+      breakerReason(
+        {
+          cashCents: cash,
+          positions: held,
+          dayStartValueCents: dayStart,
+          peakValueCents: state.peakValueCents,
+          tradesToday: tradesByDay[today] ?? 0,
+          tradesInRun,
+        },
+        state.rules,
+        model.max_drawdown_halt_pct,
+      );
+  }
+  return {
+    fills,
+    refused,
+    waterMarks: [...positions.values()].map((p) => ({ symbol: p.symbol, high: p.highWater, low: p.lowWater })),
+    dayMarks,
+    haltReason,
+    cashCents: cash,
+    realizedPnlCents: realized,
+    positions: [...positions.values()],
+    valueCents,
+  };
+}
+
+function notional(quantity: number, price: number): number {
+  return portfolioValueCents({ cashCents: 0, positions: [{ symbol: '', quantity, avgCost: price, price }] });
+}
+
+/** Did the bar reach `level` (a long's stop: at or below; a target: at or above)? At the open when it gapped. */
+function levelHit(bar: Bar, level: number, side: 'below' | 'above'): { price: number; gapped: boolean } | null {
+  const known = [bar.o, bar.h, bar.l, bar.c].filter((x): x is number => typeof x === 'number').map(priceTicks);
+  const lvl = priceTicks(level);
+  const open = priceTicks(bar.o);
+  const low = known.reduce((a, b) => (b < a ? b : a), open);
+  const high = known.reduce((a, b) => (b > a ? b : a), open);
+  if (side === 'below') {
+    if (low > lvl) return null;
+    return open <= lvl ? { price: bar.o, gapped: true } : { price: level, gapped: false };
+  }
+  if (high < lvl) return null;
+  return open >= lvl ? { price: bar.o, gapped: true } : { price: level, gapped: false };
+}
+
+/**
+ * The earliest flatten_by deadline on `date` among active timing rules covering `symbol`:
+ * the earlier of its time and the session's last minute (a half day's 12:59). Null when
+ * no rule applies or the date has no session.
+ */
+export function flattenDeadline(rules: RuleRecord[], symbol: string, date: string): { at: Date; hhmm: string; rule: RuleRecord } | null {
+  const session = sessionFor(date);
+  if (!session) return null;
+  const lastMinute = session.close.getTime() - MINUTE_MS;
+  let best: { at: Date; hhmm: string; rule: RuleRecord } | null = null;
+  for (const rule of rules) {
+    if (!rule.isActive || rule.ruleCategory !== 'timing' || !ruleAppliesTo(rule, symbol)) continue;
+    const parsed = parseEnforcementParams('timing', rule.enforcementParams);
+    const hhmm = parsed.ok ? parsed.params.flatten_by : undefined;
+    if (hhmm === undefined) continue;
+    const at = Math.min(nyToUtc(date, hhmm).getTime(), lastMinute);
+    if (!best || at < best.at.getTime() || (at === best.at.getTime() && rule.priority > best.rule.priority)) {
+      best = { at: new Date(at), hhmm, rule };
+    }
+  }
+  return best;
+}
+
+function flattenExit(p: ClockPosition, hit: { at: Date; hhmm: string; rule: RuleRecord }, price: number, when: string): Exit {
+  const long = p.quantity > 0;
+  const due = nyLocal(hit.at).hhmm;
+  const by = due === hit.hhmm ? `${hit.hhmm} ET` : `${hit.hhmm} ET (${due} ET, the half day's last minute)`;
+  return {
+    price,
+    gapped: false,
+    trigger: hit.rule.ruleName,
+    reason: `Rule '${hit.rule.ruleName}': flatten by ${by} and ${when}; ${long ? 'selling' : 'covering'} ${Math.abs(p.quantity)} ${p.symbol} at ${formatPrice(price)}.`,
+  };
+}

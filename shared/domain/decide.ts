@@ -1,0 +1,252 @@
+// The order decision, pure: given the account and the market at the clock, what one order
+// becomes (status, refusals, fill, ledger change, halt) and the account after it. The live
+// order path is load → decideOrder → persist; a counterfactual replay chains decideOrder
+// over recorded orders in memory with `next` as the following state.
+//
+// Decisions
+// - A circuit breaker the account has already reached (max_drawdown_halt_pct, the rules'
+//   loss limits) halts the model before the order is judged: no order fills past it.
+// - The estimated fill: a market order fills at the market price moved by slippage; a
+//   marketable limit likewise but never worse than its limit; a limit that is not
+//   marketable rests at its limit (no slippage). Commission = quantity × per-share rate.
+// - The gates (gates.ts) and rules (rules/engine.ts) judge the order at that estimate.
+// - After a fill: a debit (cash < 0, only a risk-reducing order can leave one) halts the
+//   model with reason margin_call; else a breaker reached by the fill halts it.
+// - Every money figure is integer cents; prices are dollars with 4 dp (money.ts).
+import { accountFigures, applyFill, type AccountFigures, type AppliedFill } from './ledger.js';
+import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from './fills.js';
+import { checkOrder, drawdownBreach, type GateModel, type Rejection } from './gates.js';
+import { formatCents, formatPrice, fromCents } from './money.js';
+import { lossLimitBreaches, portfolioValueCents } from './rules/engine.js';
+import type { MarkedPosition, PortfolioSnapshot, RuleRecord, Side } from './types.js';
+
+/** The model settings an order decision reads (CONTRACT §1). */
+export interface DecideModel extends GateModel {
+  execution_mode: 'simulation' | 'validation';
+  require_approval: boolean;
+  commission_per_share: number;
+  slippage_bps: number;
+  max_drawdown_halt_pct: number;
+  max_orders_per_minute: number;
+  short_margin_pct: number;
+}
+
+/** A position marked at the clock with its exact cost basis. quantity < 0 is a short. */
+export interface BookPosition extends MarkedPosition {
+  costCents: number;
+}
+
+/** Everything an order is judged on, read at the clock (the run's account locked). */
+export interface OrderState extends PortfolioSnapshot {
+  positions: BookPosition[];
+  realizedPnlCents: number;
+  model: DecideModel;
+  /** The model's active rules. */
+  rules: RuleRecord[];
+  clock: Date;
+  marketOpen: boolean;
+  /** Some source serves the order's symbol. */
+  symbolKnown: boolean;
+  /** Market price of the order's symbol at the clock (dollars), null when unpriced. */
+  marketPrice: number | null;
+  /** Agent orders of this model in the last minute (the throttle); 0 to skip it. */
+  ordersLastMinute: number;
+}
+
+export interface OrderRequestShape {
+  side: Side;
+  symbol: string;
+  quantity: number;
+  order_type: 'market' | 'limit';
+  limit_price?: number | null;
+  stop_loss?: number | null;
+  take_profit?: number | null;
+}
+
+export type DecidedStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 'validated';
+
+export interface FillTerms {
+  /** Per share, dollars, slippage included. */
+  price: number;
+  slippagePerShare: number;
+  commissionCents: number;
+}
+
+export interface AccountAfter {
+  cashCents: number;
+  positionQuantity: number;
+  totalValueCents: number;
+  figures: AccountFigures;
+}
+
+export interface OrderDecision {
+  status: DecidedStatus;
+  rejections: Rejection[];
+  /** Halt reason of a breaker already reached before the order (the model halts first), else null. */
+  tripped: string | null;
+  /** The estimate the checks judged: per-share price (slippage included; a resting limit's limit). */
+  estimate: FillTerms & { marketable: boolean; marketPrice: number | null };
+  /** The fill, when status is filled. */
+  fill: FillTerms | null;
+  /** The ledger change of the fill, when status is filled. */
+  applied: AppliedFill | null;
+  /** Set when the fill halts the model (margin_call or a breaker). */
+  haltReason: string | null;
+  /** The account after the order if it fills now (a preview's answer); null when refused or unpriced. */
+  projected: AccountAfter | null;
+  /** The state after the order, for chaining decisions in memory. */
+  next: OrderState;
+}
+
+export const breakerText = (reason: string) => `Circuit breaker: ${reason}`;
+
+/** The reason a debit halts the model, or null when cash is not negative. */
+export function marginCallReason(cashCents: number, what?: string): string | null {
+  if (cashCents >= 0) return null;
+  return (
+    `margin_call: cash is ${formatCents(cashCents)}, a debit${what ? ` left by ${what}` : ''}; ` +
+    'trading is halted until a key with approve resumes it.'
+  );
+}
+
+/**
+ * The first circuit breaker the account has reached, as the model's halt reason, or null:
+ * max_drawdown_halt_pct, then the rules' loss limits. (A debit halts only when a fill
+ * leaves it: a resumed model may then sell its way out.)
+ */
+export function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], maxDrawdownHaltPct: number): string | null {
+  const dd = drawdownBreach(portfolioValueCents(snapshot), snapshot.peakValueCents, maxDrawdownHaltPct) ?? lossLimitBreaches(snapshot, rules)[0]?.message;
+  return dd ? breakerText(dd) : null;
+}
+
+/** What an order becomes: the one decision placing, previewing, approving and replaying act on. */
+export function decideOrder(state: OrderState, req: OrderRequestShape): OrderDecision {
+  const { model } = state;
+  const symbol = req.symbol;
+  const tripped = model.state === 'halted' ? null : breakerReason(state, state.rules, model.max_drawdown_halt_pct);
+  const gated: GateModel = tripped ? { ...model, state: 'halted', state_reason: tripped } : model;
+  const commission = commissionCents(req.quantity, model.commission_per_share);
+  const limit = req.limit_price ?? undefined;
+  let price = limit ?? 0;
+  let slippagePerShare = 0;
+  let marketable = req.order_type === 'market';
+  if (state.marketPrice !== null) {
+    const est = fillPrice(req.side, state.marketPrice, model.slippage_bps);
+    if (req.order_type === 'market') {
+      price = est.price;
+      slippagePerShare = est.slippagePerShare;
+    } else {
+      marketable = limitMarketable(req.side, limit!, state.marketPrice);
+      price = marketable ? boundedByLimit(req.side, est.price, limit!) : limit!;
+      slippagePerShare = marketable ? Math.abs(Math.round((price - state.marketPrice) * 10_000)) / 10_000 : 0;
+    }
+  }
+  const check = checkOrder({
+    order: { side: req.side, symbol, quantity: req.quantity, price },
+    orderType: req.order_type,
+    model: gated,
+    portfolio: state,
+    rules: state.rules,
+    commissionCents: commission,
+    symbolKnown: state.symbolKnown,
+    priced: state.marketPrice !== null,
+    marketOpen: state.marketOpen,
+    ordersLastMinute: state.ordersLastMinute,
+    maxOrdersPerMinute: model.max_orders_per_minute,
+    clock: state.clock,
+    marketPrice: state.marketPrice ?? undefined,
+    shortMarginPct: model.short_margin_pct,
+    stopLoss: req.stop_loss ?? undefined,
+    takeProfit: req.take_profit ?? undefined,
+  });
+  const rejections = check.rejections;
+  const status: DecidedStatus = rejections.length
+    ? 'rejected'
+    : model.execution_mode === 'validation'
+      ? 'validated'
+      : model.require_approval
+        ? 'pending_approval'
+        : marketable
+          ? 'filled'
+          : 'open';
+  const terms: FillTerms = { price, slippagePerShare, commissionCents: commission };
+  const haltedState = tripped ? { ...model, state: 'halted' as const, state_reason: tripped } : model;
+  let next: OrderState = { ...state, model: haltedState };
+  let projected: AccountAfter | null = null;
+  let applied: AppliedFill | null = null;
+  let haltReason: string | null = null;
+  if (status !== 'rejected' && state.marketPrice !== null) {
+    const after = applyOrderFill(state, { side: req.side, symbol, quantity: req.quantity }, terms, state.marketPrice);
+    projected = after.after;
+    if (status === 'filled') {
+      applied = after.applied;
+      const counted: OrderState = {
+        ...after.state,
+        tradesToday: state.tradesToday + 1,
+        tradesInRun: state.tradesInRun + 1,
+        model: haltedState,
+      };
+      haltReason =
+        marginCallReason(applied.cashCents, `${req.side} ${req.quantity} ${symbol} at ${formatPrice(price)}`) ??
+        (model.state === 'halted' ? null : breakerReason(counted, state.rules, model.max_drawdown_halt_pct));
+      next = haltReason ? { ...counted, model: { ...haltedState, state: 'halted', state_reason: haltReason } } : counted;
+    }
+  }
+  return {
+    status,
+    rejections,
+    tripped,
+    estimate: { ...terms, marketable, marketPrice: state.marketPrice },
+    fill: status === 'filled' ? terms : null,
+    applied,
+    haltReason,
+    projected,
+    next,
+  };
+}
+
+/**
+ * One fill applied to an in-memory account: cash, realized P&L, the symbol's position
+ * (marked at `markPrice`), the peak. Throws LedgerError on a fill the gates refuse.
+ */
+export function applyOrderFill(
+  state: OrderState,
+  order: { side: Side; symbol: string; quantity: number },
+  terms: FillTerms,
+  markPrice: number,
+): { applied: AppliedFill; state: OrderState; after: AccountAfter } {
+  const held = state.positions.find((p) => p.symbol === order.symbol) ?? null;
+  const applied = applyFill({ cashCents: state.cashCents, realizedPnlCents: state.realizedPnlCents }, held, {
+    side: order.side,
+    quantity: order.quantity,
+    price: terms.price,
+    commissionCents: terms.commissionCents,
+  });
+  const positions = state.positions.filter((p) => p.symbol !== order.symbol);
+  if (applied.position) positions.push({ symbol: order.symbol, ...applied.position, price: markPrice });
+  positions.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+  const next: OrderState = { ...state, cashCents: applied.cashCents, realizedPnlCents: applied.realizedPnlCents, positions };
+  const totalValueCents = portfolioValueCents(next);
+  return {
+    applied,
+    state: next,
+    after: {
+      cashCents: applied.cashCents,
+      positionQuantity: applied.position?.quantity ?? 0,
+      totalValueCents,
+      figures: accountFigures(applied.cashCents, positions, state.model.short_margin_pct),
+    },
+  };
+}
+
+/** Dollars of an AccountFigures, as get_portfolio reports them. */
+export function figuresInDollars(f: AccountFigures) {
+  return {
+    cash: fromCents(f.cashCents),
+    long_market_value: fromCents(f.longMarketValueCents),
+    short_market_value: fromCents(f.shortMarketValueCents),
+    equity: fromCents(f.equityCents),
+    buying_power: fromCents(f.buyingPowerCents),
+    margin_used: fromCents(f.marginUsedCents),
+  };
+}
