@@ -24,15 +24,16 @@
 //   (a day replay) flattens at the session's closing price, stamped at the close.
 // - A risk-reducing fill is never refused for cash; a step that leaves a debit halts the
 //   model with reason margin_call. Else the breakers judge the value at the clock against
-//   the peak and the day-start value (the value at the previous session's close).
+//   the peak and the day-start value (the value at the previous session's close); the
+//   daily loss limits are also judged at each session close the step passes.
 import { barEnd, sessionFor, type SessionKind } from './calendar.js';
 import type { AppliedFill } from './ledger.js';
 import { commissionCents, fillPrice, limitFillPrice } from './fills.js';
 import { checkOrder, type Rejection } from './gates.js';
-import { applyOrderFill, breakerReason, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderState } from './decide.js';
+import { applyOrderFill, breakerReason, breakerText, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderState } from './decide.js';
 import { formatPrice, priceTicks } from './money.js';
 import { nyLocal, nyToUtc } from './ny-time.js';
-import { exitSignals, portfolioValueCents, ruleAppliesTo } from './rules/engine.js';
+import { exitSignals, lossLimitBreaches, portfolioValueCents, ruleAppliesTo } from './rules/engine.js';
 import { parseEnforcementParams } from './rules/schema.js';
 import type { Bar, RuleRecord, Side, Timespan } from './types.js';
 
@@ -154,6 +155,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   const dayMarks: ClockStepDecision['dayMarks'] = [];
   let dayStart = state.dayStartValueCents;
   const stopRules = state.rules.filter((r) => r.ruleCategory === 'stop_loss');
+  let closeHalt: string | null = null;
 
   const markOf = (symbol: string, fallback: number) => lastPrice.get(symbol) ?? fallback;
   const bookState = (at: Date, priceOf: (s: string, p: ClockPosition) => number): OrderState => {
@@ -338,6 +340,15 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
       run: () => {
         const value = cash + [...positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(p.symbol, p.price)), 0);
         dayMarks.push({ date: close.date, valueCents: value });
+        // The day's loss limits are judged at its close too: a day replay sees no other point of it.
+        if (!closeHalt && model.state !== 'halted') {
+          const marked = [...positions.values()].map((p) => ({ ...p, price: close.prices[p.symbol] ?? markOf(p.symbol, p.price) }));
+          const breach = lossLimitBreaches(
+            { cashCents: cash, positions: marked, dayStartValueCents: dayStart, peakValueCents: Math.max(state.peakValueCents, value), tradesToday: 0, tradesInRun },
+            state.rules,
+          )[0];
+          if (breach) closeHalt = breakerText(`${breach.message} (at the ${close.date} close)`);
+        }
         if (close.date < nyLocal(state.clock).date) dayStart = value;
       },
     });
@@ -374,8 +385,9 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   const valueCents = portfolioValueCents({ cashCents: cash, positions: held });
   let haltReason: string | null = null;
   if (model.state !== 'halted') {
+    haltReason = closeHalt;
     const debitBy = fills.length ? fills[fills.length - 1] : null;
-    haltReason =
+    haltReason ??=
       (fills.length && cash < 0
         ? marginCallReason(cash, debitBy ? `the clock's ${debitBy.side} of ${debitBy.quantity} ${debitBy.symbol} at ${formatPrice(debitBy.fill.price)}` : undefined)
         : null) ??

@@ -178,7 +178,7 @@ describe('evaluateGates', () => {
     it('with allow_short: opening and adding to a short pass, shorting while long is refused', () => {
       const m = model({ allow_short: true });
       expect(codes(input(order('short', 10, 280), { model: m }))).toEqual([]);
-      expect(codes(input(order('short', 10, 280), { model: m, account: { cashCents: 0, positionQty: -10 } }))).toEqual([]);
+      expect(codes(input(order('short', 10, 280), { model: m, account: { cashCents: 1_000_000, positionQty: -10 } }))).toEqual([]);
       const r = evaluateGates(input(order('short', 10, 280), { model: m, account: { cashCents: 0, positionQty: 31 } }));
       expect(r).toEqual([
         { source: 'gate', code: SHORT_NOT_ALLOWED, message: 'Cannot short IBM while holding a long of 31 shares: sell the long first.' },
