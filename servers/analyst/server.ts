@@ -9,6 +9,7 @@ import { riskScoreTool } from './tools/risk_score.js';
 import { equityChartTool } from './tools/equity_chart.js';
 import { getConversationTool } from './tools/get_conversation.js';
 import { saveConversationTurnTool } from './tools/save_conversation_turn.js';
+import { replayWithRulesTool } from './tools/replay_with_rules.js';
 
 export const analystServer: ServerSpec = {
   name: 'analyst',
@@ -23,6 +24,7 @@ export const analystServer: ServerSpec = {
     getConversationTool,
     detectThreatsTool,
     riskScoreTool,
+    replayWithRulesTool,
   ],
   prompts: ANALYST_PROMPTS,
   resources: ANALYST_RESOURCES,

