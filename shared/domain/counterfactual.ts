@@ -218,9 +218,26 @@ export function orderState(
 
 /** Counterfactual agent orders placed in the minute before `wall` (the live throttle's count). */
 export function ordersInLastMinute(book: ReplayBook, wall: number): number {
-  let n = 0;
-  for (const w of book.placedWalls) if (w > wall - 60_000 && w <= wall) n++;
-  return n;
+  return upperBound(book.placedWalls, wall) - upperBound(book.placedWalls, wall - 60_000);
+}
+
+/** Notes an agent order placed at `wall` for the throttle (kept sorted). */
+export function notePlaced(book: ReplayBook, wall: number): void {
+  const xs = book.placedWalls;
+  if (!xs.length || xs[xs.length - 1]! <= wall) xs.push(wall);
+  else xs.splice(upperBound(xs, wall), 0, wall);
+}
+
+/** Index of the first element > x in an ascending array. */
+function upperBound(xs: readonly number[], x: number): number {
+  let a = 0;
+  let b = xs.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (xs[m]! <= x) a = m + 1;
+    else b = m;
+  }
+  return a;
 }
 
 /**

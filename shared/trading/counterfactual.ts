@@ -3,7 +3,7 @@
 // functions (domain/decide.ts decideOrder, domain/clock-step.ts decideClockStep); the prices
 // and bars are the stored ones, read through a private market that never calls a provider;
 // nothing is written.
-import { addDays, sessionFor } from '../domain/calendar.js';
+import { addDays, barEnd, sessionFor } from '../domain/calendar.js';
 import { decideClockStep, type StepMarket } from '../domain/clock-step.js';
 import {
   agentScript,
@@ -14,6 +14,7 @@ import {
   dayStartValueCents,
   intentOf,
   newBook,
+  notePlaced,
   orderState,
   ordersInLastMinute,
   recordPoint,
@@ -28,7 +29,7 @@ import { isMarketOpen } from '../domain/gates.js';
 import { notionalCents, toCents } from '../domain/money.js';
 import { nyLocal } from '../domain/ny-time.js';
 import { fillNotionalCents } from '../domain/round-trips.js';
-import type { RuleRecord, Timespan } from '../domain/types.js';
+import type { Bar, RuleRecord, Timespan } from '../domain/types.js';
 import type { EquityPoint } from '../domain/metrics.js';
 import { memoryCache } from '../cache.js';
 import type { Deps } from '../deps.js';
@@ -117,6 +118,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
 
   const steps = originalPoints.map((p) => Date.parse(p.clock));
   if (!steps.length) steps.push(Date.parse(run.started_at));
+  const closedBetween = barsTape(sql, market, steps[0]!, steps.at(-1)!);
   const prices = new Map<string, number | null>();
   let pricedAt = -1;
   const priceAt = async (symbol: string, at: number) => {
@@ -157,7 +159,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       });
       const d = decideOrder(state, req);
       applyOrderDecision(book, o.order_id, req, d, clock);
-      if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) book.placedWalls.push(ev.wall);
+      if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) notePlaced(book, ev.wall);
       return;
     }
     const id = ev.order_id;
@@ -190,7 +192,13 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     const at = steps[i]!;
     const clock = new Date(at);
     const symbols = [...new Set([...book.positions.keys(), ...[...book.resting.values()].map((o) => o.symbol)])];
-    const stepMarket = await loadStepMarket(sql, market, timespanOf, symbols, new Date(from), clock);
+    const stepMarket = await loadStepMarket(sql, market, timespanOf, closedBetween, symbols, new Date(from), clock);
+    // The step's quotes are the prices at the clock: the mark below reads them again.
+    if (pricedAt !== at) {
+      prices.clear();
+      pricedAt = at;
+    }
+    for (const [s, p] of Object.entries(stepMarket.priceAtClock)) prices.set(s, p);
     const d = decideClockStep(
       {
         model: book.model,
@@ -261,11 +269,49 @@ export function runFills(fills: readonly ReplayFill[]): RunFill[] {
     }));
 }
 
+type ClosedBetween = (symbol: string, timespan: Timespan, from: Date, clock: Date) => Promise<Bar[]>;
+
+/**
+ * market.barsClosedBetween over the replayed range, read once per symbol and timespan and cut
+ * by bar end for each step. Polygon bars are adjusted for splits as of each read, so those
+ * are read step by step as the live clock reads them.
+ */
+function barsTape(sql: Q, market: Market, first: number, last: number): ClosedBetween {
+  const loaded = new Map<string, Promise<{ bars: Bar[]; ends: number[] } | null>>();
+  return async (symbol, timespan, from, clock) => {
+    const key = `${symbol}|${timespan}`;
+    let tape = loaded.get(key);
+    if (!tape) {
+      tape = (async () => {
+        if ((await market.sourceOf(symbol, sql)) === 'polygon') return null;
+        const bars = await market.barsClosedBetween(symbol, timespan, new Date(first), new Date(last), sql);
+        return { bars, ends: bars.map((b) => barEnd(timespan, new Date(b.t)).getTime()) };
+      })();
+      loaded.set(key, tape);
+    }
+    const t = await tape;
+    if (!t || from.getTime() < first || clock.getTime() > last) return market.barsClosedBetween(symbol, timespan, from, clock, sql);
+    return t.bars.slice(upper(t.ends, from.getTime()), upper(t.ends, clock.getTime()));
+  };
+}
+
+function upper(xs: readonly number[], x: number): number {
+  let a = 0;
+  let b = xs.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (xs[m]! <= x) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
+
 /** What one clock step reads of the market, as shared/trading/clock.ts loads it. */
 async function loadStepMarket(
   sql: Q,
   market: Market,
   timespanOf: (symbol: string) => Promise<Timespan | null>,
+  closedBetween: ClosedBetween,
   symbols: string[],
   from: Date,
   clock: Date,
@@ -273,7 +319,7 @@ async function loadStepMarket(
   const out: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
   for (const symbol of symbols) {
     const timespan = await timespanOf(symbol);
-    if (timespan) out.bars[symbol] = { timespan, bars: await market.barsClosedBetween(symbol, timespan, from, clock, sql) };
+    if (timespan) out.bars[symbol] = { timespan, bars: await closedBetween(symbol, timespan, from, clock) };
     const quote = await market.quoteAt(symbol, clock, sql);
     out.priceAtClock[symbol] = quote?.price ?? null;
     out.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' && Date.parse(quote.bar.t) === clock.getTime() ? quote.price : null;

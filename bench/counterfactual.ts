@@ -1,0 +1,117 @@
+// replay_with_rules on a run of 10k agent orders over five sessions of minute bars for 10
+// symbols, against the time to read the same run's data (its orders, equity points and the
+// bars of its symbols) in the same process; and the scaling from 1k to 10k orders.
+// The run's rows are written directly (a bench of the replay, not of the order path).
+import { nextStep } from '../shared/domain/calendar.js';
+import { SIMULATED_SYMBOLS } from '../shared/domain/simulated-market.js';
+import { centsToDecimal, toCents } from '../shared/domain/money.js';
+import { getModelDetail } from '../shared/store/models.js';
+import { getOwnedRun, startRun } from '../shared/store/runs.js';
+import { loadRecordedOrders } from '../shared/store/counterfactual.js';
+import { loadEquityCurve } from '../shared/store/analyst.js';
+import { counterfactual, storedMarket } from '../shared/trading/counterfactual.js';
+import { bootSuite } from '../test/harness.js';
+import { analystServer } from '../servers/analyst/server.js';
+import type { Deps } from '../shared/deps.js';
+import type { RuleRecord } from '../shared/domain/types.js';
+
+const START = '2025-03-10';
+const END = '2025-03-14';
+const SYMBOLS = ['JPM', 'V', 'UNH', 'XOM', 'JNJ', 'WMT', 'PG', 'MA', 'HD', 'KO'].filter((s) => SIMULATED_SYMBOLS.includes(s));
+const RULES: RuleRecord[] = [
+  { ruleId: 'a', ruleName: 'Cap 20%', ruleCategory: 'position_sizing', enforcementParams: { max_position_pct: 0.2 }, appliesToSymbols: null, excludeSymbols: null, priority: 5, isActive: true },
+  { ruleId: 'b', ruleName: 'Stop 1%', ruleCategory: 'stop_loss', enforcementParams: { stop_loss_pct: 0.01 }, appliesToSymbols: null, excludeSymbols: null, priority: 5, isActive: true },
+];
+
+/** A deterministic pseudo-random sequence (mulberry32). */
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function makeRun(deps: Deps, userId: number, orders: number): Promise<number> {
+  const sql = deps.sql;
+  const [m] = await sql`insert into models (user_id, name, initial_cash) values (${userId}, ${`bench ${orders}`}, 1000000) returning id`;
+  const modelId = m!.id as number;
+  const first = nextStep('minute', new Date(`${START}T12:00:00Z`));
+  const end = new Date(`${END}T20:59:00Z`);
+  const clocks: Date[] = [first];
+  for (let c = nextStep('minute', first); c <= end; c = nextStep('minute', c)) clocks.push(c);
+  const last = clocks.at(-1)!;
+  const run = await sql.begin((tx) => startRun(tx, userId, modelId, { kind: 'replay', timespan: 'minute', start: first, end: last, clock: first, symbols: SYMBOLS }));
+  const cash = centsToDecimal(toCents(1_000_000));
+  for (let i = 0; i < clocks.length; i += 500) {
+    const rows = clocks.slice(i, i + 500).map((c) => ({ run_id: run.run_id, clock: c, cash, positions_value: 0, total_value: cash }));
+    await sql`insert into equity_snapshots ${sql(rows)}`;
+  }
+  const rand = rng(orders);
+  const held = new Map<string, number>();
+  const rows: Record<string, unknown>[] = [];
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  for (let i = 0; i < orders; i++) {
+    const clock = clocks[Math.floor((i * clocks.length) / orders)]!;
+    const symbol = SYMBOLS[Math.floor(rand() * SYMBOLS.length)]!;
+    const h = held.get(symbol) ?? 0;
+    const sell = h > 0 && rand() < 0.45;
+    const quantity = sell ? Math.max(1, Math.floor(h * rand())) : 1 + Math.floor(rand() * 20);
+    held.set(symbol, h + (sell ? -quantity : quantity));
+    rows.push({ run_id: run.run_id, model_id: modelId, side: sell ? 'sell' : 'buy', symbol, quantity, order_type: 'market', status: 'filled', clock, created_at: new Date(t0 + i * 2000) });
+  }
+  for (let i = 0; i < rows.length; i += 1000) await sql`insert into orders ${sql(rows.slice(i, i + 1000))}`;
+  await sql`update runs set status = 'completed', clock = ${last}, ended_at = now() where id = ${run.run_id}`;
+  return run.run_id;
+}
+
+async function readData(deps: Deps, userId: number, runId: number): Promise<number> {
+  const t0 = performance.now();
+  const run = await getOwnedRun(deps.sql, userId, runId);
+  await loadRecordedOrders(deps.sql, runId);
+  await loadEquityCurve(deps.sql, run);
+  const market = storedMarket(deps);
+  for (const s of SYMBOLS) await market.barsClosedBetween(s, 'minute', new Date(run.start!), new Date(run.clock), deps.sql);
+  return performance.now() - t0;
+}
+
+async function replay(deps: Deps, userId: number, runId: number): Promise<{ ms: number; fills: number; changed: number }> {
+  const run = await getOwnedRun(deps.sql, userId, runId);
+  const t0 = performance.now();
+  const cf = await counterfactual(deps, run, RULES);
+  return { ms: performance.now() - t0, fills: cf.replay.fills.length, changed: cf.changed.length };
+}
+
+export async function main(): Promise<void> {
+  const t = await bootSuite({ specs: [analystServer] });
+  try {
+    const deps = t.suite.deps;
+    const { name } = await t.user();
+    const [u] = await deps.sql`select id from users where name = ${name}`;
+    const userId = u!.id as number;
+    const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(46)} ${v}\n`);
+    const small = await makeRun(deps, userId, 1_000);
+    const big = await makeRun(deps, userId, 10_000);
+    await getModelDetail(deps.sql, userId, (await getOwnedRun(deps.sql, userId, big)).model_id);
+    // First pass stores the simulated bars of the five sessions (a one-time cost, not measured).
+    await replay(deps, userId, small);
+    const median = async (f: () => Promise<number>) => {
+      const xs: number[] = [];
+      for (let i = 0; i < 3; i++) xs.push(await f());
+      return xs.sort((a, b) => a - b)[1]!;
+    };
+    const read = await median(() => readData(deps, userId, big));
+    const r1 = await median(async () => (await replay(deps, userId, small)).ms);
+    let detail = { ms: 0, fills: 0, changed: 0 };
+    const r10 = await median(async () => (detail = await replay(deps, userId, big)).ms);
+    line('run', `${START}…${END} minute, ${SYMBOLS.length} symbols, 1,950 steps`);
+    line('read the run (orders, curve, bars of 10 symbols)', `${read.toFixed(0)} ms`);
+    line('replay_with_rules 1k orders', `${r1.toFixed(0)} ms`);
+    line('replay_with_rules 10k orders', `${r10.toFixed(0)} ms (${detail.fills} fills, ${detail.changed} orders changed)`);
+    line('ratio replay 10k / read', `${(r10 / read).toFixed(2)}x`);
+    line('scaling 1k → 10k orders', `${(r10 / r1).toFixed(2)}x`);
+  } finally {
+    await t.close();
+  }
+}
