@@ -10,6 +10,7 @@ import { equityChartTool } from './tools/equity_chart.js';
 import { getConversationTool } from './tools/get_conversation.js';
 import { saveConversationTurnTool } from './tools/save_conversation_turn.js';
 import { replayWithRulesTool } from './tools/replay_with_rules.js';
+import { suggestRulesTool } from './tools/suggest_rules.js';
 
 export const analystServer: ServerSpec = {
   name: 'analyst',
@@ -25,6 +26,7 @@ export const analystServer: ServerSpec = {
     detectThreatsTool,
     riskScoreTool,
     replayWithRulesTool,
+    suggestRulesTool,
   ],
   prompts: ANALYST_PROMPTS,
   resources: ANALYST_RESOURCES,

@@ -138,6 +138,21 @@ export interface ReplayBook {
   /** Wall times of counterfactual agent orders not refused by the throttle (the throttle's window). */
   placedWalls: number[];
   halts: Array<{ clock: string; reason: string }>;
+  /** Concentration and cash at the equity points (for suggest_rules' evidence). */
+  exposure: ExposureStats;
+}
+
+export interface ExposureStats {
+  /** Highest |position value| / account value at a point, its symbol and clock. */
+  maxWeight: number;
+  maxWeightSymbol: string | null;
+  maxWeightClock: string | null;
+  /** Lowest cash / account value at a point and its clock. */
+  minCashPct: number;
+  minCashClock: string | null;
+  /** Points at which cash was under 2% of the account value. */
+  lowCashPoints: number;
+  points: number;
 }
 
 export function newBook(model: DecideModel, rules: RuleRecord[], initialCents: number, session: 'regular' | 'extended'): ReplayBook {
@@ -159,6 +174,7 @@ export function newBook(model: DecideModel, rules: RuleRecord[], initialCents: n
     outcomes: new Map(),
     placedWalls: [],
     halts: [],
+    exposure: { maxWeight: 0, maxWeightSymbol: null, maxWeightClock: null, minCashPct: 1, minCashClock: null, lowCashPoints: 0, points: 0 },
   };
 }
 
@@ -385,6 +401,25 @@ export function recordPoint(book: ReplayBook, clock: number, valueCents: number)
   if (last && last.clock === clock) last.valueCents = valueCents;
   else book.equity.push({ clock, valueCents });
   if (valueCents > book.peakValueCents) book.peakValueCents = valueCents;
+}
+
+/** The account marked at `clock` (unpriced: average cost): records the point and the exposure. */
+export function markPoint(book: ReplayBook, clock: number, priceOf: (symbol: string) => number | null): number {
+  const value = bookValueCents(book, priceOf);
+  recordPoint(book, clock, value);
+  const x = book.exposure;
+  x.points++;
+  if (value > 0) {
+    const at = new Date(clock).toISOString();
+    for (const p of book.positions.values()) {
+      const w = Math.abs(notionalCents(p.quantity, priceOf(p.symbol) ?? p.avgCost)) / value;
+      if (w > x.maxWeight) Object.assign(x, { maxWeight: w, maxWeightSymbol: p.symbol, maxWeightClock: at });
+    }
+    const cashPct = book.cashCents / value;
+    if (cashPct < x.minCashPct) Object.assign(x, { minCashPct: cashPct, minCashClock: at });
+    if (cashPct < 0.02) x.lowCashPoints++;
+  }
+  return value;
 }
 
 /** An approver's refusal, worded as approve_order words it. */

@@ -10,13 +10,13 @@ import {
   applyOrderDecision,
   applyStepDecision,
   approverRejection,
-  bookValueCents,
   dayStartValueCents,
   intentOf,
   newBook,
   notePlaced,
   orderState,
   ordersInLastMinute,
+  markPoint,
   recordPoint,
   type ReplayBook,
   type ReplayFill,
@@ -218,13 +218,13 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       stepMarket,
     );
     applyStepDecision(book, d, clock);
-    recordPoint(book, at, bookValueCents(book, await priceAll(at)));
+    markPoint(book, at, await priceAll(at));
     await eventsBefore(steps[i + 1] ?? Infinity);
   }
   // end_run marks the account once more at the final clock, after the orders placed there.
   const partial = run.status === 'running';
   const last = steps.at(-1)!;
-  if (!partial) recordPoint(book, last, bookValueCents(book, await priceAll(last)));
+  if (!partial) markPoint(book, last, await priceAll(last));
   for (const [id] of book.pending) {
     const o = orders.find((x) => x.order_id === id);
     if (o?.status === 'expired') book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'expired' });

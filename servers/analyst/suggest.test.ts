@@ -1,0 +1,174 @@
+// The incident, end to end through MCP clients: an agent with no rules puts 97% of the account
+// into one stock in a daily replay on bars this test writes, and draws down 19.4%.
+// suggest_rules proposes a position cap with the drawdown under it measured by replay;
+// replay_with_rules with that rule gives the same numbers; a stop-loss counterfactual exits
+// earlier than the agent did, with the P&L worked out by hand. Every figure below is computed
+// by hand from the bars in BARS (commission and slippage are 0).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
+import { upsertBars } from '../../shared/market/bars-store.js';
+import { dayBarStart } from '../../shared/domain/calendar.js';
+import { resultBytes } from '../../shared/mcp/paging.js';
+
+const SYMBOL = 'CRSH';
+// date, open, high, low, close
+const BARS: [string, number, number, number, number][] = [
+  ['2025-03-03', 100, 101, 99, 100],
+  ['2025-03-04', 97.5, 99, 94, 95],
+  ['2025-03-05', 95, 96, 89, 90],
+  ['2025-03-06', 90, 91, 84, 85],
+  ['2025-03-07', 85, 86, 79, 80],
+  ['2025-03-10', 80, 84, 79, 83],
+  ['2025-03-11', 83, 86, 82, 85],
+];
+
+let t: TestSuite;
+let runs: Client, rules: Client, trade: Client, analyst: Client, readOnly: Client;
+let modelId: number;
+let runId: number;
+
+beforeAll(async () => {
+  t = await bootSuite();
+  await upsertBars(t.suite.deps.sql, SYMBOL, 'day', 'imported', BARS.map(([d, o, h, l, c]) => ({ t: dayBarStart(d).toISOString(), o, h, l, c, v: 1_000_000 })));
+  const { key } = await t.user();
+  [runs, rules, trade, analyst] = await Promise.all(['runs', 'rules', 'trade', 'analyst'].map((s) => t.client(s as any, key)));
+  readOnly = await t.client('analyst', (await t.user(['read'])).key);
+});
+afterAll(() => t?.close());
+
+describe('the incident: 97% in one stock, no rules', () => {
+  it('drives the daily replay: ten buys of 97 shares at $100, all sold at $80 five days later', async () => {
+    const model = await ok(runs, 'create_model', { name: 'All in', initial_cash: 100_000 });
+    modelId = model.model_id;
+    const run = await ok(runs, 'start_run', { model_id: modelId, kind: 'replay', timespan: 'day', start: '2025-03-03', end: '2025-03-11', symbols: [SYMBOL] });
+    runId = run.run_id;
+    for (let i = 0; i < 10; i++) {
+      const r = await ok(trade, 'buy', { model_id: modelId, symbol: SYMBOL, quantity: 97, reasoning: `tranche ${i + 1}` });
+      expect(r.status).toBe('filled');
+      expect(r.fill_price).toBe(100);
+    }
+    await ok(runs, 'advance_run', { run_id: runId, steps: 5 }); // to 03-10, open $80
+    const sold = await ok(trade, 'sell', { model_id: modelId, symbol: SYMBOL, quantity: 970, reasoning: 'capitulate' });
+    expect(sold.fill_price).toBe(80);
+    await ok(runs, 'advance_run', { run_id: runId, steps: 1 });
+    const end = await ok(runs, 'end_run', { run_id: runId });
+    // cash after the buys: 100,000 − 970 × 100 = 3,000; after the sale 3,000 + 970 × 80 = 80,600
+    expect(end.final_stats.final_value).toBe(80_600);
+  });
+
+  let capRule: any;
+  let capEffect: any;
+
+  it('suggest_rules proposes a position cap, its drawdown measured by replay next to the original', async () => {
+    const s = await ok(analyst, 'suggest_rules', { run_id: runId });
+    expect(s.nothing_to_suggest).toBeNull();
+    const concentration = s.findings.find((f: any) => f.kind === 'concentration');
+    // the highest weight at an equity point: 03-04 open, 970 × 97.5 / (3,000 + 970 × 97.5) = 94,575 / 97,575
+    expect(concentration.text).toContain(`${((94_575 / 97_575) * 100).toFixed(1)}%`);
+    expect(s.findings.map((f: any) => f.kind)).toContain('drawdown');
+    const top = s.suggestions[0];
+    expect(top.rule).toMatchObject({ model_id: modelId, rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.1 }, created_by: 'ai_suggested' });
+    // original: low point 80,600 at the 03-10 open → −19.4%; under a 10% cap only the first
+    // tranche fills (97 × 100 = 9,700 ≤ 10,000; a second would make 19,400), the sale is cut to
+    // 97 shares, and the low point is 90,300 + 97 × 80 = 98,060 → −1.94%.
+    expect(top.effect.max_drawdown.before).toBeCloseTo(80_600 / 100_000 - 1, 12);
+    expect(top.effect.max_drawdown.after).toBeCloseTo(98_060 / 100_000 - 1, 12);
+    expect(top.effect.total_return.after).toBeCloseTo(98_060 / 100_000 - 1, 12);
+    expect(top.effect.round_trips).toEqual({ before: 10, after: 1 });
+    // a 2% stop gaps out at the 97.5 open: 3,000 + 970 × 97.5 = 97,575 → −2.425%, second to the cap
+    const stop = s.suggestions.find((x: any) => x.rule.rule_category === 'stop_loss');
+    expect(stop.rule.enforcement_params).toEqual({ stop_loss_pct: 0.02 });
+    expect(stop.effect.max_drawdown.after).toBeCloseTo(97_575 / 100_000 - 1, 12);
+    expect(stop.rank).toBeGreaterThan(top.rank);
+    // max_drawdown_pct refuses only new risk after the fall: the buys come first, so it is dropped
+    const ddTried = stop.tried.find((x: any) => 'max_drawdown_pct' in x.enforcement_params);
+    expect(ddTried).toMatchObject({ kept: false, why: 'it does not reduce the max drawdown or the worst day' });
+    capRule = top.rule;
+    capEffect = top.effect;
+    expect(resultBytes({ structuredContent: s })).toBeLessThan(16 * 1024);
+  });
+
+  it('replay_with_rules with that rule set gives the same numbers', async () => {
+    const { model_id: _m, created_by: _c, ...rule } = capRule;
+    const r = await ok(analyst, 'replay_with_rules', { run_id: runId, rules: [rule] });
+    expect(r.metrics.original.max_drawdown).toBe(capEffect.max_drawdown.before);
+    expect(r.metrics.counterfactual.max_drawdown).toBe(capEffect.max_drawdown.after);
+    expect(r.metrics.counterfactual.total_return).toBe(capEffect.total_return.after);
+    expect(r.final.counterfactual.value).toBe(98_060);
+    // nine buys refused by the cap, the sale cut from 970 to 97 shares
+    const refused = r.changed_orders.filter((c: any) => c.side === 'buy');
+    expect(refused).toHaveLength(9);
+    expect(refused[0].counterfactual.reasons[0]).toContain("Rule 'Max 10% per position'");
+    const sale = r.changed_orders.find((c: any) => c.side === 'sell');
+    expect(sale.changes).toContain('quantity');
+    expect(sale.original).toMatchObject({ status: 'filled', quantity: 970, fill_price: 80 });
+    expect(sale.counterfactual).toMatchObject({ status: 'filled', quantity: 97, fill_price: 80 });
+  });
+
+  it('a 5% stop-loss rule exits on 03-04 at $95, earlier than the agent, with the P&L by hand', async () => {
+    const r = await ok(analyst, 'replay_with_rules', {
+      run_id: runId,
+      rules: [{ rule_name: 'Stop 5%', rule_category: 'stop_loss', enforcement_params: { stop_loss_pct: 0.05 } }],
+    });
+    // level 100 × 0.95 = 95: the 03-04 bar (open 97.5, low 94) touches it inside → exit at 95,
+    // stamped at that bar's end, 16:00 New York = 21:00 UTC.
+    expect(r.exits).toHaveLength(1);
+    expect(r.exits[0]).toMatchObject({ symbol: SYMBOL, side: 'sell', quantity: 970, price: 95, trigger: 'Stop 5%', time: '2025-03-04T21:00:00.000Z', in_original: false });
+    expect(r.exits[0].realized_pnl).toBe(970 * (95 - 100)); // −4,850 against the agent's 970 × (80 − 100) = −19,400
+    expect(r.final.counterfactual.realized_pnl).toBe(-4_850);
+    expect(r.final.counterfactual.value).toBe(3_000 + 970 * 95);
+    const sale = r.changed_orders.find((c: any) => c.side === 'sell');
+    expect(sale.counterfactual.status).toBe('rejected');
+    expect(sale.counterfactual.reasons[0]).toContain('no CRSH is held');
+    expect(r.metrics.counterfactual.max_drawdown).toBeCloseTo(95_150 / 100_000 - 1, 12);
+  });
+
+  it('apply: true needs rules:write, then creates the rules, shown in the rules history', async () => {
+    const denied = await call(readOnly, 'suggest_rules', { run_id: runId, apply: true });
+    expect(denied.isError).toBe(true);
+    expect(denied.text).toContain("'rules:write'");
+    const s = await ok(analyst, 'suggest_rules', { run_id: runId, max_suggestions: 1, apply: true });
+    expect(s.suggestions).toHaveLength(1);
+    expect(s.suggestions[0].created).toMatchObject({ model_id: modelId, rule_name: 'Max 10% per position', created_by: 'ai_suggested' });
+    const history = await ok(rules, 'get_rules_history', { model_id: modelId });
+    expect(JSON.stringify(history)).toContain('suggest_rules');
+    // the model now has that cap: asked again, the cap is skipped as already there
+    const again = await ok(analyst, 'suggest_rules', { run_id: runId });
+    expect(again.skipped.join(' ')).toContain('Max 10% per position');
+    expect(again.suggestions.every((x: any) => x.rule.rule_category !== 'position_sizing' || x.rule.enforcement_params.max_position_pct < 0.1)).toBe(true);
+  });
+});
+
+describe('bad input', () => {
+  it('a run with no orders: the identity result, and nothing to suggest with the reason', async () => {
+    const model = await ok(runs, 'create_model', { name: 'Idle' });
+    const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'day', start: '2025-03-03', end: '2025-03-11', symbols: [SYMBOL] });
+    await ok(runs, 'advance_run', { run_id: run.run_id, steps: 3 });
+    const r = await ok(analyst, 'replay_with_rules', { run_id: run.run_id, rules: [{ rule_name: 'Cap', rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.1 } }] });
+    expect(r.partial).toBe(true); // still running: replayed up to its clock
+    expect(r.orders_replayed).toBe(0);
+    expect(r.equity_curve.map((p: any) => p.value)).toEqual(r.equity_curve.map((p: any) => p.original_value));
+    const s = await ok(analyst, 'suggest_rules', { run_id: run.run_id });
+    expect(s.suggestions).toEqual([]);
+    expect(s.nothing_to_suggest).toContain('has no orders');
+  });
+
+  it('alternative rules failing the schema get create_rule\'s sentence with the rule index; another user\'s run is not found', async () => {
+    const bad = await call(analyst, 'replay_with_rules', {
+      run_id: runId,
+      rules: [
+        { rule_name: 'Fine', rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.2 } },
+        { rule_name: 'Typo', rule_category: 'position_sizing', enforcement_params: { max_position_pct: 1.5 } },
+      ],
+    });
+    expect(bad.isError).toBe(true);
+    const direct = await call(rules, 'create_rule', { model_id: modelId, rule_name: 'Typo', rule_category: 'position_sizing', enforcement_params: { max_position_pct: 1.5 } });
+    expect(bad.text).toBe(`rules[1] ('Typo'): ${direct.text}`);
+    const missing = await call(readOnly, 'replay_with_rules', { run_id: runId, rules: [] });
+    expect(missing.isError).toBe(true);
+    expect(missing.text).toBe(`Run ${runId} was not found.`);
+    const missing2 = await call(readOnly, 'suggest_rules', { run_id: runId });
+    expect(missing2.text).toBe(`Run ${runId} was not found.`);
+  });
+});
