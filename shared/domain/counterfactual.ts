@@ -10,10 +10,11 @@
 //   stop/target. A closing order (sell, cover) for more than the counterfactual holds on the
 //   same side is cut to the holding and reported as changed; with nothing held it is
 //   submitted as recorded, so the gates refuse it with their own sentence.
-// - Approvals, approver rejections and cancellations are replayed at the run clock they
-//   happened at: an approved fill's clock, else the latest run clock recorded (orders, fills,
-//   reasoning) at or before the decision's wall time. Expiry is by the wall clock, so an
-//   order pending in both runs ends as it ended in the original.
+// - Approvals, approver rejections, cancellations and manual halts and resumes are replayed
+//   at the run clock they happened at: an approved fill's clock, else the latest run clock
+//   recorded (orders, fills, reasoning, equity points) at or before the decision's wall
+//   time. Expiry is by the wall clock, so an order pending in both runs ends as it ended in
+//   the original. A circuit breaker's halt is not replayed: the counterfactual trips its own.
 // - The order-rate throttle counts the counterfactual agent orders placed (wall clock) in the
 //   minute before, as the live path counts the model's orders.
 // - Money is integer cents; prices dollars with 4 dp (money.ts).
@@ -51,7 +52,8 @@ export interface RecordedOrder {
 /** What the agent or a person did, in the order it happened: the replay's script. */
 export type AgentEvent =
   | { kind: 'order'; at: number; wall: number; order: RecordedOrder }
-  | { kind: 'approve' | 'approver_reject' | 'cancel'; at: number; wall: number; order_id: number; by: string };
+  | { kind: 'approve' | 'approver_reject' | 'cancel'; at: number; wall: number; order_id: number; by: string }
+  | { kind: 'state'; at: number; wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null };
 
 /** A (wall clock, run clock) pair recorded by the run: an order, a fill or a reasoning entry. */
 export interface ClockMark {
@@ -67,12 +69,18 @@ export function runClockAt(marks: readonly ClockMark[], wall: number, fallback: 
 }
 
 /**
- * The script of a run: each agent order at its clock, and each approval, approver rejection
- * and cancellation at the run clock it happened at (see the module notes), sorted by run
- * clock then wall clock.
+ * The script of a run: each agent order at its clock, and each approval, approver rejection,
+ * cancellation and manual halt or resume at the run clock it happened at (see the module
+ * notes), sorted by run clock then wall clock.
  */
-export function agentScript(orders: readonly RecordedOrder[], marks: readonly ClockMark[]): AgentEvent[] {
+export function agentScript(
+  orders: readonly RecordedOrder[],
+  marks: readonly ClockMark[],
+  states: ReadonlyArray<{ wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null }> = [],
+  start = 0,
+): AgentEvent[] {
   const out: AgentEvent[] = [];
+  for (const c of states) out.push({ kind: 'state', at: runClockAt(marks, c.wall, start), wall: c.wall, state: c.state, reason: c.reason });
   for (const o of orders) {
     const at = Date.parse(o.clock);
     out.push({ kind: 'order', at, wall: Date.parse(o.created_at), order: o });

@@ -36,12 +36,13 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
   }));
 }
 
-/** (wall clock, run clock) of every order, fill and reasoning entry of the run. */
+/** (wall clock, run clock) of every order, fill, reasoning entry and equity point (clock step) of the run. */
 export async function loadClockMarks(sql: Q, runId: number): Promise<ClockMark[]> {
   const rows = await sql`
     select created_at, clock from orders where run_id = ${runId}
     union all select created_at, clock from fills where run_id = ${runId}
-    union all select created_at, clock from reasoning_log where run_id = ${runId}`;
+    union all select created_at, clock from reasoning_log where run_id = ${runId}
+    union all select recorded_at, clock from equity_snapshots where run_id = ${runId}`;
   return rows.map((r) => ({ wall: new Date(r.created_at).getTime(), clock: new Date(r.clock).getTime() }));
 }
 
@@ -76,4 +77,17 @@ export function snapshotRules(snapshot: StrategySnapshot): RuleRecord[] {
     priority: (r.priority as number | undefined) ?? 5,
     isActive: true,
   }));
+}
+
+/** A manual trading-state change (halt_trading, resume_trading), with the model's running run. */
+export async function recordStateChange(sql: Q, modelId: number, state: 'active' | 'reducing' | 'halted', reason: string | null, keyPrefix: string): Promise<void> {
+  await sql`
+    insert into model_state_events (model_id, run_id, state, reason, key_prefix)
+    values (${modelId}, (select id from runs where model_id = ${modelId} and status = 'running'), ${state}, ${reason}, ${keyPrefix})`;
+}
+
+/** The manual state changes made while the run was running, in order: wall time, state, reason. */
+export async function loadStateChanges(sql: Q, runId: number): Promise<{ wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null; by: string | null }[]> {
+  const rows = await sql`select state, reason, key_prefix, created_at from model_state_events where run_id = ${runId} order by id`;
+  return rows.map((r) => ({ wall: new Date(r.created_at).getTime(), state: r.state, reason: r.reason ?? null, by: r.key_prefix ?? null }));
 }

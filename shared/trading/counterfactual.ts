@@ -37,7 +37,7 @@ import type { Q } from '../db/database.js';
 import { importedSpans } from '../market/bars-store.js';
 import { createMarket, type Market } from '../market/market.js';
 import { loadEquityCurve, loadRunFills, runMetrics, type RunFill, type RunMetrics } from '../store/analyst.js';
-import { loadClockMarks, loadRecordedOrders, snapshotModel, snapshotRules } from '../store/counterfactual.js';
+import { loadClockMarks, loadRecordedOrders, loadStateChanges, snapshotModel, snapshotRules } from '../store/counterfactual.js';
 import type { RunRow } from '../store/runs.js';
 
 /** Setting overrides a counterfactual may make (CONTRACT §5). */
@@ -110,8 +110,13 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
   const market = storedMarket(deps);
   const model: DecideModel = { ...snapshotModel(run.strategy_snapshot), ...definedOnly(settings) };
   const ruleSet = rules ?? snapshotRules(run.strategy_snapshot);
-  const [orders, marks, originalPoints] = await Promise.all([loadRecordedOrders(sql, run.run_id), loadClockMarks(sql, run.run_id), loadEquityCurve(sql, run)]);
-  const script = agentScript(orders, marks);
+  const [orders, marks, originalPoints, states] = await Promise.all([
+    loadRecordedOrders(sql, run.run_id),
+    loadClockMarks(sql, run.run_id),
+    loadEquityCurve(sql, run),
+    loadStateChanges(sql, run.run_id),
+  ]);
+  const script = agentScript(orders, marks, states, Date.parse(originalPoints[0]?.clock ?? run.started_at));
   const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
   const timespanOf = timespanPicker(sql, market, run.timespan ?? 'minute');
   const cut = new Set<number>();
@@ -160,6 +165,11 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       const d = decideOrder(state, req);
       applyOrderDecision(book, o.order_id, req, d, clock);
       if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) notePlaced(book, ev.wall);
+      return;
+    }
+    if (ev.kind === 'state') {
+      // A person halted, set reducing or resumed the model: as recorded.
+      book.model = { ...book.model, state: ev.state, state_reason: ev.state === 'active' ? null : ev.reason };
       return;
     }
     const id = ev.order_id;

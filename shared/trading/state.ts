@@ -8,6 +8,7 @@ import type { Deps } from '../deps.js';
 import { ToolError } from '../mcp/errors.js';
 import { getOwnedModel } from '../store/models.js';
 import { modelStateLocked, setModelState } from '../store/orders.js';
+import { recordStateChange } from '../store/counterfactual.js';
 
 type State = 'active' | 'reducing' | 'halted';
 const STRICTNESS: Record<State, number> = { active: 0, reducing: 1, halted: 2 };
@@ -30,6 +31,8 @@ export async function changeState(deps: Deps, auth: AuthContext, modelId: number
     }
     const locked = target === 'active' ? false : approver || stateLocked;
     await setModelState(tx, modelId, target, target === 'active' ? null : reason, locked);
+    // Kept so a counterfactual replay puts this manual change back at its run clock.
+    await recordStateChange(tx, modelId, target, target === 'active' ? null : reason, auth.keyPrefix);
     return { model_id: modelId, state: target, previous_state: model.state, reason: target === 'active' ? null : reason, locked };
   });
 }
