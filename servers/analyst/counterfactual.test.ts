@@ -149,7 +149,7 @@ describe('replay_with_rules: identity as a property over random order sequences 
       weight: 5,
       arbitrary: fc.record({
         kind: fc.constant('order' as const),
-        side: fc.constantFrom('buy', 'sell', 'short', 'cover'),
+        side: fc.constantFrom('buy', 'buy', 'buy', 'sell', 'sell', 'short', 'cover'),
         symbol: fc.constantFrom('JPM', 'KO', 'AAPL'),
         quantity: fc.integer({ min: 1, max: 120 }),
         limit: fc.option(fc.integer({ min: -8, max: 8 }), { freq: 3 }),

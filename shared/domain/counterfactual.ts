@@ -19,6 +19,7 @@
 //   minute before, as the live path counts the model's orders.
 // - Money is integer cents; prices dollars with 4 dp (money.ts).
 import type { ClockPosition, ClockStepDecision, RestingOrder } from './clock-step.js';
+import type { ActionsInput, ActionsResult } from './corporate-actions.js';
 import type { DecideModel, OrderDecision, OrderRequestShape, OrderState } from './decide.js';
 import type { Rejection } from './gates.js';
 import { notionalCents } from './money.js';
@@ -552,4 +553,64 @@ export function alternativeRules(
     });
   }
   return { ok: true, rules: out.sort((a, b) => b.priority - a.priority || (a.ruleName < b.ruleName ? -1 : a.ruleName > b.ruleName ? 1 : 0)) };
+}
+
+// ---- corporate actions ----------------------------------------------------------------------------
+
+/** The book's positions, resting and pending orders as applyCorporateActions reads them. */
+export function actionsInput(book: ReplayBook): Pick<ActionsInput, 'account' | 'positions' | 'orders'> {
+  return {
+    account: { cashCents: book.cashCents, realizedPnlCents: book.realizedPnlCents },
+    positions: [...book.positions.values()].map((p) => ({
+      symbol: p.symbol,
+      quantity: p.quantity,
+      costCents: p.costCents,
+      highWater: p.highWater,
+      lowWater: p.lowWater,
+      stopPrice: p.stop,
+      targetPrice: p.target,
+    })),
+    orders: [
+      ...[...book.resting.values()].map((o) => ({ orderId: o.order_id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price, stopLoss: o.stop_loss, takeProfit: o.take_profit })),
+      ...[...book.pending].map(([id, o]) => ({ orderId: id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price ?? null, stopLoss: o.stop_loss ?? null, takeProfit: o.take_profit ?? null })),
+    ].sort((a, b) => a.orderId - b.orderId),
+  };
+}
+
+/** Keeps applyCorporateActions' result in the book, as applyCorporateActionsStep persists it. */
+export function applyActionsResult(book: ReplayBook, r: ActionsResult): void {
+  book.cashCents = r.account.cashCents;
+  book.realizedPnlCents = r.account.realizedPnlCents;
+  const touched = new Set(r.events.map((e) => e.symbol));
+  for (const p of r.positions) {
+    if (!touched.has(p.symbol)) continue;
+    const prev = book.positions.get(p.symbol);
+    if (p.quantity === 0) book.positions.delete(p.symbol);
+    else {
+      book.positions.set(p.symbol, {
+        symbol: p.symbol,
+        quantity: p.quantity,
+        costCents: p.costCents,
+        avgCost: p.avgCost,
+        price: prev?.price ?? p.avgCost,
+        highWater: p.highWater,
+        lowWater: p.lowWater,
+        stop: p.stopPrice,
+        target: p.targetPrice,
+      });
+    }
+  }
+  for (const o of r.orders) {
+    if (o.quantity === 0) {
+      book.resting.delete(o.orderId);
+      book.pending.delete(o.orderId);
+      const out = book.outcomes.get(o.orderId);
+      if (out) book.outcomes.set(o.orderId, { ...out, status: 'cancelled' });
+      continue;
+    }
+    const rest = book.resting.get(o.orderId);
+    if (rest) book.resting.set(o.orderId, { ...rest, quantity: o.quantity, limit_price: o.limitPrice ?? rest.limit_price, stop_loss: o.stopLoss, take_profit: o.takeProfit });
+    const pend = book.pending.get(o.orderId);
+    if (pend) book.pending.set(o.orderId, { ...pend, quantity: o.quantity, limit_price: o.limitPrice, stop_loss: o.stopLoss, take_profit: o.takeProfit });
+  }
 }

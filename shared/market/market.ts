@@ -43,6 +43,8 @@ export interface Quote {
   price: number;
   time: string;
   source: PriceSource;
+  /** What the price is (see PriceBasis): lets a caller tell an open at the clock without quoteAt's last-bar search. */
+  basis?: PriceBasis;
 }
 
 /**
@@ -369,7 +371,7 @@ function marketOver(backend: Backend): Market {
     fetches: backend.fetches,
     async priceAt(symbol, at, q) {
       const full = await quote(symbol, at, false, q);
-      return full && { symbol: full.symbol, price: full.price, time: full.time, source: full.source };
+      return full && { symbol: full.symbol, price: full.price, time: full.time, source: full.source, basis: full.basis };
     },
     quoteAt: (symbol, at, q) => quote(symbol, at, true, q),
     async isKnown(symbol, q) {

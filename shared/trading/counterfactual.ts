@@ -3,10 +3,13 @@
 // functions (domain/decide.ts decideOrder, domain/clock-step.ts decideClockStep); the prices
 // and bars are the stored ones, read through a private market that never calls a provider;
 // nothing is written.
-import { addDays, barEnd, sessionFor } from '../domain/calendar.js';
+import { addDays, barEnd, prevTradingDay, sessionFor } from '../domain/calendar.js';
+import { actionsDue, applyCorporateActions, type CorporateAction } from '../domain/corporate-actions.js';
 import { decideClockStep, type StepMarket } from '../domain/clock-step.js';
 import {
+  actionsInput,
   agentScript,
+  applyActionsResult,
   applyOrderDecision,
   applyStepDecision,
   approverRejection,
@@ -196,11 +199,36 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     applyOrderDecision(book, id, req, decideOrder(state, req), clock);
   };
 
+  // Splits and dividends first at each step, as the live clock applies them (applyCorporateActionsStep).
+  const actionsOf = new Map<string, Promise<CorporateAction[]>>();
+  const applied = new Set<string>();
+  const corporateActions = async (from: Date, to: Date) => {
+    const input = actionsInput(book);
+    const symbols = [...new Set([...input.positions, ...input.orders].map((x) => x.symbol))];
+    if (!symbols.length) return;
+    const known: CorporateAction[] = [];
+    for (const s of symbols) {
+      if (!actionsOf.has(s)) actionsOf.set(s, market.corporateActions(s, sql));
+      known.push(...(await actionsOf.get(s)!));
+    }
+    const due = actionsDue(known.filter((a) => !applied.has(`${a.symbol}|${a.kind}|${a.date}`)), from, to);
+    if (!due.length) return;
+    const lastClose: Record<string, number | null> = {};
+    for (const a of due) {
+      if (a.kind !== 'split' || a.symbol in lastClose) continue;
+      const prevClose = sessionFor(prevTradingDay(a.date))!.close;
+      lastClose[a.symbol] = (await market.barsAsOf(a.symbol, 'day', { asOf: prevClose, limit: 1 }, sql)).bars.at(-1)?.c ?? null;
+    }
+    applyActionsResult(book, applyCorporateActions({ ...input, actions: due, from, to, lastClose }));
+    for (const a of due) applied.add(`${a.symbol}|${a.kind}|${a.date}`);
+  };
+
   await eventsBefore(steps[1] ?? Infinity);
   for (let i = 1; i < steps.length; i++) {
     const from = steps[i - 1]!;
     const at = steps[i]!;
     const clock = new Date(at);
+    await corporateActions(new Date(from), clock);
     const symbols = [...new Set([...book.positions.keys(), ...[...book.resting.values()].map((o) => o.symbol)])];
     const stepMarket = await loadStepMarket(sql, market, timespanOf, closedBetween, symbols, new Date(from), clock);
     // The step's quotes are the prices at the clock: the mark below reads them again.
@@ -330,9 +358,10 @@ async function loadStepMarket(
   for (const symbol of symbols) {
     const timespan = await timespanOf(symbol);
     if (timespan) out.bars[symbol] = { timespan, bars: await closedBetween(symbol, timespan, from, clock) };
-    const quote = await market.quoteAt(symbol, clock, sql);
+    // priceAt's basis is quoteAt's (an open at the clock is of the bar starting at the clock), without its last-bar search.
+    const quote = await market.priceAt(symbol, clock, sql);
     out.priceAtClock[symbol] = quote?.price ?? null;
-    out.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' && Date.parse(quote.bar.t) === clock.getTime() ? quote.price : null;
+    out.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' ? quote.price : null;
   }
   for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
     const session = sessionFor(d);
