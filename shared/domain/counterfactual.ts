@@ -85,7 +85,8 @@ export function agentScript(
   for (const o of orders) {
     const at = Date.parse(o.clock);
     out.push({ kind: 'order', at, wall: Date.parse(o.created_at), order: o });
-    if (!o.decided_at || !o.decided_by || o.decided_by === 'expiry') continue;
+    // Expiry (after 15 minutes, or with the run's end) is no person's decision.
+    if (!o.decided_at || !o.decided_by || o.status === 'expired' || o.decided_by === 'expiry') continue;
     const wall = Date.parse(o.decided_at);
     const when = o.fill ? Date.parse(o.fill.clock) : runClockAt(marks, wall, at);
     if (o.status === 'cancelled') out.push({ kind: 'cancel', at: when, wall, order_id: o.order_id, by: o.decided_by });

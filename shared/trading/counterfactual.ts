@@ -263,10 +263,10 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
   const partial = run.status === 'running';
   const last = steps.at(-1)!;
   if (!partial) markPoint(book, last, await priceAll(last));
-  for (const [id] of book.pending) {
-    const o = orders.find((x) => x.order_id === id);
-    if (o?.status === 'expired') book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'expired' });
-  }
+  // Resting and pending orders end with their run; a pending one may have expired before (wall clock).
+  const expire = (id: number) => book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'expired' });
+  for (const [id] of book.pending) if (!partial || orders.find((x) => x.order_id === id)?.status === 'expired') expire(id);
+  if (!partial) for (const [id] of book.resting) expire(id);
 
   return {
     book,
