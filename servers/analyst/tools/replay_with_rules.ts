@@ -9,7 +9,7 @@ import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import type { RunMetrics } from '../../../shared/store/analyst.js';
 import { getOwnedRun } from '../../../shared/store/runs.js';
 import { counterfactual, type Counterfactual } from '../../../shared/trading/counterfactual.js';
-import { HEADLINE_FIELDS, headlineOutput, METRIC_CONVENTIONS } from './metric-fields.js';
+import { HEADLINE_FIELDS, headlineOutput } from './metric-fields.js';
 import { modelFields } from '../../runs/tools/model-fields.js';
 
 const CURVE_POINTS = 60;
@@ -73,8 +73,7 @@ export const replayWithRulesTool = defineTool({
   name: 'replay_with_rules',
   title: 'Replay a run under other rules',
   description:
-    "Re-submit a run's recorded agent orders (filled, rejected, cancelled, expired alike) in their original order and clock, on its stored bars, through the trade server's own gates, rules engine, fills and ledger, in memory, under `rules` (a full alternative rule set, each as create_rule takes it without model_id; [] = no rules) and optional setting overrides. The rules' clock exits (stop, target, trailing stop, flatten_by, loss limits, drawdown halt) happen as they would have. A sell/cover larger than the counterfactual holding is cut to it. Returns the orders whose outcome changed (paged by order id), the exits the clock made, the counterfactual equity curve (down-sampled, with the original value at each point) and both runs' metrics side by side. Writes nothing; a running run is replayed up to its clock (partial). Metric conventions: " +
-    METRIC_CONVENTIONS,
+    "Replay a run's recorded agent orders in memory under another rule set and settings, on its stored bars, through the trade server's own gates, rules, fills and clock exits; writes nothing. Returns orders whose outcome changed (paged), the exits made, the equity curve (down-sampled) and both runs' metrics (conventions of calculate_metrics). A running run is replayed up to its clock (partial).",
   scope: 'read',
   input: {
     run_id: idSchema('run_id'),

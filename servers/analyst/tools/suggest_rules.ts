@@ -28,7 +28,7 @@ export const suggestRulesTool = defineTool({
   name: 'suggest_rules',
   title: 'Suggest rules, measured',
   description:
-    "Rules that would have made a run safer, each measured by replaying the run under it (replay_with_rules, the trade server's own engine). Detectors read the run (concentration, drawdown depth and duration, largest losing round trips and their adverse excursion, trading pace, losses clustered by New York hour, cash exhausted, loss streaks, repeated rule-violation attempts), propose rules from a small grid (e.g. max_position_pct 0.1/0.2/0.3), keep the best per finding that reduces the max drawdown or the worst day without costing more return than it saves, skip levels the model already has (same or tighter), and rank by effect (Δ total return + Δ max drawdown, fractions). Each suggestion: a ready create_rule payload (created_by ai_suggested), the evidence, and before → after for total return, max drawdown, Sharpe, round trips, worst day. apply: true creates them (needs rules:write; shown in get_rules_history).",
+    "Rules that would have made a run safer, each measured by replaying the run under it (replay_with_rules). Detectors give findings with evidence; grid candidates are kept when they cut the max drawdown or worst day for no more return than they save; levels the model has are skipped; ranked by effect. Each: a create_rule payload and before → after. apply: true creates them (rules:write).",
   scope: 'read',
   input: {
     run_id: idSchema('run_id'),
