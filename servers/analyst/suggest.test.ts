@@ -57,6 +57,13 @@ describe('the incident: 97% in one stock, no rules', () => {
     expect(end.final_stats.final_value).toBe(80_600);
   });
 
+  it('detect_threats (helper threats) flags the concentration as critical and the drawdown', async () => {
+    const d = await ok(analyst, 'detect_threats', { model_id: modelId, run_id: runId });
+    const types = d.events.map((e: any) => `${e.type}:${e.severity}`);
+    expect(types).toContain('concentration:critical');
+    expect(d.events.some((e: any) => e.type === 'drawdown')).toBe(true);
+  });
+
   let capRule: any;
   let capEffect: any;
 
