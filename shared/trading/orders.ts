@@ -5,10 +5,10 @@
 // fill, position, cash, halt and reasoning are written together or not at all.
 import type { AuthContext } from '../auth/keys.js';
 import type { Tx } from '../db/database.js';
-import { decideOrder, type DecideModel, type OrderState } from '../domain/decide.js';
+import { decideOrder, type AccountAfter, type BookPosition, type DecideModel, type OrderState } from '../domain/decide.js';
 import { isMarketOpen, type Rejection } from '../domain/gates.js';
 import { accountFigures, type AppliedFill } from '../domain/ledger.js';
-import { fromCents, notionalCents, toCents } from '../domain/money.js';
+import { fromCents, notionalCents, roundPrice, toCents } from '../domain/money.js';
 import { portfolioValueCents } from '../domain/rules/engine.js';
 import type { Side } from '../domain/types.js';
 import type { Deps } from '../deps.js';
@@ -16,11 +16,9 @@ import { notFound, ToolError } from '../mcp/errors.js';
 import { getOwnedModel, type Model } from '../store/models.js';
 import {
   expirePending,
-  findByClientOrderId,
   getOrder,
   getOwnedOrderForUpdate,
   insertFill,
-  insertOrder,
   ownedOrderModel,
   readPosition,
   ordersLastMinute,
@@ -30,9 +28,10 @@ import {
   writePosition,
   type OrderRow,
 } from '../store/orders.js';
+import { insertOrderWithFill, readOrderBook, type OrderBook } from '../store/order-book.js';
 import { loadPortfolioSnapshot, type BookSnapshot } from '../store/portfolio-snapshot.js';
 import { loadActiveRules } from '../store/rules.js';
-import { getRunningRun, logReasoning, readAccount, startRun, type RunRow } from '../store/runs.js';
+import { getRunningRun, readAccount, startRun, type RunRow } from '../store/runs.js';
 import { num } from '../store/rows.js';
 import { recordBreakerThreats } from '../store/threats.js';
 
@@ -239,31 +238,115 @@ export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderReques
   validateShape(req);
   await prefetch(deps, auth, req);
   return deps.sql.begin(async (tx) => {
-    const model = await getOwnedModel(tx, auth.userId, req.model_id, true);
-    if (req.client_order_id) {
-      const seen = await findByClientOrderId(tx, model.model_id, req.client_order_id);
-      if (seen) return resultFor(tx, deps, seen.order_id, true, null);
-    }
-    await expirePending(tx, model.model_id);
-    let run = await getRunningRun(tx, model.model_id, true);
-    const state = await loadOrderState(tx, deps, model, run, req.symbol, { throttle: true });
+    // load: one round trip (store/order-book.ts)
+    const book = await readOrderBook(tx, auth.userId, req.model_id, { clientOrderId: req.client_order_id, throttle: true, expire: true });
+    if (book.seen) return resultFor(tx, deps, book.seen.order_id, true, null);
+    const { model } = book;
+    let run = book.run;
+    const state = await orderStateFromBook(deps, tx, book, req.symbol);
     const d = decideOrder(state, req);
-    // persist
+    // persist: one round trip (a new live run first, when the order starts one)
     const startedRun = !run && d.status !== 'rejected';
     if (startedRun) run = await startRun(tx, auth.userId, model.model_id, { kind: 'live' });
-    if (d.tripped) await haltModel(tx, deps, model.model_id, d.tripped);
     const expires = d.status === 'pending_approval' ? new Date(Date.now() + APPROVAL_MINUTES * 60_000) : null;
     const base = { ...req, model_id: model.model_id, clock: state.clock, key_prefix: auth.keyPrefix };
-    const orderId = await insertOrder(tx, { ...base, run_id: run?.run_id ?? null, status: d.status, rejections: d.rejections, expires_at: expires });
-    if (d.fill && d.applied) {
-      await persistFill(tx, run!.run_id, { ...base, order_id: orderId }, d.fill, d.applied, state.clock);
-      if (d.haltReason) await haltModel(tx, deps, model.model_id, d.haltReason);
+    const writes: Promise<unknown>[] = [];
+    if (d.tripped) writes.push(haltModel(tx, deps, model.model_id, d.tripped));
+    const filled = d.fill && d.applied ? { fill: d.fill, applied: d.applied } : null;
+    const orderId = insertOrderWithFill(
+      tx,
+      { ...base, run_id: run?.run_id ?? null, status: d.status, rejections: d.rejections, expires_at: expires },
+      filled && { ...filled.fill, cashChangeCents: filled.applied.cashChangeCents, realizedCents: filled.applied.realizedCents },
+      req.reasoning && run ? { content: req.reasoning, context: { side: req.side, symbol: req.symbol, quantity: req.quantity } } : null,
+    );
+    writes.push(orderId);
+    if (filled) {
+      writes.push(setAccount(tx, run!.run_id, filled.applied.cashCents, filled.applied.realizedPnlCents));
+      const opening = req.side === 'buy' || req.side === 'short';
+      writes.push(writePosition(tx, run!.run_id, req.symbol, filled.applied.position, state.clock, opening ? { stop_price: req.stop_loss, target_price: req.take_profit } : {}));
+      if (d.haltReason) writes.push(haltModel(tx, deps, model.model_id, d.haltReason));
     }
-    if (req.reasoning && run) {
-      await logReasoning(tx, run.run_id, 'decision', req.reasoning, { order_id: orderId, side: req.side, symbol: req.symbol, quantity: req.quantity }, state.clock);
-    }
-    return resultFor(tx, deps, orderId, false, d.haltReason ?? d.tripped, startedRun);
+    await settleAll(writes);
+    const id = await orderId;
+    // the result from the decision, not re-read
+    const after = d.projected && filled ? d.projected : currentAccount(state, req.symbol, run === null);
+    return {
+      order_id: id,
+      status: d.status,
+      side: req.side,
+      symbol: req.symbol,
+      quantity: req.quantity,
+      order_type: req.order_type,
+      limit_price: req.limit_price === undefined ? null : roundPrice(req.limit_price), // as numeric(18,4) stores it
+      fill_price: d.fill?.price ?? null,
+      commission: d.fill ? fromCents(d.fill.commissionCents) : null,
+      slippage: d.fill?.slippagePerShare ?? null,
+      rejections: d.rejections,
+      portfolio_after: {
+        cash: fromCents(after.cashCents),
+        position_quantity: after.positionQuantity,
+        total_value: fromCents(after.totalValueCents),
+        buying_power: fromCents(after.figures.buyingPowerCents),
+      },
+      run_id: run?.run_id ?? null,
+      started_run: startedRun,
+      clock: state.clock.toISOString(),
+      replayed: false,
+      halted_reason: d.haltReason ?? d.tripped,
+    };
   });
+}
+
+/** Waits for pipelined statements; the first failure is thrown (the transaction rolls back). */
+async function settleAll(writes: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+/** The account as loaded (an order that did not fill leaves it unchanged). */
+function currentAccount(state: OrderState, symbol: string, noRun: boolean): AccountAfter {
+  const figures = accountFigures(state.cashCents, state.positions, state.model.short_margin_pct);
+  if (noRun) return { cashCents: state.cashCents, positionQuantity: 0, totalValueCents: state.cashCents, figures: { ...figures, buyingPowerCents: state.cashCents } };
+  return {
+    cashCents: state.cashCents,
+    positionQuantity: state.positions.find((p) => p.symbol === symbol)?.quantity ?? 0,
+    totalValueCents: portfolioValueCents(state),
+    figures,
+  };
+}
+
+/**
+ * The decision's state from the book read in one round trip: positions marked at the
+ * clock, and the symbol's price, from the market (its cache; the database only when cold).
+ */
+async function orderStateFromBook(deps: Deps, tx: Tx, book: OrderBook, symbol: string): Promise<OrderState> {
+  const { model, run } = book;
+  const clock = runClock(run);
+  const quote = await deps.market.priceAt(symbol, clock, tx);
+  const known = quote !== null || (await deps.market.isKnown(symbol, tx));
+  const initial = toCents(run?.initial_cash ?? model.initial_cash);
+  const positions: BookPosition[] = [];
+  for (const p of book.positions) {
+    const q = p.symbol === symbol ? quote : await deps.market.priceAt(p.symbol, clock, tx);
+    // Unpriced at the clock (no bar yet): mark at cost rather than refuse the whole check.
+    positions.push({ ...p, price: q?.price ?? p.avgCost });
+  }
+  return {
+    cashCents: run ? toCents(run.cash) : initial,
+    positions,
+    dayStartValueCents: run ? (book.dayStartValueCents ?? toCents(run.initial_cash)) : initial,
+    peakValueCents: run ? toCents(run.peak_value) : initial,
+    tradesToday: run ? book.tradesToday : 0,
+    tradesInRun: run ? book.tradesInRun : 0,
+    realizedPnlCents: run ? toCents(run.realized_pnl) : 0,
+    model: decideModel(model),
+    rules: book.rules,
+    clock,
+    marketOpen: isMarketOpen(clock, run?.session ?? 'regular'),
+    symbolKnown: known,
+    marketPrice: quote?.price ?? null,
+    ordersLastMinute: book.ordersLastMinute,
+  };
 }
 
 export interface Preview {
