@@ -32,7 +32,7 @@ const DESCRIPTIONS: Record<Side, string> = {
   buy: 'Buy shares (open or add to a long). Needs buying power (cash − collateral held for shorts) ≥ cost + commission.',
   sell: 'Sell shares of a long position. Never refused for cash; a fill that leaves a debit halts the model (margin_call).',
   short:
-    'Sell short (needs allow_short). Reg T style: the proceeds stay as collateral, not spendable cash, and short_margin_pct (default 50%) of the value is held on top, so buying power must cover that margin + commission.',
+    'Sell short (needs allow_short). Reg T style: proceeds are collateral, plus short_margin_pct (default 0.5) of the value; buying power covers that + commission.',
   cover: 'Buy back shares of a short position. Never refused for cash; a fill that leaves a debit halts the model (margin_call).',
 };
 
@@ -40,7 +40,7 @@ function orderTool(side: Side) {
   return defineTool({
     name: side,
     title: side[0]!.toUpperCase() + side.slice(1),
-    description: `${DESCRIPTIONS[side]} Risk gates and the model's rules run first; a refusal returns status rejected with reasons. A market order fills at the clock's price (slippage and commission applied); a limit that is not marketable rests open until the clock passes a bar through it, and expires with its run; with require_approval it waits for approval. With no running run a fill starts a live run (started_run); a refusal starts none.`,
+    description: `${DESCRIPTIONS[side]} Gates, then rules; a refusal is status rejected with reasons. Market: the clock's price + slippage + commission. Limit: rests open until a bar trades through it; expires with its run. No running run: a fill starts a live one (started_run).`,
     scope: 'trade',
     input: side === 'sell' || side === 'cover' ? (closingOrderInput as typeof orderInput) : orderInput,
     output: orderResultOutput,

@@ -7,7 +7,7 @@ export const getPortfolioTool = defineTool({
   name: 'get_portfolio',
   title: 'Get portfolio',
   description:
-    "Cash and positions valued at the clock's market prices, with average cost, P&L and weights. Give model_id (its running or latest run) or run_id. Reg T style margin: short proceeds stay in cash as collateral; margin_used = short market value × (1 + short_margin_pct); buying_power = cash − margin_used; equity = cash + long − short market value. A negative cash is shown as debit and halts the model (margin_call). day_pnl counts from the value at the previous session's close. Splits adjust positions at their execution date's open (quantity × ratio, average cost ÷ ratio, fractions paid in lieu); a cash dividend is paid on the ex-date (longs receive, shorts pay) into cash and realized P&L. Dollars; times UTC.",
+    "Cash, positions at the clock's prices and P&L; model_id (its running or latest run) or run_id. Reg T style: margin_used = short value × (1 + short_margin_pct); buying_power = cash − margin_used; equity = cash + long − short value. Negative cash shows as debit and halts (margin_call). day_pnl from the previous session's close. Splits and dividends are applied on the clock (README). Dollars; UTC.",
   scope: 'read',
   input: { model_id: idSchema('model_id').optional(), run_id: idSchema('run_id').optional() },
   output: {
