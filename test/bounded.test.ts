@@ -40,19 +40,19 @@ describe('bounded results on a busy run', () => {
     const c = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await t.client(n, key)] as const))) as Record<ServerName, Client>;
     const model = await ok(c.runs, 'create_model', { name: 'Busy', initial_cash: 1_000_000 });
     const run = await ok(c.runs, 'start_run', {
-      model_id: model.model_id, kind: 'replay', timespan: 'minute', start: '2025-06-10', end: '2025-06-11', symbols: ['AAPL', 'MSFT', 'NVDA'],
+      model_id: model.model_id, kind: 'replay', timespan: 'minute', start: '2025-06-10', end: '2025-06-11', symbols: ['TSLA', 'HD', 'GOOGL'],
     });
 
     // 350 steps in one call: before, 99 KB of bars; now a count and the latest bar per symbol
     const adv = await raw(c.runs, 'advance_run', { run_id: run.run_id, steps: 350 });
     expect(resultBytes(adv)).toBeLessThan(RESULT_CAP_BYTES);
-    expect(adv.structuredContent.symbols.AAPL.bars_closed).toBe(350);
+    expect(adv.structuredContent.symbols.TSLA.bars_closed).toBe(350);
     const withBars = await raw(c.runs, 'advance_run', { run_id: run.run_id, steps: 30, include_bars: true });
     expect(resultBytes(withBars)).toBeLessThan(RESULT_CAP_BYTES);
-    expect(withBars.structuredContent.bars.AAPL.length).toBeGreaterThan(0);
+    expect(withBars.structuredContent.bars.TSLA.length).toBeGreaterThan(0);
 
     for (let i = 0; i < 60; i++) {
-      await ok(c.trade, i % 2 ? 'sell' : 'buy', { model_id: model.model_id, symbol: ['AAPL', 'MSFT', 'NVDA'][i % 3], quantity: 1 + (i % 5), reasoning: `Order ${i}: ${'because the tape says so; '.repeat(6)}` });
+      await ok(c.trade, i % 2 ? 'sell' : 'buy', { model_id: model.model_id, symbol: ['TSLA', 'HD', 'GOOGL'][i % 3], quantity: 1 + (i % 5), reasoning: `Order ${i}: ${'because the tape says so; '.repeat(6)}` });
     }
     const long = 'A considered view of the market, the rules and the position sizing for this step. '.repeat(4);
     for (let i = 0; i < 124; i++) await ok(c.runs, 'log_reasoning', { run_id: run.run_id, reasoning_type: 'analysis', content: `${i}: ${long}` });
@@ -65,7 +65,7 @@ describe('bounded results on a busy run', () => {
     expect(reasoning.seen.length).toBeGreaterThanOrEqual(124);
     expect(new Set(reasoning.seen).size).toBe(reasoning.seen.length);
     expect([...reasoning.seen]).toEqual([...reasoning.seen].sort((a: any, b: any) => a - b));
-    const bars = await pageAll(c.price, 'get_bars', { symbol: 'AAPL', timespan: 'minute', run_id: run.run_id, from: '2025-06-10', limit: 1000 }, 'bars', 't');
+    const bars = await pageAll(c.price, 'get_bars', { symbol: 'TSLA', timespan: 'minute', run_id: run.run_id, from: '2025-06-10', limit: 1000 }, 'bars', 't');
     expect(bars.seen).toHaveLength(380);
     expect([...bars.seen]).toEqual([...bars.seen].sort());
     const sym = await pageAll(c.price, 'list_symbols', { limit: 3 }, 'symbols', 'symbol');
@@ -73,7 +73,7 @@ describe('bounded results on a busy run', () => {
     expect(new Set(sym.seen).size).toBe(sym.seen.length);
     const other = await ok(c.runs, 'create_model', { name: 'Many runs' });
     for (let i = 0; i < 4; i++) {
-      const r = await ok(c.runs, 'start_run', { model_id: other.model_id, kind: 'replay', timespan: 'day', start: '2025-06-02', end: '2025-06-06', symbols: ['AAPL'] });
+      const r = await ok(c.runs, 'start_run', { model_id: other.model_id, kind: 'replay', timespan: 'day', start: '2025-06-02', end: '2025-06-06', symbols: ['TSLA'] });
       await ok(c.runs, 'end_run', { run_id: r.run_id });
     }
     const runNumbers = await pageAll(c.runs, 'list_runs', { model_id: other.model_id, limit: 3 }, 'runs', 'run_number');
@@ -84,7 +84,7 @@ describe('bounded results on a busy run', () => {
 
     // every read tool of every server with the busy run's ids, at their default and largest limits
     const known: Record<string, unknown> = {
-      model_id: model.model_id, run_id: run.run_id, symbol: 'AAPL', timespan: 'minute',
+      model_id: model.model_id, run_id: run.run_id, symbol: 'TSLA', timespan: 'minute',
       indicators: [{ name: 'sma', period: 20 }], template: 'day_trader',
     };
     let measured = 0;

@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SIMULATED_SYMBOLS, simulatedDailyRange } from '../../shared/domain/simulated-market.js';
+
+// On the shared Postgres of test:services, a symbol another test imports is served from those bars only.
+const IMPORTED_BY_OTHER_TESTS = new Set(['AAPL', 'MSFT', 'NVDA', 'JPM', 'KO', 'SPY', 'QQQ']);
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 
 let t: TestSuite;
@@ -23,7 +26,7 @@ afterAll(() => t?.close());
  * 8–20% at some close (deep enough for a drawdown event, short of the 25% breaker).
  */
 function fallingWindow(): { symbol: string; start: string; end: string; open: number } {
-  for (const symbol of SIMULATED_SYMBOLS.filter((s) => s !== 'SPY' && s !== 'QQQ')) {
+  for (const symbol of SIMULATED_SYMBOLS.filter((s) => !IMPORTED_BY_OTHER_TESTS.has(s))) {
     const bars = simulatedDailyRange(symbol, '2025-01-02', '2025-10-31');
     for (let i = 0; i + 10 < bars.length; i++) {
       const open = bars[i]!.o;
