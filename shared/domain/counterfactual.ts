@@ -254,8 +254,8 @@ export function notePlaced(book: ReplayBook, wall: number): void {
   else xs.splice(upperBound(xs, wall), 0, wall);
 }
 
-/** Index of the first element > x in an ascending array. */
-function upperBound(xs: readonly number[], x: number): number {
+/** Index of the first element > x in an ascending array (binary search). */
+export function upperBound(xs: readonly number[], x: number): number {
   let a = 0;
   let b = xs.length;
   while (a < b) {

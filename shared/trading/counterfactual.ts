@@ -26,6 +26,7 @@ import {
   compareOutcome,
   type ChangedOrder,
   type RecordedOrder,
+  upperBound,
 } from '../domain/counterfactual.js';
 import { decideOrder, type DecideModel } from '../domain/decide.js';
 import { isMarketOpen } from '../domain/gates.js';
@@ -329,19 +330,8 @@ function barsTape(sql: Q, market: Market, first: number, last: number): ClosedBe
     }
     const t = await tape;
     if (!t || from.getTime() < first || clock.getTime() > last) return market.barsClosedBetween(symbol, timespan, from, clock, sql);
-    return t.bars.slice(upper(t.ends, from.getTime()), upper(t.ends, clock.getTime()));
+    return t.bars.slice(upperBound(t.ends, from.getTime()), upperBound(t.ends, clock.getTime()));
   };
-}
-
-function upper(xs: readonly number[], x: number): number {
-  let a = 0;
-  let b = xs.length;
-  while (a < b) {
-    const m = (a + b) >> 1;
-    if (xs[m]! <= x) a = m + 1;
-    else b = m;
-  }
-  return a;
 }
 
 /** What one clock step reads of the market, as shared/trading/clock.ts loads it. */
