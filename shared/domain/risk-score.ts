@@ -2,10 +2,9 @@
 // Each factor's raw value is mapped linearly from its `calm` value (0) to its `extreme` value
 // (1), clamped; its contribution is normalized × weight × 100. The weights sum to 1, so the
 // score is the sum of the contributions. Same facts, same score.
-import { annualizedVolatility, periodsPerYear, simpleReturns, type EquityPoint } from './metrics.js';
+import { annualizedVolatility, periodsPerYear, simpleReturns } from './metrics.js';
 import { nyLocal } from './ny-time.js';
-import type { RoundTrip, TradeFill } from './round-trips.js';
-import { lossStreaks, positionWeights, type Mark, type OrderFact } from './threats.js';
+import { lossStreaks, positionWeights, type ThreatFacts } from './threats.js';
 
 export const RISK_FACTORS = [
   'concentration',
@@ -40,15 +39,8 @@ export function riskBand(score: number): 'calm' | 'elevated' | 'high' | 'extreme
   return score < 25 ? 'calm' : score < 50 ? 'elevated' : score < 75 ? 'high' : 'extreme';
 }
 
-export interface RiskFacts {
-  timespan: 'day' | 'minute' | null;
-  initial_cash: number;
-  equity: EquityPoint[];
-  fills: TradeFill[];
-  orders: OrderFact[];
-  round_trips: RoundTrip[];
-  marks: Mark[];
-  as_of: string;
+/** The threat detectors' facts of a run (less its id and breaker), plus the model's limits. */
+export interface RiskFacts extends Omit<ThreatFacts, 'run_id' | 'breaker'> {
   max_orders_per_minute: number;
   /** The model's active rules: category and enforcement params. */
   rules: { rule_category: string; enforcement_params: Record<string, unknown> }[];

@@ -2,6 +2,7 @@
 import type { Q } from '../db/database.js';
 import type { Rejection } from '../domain/gates.js';
 import { centsToDecimal, toCents } from '../domain/money.js';
+import type { OrderRequestShape } from '../domain/decide.js';
 import type { Side } from '../domain/types.js';
 import { notFound } from '../mcp/errors.js';
 import { iso, num, numOrNull } from './rows.js';
@@ -78,17 +79,10 @@ function toOrder(r: Record<string, any>): OrderRow {
   };
 }
 
-export interface NewOrder {
+export interface NewOrder extends OrderRequestShape {
   run_id: number | null;
   model_id: number;
   client_order_id?: string | null;
-  side: Side;
-  symbol: string;
-  quantity: number;
-  order_type: 'market' | 'limit';
-  limit_price?: number | null;
-  stop_loss?: number | null;
-  take_profit?: number | null;
   status: OrderStatus;
   rejections: Rejection[];
   reasoning?: string | null;
