@@ -2,6 +2,7 @@
 // from the npm registry alone, and `aibt stdio` driven by the SDK's StdioClientTransport.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +25,14 @@ describe('npm pack, then aibt stdio from the installed tarball', () => {
     await run('npm', ['install', '--no-audit', '--no-fund', '--omit=dev', tarball], { cwd: empty, maxBuffer: 16 << 20 });
     const bin = path.join(empty, 'node_modules', '.bin', 'aibt');
     expect(fs.existsSync(bin)).toBe(true);
+    // the postgres.js the installed package loads carries our patch (issue 13): it is bundled
+    // patched in the tarball, so it holds even where npm skips install scripts
+    const main = createRequire(path.join(empty, 'node_modules', 'aibt', 'package.json')).resolve('postgres'); // <pkg>/cjs/src/index.js
+    const pgRoot = path.resolve(path.dirname(main), '..', '..');
+    expect(pgRoot.startsWith(path.join(empty, 'node_modules'))).toBe(true);
+    for (const flavour of ['src', 'cjs/src']) {
+      expect(fs.readFileSync(path.join(pgRoot, flavour, 'connection.js'), 'utf8')).toContain('aibt patch');
+    }
 
     const client = new Client({ name: 'pack-test', version: '1.0.0' });
     const transport = new StdioClientTransport({
