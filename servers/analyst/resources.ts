@@ -5,15 +5,18 @@ import { idArgument, type ResourceDef } from '../../shared/mcp/prompts-resources
 import { recentRuns } from '../../shared/store/recent.js';
 import { loadRunFacts } from '../../shared/store/run-facts.js';
 import { runThreatReport } from '../../shared/store/threats.js';
+import { suggestRules } from '../../shared/trading/suggest.js';
 import { completeRunId } from './prompts.js';
 import { CHART_HEIGHT, CHART_WIDTH, drawEquityChart } from './tools/equity_chart.js';
 
 const LISTED_RUNS = 20;
+/** suggest_rules' default count. */
+const REPORTED_SUGGESTIONS = 3;
 
 export const runReportResource: ResourceDef = {
   name: 'run_report',
   title: 'Run report',
-  description: 'Markdown report of a run: header, metrics table, round-trip summary and findings, the worst five round trips with their reasoning, rejections by rule, threats with the risk score.',
+  description: 'Markdown report of a run: header, metrics table, round-trip summary and findings, the worst five round trips with their reasoning, rejections by rule, threats with the risk score, suggested rules with their effect measured by replay.',
   mimeType: 'text/markdown',
   scope: 'read',
   uriTemplate: 'aibt://runs/{run_id}/report',
@@ -28,7 +31,8 @@ export const runReportResource: ResourceDef = {
   complete: { run_id: completeRunId },
   async read(vars, ctx) {
     const facts = await loadRunFacts(ctx.deps, ctx.auth.userId, idArgument(vars.run_id, 'run_id'));
-    return { text: reportMarkdown(facts, await runThreatReport(ctx.deps.sql, ctx.deps.market, facts.run)) };
+    const threats = await runThreatReport(ctx.deps.sql, ctx.deps.market, facts.run);
+    return { text: reportMarkdown(facts, threats, await suggestRules(ctx.deps, facts.run, REPORTED_SUGGESTIONS)) };
   },
 };
 

@@ -113,6 +113,33 @@ describe('the incident: 97% in one stock, no rules', () => {
     expect(sale.counterfactual).toMatchObject({ status: 'filled', quantity: 97, fill_price: 80 });
   });
 
+  it('risk_score on the same run is high, with concentration the largest factor', async () => {
+    const s = await ok(analyst, 'risk_score', { run_id: runId });
+    expect(['high', 'extreme']).toContain(s.band);
+    expect(s.top[0]).toBe('concentration');
+    // the highest weight, as suggest_rules found it: 94,575 / 97,575 at the 03-04 open, at or over the extreme level
+    const conc = s.factors.find((f: any) => f.name === 'concentration');
+    expect(conc.normalized).toBe(1);
+    expect(s.missing_protections).toContain('position cap');
+  });
+
+  it('the run report gains a suggestions section with the same measured figures', async () => {
+    const [before] = await t.suite.deps.sql`select count(*)::int as n from rules where model_id = ${modelId}`;
+    const res = await analyst.readResource({ uri: `aibt://runs/${runId}/report` });
+    const text = (res.contents[0] as { text: string }).text;
+    const section = text.slice(text.indexOf('## Suggested rules'));
+    expect(text.indexOf('## Suggested rules')).toBeGreaterThan(text.indexOf('## Threats'));
+    // rank 1: the 10% cap, max drawdown −19.40% → −1.94% and return the same (hand figures above)
+    const cap = section.split('\n').find((l) => l.startsWith('| 1 |'))!;
+    expect(cap).toContain(`'${capRule.rule_name}' (position_sizing {"max_position_pct":0.1})`);
+    expect(cap).toContain('| -19.40% → -1.94% | -19.40% → -1.94% |');
+    expect(cap).toContain('| 10 → 1 |');
+    // the 2% stop, second: −2.43% (97,575 / 100,000 − 1 = −2.425%, toFixed rounds the binary value)
+    expect(section.split('\n').find((l) => l.startsWith('| 2 |'))).toContain(`| -19.40% → ${((97_575 / 100_000 - 1) * 100).toFixed(2)}% |`);
+    const [after] = await t.suite.deps.sql`select count(*)::int as n from rules where model_id = ${modelId}`;
+    expect(after!.n).toBe(before!.n); // reading the report creates no rule
+  });
+
   it('a 5% stop-loss rule exits on 03-04 at $95, earlier than the agent, with the P&L by hand', async () => {
     const r = await ok(analyst, 'replay_with_rules', {
       run_id: runId,

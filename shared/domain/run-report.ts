@@ -7,6 +7,7 @@ import { formatCents, toCents } from './money.js';
 import { nyLocal } from './ny-time.js';
 import { SEVERITIES, type ThreatEvent } from './threats.js';
 import type { RiskScore } from './risk-score.js';
+import type { SuggestResult } from './suggestions.js';
 
 const REASON_CHARS = 300;
 
@@ -69,9 +70,10 @@ export function rejectionLines(f: RunFacts, max = 8): string[] {
 
 /**
  * The markdown report of aibt://runs/{run_id}/report: header, metrics table, round-trip
- * summary with findings, the worst five round trips with their reasoning, rejections by rule.
+ * summary with findings, the worst five round trips with their reasoning, rejections by rule,
+ * then (when given) the threats with the risk score and the suggested rules with their measured effect.
  */
-export function reportMarkdown(f: RunFacts, threats?: { events: ThreatEvent[]; risk: RiskScore }): string {
+export function reportMarkdown(f: RunFacts, threats?: { events: ThreatEvent[]; risk: RiskScore }, suggested?: SuggestResult): string {
   const m = f.metrics;
   const r = f.run;
   const out: string[] = [];
@@ -148,6 +150,7 @@ export function reportMarkdown(f: RunFacts, threats?: { events: ThreatEvent[]; r
   }
   out.push('');
   if (threats) out.push(...threatLines(threats.events, threats.risk));
+  if (suggested) out.push(...suggestionLines(suggested));
   return out.join('\n');
 }
 
@@ -169,6 +172,31 @@ export function threatLines(events: readonly ThreatEvent[], risk: RiskScore, max
     out.push(`- **${e.severity}** ${e.type.replace(/_/g, ' ')} (${nyTime(e.clock)} New York): ${clip(e.message, 200)} Recommendation: ${e.recommendation.text}`);
   }
   if (worst.length > max) out.push(`- … and ${worst.length - max} more (detect_threats lists them all).`);
+  out.push('');
+  return out;
+}
+
+/**
+ * The report's suggestions section: each suggested rule (as suggest_rules ranks it) with the
+ * finding behind it and its effect measured by replaying the run under it, before → after:
+ * max drawdown, total return, worst day (percent), Sharpe, round trips. Or why there is none.
+ */
+export function suggestionLines(s: SuggestResult): string[] {
+  const out = ['## Suggested rules', ''];
+  if (!s.suggestions.length) return [...out, `Nothing to suggest: ${s.nothingToSuggest}`, ''];
+  out.push(
+    `Measured by replaying the run's own orders under its rules plus each suggestion (replay_with_rules)${s.partial ? ', up to its clock (the run is still running)' : ''}; suggest_rules with apply: true creates them.`,
+    '',
+    '| # | rule | finding | max drawdown | total return | worst day | Sharpe | round trips |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  const arrow = (c: { before: number | null; after: number | null }, f: (x: number | null) => string) => `${f(c.before)} → ${f(c.after)}`;
+  for (const x of s.suggestions) {
+    const e = x.effect;
+    out.push(
+      `| ${x.rank} | '${x.rule.rule_name}' (${x.rule.rule_category} ${JSON.stringify(x.rule.enforcement_params)}) | ${clip(x.text, 200).replace(/\|/g, '/')} | ${arrow(e.max_drawdown, (v) => pct(v))} | ${arrow(e.total_return, (v) => pct(v))} | ${arrow(e.worst_day, (v) => pct(v))} | ${arrow(e.sharpe, (v) => num(v))} | ${arrow(e.round_trips, (v) => (v === null ? 'n/a' : String(v)))} |`,
+    );
+  }
   out.push('');
   return out;
 }

@@ -285,3 +285,35 @@ export function judge(before: Measured, after: Measured): Verdict {
   }
   return { keep: true, score, why: null };
 }
+
+// ---- the measured result (trading/suggest.ts builds it; the tool and the run report show it) ----
+
+/** Before → after of one measure (fractions for returns and drawdowns, a count for round trips). */
+export interface Change {
+  before: number | null;
+  after: number | null;
+}
+
+export interface Suggestion {
+  rank: number;
+  finding: FindingKind;
+  /** The finding's sentence, with the run's figures. */
+  text: string;
+  evidence: Record<string, unknown>;
+  /** A create_rule payload without model_id and created_by. */
+  rule: CandidateRule;
+  effect: { total_return: Change; max_drawdown: Change; sharpe: Change; round_trips: Change; worst_day: Change; score: number };
+  /** The finding's candidates measured, in grid order. */
+  tried: Array<{ enforcement_params: Record<string, unknown>; total_return: number | null; max_drawdown: number | null; kept: boolean; why: string | null }>;
+}
+
+export interface SuggestResult {
+  partial: boolean;
+  /** Why there is no suggestion, when there is none. */
+  nothingToSuggest: string | null;
+  findings: Array<{ kind: FindingKind; text: string; candidates: number; suggested: boolean }>;
+  /** Ranked by effect, best first, at most `max`. */
+  suggestions: Suggestion[];
+  /** Candidates the model already has at the same or a tighter level, one sentence each. */
+  skipped: string[];
+}
