@@ -11,6 +11,16 @@ export type Tx = postgres.TransactionSql;
 /** Anything that runs a query: the pool or an open transaction. */
 export type Q = Sql | Tx;
 
+/**
+ * Waits for statements issued without awaiting in between (postgres.js pipelines them: one
+ * round trip, executed in issue order); the first failure in issue order is thrown, so a
+ * transaction rolls back on it rather than on a later "transaction is aborted".
+ */
+export async function settleAll(statements: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(statements)).find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
 export interface Database {
   sql: Sql;
   embedded: boolean;

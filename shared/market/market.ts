@@ -37,6 +37,7 @@ import {
 import { blockOf, nextBlock, prevBlock, type Block } from './blocks.js';
 import { applySplits, createPolygonSource, ProviderError, type Dividend, type PolygonSource, type Split } from './polygon.js';
 import type { CorporateAction } from '../domain/corporate-actions.js';
+import { upperBound } from '../domain/counterfactual.js';
 
 export interface Quote {
   symbol: string;
@@ -110,6 +111,8 @@ export interface Market {
   /** Imported bars, a Polygon key, stored Polygon bars, or a simulated symbol. */
   isKnown(symbol: string, q?: Q): Promise<boolean>;
   sourceOf(symbol: string, q?: Q): Promise<PriceSource | null>;
+  /** The timespans the symbol has bars of, finest first: an imported symbol's stored ones, else all three. */
+  timespansOf(symbol: string, q?: Q): Promise<Timespan[]>;
   /** Closed bars visible at opts.asOf. Throws UNKNOWN_SYMBOL for a symbol with no source. */
   barsAsOf(symbol: string, timespan: Timespan, opts: BarsQuery, q?: Q): Promise<BarsResult>;
   /** Bars that closed in (after, upTo]: what a clock move from `after` to `upTo` reveals. Empty for an unknown symbol. */
@@ -185,28 +188,31 @@ function sessionCloseBefore(at: Date): number {
   return sessionFor(prevTradingDay(date))!.close.getTime();
 }
 
-/** Index of the first bar starting at or after `ms` (bars ascending): a binary search. */
-function firstStartingAtOrAfter(bars: StoredBar[], ms: number): number {
-  let lo = 0;
-  let hi = bars.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (Date.parse(bars[mid]!.t) < ms) lo = mid + 1;
-    else hi = mid;
+/** A block's bar starts and ends (ms), ascending: built once per loaded block, then binary-searched. */
+interface BlockIndex {
+  starts: number[];
+  ends: number[];
+}
+
+const indexes = new WeakMap<readonly StoredBar[], BlockIndex>();
+
+function indexOf(bars: readonly StoredBar[]): BlockIndex {
+  let ix = indexes.get(bars);
+  if (!ix) {
+    ix = { starts: bars.map((b) => Date.parse(b.t)), ends: bars.map((b) => b.e) };
+    indexes.set(bars, ix);
   }
-  return lo;
+  return ix;
+}
+
+/** Index of the first bar starting at or after `ms` (ms are whole milliseconds). */
+function firstStartingAtOrAfter(bars: readonly StoredBar[], ms: number): number {
+  return upperBound(indexOf(bars).starts, ms - 1);
 }
 
 /** Index of the first bar ending after `ms` (ends ascend with starts within one timespan). */
-function firstEndingAfter(bars: StoredBar[], ms: number): number {
-  let lo = 0;
-  let hi = bars.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (bars[mid]!.e <= ms) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function firstEndingAfter(bars: readonly StoredBar[], ms: number): number {
+  return upperBound(indexOf(bars).ends, ms);
 }
 
 function isClosed(b: Bar): boolean {
@@ -247,9 +253,10 @@ function marketOver(backend: Backend): Market {
       const cut = Math.min(upMs, through);
       // Only the newest limit+1 visible bars matter (the result and whether it is truncated).
       const visible: StoredBar[] = [];
+      const { starts } = indexOf(bars);
       for (let i = firstEndingAfter(bars, cut) - 1; i >= 0 && count + visible.length <= limit; i--) {
         const x = bars[i]!;
-        if (Date.parse(x.t) < floor) break;
+        if (starts[i]! < floor) break;
         if (isClosed(x)) visible.push(x);
       }
       visible.reverse();
@@ -287,8 +294,10 @@ function marketOver(backend: Backend): Market {
       const cut = Math.min(upMs, through);
       // Binary search to the first candidate, then only the bars in range: a replay step
       // reads one or two bars of a 390-bar block, not all of them.
-      let i = Math.max(firstStartingAtOrAfter(bars, fromMs), after === null ? 0 : firstEndingAfter(bars, after));
-      for (; i < bars.length && bars[i]!.e <= cut; i++) if (isClosed(bars[i]!)) out.push(bars[i]!);
+      const stop = firstEndingAfter(bars, cut);
+      for (let i = Math.max(firstStartingAtOrAfter(bars, fromMs), after === null ? 0 : firstEndingAfter(bars, after)); i < stop; i++) {
+        if (isClosed(bars[i]!)) out.push(bars[i]!);
+      }
       walked++;
       b = nextBlock(timespan, b);
     }
@@ -309,21 +318,19 @@ function marketOver(backend: Backend): Market {
       source === 'imported' ? spansOf(r) : session && session.open.getTime() === atMs ? ['day'] : ['minute'];
     let open: { bar: StoredBar; timespan: Timespan } | null = null;
     // the latest bar that started before `at` (its open is a trade seen by then)
-    let started: { bar: StoredBar; timespan: Timespan } | null = null;
+    let started: { bar: StoredBar; timespan: Timespan; start: number } | null = null;
     for (const ts of openOrder) {
       const { bars, through } = await backend.block(sym, ts, source, blockOf(ts, at), at, q);
+      const { starts } = indexOf(bars);
       const i = firstStartingAtOrAfter(bars, atMs);
-      const hit = bars[i] && Date.parse(bars[i]!.t) === atMs ? bars[i] : undefined;
+      const hit = starts[i] === atMs ? bars[i] : undefined;
       // a block fetched before `at` may lack bars starting at `at`; those it has are real
       if (hit && atMs <= through) {
         open = { bar: hit, timespan: ts };
         break;
       }
       const j = firstStartingAtOrAfter(bars, Math.min(atMs, through) + 1) - 1;
-      if (j >= 0) {
-        const st = Date.parse(bars[j]!.t);
-        if (!started || st > Date.parse(started.bar.t)) started = { bar: bars[j]!, timespan: ts };
-      }
+      if (j >= 0 && (!started || starts[j]! > started.start)) started = { bar: bars[j]!, timespan: ts, start: starts[j]! };
     }
     let lastBar: (StoredBar & { timespan: Timespan }) | null = null;
     let lastDay: StoredBar | null = null;
@@ -349,7 +356,7 @@ function marketOver(backend: Backend): Market {
         return { symbol: sym, price: adj!.c!, time: atIso, source, basis: 'daily_close', bar: { t: lastDay.t, timespan: 'day' }, lastBar: adjLast };
       }
       // between bar starts: the open of the latest bar that started, when no bar closed since
-      if (started && (!lastBar || Date.parse(started.bar.t) >= lastBar.e)) {
+      if (started && (!lastBar || started.start >= lastBar.e)) {
         const [adj] = await adjust(sym, source, [plain(started.bar)], at, q);
         const adjLast = lastBar ? { ...(await adjust(sym, source, [plain(lastBar)], at, q))[0]!, timespan: lastBar.timespan } : null;
         return { symbol: sym, price: adj!.o, time: atIso, source, basis: 'latest_open', bar: { t: started.bar.t, timespan: started.timespan }, lastBar: adjLast };
@@ -379,6 +386,9 @@ function marketOver(backend: Backend): Market {
     },
     async sourceOf(symbol, q) {
       return (await backend.resolve(norm(symbol), q)).source;
+    },
+    async timespansOf(symbol, q) {
+      return spansOf(await backend.resolve(norm(symbol), q));
     },
     async barsAsOf(symbol, timespan, opts, q) {
       const sym = norm(symbol);

@@ -6,7 +6,7 @@
 // before it committed (one statement with CTEs would read the old snapshot). Write: the
 // order, its fill and reasoning in one statement, with the account, the position and a
 // halt, pipelined in one round trip.
-import type { Tx } from '../db/database.js';
+import { settleAll, type Tx } from '../db/database.js';
 import { centsToDecimal, toCents } from '../domain/money.js';
 import type { RuleRecord } from '../domain/types.js';
 import { getOwnedModel, type Model } from './models.js';
@@ -71,9 +71,7 @@ export async function readOrderBook(
       (select count(*)::int from fills f where f.run_id = d.id and f.clock <= d.at) as trades_in_run
     from d`;
   const lastMinute = opts.throttle ? ordersLastMinute(tx, modelId) : Promise.resolve(0);
-  const all = await Promise.allSettled([model, expired, seen, run, rules, positions, counts, lastMinute]);
-  const failed = all.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason; // the model's not-found comes first
+  await settleAll([model, expired, seen, run, rules, positions, counts, lastMinute]); // the model's not-found comes first
   const [c] = await counts;
   return {
     model: await model,

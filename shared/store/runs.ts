@@ -1,6 +1,6 @@
 // Runs: one trading session of a model, its account (cash on the run row), its clock,
 // its equity curve and its reasoning log.
-import type { Q, Sql } from '../db/database.js';
+import { settleAll, type Q, type Sql } from '../db/database.js';
 import { centsToDecimal, fromCents, toCents } from '../domain/money.js';
 import type { Market } from '../market/market.js';
 import { markAccount } from './accounts.js';
@@ -148,6 +148,18 @@ export async function getOwnedRun(sql: Q, userId: number, runId: number, lock = 
   return toRun(rows[0]);
 }
 
+/**
+ * The caller's run locked after its model row (the order path's lock order), in one round
+ * trip: the model lock first, so the run is read after the lock is granted. Another user's
+ * run is reported missing.
+ */
+export async function lockOwnedRun(tx: Q, userId: number, runId: number): Promise<RunRow> {
+  const model = tx`select m.id from models m join runs r on r.model_id = m.id where r.id = ${runId} and m.user_id = ${userId} for update of m`;
+  const run = getOwnedRun(tx, userId, runId, true);
+  await settleAll([model, run]);
+  return run;
+}
+
 export async function getRunningRun(sql: Q, modelId: number, lock = false): Promise<RunRow | null> {
   const rows = lock
     ? await sql`select * from runs where model_id = ${modelId} and status = 'running' for update`
@@ -200,12 +212,14 @@ export async function setRunClock(sql: Q, runId: number, clock: Date): Promise<v
 
 export async function recordEquity(sql: Q, runId: number, clock: Date, cashCents: number, positionsCents: number): Promise<void> {
   const total = cashCents + positionsCents;
-  await sql`
+  // Issued without awaiting in between: one round trip.
+  const point = sql`
     insert into equity_snapshots (run_id, clock, cash, positions_value, total_value)
     values (${runId}, ${clock}, ${centsToDecimal(cashCents)}, ${centsToDecimal(positionsCents)}, ${centsToDecimal(total)})
     on conflict (run_id, clock) do update
       set cash = excluded.cash, positions_value = excluded.positions_value, total_value = excluded.total_value`;
-  await sql`update runs set peak_value = greatest(peak_value, ${centsToDecimal(total)}) where id = ${runId}`;
+  const peak = sql`update runs set peak_value = greatest(peak_value, ${centsToDecimal(total)}) where id = ${runId}`;
+  await settleAll([point, peak]);
 }
 
 export async function equityCurve(sql: Q, runId: number): Promise<{ clock: string; cash: number; positions_value: number; total_value: number }[]> {

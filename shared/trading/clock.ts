@@ -2,22 +2,23 @@
 // load → decideClockStep (domain/clock-step.ts, pure) → persist: resting limit orders
 // fill, stop-loss, take-profit, trailing and flatten_by exits fire, session closes are
 // marked, pending approvals expire, circuit breakers halt. advance_run and the live ticker
-// call this once per step, inside their transaction, before the equity point.
-import type { Tx } from '../db/database.js';
+// call this once per step, inside their transaction, before the equity point. The database
+// sees two round trips: the step's state read at once (store/clock-book.ts) and every write
+// pipelined; the market's bars and prices come from its cache (the database only when cold).
+import { settleAll, type Q, type Tx } from '../db/database.js';
 import { sessionFor, addDays } from '../domain/calendar.js';
-import { decideClockStep, type ClockPosition, type StepMarket } from '../domain/clock-step.js';
-import { centsToDecimal, toCents } from '../domain/money.js';
-import { nyLocal, nyToUtc } from '../domain/ny-time.js';
+import { decideClockStep, type ClockStepDecision, type StepMarket } from '../domain/clock-step.js';
+import { centsToDecimal, notionalCents } from '../domain/money.js';
+import { nyLocal } from '../domain/ny-time.js';
 import type { Rejection } from '../domain/gates.js';
-import type { Timespan } from '../domain/types.js';
+import type { Bar, Timespan } from '../domain/types.js';
 import type { Deps } from '../deps.js';
-import { importedSpans } from '../market/bars-store.js';
-import { getModelById } from '../store/models.js';
-import { expirePending, insertOrder, openOrders, positionExits, setOrderStatus, setWaterMarks } from '../store/orders.js';
-import { loadActiveRules } from '../store/rules.js';
+import type { Market } from '../market/market.js';
+import type { MarkedAccount } from '../store/accounts.js';
+import { readClockBook, type ClockBook } from '../store/clock-book.js';
+import { insertOrderWithFill } from '../store/order-book.js';
+import { setAccount, setOrderStatus, setWaterMarks, writePosition } from '../store/orders.js';
 import type { RunRow } from '../store/runs.js';
-import { loadPositions } from '../store/accounts.js';
-import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
 import { decideModel, haltModel, persistFill } from './orders.js';
 import { applyCorporateActionsStep } from './corporate-actions.js';
 
@@ -54,104 +55,153 @@ export interface ClockStepResult {
 const ORDER: Timespan[] = ['minute', 'hour', 'day'];
 
 /**
- * The bars a symbol is checked on: the run's timespan, or, for an imported symbol without
- * bars of it, the finest it has (hour, then day) as they close.
+ * The bars a symbol's exits are checked on: the run's timespan, or, for an imported symbol
+ * without bars of it, the finest it has (hour, then day) as they close; null when none.
  */
-async function checkTimespan(tx: Tx, deps: Deps, symbol: string, runTimespan: 'day' | 'minute'): Promise<Timespan | null> {
-  if ((await deps.market.sourceOf(symbol, tx)) !== 'imported') return runTimespan;
-  const have = new Set((await importedSpans(tx, symbol)).map((s) => s.timespan));
-  if (have.has(runTimespan)) return runTimespan;
-  return ORDER.slice(ORDER.indexOf(runTimespan)).find((ts) => have.has(ts)) ?? null;
+export async function stepTimespan(market: Market, symbol: string, runTimespan: 'day' | 'minute', q?: Q): Promise<Timespan | null> {
+  const have = await market.timespansOf(symbol, q);
+  return ORDER.slice(ORDER.indexOf(runTimespan)).find((ts) => have.includes(ts)) ?? null;
 }
 
-export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date): Promise<ClockStepResult> {
-  const from = new Date(run.clock);
-  await expirePending(tx, run.model_id);
-  await applyCorporateActionsStep(tx, deps, run, clock); // splits and dividends first: the step's bars and levels are on the new basis
-  // load
-  const model = await getModelById(tx, run.model_id);
-  const rules = await loadActiveRules(tx, run.model_id);
-  const stored = await loadPositions(tx, run.run_id);
-  const exits = await positionExits(tx, run.run_id);
-  const resting = (await openOrders(tx, run.run_id)).filter((o) => o.limit_price !== null);
-  const symbols = [...new Set([...stored.map((p) => p.symbol), ...resting.map((o) => o.symbol)])];
-  const market: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
+/** Bars of `symbol` that closed in (from, clock], ascending (market.barsClosedBetween, or a tape of them). */
+export type ClosedBetween = (symbol: string, timespan: Timespan, from: Date, clock: Date) => Promise<Bar[]>;
+
+/**
+ * What one clock step reads of the market for `symbols`: per symbol the bars that closed in
+ * (from, clock] on its timespan, the price at the clock and the open of the bar starting at
+ * the clock; the prices at each session close the step passes. Reads the market only
+ * (its cache; the database through `q` when cold). The counterfactual replay reads the
+ * same way with its own timespan picker and bar tape.
+ */
+export async function loadStepMarket(
+  q: Q,
+  market: Market,
+  timespanOf: (symbol: string) => Promise<Timespan | null>,
+  closedBetween: ClosedBetween,
+  symbols: string[],
+  from: Date,
+  clock: Date,
+): Promise<StepMarket> {
+  const out: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
   for (const symbol of symbols) {
-    const timespan = await checkTimespan(tx, deps, symbol, run.timespan ?? 'minute');
-    if (timespan) market.bars[symbol] = { timespan, bars: await deps.market.barsClosedBetween(symbol, timespan, from, clock, tx) };
-    const quote = await deps.market.quoteAt(symbol, clock, tx);
-    market.priceAtClock[symbol] = quote?.price ?? null;
-    market.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' && Date.parse(quote.bar.t) === clock.getTime() ? quote.price : null;
+    const timespan = await timespanOf(symbol);
+    if (timespan) out.bars[symbol] = { timespan, bars: await closedBetween(symbol, timespan, from, clock) };
+    // priceAt's basis is quoteAt's (an open at the clock is of the bar starting at the clock), without its last-bar search.
+    const quote = await market.priceAt(symbol, clock, q);
+    out.priceAtClock[symbol] = quote?.price ?? null;
+    out.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' ? quote.price : null;
   }
   for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
     const session = sessionFor(d);
     if (!session || session.close <= from || session.close > clock) continue;
     const prices: Record<string, number | null> = {};
-    for (const symbol of symbols) prices[symbol] = (await deps.market.priceAt(symbol, session.close, tx))?.price ?? null;
-    market.sessionCloses.push({ date: d, at: session.close, prices });
+    for (const symbol of symbols) prices[symbol] = (await market.priceAt(symbol, session.close, q))?.price ?? null;
+    out.sessionCloses.push({ date: d, at: session.close, prices });
   }
-  const snapshot = await loadPortfolioSnapshot(tx, run, run.initial_cash, deps.market, clock);
-  const positions: ClockPosition[] = stored.map((p) => ({
-    ...p,
-    price: market.priceAtClock[p.symbol] ?? p.avgCost,
-    stop: exits.get(p.symbol)?.stop ?? null,
-    target: exits.get(p.symbol)?.target ?? null,
-  }));
-  const dayFrom = nyToUtc(nyLocal(from).date, '00:00');
-  const counted = await tx`
-    select to_char(clock at time zone 'America/New_York', 'YYYY-MM-DD') as day, count(*)::int as n
-    from fills where run_id = ${run.run_id} and clock >= ${dayFrom} group by 1`;
+  return out;
+}
+
+/** The account after a step, marked at the clock as markAccount marks it (unpriced: average cost, flagged). */
+function markedAfter(d: ClockStepDecision, market: StepMarket): MarkedAccount {
+  const positions = d.positions.map((p) => {
+    const price = market.priceAtClock[p.symbol] ?? null;
+    return { symbol: p.symbol, quantity: p.quantity, costCents: p.costCents, avgCost: p.avgCost, highWater: p.highWater, lowWater: p.lowWater, price: price ?? p.avgCost, priced: price !== null };
+  });
+  const positionsCents = positions.reduce((s, p) => s + notionalCents(p.quantity, p.price), 0);
+  return { cashCents: d.cashCents, positionsCents, totalCents: d.cashCents + positionsCents, positions };
+}
+
+export interface ClockStepOptions {
+  /**
+   * Writes to pipeline with the step's own, given the account after the step marked at the
+   * clock (advance_run: the run's clock and its equity point). Issued without awaiting.
+   */
+  alsoWrite?: (account: MarkedAccount) => Promise<unknown>[];
+}
+
+export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, opts: ClockStepOptions = {}): Promise<ClockStepResult & { account: MarkedAccount }> {
+  const from = new Date(run.clock);
+  // load: one round trip; splits and dividends first (the step's bars and levels are on
+  // the new basis): when one applies, its writes go first and the state is read again.
+  let book = await readClockBook(tx, run, from, clock);
+  const actions = await applyCorporateActionsStep(tx, deps, run, clock, actionsState(book));
+  if (actions.length) book = await readClockBook(tx, run, from, clock);
+  const resting = book.orders.filter((o) => o.status === 'open' && o.limit_price !== null);
+  const symbols = [...new Set([...book.positions.map((p) => p.symbol), ...resting.map((o) => o.symbol)])];
+  const runTimespan = run.timespan ?? 'minute';
+  const market = await loadStepMarket(
+    tx,
+    deps.market,
+    (symbol) => stepTimespan(deps.market, symbol, runTimespan, tx),
+    (symbol, timespan, a, b) => deps.market.barsClosedBetween(symbol, timespan, a, b, tx),
+    symbols,
+    from,
+    clock,
+  );
   // decide
   const d = decideClockStep(
     {
-      model: decideModel(model),
-      cashCents: toCents(run.cash),
-      realizedPnlCents: toCents(run.realized_pnl),
-      positions,
+      model: decideModel(book.model),
+      cashCents: book.cashCents,
+      realizedPnlCents: book.realizedPnlCents,
+      positions: book.positions.map((p) => ({ ...p, price: market.priceAtClock[p.symbol] ?? p.avgCost })),
       openOrders: resting.map((o) => ({ ...o, limit_price: o.limit_price! })),
-      rules,
-      peakValueCents: toCents(run.peak_value),
-      dayStartValueCents: snapshot.dayStartValueCents,
-      tradesInRun: snapshot.tradesInRun,
-      tradesByDay: Object.fromEntries(counted.map((r) => [r.day as string, r.n as number])),
+      rules: book.rules,
+      peakValueCents: book.peakValueCents,
+      dayStartValueCents: book.dayStartValueCents,
+      tradesInRun: book.tradesInRun,
+      tradesByDay: book.tradesByDay,
       from,
       clock,
       session: run.session,
     },
     market,
   );
-  // persist
-  const events: ClockEvent[] = [];
+  const account = markedAfter(d, market);
+  // persist: one round trip, in the order the decision made them
+  const writes: Promise<unknown>[] = [];
+  const orderIds: Promise<number>[] = [];
   for (const f of d.fills) {
-    const orderId =
-      f.order_id ??
-      (await insertOrder(tx, {
-        run_id: run.run_id,
-        model_id: run.model_id,
-        side: f.side,
-        symbol: f.symbol,
-        quantity: f.quantity,
-        order_type: 'market',
-        status: 'filled',
-        rejections: [],
-        reasoning: f.reason,
-        source: f.trigger,
-        clock: f.at,
-      }));
-    await persistFill(tx, run.run_id, { ...f, order_id: orderId }, f.fill, f.applied, f.at);
-    events.push({ order_id: orderId, symbol: f.symbol, side: f.side, quantity: f.quantity, price: f.fill.price, trigger: f.trigger, reason: f.reason, time: f.at.toISOString() });
+    if (f.order_id === null) {
+      // an exit the clock placed: the market order and its fill in one statement
+      const id = insertOrderWithFill(
+        tx,
+        { run_id: run.run_id, model_id: run.model_id, side: f.side, symbol: f.symbol, quantity: f.quantity, order_type: 'market', status: 'filled', rejections: [], reasoning: f.reason, source: f.trigger, clock: f.at },
+        { ...f.fill, cashChangeCents: f.applied.cashChangeCents, realizedCents: f.applied.realizedCents },
+        null,
+      );
+      orderIds.push(id);
+      // an exit only closes: no exit levels to attach
+      writes.push(id, setAccount(tx, run.run_id, f.applied.cashCents, f.applied.realizedPnlCents), writePosition(tx, run.run_id, f.symbol, f.applied.position, f.at));
+    } else {
+      orderIds.push(Promise.resolve(f.order_id));
+      writes.push(persistFill(tx, run.run_id, { ...f, order_id: f.order_id }, f.fill, f.applied, f.at));
+    }
   }
-  for (const r of d.refused) await setOrderStatus(tx, r.order_id, 'rejected', { rejections: r.rejections });
-  for (const w of d.waterMarks) await setWaterMarks(tx, run.run_id, w.symbol, w.high, w.low);
+  for (const r of d.refused) writes.push(setOrderStatus(tx, r.order_id, 'rejected', { rejections: r.rejections }));
+  for (const w of d.waterMarks) writes.push(setWaterMarks(tx, run.run_id, w.symbol, w.high, w.low));
   for (const m of d.dayMarks) {
-    await tx`
+    writes.push(tx`
       insert into day_marks (run_id, day, close_value) values (${run.run_id}, ${m.date}, ${centsToDecimal(m.valueCents)})
-      on conflict (run_id, day) do update set close_value = excluded.close_value`;
+      on conflict (run_id, day) do update set close_value = excluded.close_value`);
   }
-  if (d.haltReason) await haltModel(tx, deps, model.model_id, d.haltReason);
+  if (d.haltReason) writes.push(haltModel(tx, deps, book.model.model_id, d.haltReason));
+  if (opts.alsoWrite) writes.push(...opts.alsoWrite(account));
+  await settleAll(writes);
+  const ids = await Promise.all(orderIds);
   return {
-    events,
+    events: d.fills.map((f, i) => ({ order_id: ids[i]!, symbol: f.symbol, side: f.side, quantity: f.quantity, price: f.fill.price, trigger: f.trigger, reason: f.reason, time: f.at.toISOString() })),
     refused: d.refused.map((r) => ({ order_id: r.order_id, symbol: r.symbol, side: r.side, quantity: r.quantity, time: r.at.toISOString(), rejections: r.rejections, reason: r.reason })),
     halted_reason: d.haltReason,
+    account,
+  };
+}
+
+/** The clock book as applyCorporateActions reads the account. */
+function actionsState(book: ClockBook) {
+  return {
+    account: { cashCents: book.cashCents, realizedPnlCents: book.realizedPnlCents },
+    positions: book.positions.map((p) => ({ symbol: p.symbol, quantity: p.quantity, costCents: p.costCents, highWater: p.highWater, lowWater: p.lowWater, stopPrice: p.stop, targetPrice: p.target })),
+    orders: book.orders.map((o) => ({ orderId: o.order_id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price, stopLoss: o.stop_loss, takeProfit: o.take_profit })),
   };
 }

@@ -1,31 +1,30 @@
-// Splits and cash dividends on a run's account when its clock passes them: load the
-// positions, resting orders and known actions; decide with the pure applyCorporateActions
+// Splits and cash dividends on a run's account when its clock passes them: load the known
+// actions (the positions and resting orders come from the clock step's read); decide with the pure applyCorporateActions
 // (shared/domain/corporate-actions.ts, where the conventions are); persist the account,
 // positions, orders, one ledger event per action (corporate_action_events) and a
 // reasoning-log entry of type 'event'. The clock step calls it first, inside its transaction.
 import type { Tx } from '../db/database.js';
 import { dayBarStart, prevTradingDay, sessionFor } from '../domain/calendar.js';
-import { actionsDue, applyCorporateActions, type ActionEvent } from '../domain/corporate-actions.js';
-import { centsToDecimal, toCents } from '../domain/money.js';
+import { actionsDue, applyCorporateActions, type ActionEvent, type ActionsInput } from '../domain/corporate-actions.js';
+import { centsToDecimal } from '../domain/money.js';
 import type { Deps } from '../deps.js';
 import { setOrderStatus, setAccount, setWaterMarks, writePosition } from '../store/orders.js';
-import { num } from '../store/rows.js';
 import { logReasoning, type RunRow } from '../store/runs.js';
 
-const numOrNull = (v: unknown) => (v === null || v === undefined ? null : num(v as string));
+/** A run's account, positions and resting orders as applyCorporateActions reads them. */
+export type ActionsState = Pick<ActionsInput, 'account' | 'positions' | 'orders'>;
 
-/** Applies the actions effective in (run.clock, clock] to the run's account; returns what it did. */
-export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow, clock: Date): Promise<ActionEvent[]> {
+/**
+ * Applies the actions effective in (run.clock, clock] to the run's account; returns what it
+ * did. `state`: the account as the clock step read it in this transaction (its one read,
+ * shared/store/clock-book.ts). No round trip when no action is due.
+ */
+export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, state: ActionsState): Promise<ActionEvent[]> {
   const from = new Date(run.clock);
   if (!(clock > from)) return [];
   // load
-  const positionRows = await tx`
-    select symbol, quantity, cost_basis, high_water, low_water, stop_price, target_price
-    from positions where run_id = ${run.run_id} and quantity <> 0 order by symbol`;
-  const orderRows = await tx`
-    select id, symbol, quantity, limit_price, stop_loss, take_profit from orders
-    where run_id = ${run.run_id} and status in ('open', 'pending_approval') order by id`;
-  const symbols = [...new Set([...positionRows, ...orderRows].map((r) => r.symbol as string))];
+  const { positions, orders, account } = state;
+  const symbols = [...new Set([...positions, ...orders].map((r) => r.symbol))];
   if (symbols.length === 0) return [];
   const known = [];
   for (const symbol of symbols) known.push(...(await deps.market.corporateActions(symbol, tx)));
@@ -44,33 +43,9 @@ export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow,
     const { bars } = await deps.market.barsAsOf(a.symbol, 'day', { asOf: prevClose, limit: 1 }, tx);
     lastClose[a.symbol] = bars.at(-1)?.c ?? null;
   }
-  const [acct] = await tx`select cash, realized_pnl from runs where id = ${run.run_id}`;
 
   // decide
-  const result = applyCorporateActions({
-    account: { cashCents: toCents(acct!.cash), realizedPnlCents: toCents(acct!.realized_pnl) },
-    positions: positionRows.map((r) => ({
-      symbol: r.symbol,
-      quantity: r.quantity,
-      costCents: toCents(r.cost_basis),
-      highWater: numOrNull(r.high_water),
-      lowWater: numOrNull(r.low_water),
-      stopPrice: numOrNull(r.stop_price),
-      targetPrice: numOrNull(r.target_price),
-    })),
-    orders: orderRows.map((r) => ({
-      orderId: r.id,
-      symbol: r.symbol,
-      quantity: r.quantity,
-      limitPrice: numOrNull(r.limit_price),
-      stopLoss: numOrNull(r.stop_loss),
-      takeProfit: numOrNull(r.take_profit),
-    })),
-    actions: due,
-    from,
-    to: clock,
-    lastClose,
-  });
+  const result = applyCorporateActions({ account, positions, orders, actions: due, from, to: clock, lastClose });
 
   // persist
   const touched = new Set(result.events.map((e) => e.symbol));
@@ -98,3 +73,4 @@ export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow,
   }
   return result.events;
 }
+

@@ -4,7 +4,7 @@
 // decideOrder (domain/decide.ts) judges the order on that locked state, and the order,
 // fill, position, cash, halt and reasoning are written together or not at all.
 import type { AuthContext } from '../auth/keys.js';
-import type { Tx } from '../db/database.js';
+import { settleAll, type Tx } from '../db/database.js';
 import { decideOrder, type AccountAfter, type BookPosition, type DecideModel, type OrderState } from '../domain/decide.js';
 import { isMarketOpen, type Rejection } from '../domain/gates.js';
 import { accountFigures, type AppliedFill } from '../domain/ledger.js';
@@ -144,23 +144,26 @@ export async function persistFill(
   applied: AppliedFill,
   clock: Date,
 ): Promise<void> {
-  await setAccount(tx, runId, applied.cashCents, applied.realizedPnlCents);
   const opening = order.side === 'buy' || order.side === 'short';
-  await writePosition(tx, runId, order.symbol, applied.position, clock, opening ? { stop_price: order.stop_loss, target_price: order.take_profit } : {});
-  await insertFill(tx, {
-    order_id: order.order_id,
-    run_id: runId,
-    symbol: order.symbol,
-    side: order.side,
-    quantity: order.quantity,
-    price: fill.price,
-    commissionCents: fill.commissionCents,
-    slippagePerShare: fill.slippagePerShare,
-    cashChangeCents: applied.cashChangeCents,
-    realizedCents: applied.realizedCents,
-    clock,
-  });
-  await setOrderStatus(tx, order.order_id, 'filled');
+  // Issued without awaiting in between: one round trip, executed in this order.
+  await settleAll([
+    setAccount(tx, runId, applied.cashCents, applied.realizedPnlCents),
+    writePosition(tx, runId, order.symbol, applied.position, clock, opening ? { stop_price: order.stop_loss, target_price: order.take_profit } : {}),
+    insertFill(tx, {
+      order_id: order.order_id,
+      run_id: runId,
+      symbol: order.symbol,
+      side: order.side,
+      quantity: order.quantity,
+      price: fill.price,
+      commissionCents: fill.commissionCents,
+      slippagePerShare: fill.slippagePerShare,
+      cashChangeCents: applied.cashChangeCents,
+      realizedCents: applied.realizedCents,
+      clock,
+    }),
+    setOrderStatus(tx, order.order_id, 'filled'),
+  ]);
 }
 
 /** Locked: only a key with `approve` resumes the model. `reason` is the full halt reason; the threat history records it. */
@@ -297,11 +300,6 @@ export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderReques
   });
 }
 
-/** Waits for pipelined statements; the first failure is thrown (the transaction rolls back). */
-async function settleAll(writes: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-}
 
 /** The account as loaded (an order that did not fill leaves it unchanged). */
 function currentAccount(state: OrderState, symbol: string, noRun: boolean): AccountAfter {

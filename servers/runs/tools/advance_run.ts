@@ -5,12 +5,11 @@ import type { Bar } from '../../../shared/domain/types.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { RESULT_BUDGET_BYTES, toPage } from '../../../shared/mcp/paging.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
-import { getOwnedModel } from '../../../shared/store/models.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import type { Deps } from '../../../shared/deps.js';
 import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
 import { openOrders } from '../../../shared/store/orders.js';
-import { completeRun, getOwnedRun, recordEquity, requireRunning, setRunClock } from '../../../shared/store/runs.js';
+import { completeRun, getOwnedRun, lockOwnedRun, recordEquity, requireRunning, setRunClock } from '../../../shared/store/runs.js';
 import { onClockStep, type ClockEvent, type ClockRefusalEvent } from '../../../shared/trading/clock.js';
 import { finalStatsOutput } from './run-fields.js';
 
@@ -80,9 +79,7 @@ export const advanceRunTool = defineTool({
   async handler({ run_id, steps, include_bars }, { deps, auth }) {
     if (deps.market.fetches) await prefetch(deps, auth.userId, run_id, steps);
     const result = await deps.sql.begin(async (tx) => {
-      // Lock order as on the order path: model row, then the run (the account).
-      await getOwnedModel(tx, auth.userId, (await getOwnedRun(tx, auth.userId, run_id)).model_id, true);
-      let run = await getOwnedRun(tx, auth.userId, run_id, true);
+      let run = await lockOwnedRun(tx, auth.userId, run_id);
       if (run.kind === 'live') {
         throw new ToolError('LIVE_RUN', `Run ${run_id} is live: its clock is the wall clock; only replay runs advance.`);
       }
@@ -99,15 +96,16 @@ export const advanceRunTool = defineTool({
       while (taken < steps) {
         const next = nextStep(timespan, clock, run.session);
         if (next > end) break;
-        // onClockStep sees the run as it was before the step: its clock is the previous one
-        const step = await onClockStep(tx, deps, run, next);
+        // onClockStep sees the run as it was before the step: its clock is the previous one.
+        // The new clock and the equity point are written with the step's own writes.
+        const step = await onClockStep(tx, deps, run, next, {
+          alsoWrite: (a) => [setRunClock(tx, run_id, next), recordEquity(tx, run_id, next, a.cashCents, a.positionsCents)],
+        });
         exits.push(...step.events);
         refused.push(...step.refused);
         if (step.halted_reason) halts.push(step.halted_reason);
-        await setRunClock(tx, run_id, next);
-        run = await getOwnedRun(tx, auth.userId, run_id); // cash may have changed
-        account = await markAccount(tx, deps.market, run, next);
-        await recordEquity(tx, run_id, next, account.cashCents, account.positionsCents);
+        account = step.account;
+        run = { ...run, clock: next.toISOString() };
         clock = next;
         taken++;
       }

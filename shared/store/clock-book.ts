@@ -1,0 +1,119 @@
+// A clock step's one read of the database (shared/trading/clock.ts): pending approvals past
+// their time expired, then the model, its active rules, the run's account, positions with
+// their exit levels and water marks, resting and pending orders, the day-start value and
+// the fill counts, sent pipelined in one round trip. The caller holds the model and run
+// locks, so every statement sees the rows as the step will change them.
+import { settleAll, type Tx } from '../db/database.js';
+import { toCents } from '../domain/money.js';
+import { nyLocal, nyToUtc } from '../domain/ny-time.js';
+import type { RuleRecord, Side } from '../domain/types.js';
+import { getModelById, type Model } from './models.js';
+import { expirePending } from './orders.js';
+import { num, numOrNull } from './rows.js';
+import { loadActiveRules } from './rules.js';
+
+export interface ClockBookPosition {
+  symbol: string;
+  /** Signed whole shares, never 0. */
+  quantity: number;
+  /** Exact cost basis in cents. */
+  costCents: number;
+  avgCost: number;
+  highWater: number | null;
+  lowWater: number | null;
+  /** Attached exit levels, dollars. */
+  stop: number | null;
+  target: number | null;
+}
+
+export interface ClockBookOrder {
+  order_id: number;
+  status: 'open' | 'pending_approval';
+  side: Side;
+  symbol: string;
+  quantity: number;
+  limit_price: number | null;
+  stop_loss: number | null;
+  take_profit: number | null;
+}
+
+export interface ClockBook {
+  model: Model;
+  rules: RuleRecord[];
+  cashCents: number;
+  realizedPnlCents: number;
+  peakValueCents: number;
+  /** Positions with quantity ≠ 0, by symbol. */
+  positions: ClockBookPosition[];
+  /** Open and pending-approval orders, by id. */
+  orders: ClockBookOrder[];
+  /**
+   * The value at the close before `clock`'s New York day (day_marks, else the latest equity
+   * point at or before that day's midnight), else the initial cash; as loadPortfolioSnapshot.
+   */
+  dayStartValueCents: number;
+  /** Fills at or before `clock`. */
+  tradesInRun: number;
+  /** Fills per New York date (YYYY-MM-DD) from the start of `from`'s New York day. */
+  tradesByDay: Record<string, number>;
+}
+
+/** One round trip (see the file comment). `from` is the run's clock before the step, `clock` after it. */
+export async function readClockBook(tx: Tx, run: { run_id: number; model_id: number }, from: Date, clock: Date): Promise<ClockBook> {
+  const runId = run.run_id;
+  const dayStart = nyToUtc(nyLocal(clock).date, '00:00');
+  const dayFrom = nyToUtc(nyLocal(from).date, '00:00');
+  // Issued without awaiting in between: postgres.js sends them in one write.
+  const expired = expirePending(tx, run.model_id);
+  const model = getModelById(tx, run.model_id);
+  const rules = loadActiveRules(tx, run.model_id);
+  const account = tx`select cash, realized_pnl, peak_value, initial_cash from runs where id = ${runId}`;
+  const positions = tx`
+    select symbol, quantity, cost_basis, avg_cost, high_water, low_water, stop_price, target_price
+    from positions where run_id = ${runId} and quantity <> 0 order by symbol`;
+  const orders = tx`
+    select id, status, side, symbol, quantity, limit_price, stop_loss, take_profit from orders
+    where run_id = ${runId} and status in ('open', 'pending_approval') order by id`;
+  const counts = tx`
+    select
+      coalesce(
+        (select close_value from day_marks where run_id = ${runId} and day < ${nyLocal(clock).date}::date order by day desc limit 1),
+        (select total_value from equity_snapshots where run_id = ${runId} and clock <= ${dayStart} order by clock desc limit 1)) as day_start_value,
+      (select count(*)::int from fills where run_id = ${runId} and clock <= ${clock}) as trades_in_run`;
+  const byDay = tx`
+    select to_char(clock at time zone 'America/New_York', 'YYYY-MM-DD') as day, count(*)::int as n
+    from fills where run_id = ${runId} and clock >= ${dayFrom} group by 1`;
+  await settleAll([expired, model, rules, account, positions, orders, counts, byDay]);
+  const [a] = await account;
+  const [c] = await counts;
+  return {
+    model: await model,
+    rules: await rules,
+    cashCents: toCents(a!.cash),
+    realizedPnlCents: toCents(a!.realized_pnl),
+    peakValueCents: toCents(a!.peak_value),
+    positions: (await positions).map((r) => ({
+      symbol: r.symbol,
+      quantity: r.quantity,
+      costCents: toCents(r.cost_basis),
+      avgCost: num(r.avg_cost),
+      highWater: numOrNull(r.high_water),
+      lowWater: numOrNull(r.low_water),
+      stop: numOrNull(r.stop_price),
+      target: numOrNull(r.target_price),
+    })),
+    orders: (await orders).map((r) => ({
+      order_id: r.id,
+      status: r.status,
+      side: r.side,
+      symbol: r.symbol,
+      quantity: r.quantity,
+      limit_price: numOrNull(r.limit_price),
+      stop_loss: numOrNull(r.stop_loss),
+      take_profit: numOrNull(r.take_profit),
+    })),
+    dayStartValueCents: c!.day_start_value === null || c!.day_start_value === undefined ? toCents(a!.initial_cash) : toCents(c!.day_start_value),
+    tradesInRun: c!.trades_in_run,
+    tradesByDay: Object.fromEntries((await byDay).map((r) => [r.day as string, r.n as number])),
+  };
+}
