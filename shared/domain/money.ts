@@ -5,7 +5,12 @@ const PRICE_SCALE = 10_000n; // price ticks per dollar (4 dp)
 
 /** Price in dollars → integer ticks of $0.0001. */
 export function priceTicks(price: number | string): bigint {
-  const s = typeof price === 'number' ? price.toFixed(6) : price.trim();
+  if (typeof price !== 'number') return parseTicks(price.trim());
+  const t = numberTicks(price);
+  return t === null ? parseTicks(price.toFixed(6)) : BigInt(t);
+}
+
+function parseTicks(s: string): bigint {
   const neg = s.startsWith('-');
   const [whole, frac = ''] = (neg ? s.slice(1) : s).split('.');
   const frac6 = (frac + '000000').slice(0, 6);
@@ -14,6 +19,24 @@ export function priceTicks(price: number | string): bigint {
   if (Number(frac6.slice(4)) >= 50) ticks += 1n;
   return neg ? -ticks : ticks;
 }
+
+// A replay prices the same few thousand bar prices millions of times: the string work is done once per price.
+const TICKS = new Map<number, number>();
+const TICKS_KEPT = 100_000;
+
+/** priceTicks of a number as a safe integer (the same rounding), remembered per price; null when too large for one. */
+function numberTicks(price: number): number | null {
+  const hit = TICKS.get(price);
+  if (hit !== undefined) return hit;
+  const t = Number(parseTicks(price.toFixed(6)));
+  if (!Number.isSafeInteger(t)) return null;
+  if (TICKS.size >= TICKS_KEPT) TICKS.clear();
+  TICKS.set(price, t);
+  return t;
+}
+
+/** Below this many ticks a double divides by 100 without its rounding reaching the next integer. */
+const EXACT_TICKS = 2 ** 46;
 
 /** Round a price to 4 dp. */
 export function roundPrice(price: number): number {
@@ -32,6 +55,16 @@ export function fromCents(cents: number): number {
 
 /** quantity × price in integer cents, rounded half away from zero. */
 export function notionalCents(quantity: number, price: number | string): number {
+  const t = typeof price === 'number' && Number.isSafeInteger(quantity) ? numberTicks(price) : null;
+  if (t !== null) {
+    // The same rounding as the BigInt path, in doubles: the product is an exact integer and n / 100 truncates exactly.
+    const n = quantity * t;
+    if (Math.abs(n) < EXACT_TICKS) {
+      const q = Math.trunc(n / 100);
+      const r = n - q * 100;
+      return Math.abs(r) * 2 >= 100 ? q + Math.sign(n) : q;
+    }
+  }
   return Number(divRound(BigInt(quantity) * priceTicks(price), 100n));
 }
 

@@ -127,7 +127,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
 
   const steps = originalPoints.map((p) => Date.parse(p.clock));
   if (!steps.length) steps.push(Date.parse(run.started_at));
-  const closedBetween = barsTape(sql, market, steps[0]!, steps.at(-1)!);
+  const tape = marketTape(sql, market, steps[0]!, steps.at(-1)!);
   const prices = new Map<string, number | null>();
   let pricedAt = -1;
   const priceAt = async (symbol: string, at: number) => {
@@ -135,12 +135,20 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       prices.clear();
       pricedAt = at;
     }
-    if (!prices.has(symbol)) prices.set(symbol, (await market.priceAt(symbol, new Date(at), sql))?.price ?? null);
+    if (!prices.has(symbol)) prices.set(symbol, (await tape.priceAt(symbol, at))?.price ?? null);
     return prices.get(symbol)!;
   };
   const priceAll = async (at: number) => {
     for (const s of book.positions.keys()) await priceAt(s, at);
     return (s: string) => (pricedAt === at ? (prices.get(s) ?? null) : null);
+  };
+
+  // Many orders share a clock: the calendar is asked once per instant.
+  const openAt = new Map<number, boolean>();
+  const marketOpen = (at: number) => {
+    let open = openAt.get(at);
+    if (open === undefined) openAt.set(at, (open = isMarketOpen(new Date(at), book.session)));
+    return open;
   };
 
   recordPoint(book, steps[0]!, book.initialCents);
@@ -160,7 +168,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       const priceOf = await priceAll(ev.at);
       const known = quote !== null || (await market.isKnown(o.symbol, sql));
       const state = orderState(book, clock, {
-        marketOpen: isMarketOpen(clock, book.session),
+        marketOpen: marketOpen(ev.at),
         symbolKnown: known,
         marketPrice: quote,
         ordersLastMinute: ordersInLastMinute(book, ev.wall),
@@ -194,7 +202,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     const state = orderState(
       book,
       clock,
-      { marketOpen: isMarketOpen(clock, book.session), symbolKnown: quote !== null || (await market.isKnown(req.symbol, sql)), marketPrice: quote, ordersLastMinute: 0, priceOf },
+      { marketOpen: marketOpen(ev.at), symbolKnown: quote !== null || (await market.isKnown(req.symbol, sql)), marketPrice: quote, ordersLastMinute: 0, priceOf },
       { ...book.model, require_approval: false },
     );
     applyOrderDecision(book, id, req, decideOrder(state, req), clock);
@@ -231,7 +239,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     const clock = new Date(at);
     await corporateActions(new Date(from), clock);
     const symbols = [...new Set([...book.positions.keys(), ...[...book.resting.values()].map((o) => o.symbol)])];
-    const stepMarket = await loadStepMarket(sql, market, timespanOf, closedBetween, symbols, new Date(from), clock);
+    const stepMarket = await loadStepMarket(timespanOf, tape, symbols, new Date(from), clock);
     // The step's quotes are the prices at the clock: the mark below reads them again.
     if (pricedAt !== at) {
       prices.clear();
@@ -310,36 +318,88 @@ export function runFills(fills: readonly ReplayFill[]): RunFill[] {
 
 type ClosedBetween = (symbol: string, timespan: Timespan, from: Date, clock: Date) => Promise<Bar[]>;
 
+interface Tape {
+  bars: Bar[];
+  /** Bar starts and ends (ms), ascending. */
+  starts: number[];
+  ends: number[];
+}
+
 /**
- * market.barsClosedBetween over the replayed range, read once per symbol and timespan and cut
- * by bar end for each step. Polygon bars are adjusted for splits as of each read, so those
- * are read step by step as the live clock reads them.
+ * The run's market read once up front and stepped in memory: per symbol and timespan, the bars
+ * that closed over the replayed range (market.barsClosedBetween once), cut by binary search
+ * for each step; and the price at a clock where a bar starts, which is that bar's open, as
+ * market.priceAt reads it. Whatever the tape cannot answer exactly goes to the market as the
+ * live clock asks it: Polygon bars (adjusted for splits as of each read), symbols with splits,
+ * clocks outside the range, and prices between bar starts or at bars not yet closed.
  */
-function barsTape(sql: Q, market: Market, first: number, last: number): ClosedBetween {
-  const loaded = new Map<string, Promise<{ bars: Bar[]; ends: number[] } | null>>();
-  return async (symbol, timespan, from, clock) => {
+function marketTape(sql: Q, market: Market, first: number, last: number) {
+  const loaded = new Map<string, Tape | null>();
+  const loading = new Map<string, Promise<Tape | null>>();
+  const priceSources = new Map<string, Promise<{ simulated: boolean; finest: Timespan } | null>>();
+  /** Whether the tape may price the symbol, and from which timespan (an imported symbol's finest stored one). */
+  const priceSource = (symbol: string) => {
+    let p = priceSources.get(symbol);
+    if (!p) {
+      p = (async () => {
+        const source = await market.sourceOf(symbol, sql);
+        if (source === 'simulated') return { simulated: true, finest: 'minute' as Timespan };
+        if (source !== 'imported' || (await market.corporateActions(symbol, sql)).some((a) => a.kind === 'split')) return null;
+        const have = new Set((await importedSpans(sql, symbol)).map((s) => s.timespan));
+        const finest = ORDER.find((ts) => have.has(ts));
+        return finest ? { simulated: false, finest } : null;
+      })();
+      priceSources.set(symbol, p);
+    }
+    return p;
+  };
+  const tapeOf = async (symbol: string, timespan: Timespan): Promise<Tape | null> => {
     const key = `${symbol}|${timespan}`;
-    let tape = loaded.get(key);
-    if (!tape) {
-      tape = (async () => {
+    if (loaded.has(key)) return loaded.get(key)!;
+    let p = loading.get(key);
+    if (!p) {
+      p = (async () => {
         if ((await market.sourceOf(symbol, sql)) === 'polygon') return null;
         const bars = await market.barsClosedBetween(symbol, timespan, new Date(first), new Date(last), sql);
-        return { bars, ends: bars.map((b) => barEnd(timespan, new Date(b.t)).getTime()) };
+        return { bars, starts: bars.map((b) => Date.parse(b.t)), ends: bars.map((b) => barEnd(timespan, new Date(b.t)).getTime()) };
       })();
-      loaded.set(key, tape);
+      loading.set(key, p);
     }
-    const t = await tape;
+    const t = await p;
+    loaded.set(key, t);
+    return t;
+  };
+  const closedBetween: ClosedBetween = async (symbol, timespan, from, clock) => {
+    const t = await tapeOf(symbol, timespan);
     if (!t || from.getTime() < first || clock.getTime() > last) return market.barsClosedBetween(symbol, timespan, from, clock, sql);
     return t.bars.slice(upperBound(t.ends, from.getTime()), upperBound(t.ends, clock.getTime()));
   };
+  /**
+   * market.priceAt's open at the clock from the tape: an imported symbol's finest stored
+   * timespan, a simulated one's day bar at a regular open and minute bar otherwise (as quoteAt
+   * picks them). Else the market's own answer.
+   */
+  const priceAt = async (symbol: string, at: number): Promise<{ price: number; openAtClock: boolean } | null> => {
+    const src = at >= first && at <= last ? await priceSource(symbol) : null;
+    if (src) {
+      // quoteAt's choice: a provider's day bar at a regular open, else its minute bar; an imported symbol's finest first.
+      const ts = src.simulated ? (sessionFor(nyLocal(new Date(at)).date)?.open.getTime() === at ? 'day' : 'minute') : src.finest;
+      const t = await tapeOf(symbol, ts);
+      if (t) {
+        const i = upperBound(t.starts, at) - 1;
+        if (i >= 0 && t.starts[i] === at) return { price: t.bars[i]!.o, openAtClock: true };
+      }
+    }
+    const q = await market.priceAt(symbol, new Date(at), sql);
+    return q && { price: q.price, openAtClock: q.basis === 'open_at_clock' };
+  };
+  return { closedBetween, priceAt };
 }
 
 /** What one clock step reads of the market, as shared/trading/clock.ts loads it. */
 async function loadStepMarket(
-  sql: Q,
-  market: Market,
   timespanOf: (symbol: string) => Promise<Timespan | null>,
-  closedBetween: ClosedBetween,
+  tape: ReturnType<typeof marketTape>,
   symbols: string[],
   from: Date,
   clock: Date,
@@ -347,17 +407,17 @@ async function loadStepMarket(
   const out: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
   for (const symbol of symbols) {
     const timespan = await timespanOf(symbol);
-    if (timespan) out.bars[symbol] = { timespan, bars: await closedBetween(symbol, timespan, from, clock) };
+    if (timespan) out.bars[symbol] = { timespan, bars: await tape.closedBetween(symbol, timespan, from, clock) };
     // priceAt's basis is quoteAt's (an open at the clock is of the bar starting at the clock), without its last-bar search.
-    const quote = await market.priceAt(symbol, clock, sql);
+    const quote = await tape.priceAt(symbol, clock.getTime());
     out.priceAtClock[symbol] = quote?.price ?? null;
-    out.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' ? quote.price : null;
+    out.openAtClock[symbol] = quote?.openAtClock ? quote.price : null;
   }
   for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
     const session = sessionFor(d);
     if (!session || session.close <= from || session.close > clock) continue;
     const prices: Record<string, number | null> = {};
-    for (const symbol of symbols) prices[symbol] = (await market.priceAt(symbol, session.close, sql))?.price ?? null;
+    for (const symbol of symbols) prices[symbol] = (await tape.priceAt(symbol, session.close.getTime()))?.price ?? null;
     out.sessionCloses.push({ date: d, at: session.close, prices });
   }
   return out;
