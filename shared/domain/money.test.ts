@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { centsToDecimal, formatCents, formatPct, formatPrice, notionalCents, priceTicks, roundPrice, toCents } from './money.js';
 
 describe('money', () => {
@@ -15,6 +16,20 @@ describe('money', () => {
     expect(toCents(10000)).toBe(1_000_000);
     expect(toCents('-12.345')).toBe(-1235);
     expect(roundPrice(100.123456)).toBe(100.1235);
+  });
+  it('notionalCents of a number price (the fast double path) equals the exact BigInt product from the price string, half away from zero', () => {
+    // reference: the price as written with 6 decimals (string path), times the quantity in BigInt, rounded half away from zero
+    const exact = (q: number, p: number) => {
+      const n = BigInt(q) * priceTicks(p.toFixed(6));
+      const c = n / 100n;
+      const r = n % 100n;
+      return Number((r < 0n ? -r : r) * 2n >= 100n ? (n < 0n ? c - 1n : c + 1n) : c);
+    };
+    const price = fc.oneof(fc.integer({ min: -(10 ** 9), max: 10 ** 9 }).map((t) => t / 10_000), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constantFrom(0.005, 0.015, 1.00005, 269.275, 0.1));
+    fc.assert(fc.property(fc.integer({ min: -(10 ** 9), max: 10 ** 9 }), price, (q, p) => notionalCents(q, p) === exact(q, p)), { numRuns: 5000 });
+    // past 2^46 ticks the BigInt path answers: 10^8 shares × $100,000 = 10^17 ticks = $10^13 = 10^15 cents
+    expect(notionalCents(100_000_000, 100_000)).toBe(10 ** 15);
+    expect(priceTicks(1e12)).toBe(10n ** 16n);
   });
   it('formats for people', () => {
     expect(formatCents(245000)).toBe('$2,450.00');
