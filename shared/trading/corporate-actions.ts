@@ -3,11 +3,12 @@
 // (shared/domain/corporate-actions.ts, where the conventions are); persist the account,
 // positions, orders, one ledger event per action (corporate_action_events) and a
 // reasoning-log entry of type 'event'. The clock step calls it first, inside its transaction.
-import type { Tx } from '../db/database.js';
+import type { Q, Tx } from '../db/database.js';
 import { dayBarStart, prevTradingDay, sessionFor } from '../domain/calendar.js';
-import { actionsDue, applyCorporateActions, type ActionEvent, type ActionsInput } from '../domain/corporate-actions.js';
+import { actionsDue, applyCorporateActions, type ActionEvent, type ActionsInput, type CorporateAction } from '../domain/corporate-actions.js';
 import { centsToDecimal } from '../domain/money.js';
 import type { Deps } from '../deps.js';
+import type { Market } from '../market/market.js';
 import { setOrderStatus, setAccount, setWaterMarks, writePosition } from '../store/orders.js';
 import { logReasoning, type RunRow } from '../store/runs.js';
 
@@ -26,23 +27,16 @@ export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow,
   const { positions, orders, account } = state;
   const symbols = [...new Set([...positions, ...orders].map((r) => r.symbol))];
   if (symbols.length === 0) return [];
-  const known = [];
-  for (const symbol of symbols) known.push(...(await deps.market.corporateActions(symbol, tx)));
-  if (actionsDue(known, from, clock).length === 0) return [];
-  // never twice: a live run's clock may pass the same open again after a restart
-  const applied = new Set(
-    (await tx`select symbol, kind, action_date::text as d from corporate_action_events where run_id = ${run.run_id}`).map((r) => `${r.symbol}|${r.kind}|${r.d}`),
+  const { due, lastClose } = await loadDueActions(
+    deps.market,
+    symbols,
+    from,
+    clock,
+    // never twice: a live run's clock may pass the same open again after a restart
+    async () => new Set((await tx`select symbol, kind, action_date::text as d from corporate_action_events where run_id = ${run.run_id}`).map((r) => actionKey({ symbol: r.symbol, kind: r.kind, date: r.d }))),
+    tx,
   );
-  const due = actionsDue(known.filter((a) => !applied.has(`${a.symbol}|${a.kind}|${a.date}`)), from, clock);
   if (due.length === 0) return [];
-  const lastClose: Record<string, number | null> = {};
-  for (const a of due) {
-    if (a.kind !== 'split' || a.symbol in lastClose) continue;
-    // the official close before the split, read before the split is known (so unadjusted)
-    const prevClose = sessionFor(prevTradingDay(a.date))!.close;
-    const { bars } = await deps.market.barsAsOf(a.symbol, 'day', { asOf: prevClose, limit: 1 }, tx);
-    lastClose[a.symbol] = bars.at(-1)?.c ?? null;
-  }
 
   // decide
   const result = applyCorporateActions({ account, positions, orders, actions: due, from, to: clock, lastClose });
@@ -74,3 +68,35 @@ export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow,
   return result.events;
 }
 
+/** How an applied action is remembered: "symbol|kind|date" (corporate_action_events' key). */
+export const actionKey = (a: { symbol: string; kind: string; date: string }) => `${a.symbol}|${a.kind}|${a.date}`;
+
+/**
+ * The known actions of `symbols` due in (from, clock] and not applied yet, and the close
+ * before each split (applyCorporateActions' lastClose: the official close of the session
+ * before, read before the split is known, so unadjusted). `applied` (keys as actionKey) is
+ * asked only when an action is due at all. The live clock step and the counterfactual
+ * replay load them this way.
+ */
+export async function loadDueActions(
+  market: Market,
+  symbols: readonly string[],
+  from: Date,
+  clock: Date,
+  applied: () => Promise<Set<string>> | Set<string>,
+  q?: Q,
+): Promise<{ due: CorporateAction[]; lastClose: Record<string, number | null> }> {
+  const known: CorporateAction[] = [];
+  for (const symbol of symbols) known.push(...(await market.corporateActions(symbol, q)));
+  if (actionsDue(known, from, clock).length === 0) return { due: [], lastClose: {} };
+  const done = await applied();
+  const due = actionsDue(known.filter((a) => !done.has(actionKey(a))), from, clock);
+  const lastClose: Record<string, number | null> = {};
+  for (const a of due) {
+    if (a.kind !== 'split' || a.symbol in lastClose) continue;
+    const prevClose = sessionFor(prevTradingDay(a.date))!.close;
+    const { bars } = await market.barsAsOf(a.symbol, 'day', { asOf: prevClose, limit: 1 }, q);
+    lastClose[a.symbol] = bars.at(-1)?.c ?? null;
+  }
+  return { due, lastClose };
+}

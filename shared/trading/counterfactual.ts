@@ -3,9 +3,9 @@
 // functions (domain/decide.ts decideOrder, domain/clock-step.ts decideClockStep); the prices
 // and bars are the stored ones, read through a private market that never calls a provider;
 // nothing is written.
-import { addDays, barEnd, prevTradingDay, sessionFor } from '../domain/calendar.js';
-import { actionsDue, applyCorporateActions, type CorporateAction } from '../domain/corporate-actions.js';
-import { decideClockStep, type StepMarket } from '../domain/clock-step.js';
+import { barEnd, sessionFor } from '../domain/calendar.js';
+import { applyCorporateActions, type CorporateAction } from '../domain/corporate-actions.js';
+import { decideClockStep } from '../domain/clock-step.js';
 import {
   actionsInput,
   agentScript,
@@ -39,7 +39,9 @@ import { memoryCache } from '../cache.js';
 import type { Deps } from '../deps.js';
 import type { Q } from '../db/database.js';
 import { importedSpans } from '../market/bars-store.js';
-import { createMarket, type Market } from '../market/market.js';
+import { loadStepMarket, stepTimespan, type ClosedBetween } from './clock.js';
+import { actionKey, loadDueActions } from './corporate-actions.js';
+import { createMarket, type Market, type Quote } from '../market/market.js';
 import { loadEquityCurve, loadRunFills, runMetrics, type RunFill, type RunMetrics } from '../store/analyst.js';
 import { loadClockMarks, loadRecordedOrders, loadStateChanges, snapshotModel, snapshotRules } from '../store/counterfactual.js';
 import type { RunRow } from '../store/runs.js';
@@ -85,24 +87,6 @@ export function storedMarket(deps: Pick<Deps, 'sql' | 'config'>): Market {
 
 const ORDER: Timespan[] = ['minute', 'hour', 'day'];
 
-/** Per symbol, the timespan its exits are checked on (as shared/trading/clock.ts picks it). */
-function timespanPicker(sql: Q, market: Market, runTimespan: 'day' | 'minute') {
-  const memo = new Map<string, Promise<Timespan | null>>();
-  return (symbol: string) => {
-    let p = memo.get(symbol);
-    if (!p) {
-      p = (async () => {
-        if ((await market.sourceOf(symbol, sql)) !== 'imported') return runTimespan;
-        const have = new Set((await importedSpans(sql, symbol)).map((s) => s.timespan));
-        if (have.has(runTimespan)) return runTimespan;
-        return ORDER.slice(ORDER.indexOf(runTimespan)).find((ts) => have.has(ts)) ?? null;
-      })();
-      memo.set(symbol, p);
-    }
-    return p;
-  };
-}
-
 /**
  * Replays `run` under `rules` (null: its own frozen rule set) and setting overrides, in memory.
  * The run's clock steps are its recorded equity points; at each step the clock's exits and
@@ -122,7 +106,11 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
   ]);
   const script = agentScript(orders, marks, states, Date.parse(originalPoints[0]?.clock ?? run.started_at));
   const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
-  const timespanOf = timespanPicker(sql, market, run.timespan ?? 'minute');
+  const spans = new Map<string, Promise<Timespan | null>>();
+  const timespanOf = (symbol: string) => {
+    if (!spans.has(symbol)) spans.set(symbol, stepTimespan(market, symbol, run.timespan ?? 'minute', sql));
+    return spans.get(symbol)!;
+  };
   const cut = new Set<number>();
 
   const steps = originalPoints.map((p) => Date.parse(p.clock));
@@ -135,7 +123,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       prices.clear();
       pricedAt = at;
     }
-    if (!prices.has(symbol)) prices.set(symbol, (await tape.priceAt(symbol, at))?.price ?? null);
+    if (!prices.has(symbol)) prices.set(symbol, (await tape.market.priceAt(symbol, new Date(at)))?.price ?? null);
     return prices.get(symbol)!;
   };
   const priceAll = async (at: number) => {
@@ -209,27 +197,15 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
   };
 
   // Splits and dividends first at each step, as the live clock applies them (applyCorporateActionsStep).
-  const actionsOf = new Map<string, Promise<CorporateAction[]>>();
   const applied = new Set<string>();
   const corporateActions = async (from: Date, to: Date) => {
     const input = actionsInput(book);
     const symbols = [...new Set([...input.positions, ...input.orders].map((x) => x.symbol))];
     if (!symbols.length) return;
-    const known: CorporateAction[] = [];
-    for (const s of symbols) {
-      if (!actionsOf.has(s)) actionsOf.set(s, market.corporateActions(s, sql));
-      known.push(...(await actionsOf.get(s)!));
-    }
-    const due = actionsDue(known.filter((a) => !applied.has(`${a.symbol}|${a.kind}|${a.date}`)), from, to);
+    const { due, lastClose } = await loadDueActions(tape.market, symbols, from, to, () => applied, sql);
     if (!due.length) return;
-    const lastClose: Record<string, number | null> = {};
-    for (const a of due) {
-      if (a.kind !== 'split' || a.symbol in lastClose) continue;
-      const prevClose = sessionFor(prevTradingDay(a.date))!.close;
-      lastClose[a.symbol] = (await market.barsAsOf(a.symbol, 'day', { asOf: prevClose, limit: 1 }, sql)).bars.at(-1)?.c ?? null;
-    }
     applyActionsResult(book, applyCorporateActions({ ...input, actions: due, from, to, lastClose }));
-    for (const a of due) applied.add(`${a.symbol}|${a.kind}|${a.date}`);
+    for (const a of due) applied.add(actionKey(a));
   };
 
   await eventsBefore(steps[1] ?? Infinity);
@@ -239,7 +215,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     const clock = new Date(at);
     await corporateActions(new Date(from), clock);
     const symbols = [...new Set([...book.positions.keys(), ...[...book.resting.values()].map((o) => o.symbol)])];
-    const stepMarket = await loadStepMarket(timespanOf, tape, symbols, new Date(from), clock);
+    const stepMarket = await loadStepMarket(sql, tape.market, timespanOf, tape.closedBetween, symbols, new Date(from), clock);
     // The step's quotes are the prices at the clock: the mark below reads them again.
     if (pricedAt !== at) {
       prices.clear();
@@ -316,8 +292,6 @@ export function runFills(fills: readonly ReplayFill[]): RunFill[] {
     }));
 }
 
-type ClosedBetween = (symbol: string, timespan: Timespan, from: Date, clock: Date) => Promise<Bar[]>;
-
 interface Tape {
   bars: Bar[];
   /** Bar starts and ends (ms), ascending. */
@@ -336,6 +310,12 @@ interface Tape {
 function marketTape(sql: Q, market: Market, first: number, last: number) {
   const loaded = new Map<string, Tape | null>();
   const loading = new Map<string, Promise<Tape | null>>();
+  // A symbol's splits and dividends, read once per replay.
+  const actions = new Map<string, Promise<CorporateAction[]>>();
+  const actionsOf = (symbol: string) => {
+    if (!actions.has(symbol)) actions.set(symbol, market.corporateActions(symbol, sql));
+    return actions.get(symbol)!;
+  };
   const priceSources = new Map<string, Promise<{ simulated: boolean; finest: Timespan } | null>>();
   /** Whether the tape may price the symbol, and from which timespan (an imported symbol's finest stored one). */
   const priceSource = (symbol: string) => {
@@ -344,7 +324,7 @@ function marketTape(sql: Q, market: Market, first: number, last: number) {
       p = (async () => {
         const source = await market.sourceOf(symbol, sql);
         if (source === 'simulated') return { simulated: true, finest: 'minute' as Timespan };
-        if (source !== 'imported' || (await market.corporateActions(symbol, sql)).some((a) => a.kind === 'split')) return null;
+        if (source !== 'imported' || (await actionsOf(symbol)).some((a) => a.kind === 'split')) return null;
         const have = new Set((await importedSpans(sql, symbol)).map((s) => s.timespan));
         const finest = ORDER.find((ts) => have.has(ts));
         return finest ? { simulated: false, finest } : null;
@@ -379,48 +359,25 @@ function marketTape(sql: Q, market: Market, first: number, last: number) {
    * timespan, a simulated one's day bar at a regular open and minute bar otherwise (as quoteAt
    * picks them). Else the market's own answer.
    */
-  const priceAt = async (symbol: string, at: number): Promise<{ price: number; openAtClock: boolean } | null> => {
-    const src = at >= first && at <= last ? await priceSource(symbol) : null;
+  const priceAt = async (symbol: string, at: Date): Promise<Quote | null> => {
+    const ms = at.getTime();
+    const src = ms >= first && ms <= last ? await priceSource(symbol) : null;
     if (src) {
       // quoteAt's choice: a provider's day bar at a regular open, else its minute bar; an imported symbol's finest first.
-      const ts = src.simulated ? (sessionFor(nyLocal(new Date(at)).date)?.open.getTime() === at ? 'day' : 'minute') : src.finest;
+      const ts = src.simulated ? (sessionFor(nyLocal(at).date)?.open.getTime() === ms ? 'day' : 'minute') : src.finest;
       const t = await tapeOf(symbol, ts);
       if (t) {
-        const i = upperBound(t.starts, at) - 1;
-        if (i >= 0 && t.starts[i] === at) return { price: t.bars[i]!.o, openAtClock: true };
+        const i = upperBound(t.starts, ms) - 1;
+        if (i >= 0 && t.starts[i] === ms) {
+          return { symbol: symbol.trim().toUpperCase(), price: t.bars[i]!.o, time: at.toISOString(), source: src.simulated ? 'simulated' : 'imported', basis: 'open_at_clock' };
+        }
       }
     }
-    const q = await market.priceAt(symbol, new Date(at), sql);
-    return q && { price: q.price, openAtClock: q.basis === 'open_at_clock' };
+    return market.priceAt(symbol, at, sql);
   };
-  return { closedBetween, priceAt };
-}
-
-/** What one clock step reads of the market, as shared/trading/clock.ts loads it. */
-async function loadStepMarket(
-  timespanOf: (symbol: string) => Promise<Timespan | null>,
-  tape: ReturnType<typeof marketTape>,
-  symbols: string[],
-  from: Date,
-  clock: Date,
-): Promise<StepMarket> {
-  const out: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
-  for (const symbol of symbols) {
-    const timespan = await timespanOf(symbol);
-    if (timespan) out.bars[symbol] = { timespan, bars: await tape.closedBetween(symbol, timespan, from, clock) };
-    // priceAt's basis is quoteAt's (an open at the clock is of the bar starting at the clock), without its last-bar search.
-    const quote = await tape.priceAt(symbol, clock.getTime());
-    out.priceAtClock[symbol] = quote?.price ?? null;
-    out.openAtClock[symbol] = quote?.openAtClock ? quote.price : null;
-  }
-  for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
-    const session = sessionFor(d);
-    if (!session || session.close <= from || session.close > clock) continue;
-    const prices: Record<string, number | null> = {};
-    for (const symbol of symbols) prices[symbol] = (await tape.priceAt(symbol, session.close.getTime()))?.price ?? null;
-    out.sessionCloses.push({ date: d, at: session.close, prices });
-  }
-  return out;
+  /** The market as the live clock's loaders read it (loadStepMarket), its prices from the tape. */
+  const taped: Market = { ...market, priceAt: (symbol, at) => priceAt(symbol, at), corporateActions: (symbol) => actionsOf(symbol) };
+  return { closedBetween, market: taped };
 }
 
 /** An exit the clock made (stop, target, trailing stop, flatten_by), dollars. */
