@@ -78,6 +78,8 @@ describe('bounded results on a busy run', () => {
     }
     const runNumbers = await pageAll(c.runs, 'list_runs', { model_id: other.model_id, limit: 3 }, 'runs', 'run_number');
     expect(runNumbers.seen).toEqual([1, 2, 3, 4]);
+    const models = await pageAll(c.runs, 'list_models', { limit: 1 }, 'models', 'model_id');
+    expect(models).toEqual({ seen: [model.model_id, other.model_id], pages: 2 });
     expect((await call(c.trade, 'list_orders', { run_id: run.run_id, cursor: 'nonsense' })).text).toBe(
       'cursor is not a next_cursor this tool returned; omit it to start from the first page.',
     );

@@ -45,10 +45,10 @@ afterAll(async () => {
  * own build folder: 1.0.3 checks for `../package.json` against the working folder but imports
  * it against its module, so only there do the two agree.
  */
-async function inspector(args: string[]): Promise<any> {
+async function inspectorCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<any> {
   const { stdout } = await run(process.execPath, [inspectorBin, '--cli', ...args], {
     cwd: path.dirname(inspectorBin),
-    env: { ...process.env, AIBT_LOG: 'silent' },
+    env: { ...env, AIBT_LOG: 'silent' },
     maxBuffer: 32 * 1024 * 1024,
   });
   return JSON.parse(stdout);
@@ -58,6 +58,12 @@ describe(`Inspector CLI ${CLIENT_VERSIONS.inspector}`, () => {
   it('lists and calls tools over stdio through `aibt stdio`, and the write persists', async () => {
     const dataDir = tmp('aibt-inspector-stdio-');
     const server = ['-e', `AIBT_DATA_DIR=${dataDir}`, process.execPath, aibtBin, 'stdio', '--servers', 'runs,price'];
+    // on its embedded database with its demo key, as a desktop client launches it (also under test:services)
+    const { DATABASE_URL: _db, REDIS_URL: _redis, ...embedded } = process.env;
+    const inspector = (args: string[]) => inspectorCli(args, embedded);
+    // create and migrate the database first: a fresh PGlite on a busy machine can take longer
+    // than the Inspector's 60 s request timeout, which is not what this test is about
+    await run(process.execPath, [aibtBin, 'admin', 'list-users'], { env: { ...embedded, AIBT_DATA_DIR: dataDir, AIBT_LOG: 'silent' } });
     const listed = await inspector([...server, '--method', 'tools/list']);
     const names = listed.tools.map((t: { name: string }) => t.name);
     expect(names).toEqual(expect.arrayContaining(['create_model', 'list_models', 'start_run', 'get_price', 'get_bars']));
@@ -79,9 +85,9 @@ describe(`Inspector CLI ${CLIENT_VERSIONS.inspector}`, () => {
     const t = await suite();
     const { key } = await t.user(['read', 'rules:write']);
     const http = [t.suite.urls.runs!, '--transport', 'http', '--header', `Authorization: Bearer ${key}`];
-    const listed = await inspector([...http, '--method', 'tools/list']);
+    const listed = await inspectorCli([...http, '--method', 'tools/list']);
     expect(listed.tools.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['create_model', 'advance_run', 'get_reasoning']));
-    const created = await inspector([...http, '--method', 'tools/call', '--tool-name', 'create_model', '--tool-arg', 'name=Over HTTP', 'initial_cash=25000']);
+    const created = await inspectorCli([...http, '--method', 'tools/call', '--tool-name', 'create_model', '--tool-arg', 'name=Over HTTP', 'initial_cash=25000']);
     expect(created.structuredContent).toMatchObject({ name: 'Over HTTP', initial_cash: 25_000 });
     // the SDK client with the same key reads back what the Inspector wrote
     const sdk = await t.client('runs', key);

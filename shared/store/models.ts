@@ -115,14 +115,16 @@ export async function updateModel(sql: Q, userId: number, modelId: number, chang
   }
 }
 
-export async function listModels(sql: Q, userId: number) {
+/** The user's models by ascending id, after `afterId` (a page's cursor), at most `limit` (default all). */
+export async function listModels(sql: Q, userId: number, limit?: number, afterId = 0) {
   const rows = await sql`
     select m.*, r.id as running_run_id, r.run_number as running_run_number, r.kind as running_kind,
            (select count(*)::int from rules where model_id = m.id and is_active) as active_rules
     from models m
     left join runs r on r.model_id = m.id and r.status = 'running'
-    where m.user_id = ${userId}
-    order by m.id`;
+    where m.user_id = ${userId} and m.id > ${afterId}
+    order by m.id
+    ${limit === undefined ? sql`` : sql`limit ${limit}`}`;
   return rows.map((r) => ({ ...toModel(r), ...runningRun(r), active_rule_count: r.active_rules as number }));
 }
 
