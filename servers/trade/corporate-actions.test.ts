@@ -6,6 +6,10 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../shared/admin/commands.js';
 import { toCents } from '../../shared/domain/money.js';
+import { loadPositions } from '../../shared/store/accounts.js';
+import { loadRunFills } from '../../shared/store/analyst.js';
+import { getOwnedRun } from '../../shared/store/runs.js';
+import { replayRun } from '../../shared/trading/counterfactual.js';
 import { bootSuite, ok, type TestSuite } from '../../test/harness.js';
 import { priceServer } from '../price/server.js';
 import { runsServer } from '../runs/server.js';
@@ -15,6 +19,7 @@ let t: TestSuite;
 let trade: Client;
 let runs: Client;
 let price: Client;
+let userId: number;
 
 // SPLT splits 2-for-1 on 2025-06-06 (it opens at half the previous close); the symbols are
 // made up so no other test's bars or actions meet them on a shared Postgres.
@@ -41,7 +46,8 @@ beforeAll(async () => {
   fs.writeFileSync(actions, ['symbol,kind,date,split_from,split_to,cash_amount', ...ACTIONS].join('\n'));
   const lines = await runAdminCommand(t.suite.deps, ['import-actions', actions]);
   expect(lines[0]).toMatch(/^Imported 2 split\(s\) and 1 dividend\(s\) from .*actions\.csv for 3 symbol\(s\): DIVX, SPLT, TRIS\.$/);
-  const { key } = await t.user();
+  const { key, name } = await t.user();
+  userId = (await t.suite.deps.sql`select id from users where name = ${name}`)[0]!.id;
   trade = await t.client('trade', key);
   runs = await t.client('runs', key);
   price = await t.client('price', key);
@@ -65,6 +71,21 @@ describe('import-actions', () => {
     await expect(runAdminCommand(t.suite.deps, ['import-actions'])).rejects.toThrow(/^Usage: import-actions FILE/);
   });
 });
+
+/** replay_with_rules' replay under the frozen rules reproduces the run's fills, cash, realized P&L, positions and curve to the cent, the actions applied in memory. */
+async function expectReplayIdentity(runId: number) {
+  const deps = t.suite.deps;
+  const run = await getOwnedRun(deps.sql, userId, runId);
+  const r = await replayRun(deps, run, null);
+  const fill = (f: { clock: string; source: string; side: string; quantity: number; symbol: string; price: number; notional_cents: number }) =>
+    `${f.clock} ${f.source} ${f.side} ${f.quantity} ${f.symbol} @${f.price} ${f.notional_cents}`;
+  expect(r.fills.map(fill).sort()).toEqual((await loadRunFills(deps.sql, runId)).map(fill).sort());
+  expect([r.book.cashCents, r.book.realizedPnlCents]).toEqual([toCents(run.cash), toCents(run.realized_pnl)]);
+  const positions = await loadPositions(deps.sql, runId);
+  expect([...r.book.positions.values()].map((p) => [p.symbol, p.quantity, p.costCents])).toEqual(positions.map((p) => [p.symbol, p.quantity, p.costCents]));
+  expect(r.points.map((p) => `${p.clock} ${toCents(p.value)}`)).toEqual(r.originalPoints.map((p) => `${p.clock} ${toCents(p.value)}`));
+  return r;
+}
 
 describe('splits', () => {
   it('2-for-1: 90 @ 100 become 180 @ 50, equity 10,000, no halt, total return 0; orders and exits follow', async () => {
@@ -101,6 +122,9 @@ describe('splits', () => {
     const ended = await ok(runs, 'end_run', { run_id: run.run_id });
     expect(ended.final_stats).toMatchObject({ final_value: 10_000, total_return: 0, max_drawdown: 0 });
     expect((await ok(runs, 'get_model', { model_id: model.model_id })).state).toBe('active');
+    // replayed under its frozen rules, the split applies in memory as it did on the books; the resting limit 5 @ 98 became 10 @ 49
+    const r = await expectReplayIdentity(run.run_id);
+    expect([...r.book.positions.values()].map((x) => [x.quantity, x.avgCost, x.stop, x.target])).toEqual([[180, 50, 47.5, 60]]);
   });
 
   it('3-for-2 on 11 shares: 16 shares and half a new share paid in lieu at the previous close', async () => {
@@ -114,6 +138,7 @@ describe('splits', () => {
     expect(p).toMatchObject({ cash: 10_000 - 1_320 + 40, realized_pnl: 0, total_value: 10_000 });
     const [event] = await t.suite.deps.sql`select cash_in_lieu from corporate_action_events where run_id = ${run.run_id}`;
     expect(Number(event!.cash_in_lieu)).toBe(40);
+    await expectReplayIdentity(run.run_id); // the $40.00 in lieu included
   });
 });
 
@@ -131,6 +156,7 @@ describe('cash dividends', () => {
     // a second step passes no new ex-date: nothing more is paid
     await ok(runs, 'advance_run', { run_id: run.run_id });
     expect((await ok(trade, 'get_portfolio', { run_id: run.run_id })).realized_pnl).toBe(26);
+    expect((await expectReplayIdentity(run.run_id)).book.realizedPnlCents).toBe(2_600); // paid once in the replay too
   });
 
   it('a short pays it', async () => {
@@ -144,5 +170,6 @@ describe('cash dividends', () => {
     const [pos] = await t.suite.deps.sql`select cost_basis from positions where run_id = ${run.run_id}`;
     // the ledger invariant: cash − short basis = initial cash + realized P&L
     expect(toCents(acct!.cash) - toCents(pos!.cost_basis)).toBe(toCents(acct!.initial_cash) + toCents(acct!.realized_pnl));
+    await expectReplayIdentity(run.run_id);
   });
 });
