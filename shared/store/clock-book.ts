@@ -58,16 +58,22 @@ export interface ClockBook {
   tradesByDay: Record<string, number>;
 }
 
+/** What the caller already read under the same locks (advance_run's first step): not read again. */
+export interface ClockBookKnown {
+  model?: Model;
+  account?: { cash: number; realized_pnl: number; peak_value: number; initial_cash: number };
+}
+
 /** One round trip (see the file comment). `from` is the run's clock before the step, `clock` after it. */
-export async function readClockBook(tx: Tx, run: { run_id: number; model_id: number }, from: Date, clock: Date): Promise<ClockBook> {
+export async function readClockBook(tx: Tx, run: { run_id: number; model_id: number }, from: Date, clock: Date, known: ClockBookKnown = {}): Promise<ClockBook> {
   const runId = run.run_id;
   const dayStart = nyToUtc(nyLocal(clock).date, '00:00');
   const dayFrom = nyToUtc(nyLocal(from).date, '00:00');
   // Issued without awaiting in between: postgres.js sends them in one write.
   const expired = expirePending(tx, run.model_id);
-  const model = getModelById(tx, run.model_id);
+  const model = known.model ? Promise.resolve(known.model) : getModelById(tx, run.model_id);
   const rules = loadActiveRules(tx, run.model_id);
-  const account = tx`select cash, realized_pnl, peak_value, initial_cash from runs where id = ${runId}`;
+  const account = known.account ? Promise.resolve([known.account]) : tx`select cash, realized_pnl, peak_value, initial_cash from runs where id = ${runId}`;
   const positions = tx`
     select symbol, quantity, cost_basis, avg_cost, high_water, low_water, stop_price, target_price
     from positions where run_id = ${runId} and quantity <> 0 order by symbol`;
@@ -79,11 +85,11 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
       coalesce(
         (select close_value from day_marks where run_id = ${runId} and day < ${nyLocal(clock).date}::date order by day desc limit 1),
         (select total_value from equity_snapshots where run_id = ${runId} and clock <= ${dayStart} order by clock desc limit 1)) as day_start_value,
-      (select count(*)::int from fills where run_id = ${runId} and clock <= ${clock}) as trades_in_run`;
-  const byDay = tx`
-    select to_char(clock at time zone 'America/New_York', 'YYYY-MM-DD') as day, count(*)::int as n
-    from fills where run_id = ${runId} and clock >= ${dayFrom} group by 1`;
-  await settleAll([expired, model, rules, account, positions, orders, counts, byDay]);
+      (select count(*)::int from fills where run_id = ${runId} and clock <= ${clock}) as trades_in_run,
+      (select coalesce(json_object_agg(day, n), '{}') from (
+        select to_char(clock at time zone 'America/New_York', 'YYYY-MM-DD') as day, count(*)::int as n
+        from fills where run_id = ${runId} and clock >= ${dayFrom} group by 1) d) as by_day`;
+  await settleAll([expired, model, rules, account, positions, orders, counts]);
   const [a] = await account;
   const [c] = await counts;
   return {
@@ -114,6 +120,6 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
     })),
     dayStartValueCents: c!.day_start_value === null || c!.day_start_value === undefined ? toCents(a!.initial_cash) : toCents(c!.day_start_value),
     tradesInRun: c!.trades_in_run,
-    tradesByDay: Object.fromEntries((await byDay).map((r) => [r.day as string, r.n as number])),
+    tradesByDay: c!.by_day as Record<string, number>,
   };
 }

@@ -5,7 +5,7 @@ import { centsToDecimal, fromCents, toCents } from '../domain/money.js';
 import type { Market } from '../market/market.js';
 import { markAccount } from './accounts.js';
 import { notFound, ToolError } from '../mcp/errors.js';
-import { getOwnedModel, type Model } from './models.js';
+import { getOwnedModel, toModel, type Model } from './models.js';
 import { iso, num } from './rows.js';
 import { detectAndRecord } from './threats.js';
 
@@ -149,15 +149,15 @@ export async function getOwnedRun(sql: Q, userId: number, runId: number, lock = 
 }
 
 /**
- * The caller's run locked after its model row (the order path's lock order), in one round
- * trip: the model lock first, so the run is read after the lock is granted. Another user's
- * run is reported missing.
+ * The caller's run locked after its model row (the order path's lock order), with that
+ * model, in one round trip: the model lock first, so the run is read after the lock is
+ * granted. Another user's run is reported missing.
  */
-export async function lockOwnedRun(tx: Q, userId: number, runId: number): Promise<RunRow> {
-  const model = tx`select m.id from models m join runs r on r.model_id = m.id where r.id = ${runId} and m.user_id = ${userId} for update of m`;
+export async function lockOwnedRun(tx: Q, userId: number, runId: number): Promise<{ run: RunRow; model: Model }> {
+  const model = tx`select m.* from models m join runs r on r.model_id = m.id where r.id = ${runId} and m.user_id = ${userId} for update of m`;
   const run = getOwnedRun(tx, userId, runId, true);
   await settleAll([model, run]);
-  return run;
+  return { run: await run, model: toModel((await model)[0]!) };
 }
 
 export async function getRunningRun(sql: Q, modelId: number, lock = false): Promise<RunRow | null> {
@@ -210,7 +210,12 @@ export async function setRunClock(sql: Q, runId: number, clock: Date): Promise<v
   await sql`update runs set clock = ${clock} where id = ${runId}`;
 }
 
-export async function recordEquity(sql: Q, runId: number, clock: Date, cashCents: number, positionsCents: number): Promise<void> {
+/**
+ * The equity point at `clock` (replacing one there) and the run's peak value. With
+ * `moveClock`, the same statement that raises the peak moves the run's clock to `clock`
+ * (advance_run's step).
+ */
+export async function recordEquity(sql: Q, runId: number, clock: Date, cashCents: number, positionsCents: number, moveClock = false): Promise<void> {
   const total = cashCents + positionsCents;
   // Issued without awaiting in between: one round trip.
   const point = sql`
@@ -218,7 +223,9 @@ export async function recordEquity(sql: Q, runId: number, clock: Date, cashCents
     values (${runId}, ${clock}, ${centsToDecimal(cashCents)}, ${centsToDecimal(positionsCents)}, ${centsToDecimal(total)})
     on conflict (run_id, clock) do update
       set cash = excluded.cash, positions_value = excluded.positions_value, total_value = excluded.total_value`;
-  const peak = sql`update runs set peak_value = greatest(peak_value, ${centsToDecimal(total)}) where id = ${runId}`;
+  const peak = moveClock
+    ? sql`update runs set peak_value = greatest(peak_value, ${centsToDecimal(total)}), clock = ${clock} where id = ${runId}`
+    : sql`update runs set peak_value = greatest(peak_value, ${centsToDecimal(total)}) where id = ${runId}`;
   await settleAll([point, peak]);
 }
 

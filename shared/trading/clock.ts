@@ -15,7 +15,7 @@ import type { Bar, Timespan } from '../domain/types.js';
 import type { Deps } from '../deps.js';
 import type { Market } from '../market/market.js';
 import type { MarkedAccount } from '../store/accounts.js';
-import { readClockBook, type ClockBook } from '../store/clock-book.js';
+import { readClockBook, type ClockBook, type ClockBookKnown } from '../store/clock-book.js';
 import { insertOrderWithFill } from '../store/order-book.js';
 import { setAccount, setOrderStatus, setWaterMarks, writePosition } from '../store/orders.js';
 import type { RunRow } from '../store/runs.js';
@@ -112,6 +112,8 @@ function markedAfter(d: ClockStepDecision, market: StepMarket): MarkedAccount {
 }
 
 export interface ClockStepOptions {
+  /** Rows the caller read under the same locks, current as of this step (not read again). */
+  known?: ClockBookKnown;
   /**
    * Writes to pipeline with the step's own, given the account after the step marked at the
    * clock (advance_run: the run's clock and its equity point). Issued without awaiting.
@@ -123,7 +125,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
   const from = new Date(run.clock);
   // load: one round trip; splits and dividends first (the step's bars and levels are on
   // the new basis): when one applies, its writes go first and the state is read again.
-  let book = await readClockBook(tx, run, from, clock);
+  let book = await readClockBook(tx, run, from, clock, opts.known);
   const actions = await applyCorporateActionsStep(tx, deps, run, clock, actionsState(book));
   if (actions.length) book = await readClockBook(tx, run, from, clock);
   const resting = book.orders.filter((o) => o.status === 'open' && o.limit_price !== null);

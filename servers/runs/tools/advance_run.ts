@@ -9,7 +9,7 @@ import { defineTool } from '../../../shared/mcp/tool.js';
 import type { Deps } from '../../../shared/deps.js';
 import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
 import { openOrders } from '../../../shared/store/orders.js';
-import { completeRun, getOwnedRun, lockOwnedRun, recordEquity, requireRunning, setRunClock } from '../../../shared/store/runs.js';
+import { completeRun, getOwnedRun, lockOwnedRun, recordEquity, requireRunning } from '../../../shared/store/runs.js';
 import { onClockStep, type ClockEvent, type ClockRefusalEvent } from '../../../shared/trading/clock.js';
 import { finalStatsOutput } from './run-fields.js';
 
@@ -79,7 +79,8 @@ export const advanceRunTool = defineTool({
   async handler({ run_id, steps, include_bars }, { deps, auth }) {
     if (deps.market.fetches) await prefetch(deps, auth.userId, run_id, steps);
     const result = await deps.sql.begin(async (tx) => {
-      let run = await lockOwnedRun(tx, auth.userId, run_id);
+      const locked = await lockOwnedRun(tx, auth.userId, run_id);
+      let run = locked.run;
       if (run.kind === 'live') {
         throw new ToolError('LIVE_RUN', `Run ${run_id} is live: its clock is the wall clock; only replay runs advance.`);
       }
@@ -97,9 +98,11 @@ export const advanceRunTool = defineTool({
         const next = nextStep(timespan, clock, run.session);
         if (next > end) break;
         // onClockStep sees the run as it was before the step: its clock is the previous one.
-        // The new clock and the equity point are written with the step's own writes.
+        // The equity point and the new clock are written with the step's own writes.
         const step = await onClockStep(tx, deps, run, next, {
-          alsoWrite: (a) => [setRunClock(tx, run_id, next), recordEquity(tx, run_id, next, a.cashCents, a.positionsCents)],
+          // the first step reads the model and the account as the locks returned them
+          known: taken === 0 ? { model: locked.model, account: run } : {},
+          alsoWrite: (a) => [recordEquity(tx, run_id, next, a.cashCents, a.positionsCents, true)],
         });
         exits.push(...step.events);
         refused.push(...step.refused);
