@@ -1,14 +1,14 @@
-// A clock step's one read of the database (shared/trading/clock.ts): pending approvals past
-// their time expired, then the model, its active rules, the run's account, positions with
-// their exit levels and water marks, resting and pending orders, the day-start value and
-// the fill counts, sent pipelined in one round trip. The caller holds the model and run
+// A clock step's one read of the database (shared/trading/clock.ts): the model, its active
+// rules, the run's account, positions with their exit levels and water marks, resting and
+// pending orders (pending approvals past their time expired first), the day-start value
+// and the fill counts, sent pipelined in one round trip. The caller holds the model and run
 // locks, so every statement sees the rows as the step will change them.
 import { settleAll, type Tx } from '../db/database.js';
 import { toCents } from '../domain/money.js';
 import { nyLocal, nyToUtc } from '../domain/ny-time.js';
 import type { RuleRecord, Side } from '../domain/types.js';
 import { getModelById, type Model } from './models.js';
-import { expirePending } from './orders.js';
+import { expirePendingStatement } from './orders.js';
 import { num, numOrNull } from './rows.js';
 import { loadActiveRules } from './rules.js';
 
@@ -70,16 +70,17 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
   const dayStart = nyToUtc(nyLocal(clock).date, '00:00');
   const dayFrom = nyToUtc(nyLocal(from).date, '00:00');
   // Issued without awaiting in between: postgres.js sends them in one write.
-  const expired = expirePending(tx, run.model_id);
   const model = known.model ? Promise.resolve(known.model) : getModelById(tx, run.model_id);
   const rules = loadActiveRules(tx, run.model_id);
   const account = known.account ? Promise.resolve([known.account]) : tx`select cash, realized_pnl, peak_value, initial_cash from runs where id = ${runId}`;
   const positions = tx`
     select symbol, quantity, cost_basis, avg_cost, high_water, low_water, stop_price, target_price
     from positions where run_id = ${runId} and quantity <> 0 order by symbol`;
+  // pending approvals past their time expire first (a CTE: the select excludes them)
   const orders = tx`
+    with expired as (${expirePendingStatement(tx, run.model_id)})
     select id, status, side, symbol, quantity, limit_price, stop_loss, take_profit from orders
-    where run_id = ${runId} and status in ('open', 'pending_approval') order by id`;
+    where run_id = ${runId} and status in ('open', 'pending_approval') and id not in (select id from expired) order by id`;
   const counts = tx`
     select
       coalesce(
@@ -89,7 +90,7 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
       (select coalesce(json_object_agg(day, n), '{}') from (
         select to_char(clock at time zone 'America/New_York', 'YYYY-MM-DD') as day, count(*)::int as n
         from fills where run_id = ${runId} and clock >= ${dayFrom} group by 1) d) as by_day`;
-  await settleAll([expired, model, rules, account, positions, orders, counts]);
+  await settleAll([model, rules, account, positions, orders, counts]);
   const [a] = await account;
   const [c] = await counts;
   return {

@@ -183,11 +183,15 @@ export async function ordersLastMinute(sql: Q, modelId: number): Promise<number>
 
 /** Pending approvals past their time become expired; returns how many. */
 export async function expirePending(sql: Q, modelId: number): Promise<number> {
-  const rows = await sql`
+  return (await expirePendingStatement(sql, modelId)).length;
+}
+
+/** expirePending's statement, returning the expired ids: also a CTE of a read that must not see them pending. */
+export function expirePendingStatement(sql: Q, modelId: number) {
+  return sql`
     update orders set status = 'expired', decided_at = now(), decided_by = 'expiry'
     where model_id = ${modelId} and status = 'pending_approval' and expires_at <= clock_timestamp()
     returning id`;
-  return rows.length;
 }
 
 export async function openOrders(sql: Q, runId: number): Promise<OrderRow[]> {

@@ -216,17 +216,17 @@ export async function setRunClock(sql: Q, runId: number, clock: Date): Promise<v
  * (advance_run's step).
  */
 export async function recordEquity(sql: Q, runId: number, clock: Date, cashCents: number, positionsCents: number, moveClock = false): Promise<void> {
-  const total = cashCents + positionsCents;
-  // Issued without awaiting in between: one round trip.
-  const point = sql`
-    insert into equity_snapshots (run_id, clock, cash, positions_value, total_value)
-    values (${runId}, ${clock}, ${centsToDecimal(cashCents)}, ${centsToDecimal(positionsCents)}, ${centsToDecimal(total)})
-    on conflict (run_id, clock) do update
-      set cash = excluded.cash, positions_value = excluded.positions_value, total_value = excluded.total_value`;
-  const peak = moveClock
-    ? sql`update runs set peak_value = greatest(peak_value, ${centsToDecimal(total)}), clock = ${clock} where id = ${runId}`
-    : sql`update runs set peak_value = greatest(peak_value, ${centsToDecimal(total)}) where id = ${runId}`;
-  await settleAll([point, peak]);
+  const total = centsToDecimal(cashCents + positionsCents);
+  // One statement: the point in a CTE, then the run row.
+  await sql`
+    with point as (
+      insert into equity_snapshots (run_id, clock, cash, positions_value, total_value)
+      values (${runId}, ${clock}, ${centsToDecimal(cashCents)}, ${centsToDecimal(positionsCents)}, ${total})
+      on conflict (run_id, clock) do update
+        set cash = excluded.cash, positions_value = excluded.positions_value, total_value = excluded.total_value)
+    update runs set peak_value = greatest(peak_value, ${total}::numeric),
+      clock = case when ${moveClock}::boolean then ${clock}::timestamptz else clock end
+    where id = ${runId}`;
 }
 
 export async function equityCurve(sql: Q, runId: number): Promise<{ clock: string; cash: number; positions_value: number; total_value: number }[]> {
