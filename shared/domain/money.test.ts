@@ -25,7 +25,7 @@ describe('money', () => {
       const r = n % 100n;
       return Number((r < 0n ? -r : r) * 2n >= 100n ? (n < 0n ? c - 1n : c + 1n) : c);
     };
-    const price = fc.oneof(fc.integer({ min: -(10 ** 9), max: 10 ** 9 }).map((t) => t / 10_000), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constantFrom(0.005, 0.015, 1.00005, 269.275, 0.1));
+    const price = fc.oneof(fc.integer({ min: -(10 ** 9), max: 10 ** 9 }).map((t) => t / 10_000), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constantFrom(0.005, 0.015, 1.00005, 269.275, 0.1, 1.0000005, 0.0000005, 123.4567895, -0.00001));
     fc.assert(fc.property(fc.integer({ min: -(10 ** 9), max: 10 ** 9 }), price, (q, p) => notionalCents(q, p) === exact(q, p)), { numRuns: 5000 });
     // past 2^46 ticks the BigInt path answers: 10^8 shares × $100,000 = 10^17 ticks = $10^13 = 10^15 cents
     expect(notionalCents(100_000_000, 100_000)).toBe(10 ** 15);

@@ -20,19 +20,27 @@ function parseTicks(s: string): bigint {
   return neg ? -ticks : ticks;
 }
 
-// A replay prices the same few thousand bar prices millions of times: the string work is done once per price.
-const TICKS = new Map<number, number>();
-const TICKS_KEPT = 100_000;
+/** Below this many dollars a price times 10^6 is within 2^-9 of its exact decimal product. */
+const EXACT_DOLLARS = 2 ** 44 / 1e6;
 
-/** priceTicks of a number as a safe integer (the same rounding), remembered per price; null when too large for one. */
+/**
+ * priceTicks of a number as an integer, without strings where doubles are exact: toFixed(6)'s
+ * integer (the nearest to |price| × 10^6) found with Math.round when the product is not within
+ * 10^-3 of a half, then rounded half up to 4 dp as parseTicks does. Null when too large for a
+ * safe integer. A replay prices every bar, so this runs millions of times.
+ */
 function numberTicks(price: number): number | null {
-  const hit = TICKS.get(price);
-  if (hit !== undefined) return hit;
-  const t = Number(parseTicks(price.toFixed(6)));
-  if (!Number.isSafeInteger(t)) return null;
-  if (TICKS.size >= TICKS_KEPT) TICKS.clear();
-  TICKS.set(price, t);
-  return t;
+  const a = Math.abs(price);
+  const x = a * 1e6;
+  let t: number;
+  if (a < EXACT_DOLLARS && Math.abs(x - Math.floor(x) - 0.5) > 1e-3) {
+    const n6 = Math.round(x);
+    t = Math.floor(n6 / 100) + (n6 % 100 >= 50 ? 1 : 0);
+  } else {
+    t = Number(parseTicks(a.toFixed(6)));
+    if (!Number.isSafeInteger(t)) return null;
+  }
+  return price < 0 && t !== 0 ? -t : t;
 }
 
 /** Below this many ticks a double divides by 100 without its rounding reaching the next integer. */
@@ -62,7 +70,7 @@ export function notionalCents(quantity: number, price: number | string): number 
     if (Math.abs(n) < EXACT_TICKS) {
       const q = Math.trunc(n / 100);
       const r = n - q * 100;
-      return Math.abs(r) * 2 >= 100 ? q + Math.sign(n) : q;
+      return (Math.abs(r) * 2 >= 100 ? q + Math.sign(n) : q) + 0; // + 0: never -0
     }
   }
   return Number(divRound(BigInt(quantity) * priceTicks(price), 100n));
