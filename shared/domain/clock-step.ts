@@ -25,7 +25,9 @@
 // - A risk-reducing fill is never refused for cash; a step that leaves a debit halts the
 //   model with reason margin_call. Else the breakers judge the value at the clock against
 //   the peak and the day-start value (the value at the previous session's close); the
-//   daily loss limits are also judged at each session close the step passes.
+//   daily loss limits are also judged at each session close the step passes, when the value
+//   fell during the step (a breach standing at its start was judged then, and a person's
+//   resume over it accepts that day's loss).
 import { barEnd, sessionFor, type SessionKind } from './calendar.js';
 import type { AppliedFill } from './ledger.js';
 import { commissionCents, fillPrice, limitFillPrice } from './fills.js';
@@ -67,6 +69,13 @@ export interface ClockStepState {
   peakValueCents: number;
   /** Value at the previous session's close as known before the step. */
   dayStartValueCents: number;
+  /**
+   * Value when the step began (positions at their prices at `from`), or undefined: unknown.
+   * A session close passed is judged against the loss limits only when the value fell below
+   * it: a breach that already stood when the step began was judged then, and a person who
+   * resumed trading over it has accepted that day's loss.
+   */
+  fromValueCents?: number;
   tradesInRun: number;
   /** Fills so far per New York date (YYYY-MM-DD), for the days this step touches. */
   tradesByDay: Record<string, number>;
@@ -341,7 +350,8 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
         const value = cash + [...positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(p.symbol, p.price)), 0);
         dayMarks.push({ date: close.date, valueCents: value });
         // The day's loss limits are judged at its close too: a day replay sees no other point of it.
-        if (!closeHalt && model.state !== 'halted') {
+        const fellInStep = state.fromValueCents === undefined || value < state.fromValueCents;
+        if (!closeHalt && model.state !== 'halted' && fellInStep) {
           const marked = [...positions.values()].map((p) => ({ ...p, price: close.prices[p.symbol] ?? markOf(p.symbol, p.price) }));
           const breach = lossLimitBreaches(
             { cashCents: cash, positions: marked, dayStartValueCents: dayStart, peakValueCents: Math.max(state.peakValueCents, value), tradesToday: 0, tradesInRun },

@@ -1,13 +1,22 @@
 // The pure order and clock-step decisions (issue 8), checked against values computed by
-// hand in each test. AAPL figures are real daily bars from the AI-Trader data set
-// (nasdaq100_daily.jsonl), quoted here as literals.
+// hand in each test. AAPL bars are AI-Trader's nasdaq100_daily.jsonl rows, quoted once in
+// test/ai-trader-quotes.ts (the MCP tests import the same rows); every expected figure is
+// computed here from those rows, in integer cents or by the stated rounding.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideClockStep, type ClockPosition, type ClockStepState, type StepMarket } from './clock-step.js';
 import { decideOrder, type DecideModel, type OrderRequestShape, type OrderState } from './decide.js';
 import { accountFigures } from './ledger.js';
+import { notionalCents } from './money.js';
 import { nyToUtc } from './ny-time.js';
 import type { Bar, RuleRecord } from './types.js';
+import { AAPL_DAY, quoted } from '../../test/ai-trader-quotes.js';
+
+/** An AAPL day bar as the clock sees it: starting 09:30 New York time. */
+const aaplBar = (date: string): Bar => {
+  const q = quoted(AAPL_DAY, date);
+  return { t: nyToUtc(date, '09:30').toISOString(), o: q.o, h: q.h, l: q.l, c: q.c, v: 1 };
+};
 
 const model = (over: Partial<DecideModel> = {}): DecideModel => ({
   allow_short: true,
@@ -94,7 +103,7 @@ describe('decideOrder: buying power (issue 8 cases, by hand)', () => {
     expect(cover.next.model.state).toBe('halted');
   });
 
-  it('min_cash_reserve_pct counts the commission: $9,911.75, $0.10/share, reserve 80%, buy 10 AAPL @ 198.235 is refused', () => {
+  it('min_cash_reserve_pct counts the commission: $9,911.75, $0.10/share, reserve 80%, buy 10 AAPL @ 198.235 (the 2025-06-20 open) is refused', () => {
     const reserve: RuleRecord = {
       ruleId: '1',
       ruleName: 'Keep 80% cash',
@@ -105,18 +114,23 @@ describe('decideOrder: buying power (issue 8 cases, by hand)', () => {
       priority: 5,
       isActive: true,
     };
-    const s = state({ cashCents: 991_175, dayStartValueCents: 991_175, peakValueCents: 991_175, rules: [reserve], model: model({ commission_per_share: 0.1 }) });
-    const d = at(s, 198.235, req('buy', 'AAPL', 10));
-    // cash after = 9,911.75 − 1,982.35 − 1.00 = 7,928.40 < 80% × 9,911.75 = 7,929.40
+    const cash = 991_175;
+    const price = quoted(AAPL_DAY, '2025-06-20').o;
+    const s = state({ cashCents: cash, dayStartValueCents: cash, peakValueCents: cash, rules: [reserve], model: model({ commission_per_share: 0.1 }) });
+    const d = at(s, price, req('buy', 'AAPL', 10));
+    // by hand: cash after = 9,911.75 − 10 × 198.235 − 10 × 0.10 = 7,928.40 < 80% × 9,911.75 = 7,929.40
+    const after = cash - notionalCents(10, price) - 10 * 10;
+    const reserveCents = Math.round(0.8 * cash);
+    expect([after, reserveCents]).toEqual([792_840, 792_940]);
     expect(d.rejections.map((r) => r.code)).toEqual(['MIN_CASH_RESERVE']);
     expect(d.rejections[0]!.message).toContain('$7,928.40');
     expect(d.rejections[0]!.message).toContain('$7,929.40');
     // without the commission the same order passes (7,929.40 is exactly the reserve)
-    expect(at({ ...s, model: model() }, 198.235, req('buy', 'AAPL', 10)).status).toBe('filled');
+    expect(at({ ...s, model: model() }, price, req('buy', 'AAPL', 10)).status).toBe('filled');
   });
 
   it('take_profit 0.025 on a buy is refused with a sentence giving the current price', () => {
-    const d = at(state(), 198.235, req('buy', 'AAPL', 5, { take_profit: 0.025 }));
+    const d = at(state(), quoted(AAPL_DAY, '2025-06-20').o, req('buy', 'AAPL', 5, { take_profit: 0.025 }));
     expect(d.status).toBe('rejected');
     expect(d.rejections[0]!.message).toBe(
       'take_profit $0.025 must be a price above the expected fill $198.235 for a long (it is a price in dollars, not a fraction; AAPL is at $198.235 now).',
@@ -126,7 +140,6 @@ describe('decideOrder: buying power (issue 8 cases, by hand)', () => {
 
 // --- the clock step ---
 
-const dayBar = (date: string, o: number, h: number, l: number, c: number): Bar => ({ t: nyToUtc(date, '09:30').toISOString(), o, h, l, c, v: 1 });
 
 function clockState(over: Partial<ClockStepState> & { positions: ClockPosition[] }): ClockStepState {
   return {
@@ -163,27 +176,35 @@ const noMarket = (): StepMarket => ({ bars: {}, openAtClock: {}, priceAtClock: {
 
 describe('decideClockStep: the right bar, time and price', () => {
   it('a stop the bar starting at the clock gaps through fires at that step, at the open (AAPL stop 233, 2025-09-10 opens 232.185)', () => {
+    const entry = quoted(AAPL_DAY, '2025-09-09').o;
+    const open = quoted(AAPL_DAY, '2025-09-10').o;
+    expect(aaplBar('2025-09-09').l).toBeGreaterThan(233); // 09-09 stays above the stop: only the 09-10 open passes it
+    expect(open).toBeLessThan(233);
     const d = decideClockStep(
-      clockState({ cashCents: 1_000_000 - 2_370_00, positions: [long('AAPL', 10, 237, { stop: 233 })], from: nyToUtc('2025-09-09', '09:30'), clock: nyToUtc('2025-09-10', '09:30') }),
+      clockState({ cashCents: 1_000_000 - notionalCents(10, entry), positions: [long('AAPL', 10, entry, { stop: 233 })], from: nyToUtc('2025-09-09', '09:30'), clock: nyToUtc('2025-09-10', '09:30') }),
       {
-        bars: { AAPL: { timespan: 'day', bars: [dayBar('2025-09-09', 237, 238.7805, 233.36, 234.35)] } },
-        openAtClock: { AAPL: 232.185 },
-        priceAtClock: { AAPL: 232.185 },
+        bars: { AAPL: { timespan: 'day', bars: [aaplBar('2025-09-09')] } },
+        openAtClock: { AAPL: open },
+        priceAtClock: { AAPL: open },
         sessionCloses: [],
       },
     );
     expect(d.fills).toHaveLength(1);
-    expect(d.fills[0]).toMatchObject({ side: 'sell', quantity: 10, trigger: 'stop_loss', fill: { price: 232.185 } });
+    expect(d.fills[0]).toMatchObject({ side: 'sell', quantity: 10, trigger: 'stop_loss', fill: { price: open } });
+    expect(open).toBe(232.185);
     expect(d.fills[0]!.at.toISOString()).toBe('2025-09-10T13:30:00.000Z');
   });
 
   it('a level touched inside a bar is stamped at the bar end and counted on its New York day (2025-08-01)', () => {
+    const bar = aaplBar('2025-08-01');
+    expect([bar.o > 205, bar.l! < 205]).toEqual([true, true]); // opens above the stop, trades through it
+    const next = quoted(AAPL_DAY, '2025-08-04').o;
     const d = decideClockStep(
-      clockState({ positions: [long('AAPL', 10, 208.49, { stop: 205 })], from: nyToUtc('2025-08-01', '09:30'), clock: nyToUtc('2025-08-04', '09:30'), tradesByDay: { '2025-07-31': 1 } }),
+      clockState({ positions: [long('AAPL', 10, quoted(AAPL_DAY, '2025-07-31').o, { stop: 205 })], from: nyToUtc('2025-08-01', '09:30'), clock: nyToUtc('2025-08-04', '09:30'), tradesByDay: { '2025-07-31': 1 } }),
       {
-        bars: { AAPL: { timespan: 'day', bars: [dayBar('2025-08-01', 210.865, 213.58, 201.5, 202.38)] } },
-        openAtClock: { AAPL: 204.505 },
-        priceAtClock: { AAPL: 204.505 },
+        bars: { AAPL: { timespan: 'day', bars: [bar] } },
+        openAtClock: { AAPL: next },
+        priceAtClock: { AAPL: next },
         sessionCloses: [],
       },
     );
@@ -202,23 +223,32 @@ describe('decideClockStep: the right bar, time and price', () => {
       priority: 5,
       isActive: true,
     };
+    // bought at the 07-28 open; the high water mark is 07-28's high (07-29 stays below it and above the stop)
+    const d0728 = quoted(AAPL_DAY, '2025-07-28');
+    const d0729 = quoted(AAPL_DAY, '2025-07-29');
+    expect(d0729.h).toBeLessThan(d0728.h);
+    const next = quoted(AAPL_DAY, '2025-07-31').o;
     const d = decideClockStep(
       clockState({
         model: model({ slippage_bps: 10 }),
         rules: [trail],
-        positions: [long('AAPL', 10, 214.244, { highWater: 214.845, lowWater: 213.06 })],
+        positions: [long('AAPL', 10, d0728.o, { highWater: d0728.h, lowWater: Math.min(d0728.l, d0729.l) })],
         from: nyToUtc('2025-07-30', '09:30'),
         clock: nyToUtc('2025-07-31', '09:30'),
       }),
       {
-        bars: { AAPL: { timespan: 'day', bars: [dayBar('2025-07-30', 211.895, 212.39, 207.72, 209.05)] } },
-        openAtClock: { AAPL: 208.49 },
-        priceAtClock: { AAPL: 208.49 },
+        bars: { AAPL: { timespan: 'day', bars: [aaplBar('2025-07-30')] } },
+        openAtClock: { AAPL: next },
+        priceAtClock: { AAPL: next },
         sessionCloses: [],
       },
     );
-    // 214.845 × 0.97 = 208.39965 → 208.3997; slippage 208.3997 × 10 bps = 0.2084
-    expect(d.fills[0]).toMatchObject({ side: 'sell', trigger: 'Trail 3%', fill: { price: 208.1913, slippagePerShare: 0.2084 } });
+    // by hand, in ticks of $0.0001: 214.845 × 0.97 = 208.39965 → 208.3997 (half up);
+    // slippage 208.3997 × 10 bps = 0.20839970 → 0.2084; the sell fills at 208.3997 − 0.2084
+    const level = Math.round(Math.round(d0728.h * 10_000) * 0.97);
+    const slip = Math.round((level * 10) / 10_000);
+    expect([level, slip, level - slip]).toEqual([2_083_997, 2_084, 2_081_913]);
+    expect(d.fills[0]).toMatchObject({ side: 'sell', trigger: 'Trail 3%', fill: { price: (level - slip) / 10_000, slippagePerShare: slip / 10_000 } });
     expect(d.fills[0]!.at.toISOString()).toBe('2025-07-30T20:00:00.000Z');
   });
 
@@ -247,12 +277,52 @@ describe('decideClockStep: the right bar, time and price', () => {
 
   it('a session close passed is marked: the next day counts its P&L from there', () => {
     const close = nyToUtc('2025-06-20', '16:00');
-    const d = decideClockStep(clockState({ cashCents: 1_000_000 - 198_235_0 / 10, positions: [long('AAPL', 10, 198.235)] }), {
+    const d0620 = quoted(AAPL_DAY, '2025-06-20');
+    const cash = 1_000_000 - notionalCents(10, d0620.o);
+    const d = decideClockStep(clockState({ cashCents: cash, positions: [long('AAPL', 10, d0620.o)] }), {
       ...noMarket(),
-      priceAtClock: { AAPL: 201.625 },
-      sessionCloses: [{ date: '2025-06-20', at: close, prices: { AAPL: 201 } }],
+      priceAtClock: { AAPL: quoted(AAPL_DAY, '2025-06-23').o },
+      sessionCloses: [{ date: '2025-06-20', at: close, prices: { AAPL: d0620.c } }],
     });
-    expect(d.dayMarks).toEqual([{ date: '2025-06-20', valueCents: 1_000_000 - 198_235 + 201_000 }]);
+    // 10,000 − 10 × 198.235 + 10 × 201.00 = 10,027.65
+    expect(d.dayMarks).toEqual([{ date: '2025-06-20', valueCents: cash + notionalCents(10, d0620.c) }]);
+    expect(d.dayMarks[0]!.valueCents).toBe(1_002_765);
+  });
+});
+
+describe('decideClockStep: loss limits at a session close judge what the step lost', () => {
+  const limit: RuleRecord = {
+    ruleId: '11',
+    ruleName: 'Lose at most $6 a day',
+    ruleCategory: 'risk',
+    enforcementParams: { daily_loss_limit_abs: 6 },
+    appliesToSymbols: null,
+    excludeSymbols: null,
+    priority: 5,
+    isActive: true,
+  };
+  const close = { date: '2025-06-20', at: nyToUtc('2025-06-20', '16:00') };
+  // $6.00 of commissions lost on 06-20 before the step; a person resumed over that halt
+  const step = (positions: ClockPosition[], cashCents: number, closePrice: number, fromValueCents?: number) =>
+    decideClockStep(clockState({ rules: [limit], cashCents, positions, fromValueCents }), {
+      ...noMarket(),
+      priceAtClock: { SIMA: closePrice },
+      sessionCloses: [{ ...close, prices: { SIMA: closePrice } }],
+    });
+
+  it('a breach that stood when the step began does not halt again at that close; the next day counts from it', () => {
+    const d = step([], 999_400, 100, 999_400);
+    expect(d.haltReason).toBeNull();
+    expect(d.dayMarks).toEqual([{ date: '2025-06-20', valueCents: 999_400 }]);
+  });
+
+  it('a further loss in the step halts at the close; without a known start value every close is judged', () => {
+    // cash 10,000 − 6 − 10 × 100 = 8,994; long 10 SIMA from 100 (9,994 at the step's start) to 99.90 (9,993 at the close)
+    const held = [long('SIMA', 10, 100)];
+    expect(step(held, 899_400, 99.9, 999_400).haltReason).toBe(
+      "Circuit breaker: Rule 'Lose at most $6 a day': day loss is $7.00 from the $10,000.00 day-start value (limit $6.00); only risk-reducing orders are allowed (at the 2025-06-20 close)",
+    );
+    expect(step([], 999_400, 100).haltReason).toMatch(/day loss is \$6\.00 .* \(at the 2025-06-20 close\)$/);
   });
 });
 

@@ -140,6 +140,9 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
     from,
     clock,
   );
+  // the value when the step began: a session close judges the loss limits on what the step lost
+  let fromValueCents = book.cashCents;
+  for (const p of book.positions) fromValueCents += notionalCents(p.quantity, (await deps.market.priceAt(p.symbol, from, tx))?.price ?? p.avgCost);
   // decide
   const d = decideClockStep(
     {
@@ -151,6 +154,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
       rules: book.rules,
       peakValueCents: book.peakValueCents,
       dayStartValueCents: book.dayStartValueCents,
+      fromValueCents,
       tradesInRun: book.tradesInRun,
       tradesByDay: book.tradesByDay,
       from,
