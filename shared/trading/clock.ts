@@ -101,6 +101,16 @@ export async function loadStepMarket(
   return out;
 }
 
+/**
+ * Cents: cash plus the positions at their prices at `at` (average cost when unpriced). The
+ * value when a step begins: a session close judges the loss limits on what the step lost.
+ */
+export async function valueAtCents(q: Q, market: Market, cashCents: number, positions: Iterable<{ symbol: string; quantity: number; avgCost: number }>, at: Date): Promise<number> {
+  let value = cashCents;
+  for (const p of positions) value += notionalCents(p.quantity, (await market.priceAt(p.symbol, at, q))?.price ?? p.avgCost);
+  return value;
+}
+
 /** The account after a step, marked at the clock as markAccount marks it (unpriced: average cost, flagged). */
 function markedAfter(d: ClockStepDecision, market: StepMarket): MarkedAccount {
   const positions = d.positions.map((p) => {
@@ -140,9 +150,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
     from,
     clock,
   );
-  // the value when the step began: a session close judges the loss limits on what the step lost
-  let fromValueCents = book.cashCents;
-  for (const p of book.positions) fromValueCents += notionalCents(p.quantity, (await deps.market.priceAt(p.symbol, from, tx))?.price ?? p.avgCost);
+  const fromValueCents = await valueAtCents(tx, deps.market, book.cashCents, book.positions, from);
   // decide
   const d = decideClockStep(
     {

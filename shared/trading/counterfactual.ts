@@ -45,6 +45,7 @@ import { createMarket, type Market, type Quote } from '../market/market.js';
 import { loadEquityCurve, loadRunFills, runMetrics, type RunFill, type RunMetrics } from '../store/analyst.js';
 import { loadClockMarks, loadRecordedOrders, loadStateChanges, snapshotModel, snapshotRules } from '../store/counterfactual.js';
 import type { RunRow } from '../store/runs.js';
+import { valueAtCents } from './clock.js';
 
 /** Setting overrides a counterfactual may make (CONTRACT §5). */
 export interface ReplaySettings {
@@ -232,6 +233,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
         rules: book.rules,
         peakValueCents: book.peakValueCents,
         dayStartValueCents: dayStartValueCents(book, clock),
+        fromValueCents: await valueAtCents(sql, market, book.cashCents, book.positions.values(), new Date(from)),
         tradesInRun: book.fills.length,
         tradesByDay: Object.fromEntries(book.tradesByDay),
         from: new Date(from),
