@@ -61,10 +61,12 @@ export async function measureFootprint(): Promise<Footprint> {
   }
 }
 
-export async function main(): Promise<void> {
+/** Prints the figures and returns them for bench/run.ts's target table. */
+export async function main(): Promise<Footprint> {
   const f = await measureFootprint();
   const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(44)} ${v}\n`);
   line('idle RSS after start, Postgres', f.postgres === null ? 'not measured (set DATABASE_URL)' : `${f.postgres.toFixed(0)} MB`);
   line('idle RSS after start, embedded', `${f.embedded.toFixed(0)} MB`);
   line('idle RSS after start, fresh embedded', `${f.freshEmbedded.toFixed(0)} MB`);
+  return f;
 }
