@@ -59,48 +59,54 @@ async function facts(ctx: RequestContext, runIdText: string): Promise<RunFacts> 
   return loadRunFacts(ctx.deps, ctx.auth.userId, idArgument(runIdText, 'run_id'));
 }
 
-export const reviewRunPrompt = definePrompt({
-  name: 'review_run',
-  title: 'Review a run',
-  description: "Review a run: its metrics headline, worst round trips with their reasoning and rule rejections, and the analyst tools to dig further.",
-  scope: 'read',
-  args: { run_id: runIdArg },
-  complete: { run_id: completeRunId },
-  async handler({ run_id }, ctx) {
-    const f = await facts(ctx, run_id);
-    const id = f.run.run_id;
-    return {
-      description: `Review of ${runTitle(f)} (run ${id})`,
-      messages: [
-        user(
-          [
-            `Review ${runTitle(f)} (run ${id}) for me: what worked, what did not, and the one change most likely to help.`,
-            '',
-            factsBlock(f),
-            '',
-            'Next, with the analyst server:',
-            `- equity_chart {"run_id": ${id}} to see the curve, the drawdown and where the fills were;`,
-            `- calculate_metrics {"run_id": ${id}} for every metric and its notes (add "benchmark": "SPY" to compare with buy-and-hold);`,
-            `- analyze_trades {"run_id": ${id}, "sort": "worst"} and {"run_id": ${id}, "group_by": "hour"} for the round trips, their reasoning and the groups;`,
-            `- get_reasoning {"run_id": ${id}} on the runs server for the agent's plan and decisions.`,
-            'Quote the figures you rely on; keep each claim tied to a number from these tools.',
-          ].join('\n'),
-        ),
-      ],
-    };
-  },
-});
+/**
+ * A prompt about one run (argument `run_id`, completed from the caller's runs): `body` turns the
+ * run's facts into the prompt's description and the lines of its one user message.
+ */
+function runPrompt(meta: { name: string; title: string; description: string }, body: (f: RunFacts, id: number) => { description: string; lines: string[] }) {
+  return definePrompt({
+    ...meta,
+    scope: 'read',
+    args: { run_id: runIdArg },
+    complete: { run_id: completeRunId },
+    async handler({ run_id }, ctx) {
+      const f = await facts(ctx, run_id);
+      const { description, lines } = body(f, f.run.run_id);
+      return { description, messages: [user(lines.join('\n'))] };
+    },
+  });
+}
 
-export const whyDidILosePrompt = definePrompt({
-  name: 'why_did_i_lose',
-  title: 'Why did I lose?',
-  description: 'Explain where a run lost money: the losing round trips with the reasoning behind them, what closed them, the rules that refused orders, and the tools to confirm it.',
-  scope: 'read',
-  args: { run_id: runIdArg },
-  complete: { run_id: completeRunId },
-  async handler({ run_id }, ctx) {
-    const f = await facts(ctx, run_id);
-    const id = f.run.run_id;
+export const reviewRunPrompt = runPrompt(
+  {
+    name: 'review_run',
+    title: 'Review a run',
+    description: "Review a run: its metrics headline, worst round trips with their reasoning and rule rejections, and the analyst tools to dig further.",
+  },
+  (f, id) => ({
+    description: `Review of ${runTitle(f)} (run ${id})`,
+    lines: [
+      `Review ${runTitle(f)} (run ${id}) for me: what worked, what did not, and the one change most likely to help.`,
+      '',
+      factsBlock(f),
+      '',
+      'Next, with the analyst server:',
+      `- equity_chart {"run_id": ${id}} to see the curve, the drawdown and where the fills were;`,
+      `- calculate_metrics {"run_id": ${id}} for every metric and its notes (add "benchmark": "SPY" to compare with buy-and-hold);`,
+      `- analyze_trades {"run_id": ${id}, "sort": "worst"} and {"run_id": ${id}, "group_by": "hour"} for the round trips, their reasoning and the groups;`,
+      `- get_reasoning {"run_id": ${id}} on the runs server for the agent's plan and decisions.`,
+      'Quote the figures you rely on; keep each claim tied to a number from these tools.',
+    ],
+  }),
+);
+
+export const whyDidILosePrompt = runPrompt(
+  {
+    name: 'why_did_i_lose',
+    title: 'Why did I lose?',
+    description: 'Explain where a run lost money: the losing round trips with the reasoning behind them, what closed them, the rules that refused orders, and the tools to confirm it.',
+  },
+  (f, id) => {
     const ret = f.metrics.total_return;
     const verdict =
       ret === null
@@ -110,25 +116,21 @@ export const whyDidILosePrompt = definePrompt({
           : `The run did not lose overall (${pct(ret)}); explain what its losing trades cost instead.`;
     return {
       description: `Why ${runTitle(f)} (run ${id}) lost`,
-      messages: [
-        user(
-          [
-            `Why did I lose in ${runTitle(f)} (run ${id})? ${verdict} Answer in plain words: the two or three causes that cost the most, each with its dollars, and what the agent was thinking when it entered and exited.`,
-            '',
-            factsBlock(f, 5),
-            '',
-            'Confirm and go deeper with:',
-            `- analyze_trades {"run_id": ${id}, "filter": "losing", "sort": "worst"} (reasoning, exit cause, MAE/MFE of each loser; group_by "hour" or "symbol" shows where the loss came from);`,
-            `- equity_chart {"run_id": ${id}} to see when the drawdown happened;`,
-            `- calculate_metrics {"run_id": ${id}} for the drawdown dates, payoff ratio and profit factor;`,
-            `- list_rules and check_order on the rules server to see which rule would have stopped the worst trade.`,
-            'End with one concrete rule or setting change and the figure it should move.',
-          ].join('\n'),
-        ),
+      lines: [
+        `Why did I lose in ${runTitle(f)} (run ${id})? ${verdict} Answer in plain words: the two or three causes that cost the most, each with its dollars, and what the agent was thinking when it entered and exited.`,
+        '',
+        factsBlock(f, 5),
+        '',
+        'Confirm and go deeper with:',
+        `- analyze_trades {"run_id": ${id}, "filter": "losing", "sort": "worst"} (reasoning, exit cause, MAE/MFE of each loser; group_by "hour" or "symbol" shows where the loss came from);`,
+        `- equity_chart {"run_id": ${id}} to see when the drawdown happened;`,
+        `- calculate_metrics {"run_id": ${id}} for the drawdown dates, payoff ratio and profit factor;`,
+        `- list_rules and check_order on the rules server to see which rule would have stopped the worst trade.`,
+        'End with one concrete rule or setting change and the figure it should move.',
       ],
     };
   },
-});
+);
 
 export const buildStrategyPrompt = definePrompt({
   name: 'build_strategy',

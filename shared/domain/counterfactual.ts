@@ -20,33 +20,16 @@
 // - Money is integer cents; prices dollars with 4 dp (money.ts).
 import type { ClockPosition, ClockStepDecision, RestingOrder } from './clock-step.js';
 import type { ActionsInput, ActionsResult } from './corporate-actions.js';
-import type { DecideModel, OrderDecision, OrderRequestShape, OrderState } from './decide.js';
+import type { DecideModel, OrderDecision, OrderRecordFields, OrderRequestShape, OrderState, OrderStatus } from './decide.js';
 import type { Rejection } from './gates.js';
 import { notionalCents } from './money.js';
 import { nyLocal, nyToUtc } from './ny-time.js';
 import { portfolioValueCents } from './rules/engine.js';
 import type { RuleRecord, Side } from './types.js';
 
-export type OrderStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 'validated' | 'cancelled' | 'expired';
-
 /** An agent order as the run recorded it, with its outcome. Times UTC ISO. */
-export interface RecordedOrder {
-  order_id: number;
-  side: Side;
-  symbol: string;
-  quantity: number;
-  order_type: 'market' | 'limit';
-  limit_price: number | null;
-  stop_loss: number | null;
-  take_profit: number | null;
-  /** Run clock at placement. */
-  clock: string;
-  /** Wall clock at placement. */
-  created_at: string;
-  status: OrderStatus;
-  rejections: Rejection[];
+export interface RecordedOrder extends OrderRecordFields {
   fill: { price: number; quantity: number; clock: string } | null;
-  decided_by: string | null;
   decided_at: string | null;
 }
 

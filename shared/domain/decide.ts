@@ -65,6 +65,25 @@ export interface OrderRequestShape {
 
 export type DecidedStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 'validated';
 
+/** Every status an agent order can have: what decideOrder decides, then a cancel or an expiry. */
+export type OrderStatus = DecidedStatus | 'cancelled' | 'expired';
+
+/**
+ * The fields every stored agent order has, as the order book and the counterfactual replay
+ * read them: the request (absent prices null), the run clock and wall clock at placement (UTC
+ * ISO), the outcome and who decided it.
+ */
+export interface OrderRecordFields extends Required<OrderRequestShape> {
+  order_id: number;
+  /** Run clock at placement. */
+  clock: string;
+  /** Wall clock at placement. */
+  created_at: string;
+  status: OrderStatus;
+  rejections: Rejection[];
+  decided_by: string | null;
+}
+
 export interface FillTerms {
   /** Per share, dollars, slippage included. */
   price: number;

@@ -2,7 +2,8 @@
 // the (wall clock, run clock) marks that date approvals and cancellations, and the rule
 // set and settings frozen in its strategy snapshot. Read only.
 import type { Q } from '../db/database.js';
-import type { ClockMark, OrderStatus, RecordedOrder } from '../domain/counterfactual.js';
+import type { ClockMark, RecordedOrder } from '../domain/counterfactual.js';
+import type { OrderStatus } from '../domain/decide.js';
 import type { DecideModel } from '../domain/decide.js';
 import type { RuleCategory, RuleRecord } from '../domain/types.js';
 import { iso, num, numOrNull } from './rows.js';

@@ -2,34 +2,20 @@
 import type { Q } from '../db/database.js';
 import type { Rejection } from '../domain/gates.js';
 import { centsToDecimal, toCents } from '../domain/money.js';
-import type { OrderRequestShape } from '../domain/decide.js';
+import type { OrderRecordFields, OrderRequestShape, OrderStatus } from '../domain/decide.js';
 import type { Side } from '../domain/types.js';
 import { notFound } from '../mcp/errors.js';
 import { iso, num, numOrNull } from './rows.js';
 
-export type OrderStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 'validated' | 'cancelled' | 'expired';
-
-export interface OrderRow {
-  order_id: number;
+/** An order row with its fill (dollars), as the order tools return it. Times UTC ISO. */
+export interface OrderRow extends OrderRecordFields {
   /** null: refused while the model had no running run. */
   run_id: number | null;
   model_id: number;
   client_order_id: string | null;
-  side: Side;
-  symbol: string;
-  quantity: number;
-  order_type: 'market' | 'limit';
-  limit_price: number | null;
-  stop_loss: number | null;
-  take_profit: number | null;
-  status: OrderStatus;
-  rejections: Rejection[];
   reasoning: string | null;
   source: string;
-  clock: string;
-  created_at: string;
   expires_at: string | null;
-  decided_by: string | null;
   decision_note: string | null;
   fill: { price: number; commission: number; slippage: number; cash_change: number; realized_pnl: number; clock: string } | null;
 }
