@@ -7,8 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { runAdminCommand } from '../../shared/admin/commands.js';
 import { priceServer } from './server.js';
+import { aiTraderLine, type Row } from '../../test/ai-trader-fixture.js';
 
-type Row = [string, number, number, number, number, number];
+// Imported under a made-up ticker: on the one Postgres of test:services, price.test.ts imports
+// made-up AAPL bars for the same days, and an imported symbol is served from its rows only.
+const SYMBOL = 'PAAPL';
 // AAPL bars of AI-Trader's nasdaq100_daily.jsonl and nasdaq100_hourly.jsonl (US/Eastern keys,
 // hour keys are bar starts): [key, open, high, low, close, volume], 2025-10-14 .. 2025-10-17.
 const DAILY: Row[] = [
@@ -44,14 +47,6 @@ const HOURLY: Row[] = [
   ['2025-10-17 15:00:00', 252.0368, 253.1357, 251.8571, 252.0568, 9619465],
 ];
 
-/** The rows as one line of the AI-Trader JSONL format. */
-function aiTraderLine(rows: Row[], series: string): string {
-  const ts = Object.fromEntries(
-    rows.map(([k, o, h, l, c, v]) => [k, { '1. buy price': String(o), '2. high': String(h), '3. low': String(l), '4. sell price': String(c), '5. volume': String(v) }]),
-  );
-  return JSON.stringify({ 'Meta Data': { '2. Symbol': 'AAPL', '5. Time Zone': 'US/Eastern' }, [series]: ts });
-}
-
 let t: TestSuite;
 let price: Client;
 
@@ -59,8 +54,8 @@ beforeAll(async () => {
   t = await bootSuite({ specs: [priceServer] });
   const daily = path.join(t.dataDir, 'aapl_daily.jsonl');
   const hourly = path.join(t.dataDir, 'aapl_hourly.jsonl');
-  fs.writeFileSync(daily, aiTraderLine(DAILY, 'Time Series (Daily)') + '\n');
-  fs.writeFileSync(hourly, aiTraderLine(HOURLY, 'Time Series (60min)') + '\n');
+  fs.writeFileSync(daily, aiTraderLine(SYMBOL, DAILY, 'Time Series (Daily)') + '\n');
+  fs.writeFileSync(hourly, aiTraderLine(SYMBOL, HOURLY, 'Time Series (60min)') + '\n');
   await runAdminCommand(t.suite.deps, ['import-bars', daily, '--format', 'ai-trader']);
   await runAdminCommand(t.suite.deps, ['import-bars', hourly, '--format', 'ai-trader']);
   price = await t.client('price', (await t.user()).key);
@@ -71,28 +66,28 @@ describe('the price between bar starts is the latest known trade price', () => {
   it('09:31 ET: the 09:30 open of the day bar, not the previous day’s close', async () => {
     // 2025-10-15 opened at 249.485 (daily "1. buy price"); no bar has closed since (the
     // 10-14 15:00 hour bar closed at 16:00 the day before, at 247.6111).
-    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-15T13:31:00Z' });
+    const p = await ok(price, 'get_price', { symbol: SYMBOL, at: '2025-10-15T13:31:00Z' });
     expect(p).toMatchObject({ price: 249.485, price_basis: 'latest_open', bar: { t: '2025-10-15T13:30:00.000Z', timespan: 'day' } });
     expect(p.last_bar).toMatchObject({ t: '2025-10-14T13:30:00.000Z', timespan: 'day', c: 247.77 });
   });
 
   it('10:01 ET: the open of the 10:00 hour bar', async () => {
-    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-15T14:01:00Z' });
+    const p = await ok(price, 'get_price', { symbol: SYMBOL, at: '2025-10-15T14:01:00Z' });
     expect(p).toMatchObject({ price: 250.5083, price_basis: 'latest_open', bar: { t: '2025-10-15T14:00:00.000Z', timespan: 'hour' } });
   });
 
   it('11:30 ET, after the 10:00 bar closed: that bar’s close', async () => {
     // the 11:00 bar started at 15:00Z, after the 10:00 bar closed at 15:00Z: its open 250.3085
-    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-15T15:30:00Z' });
+    const p = await ok(price, 'get_price', { symbol: SYMBOL, at: '2025-10-15T15:30:00Z' });
     expect(p).toMatchObject({ price: 250.3085, price_basis: 'latest_open' });
   });
 
   it('on the weekend: the official daily close, not the last hour bar’s close', async () => {
     // Friday 2025-10-17 closed at 252.29 (daily "4. sell price"); its 15:00 hour bar at 252.0568.
-    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-18' });
+    const p = await ok(price, 'get_price', { symbol: SYMBOL, at: '2025-10-18' });
     expect(p).toMatchObject({ price: 252.29, price_basis: 'daily_close', bar: { t: '2025-10-17T13:30:00.000Z', timespan: 'day' } });
     // after the close on a weekday too
-    const evening = await ok(price, 'get_price', { symbol: 'AAPL', at: '2025-10-16T21:00:00Z' });
+    const evening = await ok(price, 'get_price', { symbol: SYMBOL, at: '2025-10-16T21:00:00Z' });
     expect(evening).toMatchObject({ price: 247.45, price_basis: 'daily_close' });
   });
 });
@@ -109,10 +104,10 @@ describe('calendar questions about the future are answered from the calendar', (
 
   it('prices and bars stay bounded by the wall clock', async () => {
     const before = Date.now();
-    const p = await ok(price, 'get_price', { symbol: 'AAPL', at: '2099-01-02T15:00:00Z' });
+    const p = await ok(price, 'get_price', { symbol: SYMBOL, at: '2099-01-02T15:00:00Z' });
     expect(Date.parse(p.as_of)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(p.as_of)).toBeLessThanOrEqual(Date.now());
-    const bars = await ok(price, 'get_bars', { symbol: 'AAPL', timespan: 'day', at: '2099-01-02' });
+    const bars = await ok(price, 'get_bars', { symbol: SYMBOL, timespan: 'day', at: '2099-01-02' });
     expect(Date.parse(bars.as_of)).toBeLessThanOrEqual(Date.now());
     expect(await call(price, 'get_market_status', { at: '2099-01-02' })).toMatchObject({
       isError: true,
