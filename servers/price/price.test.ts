@@ -170,6 +170,11 @@ describe('price tools on imported bars', () => {
       text: 'Unknown symbol ZZZZ: no imported bars, no Polygon key, and it is not a simulated symbol (list_symbols shows what is available).',
     });
     expect((await call(price, 'get_bars', { symbol: 'ZZZZ', timespan: 'day' })).isError).toBe(true);
+    // a bare name where an indicator object belongs: one sentence that shows the shape
+    expect(await call(price, 'get_indicators', { symbol: 'MSFT', timespan: 'day', indicators: ['rsi'] })).toMatchObject({
+      isError: true,
+      text: 'Invalid arguments for get_indicators: indicators[0]: each indicator is an object such as {"name": "rsi", "period": 14}.',
+    });
     const status = await ok(price, 'get_market_status', { at: '2025-07-03T17:30:00Z' });
     expect(status).toMatchObject({ session: 'after', is_half_day: true, is_holiday: false, next_open: '2025-07-07T13:30:00.000Z' });
     const { symbols } = await ok(price, 'list_symbols', { query: 'MSF' });

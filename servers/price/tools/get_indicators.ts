@@ -20,7 +20,7 @@ export const getIndicatorsTool = defineTool({
         z.object({
           name: z.enum(['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr', 'vwap']),
           period: z.number().int().min(1).max(MAX_PERIOD).optional().describe('Bars (defaults: sma/ema/bbands/vwap 20, rsi/atr 14)'),
-        }),
+        }, { error: 'each indicator is an object such as {"name": "rsi", "period": 14}.' }),
       )
       .min(1, { error: 'indicators must name at least one indicator.' })
       .max(20),
