@@ -7,20 +7,13 @@ import { settleAll, type Tx } from '../db/database.js';
 import { toCents } from '../domain/money.js';
 import { nyLocal, nyToUtc } from '../domain/ny-time.js';
 import type { RuleRecord, Side } from '../domain/types.js';
+import type { StoredPosition } from './accounts.js';
 import { getModelById, type Model } from './models.js';
 import { expirePendingStatement } from './orders.js';
 import { num, numOrNull } from './rows.js';
 import { loadActiveRules } from './rules.js';
 
-export interface ClockBookPosition {
-  symbol: string;
-  /** Signed whole shares, never 0. */
-  quantity: number;
-  /** Exact cost basis in cents. */
-  costCents: number;
-  avgCost: number;
-  highWater: number | null;
-  lowWater: number | null;
+export interface ClockBookPosition extends StoredPosition {
   /** Attached exit levels, dollars. */
   stop: number | null;
   target: number | null;
