@@ -87,3 +87,12 @@ export const limitSchema = (fallback: number, max: number) =>
   z.number().int().min(1).max(max).default(fallback).describe(`How many to return (default ${fallback}, at most ${max})`);
 
 export const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** One refusal of an order, as the order tools and advance_run return it (a gate's or a rule's). */
+export const rejectionOutput = z.object({
+  source: z.string(),
+  code: z.string(),
+  rule_name: z.string().optional(),
+  rule_id: z.string().optional(),
+  message: z.string(),
+});

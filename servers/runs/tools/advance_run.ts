@@ -4,7 +4,7 @@ import { formatCents, fromCents } from '../../../shared/domain/money.js';
 import type { Bar } from '../../../shared/domain/types.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { RESULT_BUDGET_BYTES, toPage } from '../../../shared/mcp/paging.js';
-import { idSchema } from '../../../shared/mcp/schemas.js';
+import { idSchema, rejectionOutput } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import type { Deps } from '../../../shared/deps.js';
 import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
@@ -15,6 +15,8 @@ import { finalStatsOutput } from './run-fields.js';
 
 export const MAX_STEPS_PER_CALL = 390;
 
+/** The order an exit filled or a refusal refused. */
+const orderRef = { order_id: z.number(), symbol: z.string(), side: z.string(), quantity: z.number() };
 const barOutput = z.object({ t: z.string(), o: z.number(), h: z.number(), l: z.number(), c: z.number(), v: z.number().nullable() });
 
 export const advanceRunTool = defineTool({
@@ -45,10 +47,7 @@ export const advanceRunTool = defineTool({
     exits_triggered: z
       .array(
         z.object({
-          order_id: z.number(),
-          symbol: z.string(),
-          side: z.string(),
-          quantity: z.number(),
+          ...orderRef,
           price: z.number(),
           trigger: z.string(),
           reason: z.string(),
@@ -59,12 +58,9 @@ export const advanceRunTool = defineTool({
     orders_refused: z
       .array(
         z.object({
-          order_id: z.number(),
-          symbol: z.string(),
-          side: z.string(),
-          quantity: z.number(),
+          ...orderRef,
           time: z.string(),
-          rejections: z.array(z.object({ source: z.string(), code: z.string(), rule_name: z.string().optional(), rule_id: z.string().optional(), message: z.string() })),
+          rejections: z.array(rejectionOutput),
           reason: z.string(),
         }),
       )

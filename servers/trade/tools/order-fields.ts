@@ -1,5 +1,6 @@
 // Shapes shared by the trade tools.
 import { z } from 'zod';
+import { rejectionOutput } from '../../../shared/mcp/schemas.js';
 import type { OrderRow } from '../../../shared/store/orders.js';
 import type { OrderResult } from '../../../shared/trading/orders.js';
 
@@ -15,14 +16,6 @@ export const priceSchema = (what: string) =>
     .number({ error: `${what} must be a number.` })
     .positive({ error: `${what} must be more than 0.` })
     .max(1_000_000, { error: `${what} must be at most 1,000,000.` });
-
-export const rejectionOutput = z.object({
-  source: z.string(),
-  code: z.string(),
-  rule_name: z.string().optional(),
-  rule_id: z.string().optional(),
-  message: z.string(),
-});
 
 export const portfolioAfterOutput = z.object({ cash: z.number(), position_quantity: z.number(), total_value: z.number(), buying_power: z.number() });
 

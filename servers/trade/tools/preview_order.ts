@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { previewOrder } from '../../../shared/trading/orders.js';
-import { portfolioAfterOutput, priceSchema, quantitySchema, rejectionOutput } from './order-fields.js';
+import { rejectionOutput } from '../../../shared/mcp/schemas.js';
+import { portfolioAfterOutput, priceSchema, quantitySchema } from './order-fields.js';
 
 export const previewOrderTool = defineTool({
   name: 'preview_order',
