@@ -20,7 +20,7 @@
 // - Money is integer cents; prices dollars with 4 dp (money.ts).
 import type { ClockPosition, ClockStepDecision, RestingOrder } from './clock-step.js';
 import type { ActionsInput, ActionsResult } from './corporate-actions.js';
-import type { DecideModel, OrderDecision, OrderRecordFields, OrderRequestShape, OrderState, OrderStatus } from './decide.js';
+import type { BookedFill, DecideModel, OrderDecision, OrderRecordFields, OrderRequestShape, OrderState, OrderStatus } from './decide.js';
 import type { Rejection } from './gates.js';
 import { notionalCents } from './money.js';
 import { nyLocal, nyToUtc } from './ny-time.js';
@@ -80,18 +80,10 @@ export function agentScript(
 }
 
 /** A fill of the counterfactual, as the fills table would hold it. */
-export interface ReplayFill {
+export interface ReplayFill extends BookedFill {
   seq: number;
   /** The recorded order it filled, or null for an exit the clock made. */
   order_id: number | null;
-  side: Side;
-  symbol: string;
-  quantity: number;
-  price: number;
-  commissionCents: number;
-  slippagePerShare: number;
-  cashChangeCents: number;
-  realizedCents: number;
   /** UTC ISO. */
   clock: string;
   /** 'agent', 'limit', 'stop_loss', 'take_profit' or the exit rule's name. */

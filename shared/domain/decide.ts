@@ -13,7 +13,7 @@
 // - After a fill: a debit (cash < 0, only a risk-reducing order can leave one) halts the
 //   model with reason margin_call; else a breaker reached by the fill halts it.
 // - Every money figure is integer cents; prices are dollars with 4 dp (money.ts).
-import { accountFigures, applyFill, type AccountFigures, type AppliedFill } from './ledger.js';
+import { accountFigures, applyFill, type AccountFigures, type AppliedFill, type LedgerFill } from './ledger.js';
 import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from './fills.js';
 import { checkOrder, drawdownBreach, type GateModel, type Rejection } from './gates.js';
 import { formatCents, formatPrice, fromCents } from './money.js';
@@ -89,6 +89,13 @@ export interface FillTerms {
   price: number;
   slippagePerShare: number;
   commissionCents: number;
+}
+
+/** A fill as the books hold it: the ledger's fill, its terms and what it did to cash and P&L (cents). */
+export interface BookedFill extends LedgerFill, FillTerms {
+  symbol: string;
+  cashChangeCents: number;
+  realizedCents: number;
 }
 
 export interface AccountAfter {

@@ -2,8 +2,7 @@
 import type { Q } from '../db/database.js';
 import type { Rejection } from '../domain/gates.js';
 import { centsToDecimal, toCents } from '../domain/money.js';
-import type { OrderRecordFields, OrderRequestShape, OrderStatus } from '../domain/decide.js';
-import type { Side } from '../domain/types.js';
+import type { BookedFill, OrderRecordFields, OrderRequestShape, OrderStatus } from '../domain/decide.js';
 import { notFound } from '../mcp/errors.js';
 import { iso, num, numOrNull } from './rows.js';
 
@@ -192,17 +191,9 @@ export async function countPending(sql: Q, modelId: number): Promise<number> {
   return r!.n as number;
 }
 
-export interface FillWrite {
+export interface FillWrite extends BookedFill {
   order_id: number;
   run_id: number;
-  symbol: string;
-  side: Side;
-  quantity: number;
-  price: number;
-  commissionCents: number;
-  slippagePerShare: number;
-  cashChangeCents: number;
-  realizedCents: number;
   clock: Date;
 }
 
