@@ -18,6 +18,7 @@ import { notionalCents } from '../../shared/domain/money.js';
 import { nyToUtc } from '../../shared/domain/ny-time.js';
 import { aiTraderLine } from '../../test/ai-trader-fixture.js';
 import { AAPL_DAY, AAPL_HOUR, MSFT_DAY, MSFT_HOUR, quoted } from '../../test/ai-trader-quotes.js';
+import { importDayBars, type DayBars } from '../../test/csv-bars.js';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { priceServer } from '../price/server.js';
 import { rulesServer } from '../rules/server.js';
@@ -31,7 +32,7 @@ let rules: Client;
 
 // Made-up daily bars [date, open, high, low, close]. BKSH gaps from 100 to 160 on the 11th;
 // BKLG stays at 100; BKRS dips to 94 on the 10th (a resting limit at 95 is reached).
-const CSV_BARS: Record<string, [string, number, number, number, number][]> = {
+const CSV_BARS: DayBars = {
   BKSH: [
     ['2025-06-10', 100, 101, 99, 100],
     ['2025-06-11', 160, 162, 158, 160],
@@ -54,10 +55,7 @@ const dollars = (c: number) => c / 100;
 
 beforeAll(async () => {
   t = await bootSuite({ specs: [tradeServer, runsServer, rulesServer, priceServer] });
-  const csv = path.join(t.dataDir, 'books.csv');
-  const lines = Object.entries(CSV_BARS).flatMap(([sym, rows]) => rows.map(([d, o, h, l, c]) => `${sym},day,${d},${o},${h},${l},${c},1000000`));
-  fs.writeFileSync(csv, ['symbol,timespan,t,open,high,low,close,volume', ...lines].join('\n') + '\n');
-  await runAdminCommand(t.suite.deps, ['import-bars', csv, '--format', 'csv']);
+  await importDayBars(t, 'books.csv', CSV_BARS);
   const daily = path.join(t.dataDir, 'quoted_daily.jsonl');
   const hourly = path.join(t.dataDir, 'quoted_hourly.jsonl');
   fs.writeFileSync(daily, [aiTraderLine('QAAPL', AAPL_DAY, 'Time Series (Daily)'), aiTraderLine('QMSFT', MSFT_DAY, 'Time Series (Daily)')].join('\n') + '\n');

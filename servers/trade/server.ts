@@ -2,6 +2,7 @@ import type { ServerSpec } from '../../shared/mcp/server-spec.js';
 import { approveOrderTool, rejectOrderTool } from './tools/approve_order.js';
 import { buyTool, coverTool, sellTool, shortTool } from './tools/buy.js';
 import { cancelOrderTool } from './tools/cancel_order.js';
+import { closePositionTool } from './tools/close_position.js';
 import { getPortfolioTool } from './tools/get_portfolio.js';
 import { getTradingStatusTool } from './tools/get_trading_status.js';
 import { haltTradingTool } from './tools/halt_trading.js';
@@ -18,6 +19,7 @@ export const tradeServer: ServerSpec = {
     sellTool,
     shortTool,
     coverTool,
+    closePositionTool,
     previewOrderTool,
     cancelOrderTool,
     listOrdersTool,

@@ -7,7 +7,8 @@
 //
 // Decisions
 // - A recorded agent order is an intent: side, symbol, quantity, type, limit, attached
-//   stop/target. A closing order (sell, cover) for more than the counterfactual holds on the
+//   stop/target. close_position's order closes whatever the counterfactual holds in the
+//   symbol then (with nothing held it is sent as recorded and refused). A closing order (sell, cover) for more than the counterfactual holds on the
 //   same side is cut to the holding and reported as changed; with nothing held it is
 //   submitted as recorded, so the gates refuse it with their own sentence.
 // - Approvals, approver rejections, cancellations and manual halts and resumes are replayed
@@ -31,6 +32,8 @@ import type { RuleRecord, Side } from './types.js';
 export interface RecordedOrder extends OrderRecordFields {
   fill: { price: number; quantity: number; clock: string } | null;
   decided_at: string | null;
+  /** close_position's order: replayed as a close of whatever the counterfactual holds then. */
+  closes_position?: boolean;
 }
 
 /** What the agent or a person did, in the order it happened: the replay's script. */
@@ -247,6 +250,12 @@ export function upperBound(xs: readonly number[], x: number): number {
  * refused it as larger than its own holding (OVERSELL / OVERCOVER).
  */
 export function intentOf(order: RecordedOrder, heldQuantity: number): { req: OrderRequestShape; cut: boolean } {
+  if (order.closes_position && heldQuantity !== 0) {
+    // close_position closes the whole position held at its clock, as the live path sized it.
+    const side = heldQuantity > 0 ? 'sell' : 'cover';
+    const req = { side, symbol: order.symbol, quantity: Math.abs(heldQuantity), order_type: 'market', limit_price: null, stop_loss: null, take_profit: null } as const;
+    return { req, cut: req.quantity !== order.quantity || side !== order.side };
+  }
   let quantity = order.quantity;
   // An order the original refused as larger than its holding was not an intent to close: it is sent as recorded.
   const oversized = order.rejections.some((r) => r.code === 'OVERSELL' || r.code === 'OVERCOVER');

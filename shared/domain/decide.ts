@@ -145,12 +145,24 @@ export function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], 
   return dd ? breakerText(dd) : null;
 }
 
+/**
+ * How an order is placed. `close`: close_position's market exit of the whole position (FIA's
+ * kill switch takes risk off): a halted model judges it as reducing (it shrinks a position,
+ * so it passes), the order-rate throttle does not count against it, and it never waits for
+ * approval. Every other gate and the ledger are the same as a sell or cover.
+ */
+export interface DecideOptions {
+  close?: boolean;
+}
+
 /** What an order becomes: the one decision placing, previewing, approving and replaying act on. */
-export function decideOrder(state: OrderState, req: OrderRequestShape): OrderDecision {
+export function decideOrder(state: OrderState, req: OrderRequestShape, opts: DecideOptions = {}): OrderDecision {
+  const close = opts.close === true;
   const { model } = state;
   const symbol = req.symbol;
   const tripped = model.state === 'halted' ? null : breakerReason(state, state.rules, model.max_drawdown_halt_pct);
-  const gated: GateModel = tripped ? { ...model, state: 'halted', state_reason: tripped } : model;
+  const halted: GateModel = tripped ? { ...model, state: 'halted', state_reason: tripped } : model;
+  const gated: GateModel = close && halted.state === 'halted' ? { ...halted, state: 'reducing' } : halted;
   const commission = commissionCents(req.quantity, model.commission_per_share);
   const limit = req.limit_price ?? undefined;
   let price = limit ?? 0;
@@ -177,7 +189,7 @@ export function decideOrder(state: OrderState, req: OrderRequestShape): OrderDec
     symbolKnown: state.symbolKnown,
     priced: state.marketPrice !== null,
     marketOpen: state.marketOpen,
-    ordersLastMinute: state.ordersLastMinute,
+    ordersLastMinute: close ? 0 : state.ordersLastMinute,
     maxOrdersPerMinute: model.max_orders_per_minute,
     clock: state.clock,
     marketPrice: state.marketPrice ?? undefined,
@@ -190,7 +202,7 @@ export function decideOrder(state: OrderState, req: OrderRequestShape): OrderDec
     ? 'rejected'
     : model.execution_mode === 'validation'
       ? 'validated'
-      : model.require_approval
+      : model.require_approval && !close
         ? 'pending_approval'
         : marketable
           ? 'filled'

@@ -14,7 +14,7 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
   const rows = await sql`
     select o.id, o.side, o.symbol, o.quantity, o.order_type, o.limit_price, o.stop_loss, o.take_profit, o.clock, o.created_at,
            (case when o.status = 'pending_approval' and o.expires_at <= clock_timestamp() then 'expired' else o.status end) as status,
-           o.rejections, o.decided_by, o.decided_at, f.price as f_price, f.quantity as f_quantity, f.clock as f_clock
+           o.rejections, o.decided_by, o.decided_at, o.closes_position, f.price as f_price, f.quantity as f_quantity, f.clock as f_clock
     from orders o left join fills f on f.order_id = o.id
     where o.run_id = ${runId} and o.source = 'agent'
     order by o.id`;
@@ -34,6 +34,7 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
     fill: r.f_price === null || r.f_price === undefined ? null : { price: num(r.f_price), quantity: r.f_quantity as number, clock: iso(r.f_clock)! },
     decided_by: r.decided_by ?? null,
     decided_at: iso(r.decided_at),
+    closes_position: r.closes_position === true,
   }));
 }
 

@@ -107,10 +107,11 @@ export async function insertOrderWithFill(
   const [row] = await tx`
     with o as (
       insert into orders (run_id, model_id, client_order_id, side, symbol, quantity, order_type, limit_price, stop_loss, take_profit,
-                          status, rejections, reasoning, source, clock, key_prefix, expires_at)
+                          status, rejections, reasoning, source, clock, key_prefix, expires_at, closes_position)
       values (${o.run_id}, ${o.model_id}, ${o.client_order_id ?? null}, ${o.side}, ${o.symbol}, ${o.quantity}, ${o.order_type},
               ${o.limit_price ?? null}, ${o.stop_loss ?? null}, ${o.take_profit ?? null}, ${o.status}, ${tx.json(o.rejections as any)},
-              ${o.reasoning ?? null}, ${o.source ?? 'agent'}, ${o.clock}, ${o.key_prefix ?? null}, ${o.expires_at ?? null})
+              ${o.reasoning ?? null}, ${o.source ?? 'agent'}, ${o.clock}, ${o.key_prefix ?? null}, ${o.expires_at ?? null},
+              ${o.closes_position ?? false})
       returning id),
     f as (
       insert into fills (order_id, run_id, symbol, side, quantity, price, commission, slippage, cash_change, realized_pnl, clock)

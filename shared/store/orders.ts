@@ -75,6 +75,8 @@ export interface NewOrder extends OrderRequestShape {
   clock: Date;
   key_prefix?: string | null;
   expires_at?: Date | null;
+  /** close_position's order: a close of the whole position. */
+  closes_position?: boolean;
 }
 
 export async function insertOrder(sql: Q, o: NewOrder): Promise<number> {

@@ -5,7 +5,7 @@
 // fill, position, cash, halt and reasoning are written together or not at all.
 import type { AuthContext } from '../auth/keys.js';
 import { settleAll, type Tx } from '../db/database.js';
-import { decideOrder, type AccountAfter, type BookPosition, type DecideModel, type OrderState } from '../domain/decide.js';
+import { decideOrder, type AccountAfter, type BookPosition, type DecideModel, type DecideOptions, type OrderState } from '../domain/decide.js';
 import { isMarketOpen, type Rejection } from '../domain/gates.js';
 import { accountFigures, type AppliedFill } from '../domain/ledger.js';
 import { fromCents, notionalCents, roundPrice, toCents } from '../domain/money.js';
@@ -237,22 +237,23 @@ async function prefetch(deps: Deps, auth: AuthContext, req: Pick<OrderRequest, '
  * run starts only when the order is not refused (its result says started_run); a refused
  * order is stored without a run.
  */
-export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderRequest): Promise<OrderResult> {
-  validateShape(req);
-  await prefetch(deps, auth, req);
+export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRequest, opts: DecideOptions = {}): Promise<OrderResult> {
+  validateShape(request);
+  await prefetch(deps, auth, request);
   return deps.sql.begin(async (tx) => {
     // load: one round trip (store/order-book.ts)
-    const book = await readOrderBook(tx, auth.userId, req.model_id, { clientOrderId: req.client_order_id, throttle: true, expire: true });
+    const book = await readOrderBook(tx, auth.userId, request.model_id, { clientOrderId: request.client_order_id, throttle: !opts.close, expire: true });
     if (book.seen) return resultFor(tx, deps, book.seen.order_id, true, null);
     const { model } = book;
     let run = book.run;
+    const req = opts.close ? closingRequest(book, request) : request;
     const state = await orderStateFromBook(deps, tx, book, req.symbol);
-    const d = decideOrder(state, req);
+    const d = decideOrder(state, req, opts);
     // persist: one round trip (a new live run first, when the order starts one)
     const startedRun = !run && d.status !== 'rejected';
     if (startedRun) run = await startRun(tx, auth.userId, model.model_id, { kind: 'live' });
     const expires = d.status === 'pending_approval' ? new Date(Date.now() + APPROVAL_MINUTES * 60_000) : null;
-    const base = { ...req, model_id: model.model_id, clock: state.clock, key_prefix: auth.keyPrefix };
+    const base = { ...req, model_id: model.model_id, clock: state.clock, key_prefix: auth.keyPrefix, closes_position: opts.close === true };
     const writes: Promise<unknown>[] = [];
     if (d.tripped) writes.push(haltModel(tx, deps, model.model_id, d.tripped));
     const filled = d.fill && d.applied ? { fill: d.fill, applied: d.applied } : null;
@@ -300,6 +301,43 @@ export async function placeOrder(deps: Deps, auth: AuthContext, req: OrderReques
   });
 }
 
+/** close_position's order on the locked book: a market sell of the whole long, or cover of the whole short. */
+function closingRequest(book: OrderBook, req: OrderRequest): OrderRequest {
+  const held = book.positions.find((p) => p.symbol === req.symbol)?.quantity ?? 0;
+  if (held === 0) {
+    throw new ToolError('NO_POSITION', `Model ${req.model_id} holds no ${req.symbol} position${book.run ? '' : ' (it has no running run)'}; nothing was closed.`);
+  }
+  return { ...req, side: held > 0 ? 'sell' : 'cover', quantity: Math.abs(held), order_type: 'market', limit_price: undefined };
+}
+
+/**
+ * close_position: a market exit of each named position (longs sold, shorts covered), each its
+ * own order transaction through placeOrder's gates and ledger (decideOrder's `close`: allowed
+ * while halted or reducing, not throttled, never waiting for approval). `all`: every position
+ * of the running run; one that is flat by the time its order runs is skipped.
+ * Throws NO_POSITION when the one named symbol is not held.
+ */
+export async function closePositions(
+  deps: Deps,
+  auth: AuthContext,
+  req: { model_id: number; symbol?: string; all?: boolean; reasoning?: string },
+): Promise<OrderResult[]> {
+  const base = { model_id: req.model_id, side: 'sell' as const, quantity: 1, order_type: 'market' as const, reasoning: req.reasoning };
+  if (req.symbol) return [await placeOrder(deps, auth, { ...base, symbol: req.symbol }, { close: true })];
+  await getOwnedModel(deps.sql, auth.userId, req.model_id);
+  const held = await deps.sql`
+    select p.symbol from positions p join runs r on r.id = p.run_id
+    where r.model_id = ${req.model_id} and r.status = 'running' and p.quantity <> 0 order by p.symbol`;
+  const out: OrderResult[] = [];
+  for (const { symbol } of held) {
+    try {
+      out.push(await placeOrder(deps, auth, { ...base, symbol }, { close: true }));
+    } catch (e) {
+      if (!(e instanceof ToolError && e.code === 'NO_POSITION')) throw e;
+    }
+  }
+  return out;
+}
 
 /** The account as loaded (an order that did not fill leaves it unchanged). */
 function currentAccount(state: OrderState, symbol: string, noRun: boolean): AccountAfter {

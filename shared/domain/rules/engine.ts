@@ -22,7 +22,8 @@
 //   ≤ risk_per_trade_pct × V; with no stop the risk is unknown and the limit is ignored.
 // - risk (opening orders): max_positions counts the open positions in the rule's scope
 //   and applies only when the order opens a new symbol; min_cash_reserve_pct: cash after
-//   the order and its commission (buy: cash − notional − fee; short: cash + notional − fee) ≥ pct × V;
+//   the order and its commission ≥ pct × V, where cash after = cash − notional − fee for buys
+//   and shorts alike (the seed's formula: a short's proceeds are collateral, not cash to keep);
 //   max_trades_per_run/day: trades so far + 1 ≤ limit; daily loss (day-start value − V)
 //   ≥ daily_loss_limit_pct × day-start value or ≥ daily_loss_limit_abs, and drawdown
 //   (peak − V)/peak ≥ max_drawdown_pct (peak = max(recorded peak, V)) refuse new risk:
@@ -321,7 +322,9 @@ function checkRisk(ctx: Ctx, rule: RuleRecord, p: RiskParams, emit: Emit): void 
   }
   if (p.min_cash_reserve_pct !== undefined) {
     // The commission leaves cash too: a reserve that ignored it would be breached by the fee.
-    const cashAfter = portfolio.cashCents + (order.side === 'buy' || order.side === 'cover' ? -ctx.notional : ctx.notional) - (order.commissionCents ?? 0);
+    // A short's proceeds are collateral, not spendable cash: buys and shorts alike take the
+    // notional out of the cash the reserve judges (only opening orders get here).
+    const cashAfter = portfolio.cashCents - ctx.notional - (order.commissionCents ?? 0);
     if (!atLeastFraction(cashAfter, p.min_cash_reserve_pct, V)) {
       emit(
         MIN_CASH_RESERVE,

@@ -1,0 +1,200 @@
+// Issue 18 (position management) through real MCP clients, on both databases: close_position
+// and halt_trading's flatten (risk off while halted or reducing), the cash reserve that does
+// not count a short's proceeds, and the counterfactual replay of a close. Every expected fill
+// is computed by hand below from the made-up bars (slippage moves the price against the
+// trader by bps of the market, rounded half up to $0.0001; commission per share in cents;
+// fills.ts / ledger.ts conventions).
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey } from '../../shared/auth/keys.js';
+import { toCents } from '../../shared/domain/money.js';
+import { loadRunFills } from '../../shared/store/analyst.js';
+import { getOwnedRun } from '../../shared/store/runs.js';
+import { replayRun } from '../../shared/trading/counterfactual.js';
+import { importDayBars, type DayBars } from '../../test/csv-bars.js';
+import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
+
+let t: TestSuite;
+let trade: Client, runs: Client, rules: Client, analyst: Client;
+let approver: Client, reader: Client;
+let userId: number;
+
+// Made-up daily bars [date, open, high, low, close] of symbols no other test touches.
+const CSV_BARS: DayBars = {
+  PMLG: [
+    ['2025-06-10', 100, 102, 99, 101],
+    ['2025-06-11', 104, 106, 103, 105],
+    ['2025-06-12', 107, 108, 106, 107],
+  ],
+  PMSH: [
+    ['2025-06-10', 50, 51, 49, 50],
+    ['2025-06-11', 48, 49, 47, 48],
+    ['2025-06-12', 46, 47, 45, 46],
+  ],
+};
+
+beforeAll(async () => {
+  t = await bootSuite();
+  await importDayBars(t, 'positions.csv', CSV_BARS);
+  const { key, name } = await t.user();
+  const [u] = await t.suite.deps.sql`select id from users where name = ${name}`;
+  userId = u!.id;
+  [trade, runs, rules, analyst] = await Promise.all(['trade', 'runs', 'rules', 'analyst'].map((s) => t.client(s as any, key)));
+  approver = await t.client('trade', (await createKey(t.suite.deps.sql, name, ['read', 'approve'])).key);
+  reader = await t.client('trade', (await createKey(t.suite.deps.sql, name, ['read'])).key);
+}, 120_000);
+afterAll(() => t?.close());
+
+async function dayReplay(name: string, settings: Record<string, unknown> = {}) {
+  const m = await ok(runs, 'create_model', { name, initial_cash: 10_000, allow_short: true, max_orders_per_minute: 10_000, ...settings });
+  const run = await ok(runs, 'start_run', { model_id: m.model_id, kind: 'replay', timespan: 'day', start: '2025-06-10', end: '2025-06-12', symbols: ['PMLG', 'PMSH'] });
+  return { m, run };
+}
+
+/** buy 20 PMLG and short 30 PMSH at the 06-10 open, then one step to the 06-11 open (104 and 48). */
+async function longAndShort(name: string, settings: Record<string, unknown> = {}) {
+  const { m, run } = await dayReplay(name, settings);
+  expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 20 })).status).toBe('filled');
+  expect((await ok(trade, 'short', { model_id: m.model_id, symbol: 'PMSH', quantity: 30 })).status).toBe('filled');
+  await ok(runs, 'advance_run', { run_id: run.run_id });
+  return { m, run };
+}
+
+describe('close_position: risk off while halted or reducing', () => {
+  it('halted: sell is refused, close_position sells the long and covers the short at market with slippage and commission, by hand', async () => {
+    // $0.01/share, 10 bps. 06-10: buy 20 at 100 + 0.10 = 100.10, fee 0.20 → cash −2,002.20;
+    // short 30 at 50 − 0.05 = 49.95, fee 0.30 → cash +1,498.50 − 0.30. Cash 9,496.00.
+    const { m, run } = await longAndShort('Close while halted', { commission_per_share: 0.01, slippage_bps: 10 });
+    expect((await ok(trade, 'get_portfolio', { run_id: run.run_id })).cash).toBe(9_496);
+    await ok(trade, 'halt_trading', { model_id: m.model_id, reason: 'news: stop everything' });
+    const sell = await ok(trade, 'sell', { model_id: m.model_id, symbol: 'PMLG', quantity: 20 });
+    expect(sell.rejections.map((r: any) => r.code)).toEqual(['MODEL_HALTED']);
+
+    const one = await ok(trade, 'close_position', { model_id: m.model_id, symbol: 'PMLG', reasoning: 'take the long off' });
+    // sell 20 at 104 − 0.104 = 103.896: notional 2,077.92, fee 0.20; cash 9,496.00 + 2,077.72
+    expect(one.orders).toHaveLength(1);
+    expect(one.orders[0]).toMatchObject({ status: 'filled', side: 'sell', quantity: 20, fill_price: 103.896, commission: 0.2, slippage: 0.104, portfolio_after: { cash: 11_573.72, position_quantity: 0 } });
+
+    const rest = await ok(trade, 'close_position', { model_id: m.model_id, all: true });
+    // cover 30 at 48 + 0.048 = 48.048: notional 1,441.44, fee 0.30; cash 11,573.72 − 1,441.74
+    expect(rest.orders.map((o: any) => [o.side, o.symbol, o.quantity, o.fill_price, o.commission])).toEqual([['cover', 'PMSH', 30, 48.048, 0.3]]);
+    const p = await ok(trade, 'get_portfolio', { run_id: run.run_id });
+    // realized: long 2,077.92 − 2,002.00 − 0.20 = 75.72; short 1,498.50 − 1,441.44 − 0.30 = 56.76;
+    // the opening fees −0.50: 131.98 = cash − 10,000
+    expect(p).toMatchObject({ cash: 10_131.98, positions: [], realized_pnl: 131.98, state: 'halted' });
+    // the agent's own orders, with the reasoning logged
+    const { orders } = await ok(trade, 'list_orders', { run_id: run.run_id });
+    expect(orders.filter((o: any) => o.status === 'filled').map((o: any) => [o.side, o.source])).toEqual([['buy', 'agent'], ['short', 'agent'], ['sell', 'agent'], ['cover', 'agent']]);
+    expect(orders.find((o: any) => o.order_id === one.orders[0].order_id).reasoning).toBe('take the long off');
+    const log = await ok(runs, 'get_reasoning', { run_id: run.run_id });
+    expect(log.entries.map((e: any) => e.content)).toContain('take the long off');
+    // still halted: a buy is refused, and nothing is left to close
+    expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 1 })).rejections.map((r: any) => r.code)).toEqual(['MODEL_HALTED']);
+    expect((await ok(trade, 'close_position', { model_id: m.model_id, all: true })).orders).toEqual([]);
+  });
+
+  it('bad input: no position, both or neither of symbol and all: one sentence, nothing written', async () => {
+    const { m } = await dayReplay('Close bad input');
+    const before = await t.suite.deps.sql`select count(*)::int as n from orders where model_id = ${m.model_id}`;
+    expect(await call(trade, 'close_position', { model_id: m.model_id, symbol: 'PMLG' })).toMatchObject({
+      isError: true,
+      text: `Model ${m.model_id} holds no PMLG position; nothing was closed.`,
+    });
+    const both = await call(trade, 'close_position', { model_id: m.model_id, symbol: 'PMLG', all: true });
+    expect(both).toMatchObject({ isError: true, text: 'Give exactly one of symbol (one position) or all: true (every position); nothing was closed.' });
+    expect((await call(trade, 'close_position', { model_id: m.model_id })).isError).toBe(true);
+    const after = await t.suite.deps.sql`select count(*)::int as n from orders where model_id = ${m.model_id}`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+  });
+
+  it('scope: an approve key (no trade) closes; a read key is refused naming the scope', async () => {
+    const { m, run } = await longAndShort('Close by approver');
+    const denied = await call(reader, 'close_position', { model_id: m.model_id, all: true });
+    expect(denied.isError).toBe(true);
+    expect(denied.text).toMatch(/trade|approve/);
+    const r = await ok(approver, 'close_position', { model_id: m.model_id, symbol: 'PMSH' });
+    // no slippage or commission: cover 30 at the 06-11 open 48; realized (50 − 48) × 30 = 60
+    expect(r.orders[0]).toMatchObject({ status: 'filled', side: 'cover', quantity: 30, fill_price: 48 });
+    const p = await ok(trade, 'get_portfolio', { run_id: run.run_id });
+    expect(p.positions.map((x: any) => [x.symbol, x.quantity])).toEqual([['PMLG', 20]]);
+    expect(p.realized_pnl).toBe(60);
+  });
+
+  it('require_approval: close_position does not wait for a person', async () => {
+    const { m } = await dayReplay('Close with approval', { require_approval: true });
+    const buy = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 5 });
+    expect(buy.status).toBe('pending_approval');
+    await ok(approver, 'approve_order', { order_id: buy.order_id });
+    const r = await ok(trade, 'close_position', { model_id: m.model_id, symbol: 'PMLG' });
+    expect(r.orders[0]).toMatchObject({ status: 'filled', side: 'sell', quantity: 5, fill_price: 100 });
+  });
+});
+
+describe('halt_trading flatten: true', () => {
+  it('halts, then closes every position, in that order, and lists the closing orders', async () => {
+    const { m, run } = await longAndShort('Flatten');
+    const r = await ok(trade, 'halt_trading', { model_id: m.model_id, reason: 'kill switch', flatten: true });
+    expect(r).toMatchObject({ state: 'halted', previous_state: 'active', reason: 'kill switch' });
+    // at the 06-11 open, no slippage: sell 20 PMLG at 104 (+80), cover 30 PMSH at 48 (+60)
+    expect(r.closing_orders.map((o: any) => [o.side, o.symbol, o.quantity, o.fill_price, o.status])).toEqual([
+      ['sell', 'PMLG', 20, 104, 'filled'],
+      ['cover', 'PMSH', 30, 48, 'filled'],
+    ]);
+    const p = await ok(trade, 'get_portfolio', { run_id: run.run_id });
+    expect(p).toMatchObject({ cash: 10_140, positions: [], realized_pnl: 140, state: 'halted' });
+    // halted first: the state change is recorded before the closing orders were placed
+    const [halt] = await t.suite.deps.sql`select max(created_at) as at from model_state_events where model_id = ${m.model_id} and state = 'halted'`;
+    const [first] = await t.suite.deps.sql`select min(created_at) as at from orders where id = ${r.closing_orders[0].order_id}`;
+    expect(new Date(halt!.at).getTime()).toBeLessThanOrEqual(new Date(first!.at).getTime());
+  });
+
+  it('reducing with flatten closes too; without flatten no closing_orders', async () => {
+    const { m } = await longAndShort('Flatten reducing');
+    const plain = await ok(trade, 'halt_trading', { model_id: m.model_id, reason: 'slow down', mode: 'reducing' });
+    expect(plain.closing_orders).toBeUndefined();
+    const r = await ok(trade, 'halt_trading', { model_id: m.model_id, reason: 'slow down', mode: 'reducing', flatten: true });
+    expect(r.state).toBe('reducing');
+    expect(r.closing_orders.map((o: any) => o.status)).toEqual(['filled', 'filled']);
+  });
+});
+
+describe('min_cash_reserve_pct does not count a short\'s proceeds (the seed\'s formula: cash − amount × price)', () => {
+  it('cash $5,500 with a 50% reserve on $10,000: short $2,000 is refused, short $500 (exactly at the reserve) passes', async () => {
+    const { m } = await dayReplay('Reserve and shorts');
+    await ok(rules, 'create_rule', { model_id: m.model_id, rule_name: 'Keep half in cash', rule_category: 'risk', rule_description: 'reserve', enforcement_params: { min_cash_reserve_pct: 0.5 } });
+    // buy 45 at 100: cash 5,500, value 10,000 (cash after 5,500 ≥ 5,000)
+    expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 45 })).status).toBe('filled');
+    const big = await ok(trade, 'short', { model_id: m.model_id, symbol: 'PMSH', quantity: 40 }); // 40 × 50 = 2,000
+    expect(big.status).toBe('rejected');
+    expect(big.rejections.map((r: any) => r.message)).toEqual([
+      "Rule 'Keep half in cash': cash after the order would be $3,500.00 = 35% of $10,000.00 portfolio (must keep at least 50% = $5,000.00)",
+    ]);
+    const fits = await ok(trade, 'short', { model_id: m.model_id, symbol: 'PMSH', quantity: 10 }); // 5,500 − 500 = 5,000
+    expect(fits.status).toBe('filled');
+  });
+});
+
+describe('one engine: the counterfactual replays close_position', () => {
+  it('a run with a halt and close_position replayed under its frozen rules reproduces its fills, cash and orders', async () => {
+    const { m, run } = await longAndShort('Replay a close', { commission_per_share: 0.01, slippage_bps: 10 });
+    await ok(trade, 'halt_trading', { model_id: m.model_id, reason: 'pause' });
+    await ok(trade, 'close_position', { model_id: m.model_id, symbol: 'PMSH' });
+    await ok(approver, 'resume_trading', { model_id: m.model_id });
+    expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 5 })).status).toBe('filled');
+    await ok(runs, 'advance_run', { run_id: run.run_id });
+    await ok(trade, 'halt_trading', { model_id: m.model_id, reason: 'done', flatten: true });
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    const deps = t.suite.deps;
+    const done = await getOwnedRun(deps.sql, userId, run.run_id);
+    const replay = await replayRun(deps, done, null);
+    const strip = (f: { symbol: string; side: string; quantity: number; price: number; commission_cents: number; clock: string; source: string }) =>
+      `${f.clock} ${f.source} ${f.side} ${f.quantity} ${f.symbol} @${f.price} fee ${f.commission_cents}`;
+    const recorded = await loadRunFills(deps.sql, run.run_id);
+    expect(recorded).toHaveLength(5); // buy, short, cover (close), buy, then the flatten's sell of 25
+    expect(replay.fills.map(strip).sort()).toEqual(recorded.map(strip).sort());
+    expect(replay.book.cashCents).toBe(toCents(done.cash));
+    for (const o of replay.orders) expect(`${o.order_id} ${replay.book.outcomes.get(o.order_id)!.status}`).toBe(`${o.order_id} ${o.status}`);
+    const r = await ok(analyst, 'replay_with_rules', { run_id: run.run_id, rules: [] });
+    expect(r.orders_changed).toBe(0);
+  });
+});
