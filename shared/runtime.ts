@@ -40,6 +40,8 @@ export interface RunningSuite {
   /** The key printed at start-up (demo or bootstrap), if any. */
   key?: string;
   keyCreated: boolean;
+  /** Why the demo key is not printed: its file no longer matches the database (reported, never replaced). */
+  keyMismatch?: string;
   close(): Promise<void>;
 }
 
@@ -68,11 +70,13 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
 
     let key: string | undefined;
     let keyCreated = false;
+    let keyMismatch: string | undefined;
     if (config.AIBT_BOOTSTRAP_KEY) {
       await ensureBootstrapKey(db.sql, config.AIBT_BOOTSTRAP_KEY);
       key = config.AIBT_BOOTSTRAP_KEY;
     } else if (db.embedded) {
-      ({ key, created: keyCreated } = await ensureDemoKey(db.sql, config.dataDir));
+      ({ key, created: keyCreated, mismatch: keyMismatch } = await ensureDemoKey(db.sql, config.dataDir));
+      if (keyMismatch) logEvent('demo_key_mismatch', { message: keyMismatch });
     }
 
     const loopbackOnly = ['127.0.0.1', 'localhost', '::1'].includes(config.AIBT_HOST);
@@ -106,7 +110,7 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
     }
     if (db.embedded && !opts.inMemory) closers.push(await startAdminEndpoint(deps));
 
-    return { deps, urls, hosts, key, keyCreated, close: closeAll };
+    return { deps, urls, hosts, key, keyCreated, keyMismatch, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
@@ -190,6 +194,7 @@ export async function runUntilSignal(specs: ServerSpec[]): Promise<void> {
   if (suite.key && suite.keyCreated) lines.push(`Demo key (kept in ${path.join(suite.deps.config.dataDir, 'demo-key')}):`, `  ${suite.key}`);
   else if (suite.key && !suite.deps.config.AIBT_BOOTSTRAP_KEY) lines.push(`Demo key: see ${path.join(suite.deps.config.dataDir, 'demo-key')}`);
   else if (suite.key) lines.push('Key: the one in AIBT_BOOTSTRAP_KEY.');
+  else if (suite.keyMismatch) lines.push(suite.keyMismatch);
   process.stderr.write(lines.join('\n') + '\n');
   logEvent('started', { servers: specs.map((s) => s.name), ms, rss_mb: Math.round(process.memoryUsage().rss / 1048576) });
 

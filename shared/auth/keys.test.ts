@@ -77,6 +77,6 @@ describe('api keys', () => {
     expect(fs.readFileSync(path.join(dir, 'demo-key'), 'utf8').trim()).toBe(first.key);
     const second = await ensureDemoKey(db.sql, dir);
     expect(second).toEqual({ key: first.key, created: false });
-    expect((await authenticate(db.sql, first.key))!.userName).toBe('demo');
+    expect((await authenticate(db.sql, first.key!))!.userName).toBe('demo');
   });
 });

@@ -154,17 +154,23 @@ function bootstrapPrefix(key: string): string {
 
 /**
  * The embedded default's demo key: created on first start, printed once, kept in
- * AIBT_DATA_DIR/demo-key. Returns the key and whether it was created now.
+ * AIBT_DATA_DIR/demo-key. Returns the key and whether it was created now. A demo-key file
+ * that no longer matches any key in the database (a restore from another copy, a damaged
+ * directory) is never replaced: the answer has no key and `mismatch` says so in one sentence.
  */
-export async function ensureDemoKey(sql: Sql, dataDir: string): Promise<{ key: string; created: boolean }> {
+export async function ensureDemoKey(sql: Sql, dataDir: string): Promise<{ key?: string; created: boolean; mismatch?: string }> {
   const file = path.join(dataDir, 'demo-key');
   if (fs.existsSync(file)) {
     const key = fs.readFileSync(file, 'utf8').trim();
     if (await authenticate(sql, key)) return { key, created: false };
+    return {
+      created: false,
+      mismatch: `The key in ${file} (${keyPrefix(key)}) is not a key of this database (restored from another copy, or revoked); it was left as it is. Make a key with: npm run admin -- create-key demo`,
+    };
   }
   const userId = await ensureDemoUser(sql);
   const { key } = await insertKey(sql, userId, [...SCOPES]);
   fs.mkdirSync(dataDir, { recursive: true });
-  fs.writeFileSync(file, key + '\n', { mode: 0o600 });
+  fs.writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' });
   return { key, created: true };
 }

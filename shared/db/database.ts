@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
+import { logEvent } from '../log.js';
 import { countingSocket, type CountingSocket, type RoundTripCounter } from './round-trips.js';
 
 export type Sql = postgres.Sql;
@@ -70,6 +71,9 @@ function socketOption(socket: CountingSocket['socket']): postgres.Options<{}> {
 
 export class EmbeddedInUseError extends Error {}
 
+/** The embedded data directory holds something that is not a database AIBT can open; nothing was written. */
+export class DataDirectoryError extends Error {}
+
 async function openEmbedded(dataDir: string, inMemory: boolean, sharedBuffers: string): Promise<Database> {
   const release = inMemory ? () => {} : acquireLock(dataDir);
   try {
@@ -77,8 +81,27 @@ async function openEmbedded(dataDir: string, inMemory: boolean, sharedBuffers: s
     const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
     const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`];
     const pgdata = path.join(dataDir, 'pglite');
-    if (!inMemory && !fs.existsSync(path.join(pgdata, 'PG_VERSION'))) await initdbInChild(pgdata, startParams);
-    const db = await PGlite.create(inMemory ? 'memory://' : pgdata, { startParams });
+    if (!inMemory) {
+      // initdb only into an absent or empty directory: never over data (a lost PG_VERSION
+      // would otherwise wipe every order and write a new demo key).
+      const files = countFiles(pgdata);
+      if (files === 0) await initdbInChild(pgdata, startParams);
+      else if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
+        throw new DataDirectoryError(
+          `The embedded data directory ${pgdata} holds ${files} files but no PG_VERSION, so it is not a database AIBT can open; nothing was written. Restore from a backup (aibt admin restore FILE) or move it aside to start fresh.`,
+        );
+      }
+    }
+    let db: InstanceType<typeof PGlite>;
+    try {
+      db = await PGlite.create(inMemory ? 'memory://' : pgdata, { startParams });
+    } catch (err) {
+      if (inMemory) throw err;
+      const reason = (err instanceof Error ? err.message : String(err)).split('.')[0]!.trim();
+      throw new DataDirectoryError(
+        `The embedded database in ${pgdata} (${countFiles(pgdata)} files) is damaged and does not open (PGlite: ${reason}); nothing was written. Restore from a backup (aibt admin restore FILE) or move it aside to start fresh.`,
+      );
+    }
     const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
     await server.start();
     const [host, port] = server.getServerConn().split(':');
@@ -104,6 +127,16 @@ async function openEmbedded(dataDir: string, inMemory: boolean, sharedBuffers: s
   }
 }
 
+/** Files (not directories) under dir, 0 when it is absent. */
+export function countFiles(dir: string): number {
+  try {
+    return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).length;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
 /**
  * Creates a fresh embedded data directory in a short-lived child process: initdb's memory
  * (hundreds of MB of WebAssembly heap) goes back to the system when the child exits
@@ -121,23 +154,69 @@ await db.close();`;
   });
 }
 
-/** Refuse a second process on the same embedded data directory, in one clear sentence. */
+interface LockOwner {
+  pid: number;
+  /** The process's start time in clock ticks since boot (/proc/PID/stat field 22); null off Linux. */
+  started: string | null;
+}
+
+/** A process's start time (Linux), which tells a PID's owner from a later process given the same PID. */
+function processStarted(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the lock's owner still runs: the same PID started at the same time (an old bare-PID lock: a live node process). */
+function lockHeld(owner: LockOwner): boolean {
+  if (!owner.pid || !processAlive(owner.pid)) return false;
+  if (owner.started) {
+    const now = processStarted(owner.pid);
+    return now === null || now === owner.started;
+  }
+  try {
+    return /node/.test(fs.readFileSync(`/proc/${owner.pid}/cmdline`, 'utf8'));
+  } catch {
+    return true; // no /proc: trust the PID
+  }
+}
+
+function readLock(lockPath: string): LockOwner {
+  const text = fs.readFileSync(lockPath, 'utf8').trim();
+  try {
+    const o = JSON.parse(text) as Partial<LockOwner> | number;
+    if (typeof o === 'number') return { pid: o, started: null };
+    return { pid: Number(o.pid) || 0, started: typeof o.started === 'string' ? o.started : null };
+  } catch {
+    return { pid: Number(text) || 0, started: null };
+  }
+}
+
+/**
+ * Refuse a second process on the same embedded data directory, in one clear sentence. A lock
+ * whose process is gone, or whose PID now belongs to another program, is taken over with a log line.
+ */
 function acquireLock(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
   const lockPath = path.join(dataDir, 'db.lock');
+  const mine: LockOwner = { pid: process.pid, started: processStarted(process.pid) };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      fs.writeFileSync(lockPath, JSON.stringify(mine), { flag: 'wx' });
       return () => fs.rmSync(lockPath, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      if (pid && processAlive(pid)) {
+      const owner = readLock(lockPath);
+      if (lockHeld(owner)) {
         throw new EmbeddedInUseError(
-          `The embedded database in ${dataDir} is already open in process ${pid}; stop that process, use another AIBT_DATA_DIR, or set DATABASE_URL to a shared Postgres.`,
+          `The embedded database in ${dataDir} is already open in process ${owner.pid}; stop that process, use another AIBT_DATA_DIR, or set DATABASE_URL to a shared Postgres.`,
         );
       }
-      fs.rmSync(lockPath, { force: true }); // stale lock from a process that is gone
+      logEvent('stale_lock_taken_over', { lock: lockPath, pid: owner.pid, reason: owner.pid && processAlive(owner.pid) ? 'the PID now belongs to another program' : 'the process is gone' });
+      fs.rmSync(lockPath, { force: true });
     }
   }
   throw new EmbeddedInUseError(`Could not lock the embedded database in ${dataDir}.`);
