@@ -147,7 +147,16 @@ describe('analyst on a minute replay with known trades', () => {
     const total = v[n]! / v[0]! - 1;
     const annual = Math.pow(1 + total, ppy / n) - 1;
 
-    const m = (await ok(analyst, 'calculate_metrics', { run_id: run1 })).runs[0];
+    // one session: by default one daily return (start value → the session's close), Sharpe undefined
+    const daily = (await ok(analyst, 'calculate_metrics', { run_id: run1 })).runs[0];
+    expect(daily).toMatchObject({ returns_basis: 'session_close', periods: 1, periods_per_year: 252, sharpe: null, volatility: null });
+    expect(Math.abs(daily.total_return - total)).toBeLessThan(1e-9);
+    expect(Math.abs(daily.annualized_return - (Math.pow(1 + total, 252) - 1))).toBeLessThan(1e-9);
+    expect(Math.abs(daily.max_drawdown - mdd)).toBeLessThan(1e-9); // the drawdown reads every step
+    expect(daily.notes.join(' ')).toMatch(/sharpe is null: sharpe needs at least 2 returns/);
+
+    const m = (await ok(analyst, 'calculate_metrics', { run_id: run1, returns: 'per_step' })).runs[0];
+    expect(m.returns_basis).toBe('per_step');
     expect(m.periods).toBe(n);
     expect(m.periods_per_year).toBe(ppy);
     expect(m.start_value).toBe(1_000_000);
@@ -182,7 +191,8 @@ describe('analyst on a minute replay with known trades', () => {
   });
 
   it('a buy-and-hold benchmark: its return, the excess return, bounded correlation; an unknown symbol is one sentence', async () => {
-    const m = (await ok(analyst, 'calculate_metrics', { run_id: run1, benchmark: 'JPM' })).runs[0];
+    // per step: a one-session run has one session-close return, too few for a correlation
+    const m = (await ok(analyst, 'calculate_metrics', { run_id: run1, benchmark: 'JPM', returns: 'per_step' })).runs[0];
     expect(m.benchmark.symbol).toBe('JPM');
     expect(typeof m.benchmark.benchmark_return).toBe('number');
     expect(m.benchmark.excess_return).toBeCloseTo(m.total_return - m.benchmark.benchmark_return, 12);

@@ -10,7 +10,7 @@ import {
   downsideDeviation,
   exposure,
   maxDrawdown,
-  periodsPerYear,
+  returnSeries,
   sharpeRatio,
   sortinoRatio,
   tradeStats,
@@ -182,9 +182,93 @@ describe('metrics by hand', () => {
     expect(exposure(p.slice(0, 1), [])).toBeNull();
   });
 
-  it('periods per year follow the step', () => {
-    expect(periodsPerYear('day')).toBe(252);
-    expect(periodsPerYear('minute')).toBe(98_280);
-    expect(periodsPerYear(null)).toBe(98_280); // live runs step per minute
+  it('periods per year follow the series: daily steps and session closes 252, minute steps 252 × 390', () => {
+    const p = points([100, 101]);
+    expect(returnSeries(p, 'day', undefined).periods_per_year).toBe(252);
+    expect(returnSeries(p, 'minute', undefined)).toMatchObject({ basis: 'session_close', periods_per_year: 252 });
+    expect(returnSeries(p, null, undefined)).toMatchObject({ basis: 'session_close', periods_per_year: 252 }); // live runs are intraday
+    expect(returnSeries(p, 'minute', 'per_step')).toMatchObject({ basis: 'per_step', periods_per_year: 98_280 });
+    const notes: string[] = [];
+    expect(returnSeries(p, 'day', 'session_close', notes).basis).toBe('per_step'); // a daily run is unchanged
+    expect(notes[0]).toMatch(/steps once per session/);
+  });
+});
+
+describe('intraday runs: daily returns at each session close (empyrical convention)', () => {
+  // A minute curve over 8 New York sessions (January: New York is UTC−5, so the NY date is the
+  // UTC date) whose closes compound empyrical's mixed_returns from the start value 1, with
+  // minute wiggles of ±3% and the overnight gaps in between. Built by hand: the closes are the
+  // 16:00 points, chosen here by index, not by the code under test.
+  const days = ['2025-01-06', '2025-01-07', '2025-01-08', '2025-01-09', '2025-01-10', '2025-01-13', '2025-01-14', '2025-01-15'];
+  const closes = curveOf(MIXED); // [start, close day 1, …, close day 8]
+  const pts: EquityPoint[] = [{ clock: '2025-01-06T14:30:00.000Z', value: 1 }];
+  const closeIdx: number[] = [0];
+  days.forEach((d, i) => {
+    const open = closes[i]! * (i % 2 ? 1.03 : 0.97); // an overnight gap
+    for (let m = 1; m <= 389; m++) {
+      const t = new Date(Date.parse(`${d}T14:30:00Z`) + m * 60_000).toISOString();
+      pts.push({ clock: t, value: open * (1 + 0.03 * Math.sin(m / 7)) });
+    }
+    pts.push({ clock: `${d}T21:00:00.000Z`, value: closes[i + 1]! });
+    closeIdx.push(pts.length - 1);
+  });
+
+  it('sharpe, volatility and sortino equal empyrical test_stats.py mixed_returns figures', () => {
+    const notes: string[] = [];
+    const s = returnSeries(pts, 'minute', undefined, notes);
+    expect(s.points).toEqual(closeIdx.map((i) => pts[i]));
+    const m = curveMetrics(pts, s.periods_per_year, notes, s.points);
+    expect(m.periods).toBe(8);
+    expect(m.periods_per_year).toBe(252);
+    expect(m.sharpe).toBeCloseTo(1.7238613961706866, 8); // empyrical test_sharpe_ratio(mixed_returns)
+    expect(m.volatility).toBeCloseTo(0.9136465399704637, 8); // test_annual_volatility
+    expect(m.sortino).toBeCloseTo(2.605531251673693, 8); // test_sortino
+    // (1 + total)^(252/8) − 1 with total = Π(1 + r) − 1 (empyrical annual_return over the 8 returns)
+    const total = MIXED.reduce((v, r) => v * (1 + r), 1) - 1;
+    expect(m.total_return).toBeCloseTo(total, 12);
+    expect(m.annualized_return).toBeCloseTo(Math.pow(1 + total, 252 / 8) - 1, 9);
+    expect(m.worst_period).toEqual({ clock: pts[closeIdx[8]!]!.clock, return: expect.closeTo(-0.1, 12) });
+    // the drawdown still reads every point: the minute lows go deeper than the closes' −10%
+    let peak = -Infinity;
+    let deepest = 0;
+    for (const p of pts) {
+      peak = Math.max(peak, p.value);
+      deepest = Math.min(deepest, p.value / peak - 1);
+    }
+    expect(m.max_drawdown).toBeCloseTo(deepest, 12);
+    expect(deepest).toBeLessThan(-0.1);
+  });
+
+  it('per step on request: every point, 252 × 390', () => {
+    const s = returnSeries(pts, 'minute', 'per_step');
+    const m = curveMetrics(pts, s.periods_per_year, [], s.points);
+    expect(m.periods).toBe(pts.length - 1);
+    const r = pts.slice(1).map((p, i) => p.value / pts[i]!.value - 1);
+    const mu = r.reduce((a, b) => a + b, 0) / r.length;
+    const sd = Math.sqrt(r.reduce((a, b) => a + (b - mu) ** 2, 0) / (r.length - 1));
+    expect(m.sharpe).toBeCloseTo((mu / sd) * Math.sqrt(252 * 390), 9);
+  });
+
+  it('a start value on the first session date stays first; one point per later date', () => {
+    const p = [
+      { clock: '2025-01-06T15:00:00.000Z', value: 100 },
+      { clock: '2025-01-06T18:00:00.000Z', value: 101 },
+      { clock: '2025-01-06T21:00:00.000Z', value: 102 },
+      { clock: '2025-01-07T15:00:00.000Z', value: 99 },
+      { clock: '2025-01-07T21:00:00.000Z', value: 98 },
+    ];
+    expect(returnSeries(p, 'minute', undefined).points.map((x) => x.value)).toEqual([100, 102, 98]);
+  });
+});
+
+describe('drawdown start: the last peak before the valley (empyrical get_max_drawdown_underwater)', () => {
+  it('a flat stretch at the high starts the drawdown at its last point', () => {
+    // 100, 110, 110, 110, 99, 105: underwater = 0 at indices 0–3; the last zero before the valley (4) is 3
+    const p = points([100, 110, 110, 110, 99, 105]);
+    const m = curveMetrics(p, 252, []);
+    expect(m.max_drawdown).toBeCloseTo(99 / 110 - 1, 12);
+    expect(m.drawdown.start).toBe(p[3]!.clock);
+    expect(m.drawdown.valley).toBe(p[4]!.clock);
+    expect(maxDrawdown([100, 110, 110, 110, 99, 105])).toMatchObject({ peak: 3, valley: 4, recovery: null, duration_periods: 2 });
   });
 });

@@ -1,13 +1,19 @@
 // Performance metrics of an equity curve (CONTRACT §5). Pure: no I/O.
 //
 // Conventions (the tool description states them too):
-// - Returns are simple returns of the equity curve per clock step: r_i = v_i / v_{i-1} − 1.
-// - periods_per_year: 252 for daily steps, 252 × 390 for regular-session minute steps.
+// - Returns are simple returns r_i = v_i / v_{i-1} − 1 of the equity curve: per clock step for
+//   daily runs; for intraday runs (minute replays, live runs) per session close, the value at
+//   the last point of each New York date with the run's start value first (empyrical, pyfolio,
+//   QuantStats and LEAN measure daily returns at each close), or per step on request
+//   (returnSeries).
+// - periods_per_year: 252 for daily steps and session closes, 252 × 390 for minute steps.
 // - Risk-free rate 0. Standard deviation with ddof = 1 (sample).
 // - Sharpe = mean(r) / std(r) × √periods_per_year.
 // - Sortino = mean(r) / DD × √periods_per_year, DD = √mean(min(r, 0)²) (downside deviation
 //   against 0 over every return, empyrical's downside_risk).
-// - Max drawdown = min(v / running max(v) − 1), the starting value being the first point.
+// - Max drawdown = min(v / running max(v) − 1) over every recorded point, the starting value
+//   being the first; it starts at the last peak before the valley (the latest point at the
+//   running max, not the first of a flat stretch there).
 // - Annualized return = (1 + total)^(periods_per_year / n) − 1, n = number of returns.
 // - Calmar = annualized return / |max drawdown|.
 // - Benchmark: beta = cov(r, b) / var(b) (ddof 1 both), alpha = (mean(r) − beta·mean(b)) ×
@@ -18,12 +24,50 @@
 // Anything undefined (too few returns, zero volatility, no losing round trip…) is null and
 // a sentence in `notes` says why: never NaN, Infinity or a made-up 0.
 
+import { nyLocal } from './ny-time.js';
+
 export const DAILY_PERIODS_PER_YEAR = 252;
 export const MINUTE_PERIODS_PER_YEAR = 252 * 390;
 
-/** 252 for daily steps; 252 × 390 for minute steps (a live run steps per minute). */
-export function periodsPerYear(timespan: 'day' | 'minute' | null): number {
-  return timespan === 'day' ? DAILY_PERIODS_PER_YEAR : MINUTE_PERIODS_PER_YEAR;
+/** Which series the return metrics were computed on. */
+export type ReturnsBasis = 'per_step' | 'session_close';
+
+/**
+ * The last point of each New York date, after the first point (the run's start value), which
+ * stays first; a date whose last point is the first point adds nothing. Points in time order.
+ */
+export function sessionCloses<P extends { clock: string }>(points: readonly P[]): P[] {
+  if (!points.length) return [];
+  const out: P[] = [points[0]!];
+  let lastDate = '';
+  for (let i = 1; i < points.length; i++) {
+    const date = nyLocal(new Date(points[i]!.clock)).date;
+    if (date === lastDate) out[out.length - 1] = points[i]!;
+    else {
+      out.push(points[i]!);
+      lastDate = date;
+    }
+  }
+  return out;
+}
+
+/**
+ * The series a run's return metrics are computed on and its periods_per_year: a daily run's
+ * steps (252); an intraday run's session closes (252) unless `asked` is 'per_step' (252 × 390).
+ * `notes` gets a sentence when a daily run was asked for session closes (its steps are sessions).
+ */
+export function returnSeries<P extends { clock: string }>(
+  points: readonly P[],
+  timespan: 'day' | 'minute' | null,
+  asked: ReturnsBasis | undefined,
+  notes?: string[],
+): { points: P[]; basis: ReturnsBasis; periods_per_year: number } {
+  if (timespan === 'day') {
+    if (asked === 'session_close') notes?.push("A daily run steps once per session: its per-step returns are the session returns.");
+    return { points: [...points], basis: 'per_step', periods_per_year: DAILY_PERIODS_PER_YEAR };
+  }
+  if (asked === 'per_step') return { points: [...points], basis: 'per_step', periods_per_year: MINUTE_PERIODS_PER_YEAR };
+  return { points: sessionCloses(points), basis: 'session_close', periods_per_year: DAILY_PERIODS_PER_YEAR };
 }
 
 /** Simple returns v_i / v_{i-1} − 1 of a value series; a step from a value ≤ 0 gives null. */
@@ -100,7 +144,7 @@ export function annualizedReturn(totalReturn: number, n: number, ppy: number): M
 export interface Drawdown {
   /** min(v / running max − 1), a fraction ≤ 0. */
   max_drawdown: number;
-  /** Index of the peak before the deepest point (null when there is no drawdown). */
+  /** Index of the last peak before the deepest point (null when there is no drawdown). */
   peak: number | null;
   valley: number | null;
   /** Index where the equity first regained the peak after the valley, or null. */
@@ -115,7 +159,8 @@ export function maxDrawdown(values: readonly number[]): Drawdown {
   let best = { dd: 0, peak: -1, valley: -1 };
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (v > values[peakIdx]!) peakIdx = i;
+    // ≥: the latest point at the high is the peak the fall starts from
+    if (v >= values[peakIdx]!) peakIdx = i;
     const p = values[peakIdx]!;
     if (p > 0) {
       const dd = v / p - 1;
@@ -260,11 +305,14 @@ export interface CurveMetrics {
 
 /**
  * Metrics of an equity curve (points in time order, the first being the starting value) under
- * the conventions above. `notes` receives one sentence per null.
+ * the conventions above. `notes` receives one sentence per null. The return metrics (periods,
+ * annualized return, volatility, Sharpe, Sortino, best and worst period) come from
+ * `returnPoints` (returnSeries: session closes for intraday runs), the total return and the
+ * drawdown from every point.
  */
-export function curveMetrics(points: readonly EquityPoint[], ppy: number, notes: string[]): CurveMetrics {
+export function curveMetrics(points: readonly EquityPoint[], ppy: number, notes: string[], returnPoints: readonly EquityPoint[] = points): CurveMetrics {
   const values = points.map((p) => p.value);
-  const raw = simpleReturns(values);
+  const raw = simpleReturns(returnPoints.map((p) => p.value));
   const returns = raw.filter((r): r is number => r !== null);
   if (returns.length < raw.length) notes.push(`${raw.length - returns.length} step(s) from a value ≤ 0 have no simple return and were left out.`);
   const out: CurveMetrics = {
@@ -325,8 +373,8 @@ export function curveMetrics(points: readonly EquityPoint[], ppy: number, notes:
     if (worst < 0 || r < raw[worst]!) worst = i;
   }
   if (best >= 0) {
-    out.best_period = { clock: points[best + 1]!.clock, return: raw[best]! };
-    out.worst_period = { clock: points[worst + 1]!.clock, return: raw[worst]! };
+    out.best_period = { clock: returnPoints[best + 1]!.clock, return: raw[best]! };
+    out.worst_period = { clock: returnPoints[worst + 1]!.clock, return: raw[worst]! };
   } else {
     notes.push('best_period and worst_period are null: the run has no return (one equity point).');
   }

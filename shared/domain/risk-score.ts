@@ -2,7 +2,7 @@
 // Each factor's raw value is mapped linearly from its `calm` value (0) to its `extreme` value
 // (1), clamped; its contribution is normalized × weight × 100. The weights sum to 1, so the
 // score is the sum of the contributions. Same facts, same score.
-import { annualizedVolatility, periodsPerYear, simpleReturns } from './metrics.js';
+import { annualizedVolatility, returnSeries, simpleReturns } from './metrics.js';
 import { nyLocal } from './ny-time.js';
 import { lossStreaks, positionWeights, type ThreatFacts } from './threats.js';
 
@@ -30,7 +30,7 @@ export const RISK_FACTOR_TABLE: Record<RiskFactorName, { weight: number; calm: n
   loss_streak: { weight: 0.075, calm: 0, extreme: 6, unit: 'longest run of losing FIFO round trips (P&L ≤ 0)' },
   trading_pace: { weight: 0.075, calm: 0, extreme: 1, unit: "busiest minute / max_orders_per_minute, or busiest New York day / the max_trades_per_day rule (the larger)" },
   rule_violation_attempts: { weight: 0.075, calm: 0, extreme: 10, unit: 'agent orders a rule refused' },
-  equity_volatility: { weight: 0.075, calm: 0.1, extreme: 0.6, unit: 'annualized volatility of the equity curve (ddof 1, √periods_per_year)' },
+  equity_volatility: { weight: 0.075, calm: 0.1, extreme: 0.6, unit: 'annualized volatility of the equity curve as calculate_metrics has it (session-close returns for intraday runs; ddof 1, √252)' },
   rule_coverage: { weight: 0.15, calm: 0, extreme: 3, unit: 'missing protections among: position cap, loss limit, stop (0–3)' },
 };
 
@@ -99,8 +99,9 @@ export function riskRaw(f: RiskFacts): { raw: Record<RiskFactorName, number>; mi
 
   const violations = agent.filter((o) => o.status === 'rejected' && o.rejections.some((r) => r.source === 'rule')).length;
 
-  const rets = simpleReturns(f.equity.map((p) => p.value)).filter((x): x is number => x !== null);
-  const vol = annualizedVolatility(rets, periodsPerYear(f.timespan));
+  const series = returnSeries(f.equity, f.timespan, undefined);
+  const rets = simpleReturns(series.points.map((p) => p.value)).filter((x): x is number => x !== null);
+  const vol = annualizedVolatility(rets, series.periods_per_year);
   const volatility = vol.value ?? 0;
 
   const has = (cat: string, keys: string[]) => f.rules.some((r) => r.rule_category === cat && keys.some((k) => r.enforcement_params[k] !== undefined && r.enforcement_params[k] !== null));

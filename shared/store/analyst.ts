@@ -9,8 +9,9 @@ import {
   benchmarkStats,
   curveMetrics,
   exposure,
-  periodsPerYear,
+  returnSeries,
   simpleReturns,
+  type ReturnsBasis,
   tradeStats,
   type BenchmarkStats,
   type CurveMetrics,
@@ -243,6 +244,8 @@ export function groupKey(by: 'symbol' | 'hour' | 'weekday', t: { symbol: string;
 
 export interface RunMetrics extends CurveMetrics, TradeStats {
   run_id: number;
+  /** The series the return metrics used: a daily run's steps, or an intraday run's session closes (or its steps, on request). */
+  returns_basis: ReturnsBasis;
   exposure: number | null;
   /** Σ |fill notional| / mean equity value: how many times the book was traded. */
   turnover: number | null;
@@ -258,15 +261,20 @@ export interface RunMetrics extends CurveMetrics, TradeStats {
  * as-of prices (market.priceAt at each step's clock). Undefined values are null with a note.
  * Throws ToolError UNKNOWN_SYMBOL when the benchmark symbol has no source.
  */
-export async function runMetrics(deps: Deps, run: RunRow, opts: { benchmark?: string; points?: EquityPoint[]; fills?: RunFill[] } = {}): Promise<RunMetrics> {
+export async function runMetrics(
+  deps: Deps,
+  run: RunRow,
+  opts: { benchmark?: string; points?: EquityPoint[]; fills?: RunFill[]; returns?: ReturnsBasis } = {},
+): Promise<RunMetrics> {
   const notes: string[] = [];
-  const ppy = periodsPerYear(run.timespan);
-  if (run.session === 'extended' && run.timespan !== 'day') {
-    notes.push('The run steps through the extended session; periods_per_year stays 252 × 390 (the contract convention for minute steps).');
-  }
   const points = opts.points ?? (await loadEquityCurve(deps.sql, run));
   const fills = opts.fills ?? (await loadRunFills(deps.sql, run.run_id));
-  const curve = curveMetrics(points, ppy, notes);
+  const series = returnSeries(points, run.timespan, opts.returns, notes);
+  const ppy = series.periods_per_year;
+  if (series.basis === 'per_step' && run.session === 'extended' && run.timespan !== 'day') {
+    notes.push('The run steps through the extended session; periods_per_year stays 252 × 390 (the contract convention for minute steps).');
+  }
+  const curve = curveMetrics(points, ppy, notes, series.points);
   const { round_trips } = fifoRoundTrips(fills);
   const trades = tradeStats(round_trips.map((t) => t.pnl_cents), notes);
   if (!fills.length) notes.push('The run has no fills: exposure is 0 and turnover 0.');
@@ -291,9 +299,10 @@ export async function runMetrics(deps: Deps, run: RunRow, opts: { benchmark?: st
   } else {
     notes.push('turnover is null: the run has no equity points.');
   }
-  const benchmark = opts.benchmark ? await benchmarkOf(deps, opts.benchmark, points, ppy, curve.total_return, notes) : null;
+  const benchmark = opts.benchmark ? await benchmarkOf(deps, opts.benchmark, series.points, ppy, curve.total_return, notes) : null;
   return {
     run_id: run.run_id,
+    returns_basis: series.basis,
     ...curve,
     ...trades,
     exposure: exp,

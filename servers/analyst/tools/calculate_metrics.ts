@@ -18,18 +18,19 @@ export const calculateMetricsTool = defineTool({
     model_id: idSchema('model_id').optional().describe("Every run of the model, newest first (instead of run_id)"),
     limit: z.number().int().min(1).max(10).default(5).describe('With model_id: how many runs (default 5, at most 10)'),
     benchmark: symbolSchema.optional().describe('Ticker held buy-and-hold over the same clock steps, e.g. SPY'),
+    returns: z.enum(['session_close', 'per_step']).optional().describe("Intraday runs: 'session_close' (default, daily returns) or 'per_step'; daily runs always per step"),
   },
   output: {
     runs: z.array(metricsOutput),
     truncated: z.boolean().describe('With model_id: more runs exist than were returned (limit or the ~10 KB budget); raise limit or ask by run_id'),
   },
   annotations: READ_ONLY,
-  async handler({ run_id, model_id, limit, benchmark }, { deps, auth }) {
+  async handler({ run_id, model_id, limit, benchmark, returns }, { deps, auth }) {
     const runs = await resolveRuns(deps.sql, auth.userId, { run_id, model_id }, limit + 1);
     const out = [];
     let bytes = 0;
     for (const run of runs.slice(0, limit)) {
-      const m = await runMetrics(deps, run, { benchmark });
+      const m = await runMetrics(deps, run, { benchmark, returns });
       bytes += Buffer.byteLength(JSON.stringify(m));
       // always at least one run; stop before the page passes its byte budget
       if (out.length && bytes > RESULT_BUDGET_BYTES) break;
@@ -38,7 +39,7 @@ export const calculateMetricsTool = defineTool({
     const truncated = runs.length > out.length;
     const lines = out.map(
       (m) =>
-        `run ${m.run_id}: return ${pct(m.total_return)}, Sharpe ${fix(m.sharpe)}, max drawdown ${pct(m.max_drawdown)}, ${m.round_trips} round trip(s), win rate ${pct(m.win_rate)}` +
+        `run ${m.run_id}: return ${pct(m.total_return)}, Sharpe ${fix(m.sharpe)} (${m.returns_basis === 'session_close' ? 'session-close returns' : 'per-step returns'}), max drawdown ${pct(m.max_drawdown)}, ${m.round_trips} round trip(s), win rate ${pct(m.win_rate)}` +
         (m.benchmark ? `, vs ${m.benchmark.symbol} ${pct(m.benchmark.benchmark_return)} (excess ${pct(m.benchmark.excess_return)})` : ''),
     );
     return {

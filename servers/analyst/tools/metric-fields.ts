@@ -21,7 +21,8 @@ export const metricsOutput = z.object({
   run_id: z.number(),
   start_value: n,
   end_value: n,
-  periods: z.number().describe('Number of returns (equity points − 1)'),
+  returns_basis: z.enum(['per_step', 'session_close']).describe("The returns' series: a daily run's steps, an intraday run's session closes (or its steps on request)"),
+  periods: z.number().describe('Number of returns'),
   periods_per_year: z.number(),
   total_return: n,
   annualized_return: n,
@@ -31,7 +32,7 @@ export const metricsOutput = z.object({
   calmar: n,
   max_drawdown: n.describe('A fraction ≤ 0'),
   drawdown: z.object({
-    start: z.string().nullable().describe('Peak before the deepest point'),
+    start: z.string().nullable().describe('The last peak before the deepest point'),
     valley: z.string().nullable(),
     end: z.string().nullable().describe('Recovery, or the last point when not recovered'),
     recovery: z.string().nullable(),
@@ -55,7 +56,7 @@ export const metricsOutput = z.object({
 
 /** The metric conventions, in the words of every tool that returns metrics (CONTRACT §5). */
 export const METRIC_CONVENTIONS =
-  'Simple returns per step; ppy 252 daily, 252×390 minute; rf 0; std ddof 1; Sharpe mean/std·√ppy; Sortino mean/√mean(min(r,0)²)·√ppy; max DD min(v/peak−1) from the start; annualized (1+total)^(ppy/n)−1; zero-P&L round trip is a loss; undefined → null + note.';
+  'Simple returns: per step for daily runs, per session close for intraday runs (start value first; returns: per_step for every step, ppy 252×390), ppy 252; rf 0; std ddof 1; Sharpe mean/std·√ppy; Sortino mean/√mean(min(r,0)²)·√ppy; max DD min(v/peak−1) over every point from the start, starting at the last peak; annualized (1+total)^(ppy/n)−1; zero-P&L round trip is a loss; undefined → null + note.';
 
 /** The headline metrics shown side by side by compare_runs (calculate_metrics gives every field and the notes). */
 export const HEADLINE_FIELDS = [
