@@ -36,6 +36,8 @@ const envSchema = z.object({
   AIBT_RATE_LIMIT_BURST: z.coerce.number().int().min(0).max(1_000_000).default(2000),
   AIBT_BAD_KEY_FREE: z.coerce.number().int().min(0).max(1_000_000).default(10),
   AIBT_BAD_KEY_MAX_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  AIBT_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  AIBT_PROBES_PER_SEC: z.coerce.number().int().min(0).max(100_000).default(20),
   AIBT_FETCH_BLOCKS_PER_HOUR: z.coerce.number().int().min(1).max(10_000_000).default(5000),
   POLYGON_API_KEY: optionalString,
   POLYGON_BASE_URL: optionalString,

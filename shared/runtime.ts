@@ -15,6 +15,7 @@ import { loadConfig, serverPort, type Config, type ServerName } from './config.j
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Deps } from './deps.js';
+import { createGate } from './gate.js';
 import { installLastResort, logEvent } from './log.js';
 import { isStorageUnavailable } from './mcp/errors.js';
 import { startLiveTicker } from './trading/ticker.js';
@@ -40,6 +41,11 @@ export interface RunningSuite {
   /** The key printed at start-up (demo or bootstrap), if any. */
   key?: string;
   keyCreated: boolean;
+  /**
+   * Graceful stop, before close(): new requests get 503, long tools stop at their next step,
+   * and calls in flight get their answers; resolves when none is left or after graceMs.
+   */
+  drain(graceMs: number): Promise<{ ms: number; unfinished: number }>;
   /** Why the demo key is not printed: its file no longer matches the database (reported, never replaced). */
   keyMismatch?: string;
   close(): Promise<void>;
@@ -80,12 +86,13 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
     }
 
     const loopbackOnly = ['127.0.0.1', 'localhost', '::1'].includes(config.AIBT_HOST);
+    const gate = createGate(deps, { probesPerSecond: config.AIBT_PROBES_PER_SEC });
     const urls: RunningSuite['urls'] = {};
     const hosts: RunningSuite['hosts'] = {};
     for (const spec of opts.specs) {
       const host = createHost({ name: spec.name, deps, createServer: () => buildServer(spec, deps), loopbackOnly });
       const port = opts.ports?.[spec.name] ?? serverPort(config, spec.name);
-      const server = await listen(host.app, config.AIBT_HOST, port);
+      const server = await listen(gate.wrap(host.app.fetch), config.AIBT_HOST, port);
       closers.push(async () => {
         await host.close();
         await closeServer(server);
@@ -110,7 +117,13 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
     }
     if (db.embedded && !opts.inMemory) closers.push(await startAdminEndpoint(deps));
 
-    return { deps, urls, hosts, key, keyCreated, keyMismatch, close: closeAll };
+    const drain = async (graceMs: number) => {
+      const t0 = performance.now();
+      gate.begin();
+      await gate.settle(graceMs);
+      return { ms: Math.round(performance.now() - t0), unfinished: gate.inFlight() };
+    };
+    return { deps, urls, hosts, key, keyCreated, keyMismatch, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
@@ -128,9 +141,9 @@ export function buildDeps(config: Config, db: Database): Deps {
   return { config, db, sql: db.sql, cache, metrics: new Metrics(), limits: createLimits(config), market: createMarket({ sql: db.sql, cache, config }) };
 }
 
-function listen(app: Hono, hostname: string, port: number): Promise<Server> {
+function listen(fetch: (req: Request, env?: unknown) => Response | Promise<Response>, hostname: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname, port }, () => resolve(server as Server)) as Server;
+    const server = serve({ fetch, hostname, port }, () => resolve(server as Server)) as Server;
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new Error(`Port ${port} on ${hostname} is already in use; set another port.`) : err),
     );
@@ -164,7 +177,7 @@ async function startAdminEndpoint(deps: Deps): Promise<() => Promise<void>> {
       return c.json({ error: err instanceof Error ? err.message : String(err) }, 400);
     }
   });
-  const server = await listen(app, '127.0.0.1', 0);
+  const server = await listen(app.fetch, '127.0.0.1', 0);
   const file = path.join(deps.config.dataDir, ADMIN_FILE);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/admin`;
   fs.writeFileSync(file, JSON.stringify({ pid: process.pid, url, secret }), { mode: 0o600 });
@@ -202,9 +215,12 @@ export async function runUntilSignal(specs: ServerSpec[]): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logEvent('stopping', { signal });
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const grace = suite.deps.config.AIBT_SHUTDOWN_GRACE_MS;
+    logEvent('stopping', { signal, grace_ms: grace });
+    const force = setTimeout(() => process.exit(1), grace + 10_000);
     force.unref();
+    const drained = await suite.drain(grace);
+    logEvent('drained', drained);
     await suite.close();
     process.exit(0);
   };

@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono';
 import { keyCacheFor } from '../auth/key-cache.js';
 import { authenticate, hashKey, type AuthContext } from '../auth/keys.js';
 import type { Deps } from '../deps.js';
+import { clientAddress, untilBodyEnds } from '../gate.js';
 import { errorFields, logEvent } from '../log.js';
 import { isStorageUnavailable } from './errors.js';
 import type { Refusal } from './limits.js';
@@ -173,7 +174,7 @@ export function createHost(opts: HostOptions): Host {
         session.inFlight--;
         throw e;
       });
-      return respond(onBodyDone(res, () => session.inFlight--));
+      return respond(untilBodyEnds(res, () => session.inFlight--));
     }
 
     if (!post) {
@@ -213,7 +214,7 @@ export function createHost(opts: HostOptions): Host {
       await server.close().catch(() => {});
       throw e;
     });
-    return respond(onBodyDone(res, () => void server.close().catch(() => {})));
+    return respond(untilBodyEnds(res, () => void server.close().catch(() => {})));
   });
 
   const host: Host = {
@@ -316,50 +317,10 @@ export async function readJsonRpc(req: Request): Promise<ReadResult> {
   return { message };
 }
 
-/** Calls done once the response body has been read to its end or cancelled (an SSE stream closes after its response). */
-function onBodyDone(res: Response, done: () => void): Response {
-  let finished = false;
-  const finish = () => {
-    if (!finished) {
-      finished = true;
-      done();
-    }
-  };
-  if (!res.body) {
-    finish();
-    return res;
-  }
-  const reader = res.body.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done: end } = await reader.read();
-        if (end) {
-          controller.close();
-          finish();
-        } else controller.enqueue(value);
-      } catch (err) {
-        controller.error(err);
-        finish();
-      }
-    },
-    cancel(reason) {
-      finish();
-      return reader.cancel(reason);
-    },
-  });
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
-}
-
 /** A key this process verified before (and saw no revocation of) skips the bad-key delay. */
 function knownKey(deps: Deps, header: string | undefined): boolean {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return !!m && m[1]!.length <= 200 && keyCacheFor(deps.sql).lastVerified(hashKey(m[1]!)) !== undefined;
-}
-
-/** The peer's address (@hono/node-server passes the Node request as env.incoming). */
-function clientAddress(env: unknown): string {
-  return (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
 function refuse(c: Context, r: Refusal): Response {

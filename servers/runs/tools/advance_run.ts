@@ -7,9 +7,10 @@ import { RESULT_BUDGET_BYTES, toPage } from '../../../shared/mcp/paging.js';
 import { idSchema, rejectionOutput } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import type { Deps } from '../../../shared/deps.js';
+import { stopping } from '../../../shared/gate.js';
 import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/store/accounts.js';
 import { openOrders } from '../../../shared/store/orders.js';
-import { completeRun, getOwnedRun, lockOwnedRun, recordEquity, requireRunning } from '../../../shared/store/runs.js';
+import { completeRun, getOwnedRun, lockOwnedRun, recordEquity, requireRunning, type RunRow } from '../../../shared/store/runs.js';
 import { onClockStep, type ClockEvent, type ClockRefusalEvent } from '../../../shared/trading/clock.js';
 import { finalStatsOutput } from './run-fields.js';
 
@@ -29,6 +30,12 @@ export const advanceRunTool = defineTool({
     run_id: idSchema('run_id'),
     steps: z.number().int().min(1).max(MAX_STEPS_PER_CALL).default(1).describe(`Clock steps to take (default 1, at most ${MAX_STEPS_PER_CALL})`),
     include_bars: z.boolean().default(false).describe('Also return the closed bars themselves (the latest ones, capped; bars_truncated says so)'),
+    client_request_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Your id for this call (1-64 characters); a retry with the same id on the same run returns the first answer and does not advance again'),
   },
   output: {
     run_id: z.number(),
@@ -70,12 +77,24 @@ export const advanceRunTool = defineTool({
     done: z.boolean().describe('The run is completed'),
     status: z.string(),
     final_stats: finalStatsOutput.describe('When done: the final stats, as end_run records them'),
+    stopped_early: z.string().nullable().describe('Why fewer steps than asked were taken before the end (the server shutting down), else null'),
+    repeated: z.boolean().describe('True when client_request_id was seen before on this run: the first answer, nothing advanced again'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler({ run_id, steps, include_bars }, { deps, auth }) {
+  async handler({ run_id, steps, include_bars, client_request_id }, { deps, auth }) {
     if (deps.market.fetches) await prefetch(deps, auth.userId, run_id, steps);
-    const result = await deps.sql.begin(async (tx) => {
+    return deps.sql.begin(async (tx) => {
       const locked = await lockOwnedRun(tx, auth.userId, run_id);
+      if (client_request_id !== undefined) {
+        const [seen] = await tx<{ answer: { data: AdvanceData; summary: string } }[]>`
+          select answer from advance_requests where run_id = ${run_id} and client_request_id = ${client_request_id}`;
+        if (seen) {
+          return {
+            data: { ...seen.answer.data, repeated: true },
+            summary: `A retry of client_request_id ${JSON.stringify(client_request_id)}: the first answer, nothing advanced again. ${seen.answer.summary}`,
+          };
+        }
+      }
       let run = locked.run;
       if (run.kind === 'live') {
         throw new ToolError('LIVE_RUN', `Run ${run_id} is live: its clock is the wall clock; only replay runs advance.`);
@@ -90,9 +109,14 @@ export const advanceRunTool = defineTool({
       const exits: ClockEvent[] = [];
       const refused: ClockRefusalEvent[] = [];
       const halts: string[] = [];
+      let stoppedEarly: string | null = null;
       while (taken < steps) {
         const next = nextStep(timespan, clock, run.session);
         if (next > end) break;
+        if (taken > 0 && stopping(deps)) {
+          stoppedEarly = `the server is shutting down: ${taken} of ${steps} steps were taken`;
+          break;
+        }
         // onClockStep sees the run as it was before the step: its clock is the previous one.
         // The equity point and the new clock are written with the step's own writes.
         const step = await onClockStep(tx, deps, run, next, {
@@ -116,37 +140,64 @@ export const advanceRunTool = defineTool({
       account ??= await markAccount(tx, deps.market, run, clock);
       const bars: Record<string, Bar[]> = {};
       for (const symbol of run.symbols) bars[symbol] = await deps.market.barsClosedBetween(symbol, timespan, previous, clock, tx);
-      return { run, previous, clock, taken, account, exits, refused, halts, done, bars, atEnd: clock.getTime() >= end.getTime() };
+      const answer = respond(run_id, include_bars, { run, previous, clock, taken, account, exits, refused, halts, done, bars, stoppedEarly, atEnd: clock.getTime() >= end.getTime() });
+      if (client_request_id !== undefined) {
+        await tx`insert into advance_requests (run_id, client_request_id, answer) values (${run_id}, ${client_request_id}, ${tx.json(answer as never)})`;
+      }
+      return answer;
     });
-    const { run, account } = result;
-    const closed = Object.entries(result.bars).map(([s, bs]) => [s, bs.map((b) => ({ t: b.t, o: b.o, h: b.h!, l: b.l!, c: b.c!, v: b.v }))] as const);
-    // the bars are opt-in and share one budget across symbols, latest kept
-    const perSymbol = Math.floor(RESULT_BUDGET_BYTES / Math.max(1, closed.length));
-    const pages = include_bars ? closed.map(([s, bs]) => [s, toPage(bs, { limit: bs.length, key: (b) => b.t, keep: 'last', budget: perSymbol })] as const) : [];
-    const data = {
-      run_id,
-      clock: result.clock.toISOString(),
-      previous_clock: result.previous.toISOString(),
-      steps_taken: result.taken,
-      symbols: Object.fromEntries(closed.map(([s, bs]) => [s, { bars_closed: bs.length, latest: bs.at(-1) ?? null }])),
-      ...(include_bars ? { bars: Object.fromEntries(pages.map(([s, p]) => [s, p.items])) } : {}),
-      bars_truncated: pages.some(([, p]) => p.truncated),
-      portfolio: { cash: fromCents(account.cashCents), positions_value: fromCents(account.positionsCents), total_value: fromCents(account.totalCents) },
-      exits_triggered: result.exits,
-      orders_refused: result.refused,
-      halted_reason: result.halts.at(-1) ?? null,
-      at_end: result.atEnd,
-      done: result.done,
-      status: run.status,
-      final_stats: result.done ? run.final_stats : null,
-    };
-    const barCount = closed.reduce((n, [, b]) => n + b.length, 0);
-    const summary = result.done
-      ? `Run ${run_id} reached the end of its range at ${data.clock} and is completed: final value ${formatCents(account.totalCents)}${run.final_stats ? `, return ${(run.final_stats.total_return * 100).toFixed(2)}%, max drawdown ${(run.final_stats.max_drawdown * 100).toFixed(2)}%, ${run.final_stats.total_trades} trade(s)` : ''}.`
-      : `Run ${run_id} advanced ${result.taken} step(s) to ${data.clock}: ${barCount} bar(s) closed across ${closed.length} symbol(s), portfolio ${formatCents(account.totalCents)}${result.exits.length ? `, ${result.exits.length} fill(s) by the clock` : ''}${result.refused.length ? `, ${result.refused.length} resting order(s) refused` : ''}.${result.halts.length ? ` Trading is now HALTED: ${result.halts.at(-1)}` : ''}${result.atEnd ? ' This is the last step of the range: the next advance completes the run.' : ''}`;
-    return { data, summary };
   },
 });
+
+interface Advanced {
+  run: RunRow;
+  previous: Date;
+  clock: Date;
+  taken: number;
+  account: MarkedAccount;
+  exits: ClockEvent[];
+  refused: ClockRefusalEvent[];
+  halts: string[];
+  done: boolean;
+  bars: Record<string, Bar[]>;
+  stoppedEarly: string | null;
+  atEnd: boolean;
+}
+
+type AdvanceData = ReturnType<typeof respond>['data'];
+
+/** The tool's answer to the steps taken. */
+function respond(run_id: number, include_bars: boolean, result: Advanced) {
+  const { run, account } = result;
+  const closed = Object.entries(result.bars).map(([s, bs]) => [s, bs.map((b) => ({ t: b.t, o: b.o, h: b.h!, l: b.l!, c: b.c!, v: b.v }))] as const);
+  // the bars are opt-in and share one budget across symbols, latest kept
+  const perSymbol = Math.floor(RESULT_BUDGET_BYTES / Math.max(1, closed.length));
+  const pages = include_bars ? closed.map(([s, bs]) => [s, toPage(bs, { limit: bs.length, key: (b) => b.t, keep: 'last', budget: perSymbol })] as const) : [];
+  const data = {
+    run_id,
+    clock: result.clock.toISOString(),
+    previous_clock: result.previous.toISOString(),
+    steps_taken: result.taken,
+    symbols: Object.fromEntries(closed.map(([s, bs]) => [s, { bars_closed: bs.length, latest: bs.at(-1) ?? null }])),
+    ...(include_bars ? { bars: Object.fromEntries(pages.map(([s, p]) => [s, p.items])) } : {}),
+    bars_truncated: pages.some(([, p]) => p.truncated),
+    portfolio: { cash: fromCents(account.cashCents), positions_value: fromCents(account.positionsCents), total_value: fromCents(account.totalCents) },
+    exits_triggered: result.exits,
+    orders_refused: result.refused,
+    halted_reason: result.halts.at(-1) ?? null,
+    at_end: result.atEnd,
+    done: result.done,
+    status: run.status,
+    final_stats: result.done ? run.final_stats : null,
+    stopped_early: result.stoppedEarly,
+    repeated: false,
+  };
+  const barCount = closed.reduce((n, [, b]) => n + b.length, 0);
+  const summary = result.done
+    ? `Run ${run_id} reached the end of its range at ${data.clock} and is completed: final value ${formatCents(account.totalCents)}${run.final_stats ? `, return ${(run.final_stats.total_return * 100).toFixed(2)}%, max drawdown ${(run.final_stats.max_drawdown * 100).toFixed(2)}%, ${run.final_stats.total_trades} trade(s)` : ''}.`
+    : `Run ${run_id} advanced ${result.taken} step(s) to ${data.clock}: ${barCount} bar(s) closed across ${closed.length} symbol(s), portfolio ${formatCents(account.totalCents)}${result.exits.length ? `, ${result.exits.length} fill(s) by the clock` : ''}${result.refused.length ? `, ${result.refused.length} resting order(s) refused` : ''}.${result.halts.length ? ` Trading is now HALTED: ${result.halts.at(-1)}` : ''}${result.atEnd ? ' This is the last step of the range: the next advance completes the run.' : ''}${result.stoppedEarly ? ` Stopped early: ${result.stoppedEarly}.` : ''}`;
+  return { data, summary };
+}
 
 /**
  * Reads, before the transaction, every bar and price the steps will read, so that provider
