@@ -74,7 +74,6 @@ describe('SIGTERM with calls in flight', () => {
     const env = { ...base, AIBT_DATA_DIR: dataDir, AIBT_BOOTSTRAP_KEY: key };
     let suite = await spawnSuite(env);
     const runs = await connect(suite.urls.runs!, key);
-    const trade = await connect(suite.urls.trade!, key);
     const call = async (c: typeof runs, name: string, args: Record<string, unknown>) => (await c.callTool({ name, arguments: args })) as any;
     // a minute run to advance by a whole session, and 8 models with a day run each for buys
     const long = (await call(runs, 'create_model', { name: 'long-advance', initial_cash: 100_000 })).structuredContent;
