@@ -12,33 +12,41 @@ const IMPORTED_BY_OTHER_TESTS = new Set(['AAPL', 'MSFT', 'NVDA', 'JPM', 'KO', 'S
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 
 let t: TestSuite;
-let runs: Client, trade: Client, analyst: Client, strangerAnalyst: Client;
+/** max |positions_value| / total_value over the run's stored equity points (a loop over the rows). */
+async function maxWeightByHand(runId: number): Promise<number> {
+  const rows = await t.suite.deps.sql`select positions_value, total_value from equity_snapshots where run_id = ${runId}`;
+  let w = 0;
+  for (const r of rows) if (Number(r.total_value) > 0) w = Math.max(w, Math.abs(Number(r.positions_value)) / Number(r.total_value));
+  return w;
+}
+let runs: Client, trade: Client, analyst: Client, rulesClient: Client, strangerAnalyst: Client;
 beforeAll(async () => {
   t = await bootSuite();
   const { key } = await t.user();
-  [runs, trade, analyst] = await Promise.all(['runs', 'trade', 'analyst'].map((s) => t.client(s as any, key)));
+  [runs, trade, analyst, rulesClient] = await Promise.all(['runs', 'trade', 'analyst', 'rules'].map((s) => t.client(s as any, key)));
   strangerAnalyst = await t.client('analyst', (await t.user()).key);
 });
 afterAll(() => t?.close());
 
-/**
- * A 10-trading-day window of the simulated market where holding from the first open loses
- * 8–20% at some close (deep enough for a drawdown event, short of the 25% breaker).
- */
-function fallingWindow(): { symbol: string; start: string; end: string; open: number } {
+/** The first 10-trading-day window of the simulated market whose closes, against its first open, meet `fits` (the worst and best close return). */
+function windowWhere(fits: (worst: number, best: number) => boolean, what: string): { symbol: string; start: string; end: string; open: number } {
   for (const symbol of SIMULATED_SYMBOLS.filter((s) => !IMPORTED_BY_OTHER_TESTS.has(s))) {
     const bars = simulatedDailyRange(symbol, '2025-01-02', '2025-10-31');
     for (let i = 0; i + 10 < bars.length; i++) {
       const open = bars[i]!.o;
-      const worst = Math.min(...bars.slice(i, i + 10).map((b) => b.c!)) / open - 1;
-      if (worst < -0.08 && worst > -0.2) {
+      const closes = bars.slice(i, i + 10).map((b) => b.c! / open - 1);
+      if (fits(Math.min(...closes), Math.max(...closes))) {
         const day = (b: { t: string | number }) => new Date(b.t).toISOString().slice(0, 10);
         return { symbol, start: day(bars[i]!), end: day(bars[i + 9]!), open };
       }
     }
   }
-  throw new Error('no falling window in the simulated market');
+  throw new Error(`no ${what} window in the simulated market`);
 }
+/** Holding from the first open loses 8–20% at some close (a drawdown event, short of the 25% breaker). */
+const fallingWindow = () => windowWhere((worst) => worst < -0.08 && worst > -0.2, 'falling');
+/** Holding from the first open gains more than 12% at some close. */
+const risingWindow = () => windowWhere((_, best) => best > 0.12, 'rising');
 
 describe('the incident: 97% in one stock, no rules, a daily replay', () => {
   let modelId: number;
@@ -67,8 +75,11 @@ describe('the incident: 97% in one stock, no rules, a daily replay', () => {
     expect(d.new_events).toBe(d.events.length);
     const conc = d.events.find((e: any) => e.type === 'concentration');
     expect(conc.severity).toBe('critical');
-    // by hand: the position right after the fill, over the $10,000 account (no commission set)
-    expect(conc.evidence.figures.weight).toBeCloseTo((quantity * fillPrice) / 10_000, 4);
+    // by hand: the largest |positions value| / total value over the recorded equity points
+    // (one symbol held: the book's own marks), near the ~97% bought at the fill
+    expect(conc.evidence.figures.weight).toBeCloseTo(await maxWeightByHand(runId), 4);
+    expect(conc.evidence.figures.weight).toBeGreaterThan(0.9);
+    expect(Math.abs(conc.evidence.figures.weight - (quantity * fillPrice) / 10_000)).toBeLessThan(0.05);
     expect(conc.evidence.order_ids).toEqual([buyOrder]);
     expect(conc.recommendation.rule).toMatchObject({ rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.2 }, created_by: 'ai_suggested' });
 
@@ -119,7 +130,7 @@ describe('the incident: 97% in one stock, no rules, a daily replay', () => {
     expect(s.top[0]).toBe('concentration');
     expect(s.weights_sum).toBe(1);
     const conc = s.factors.find((f: any) => f.name === 'concentration');
-    expect(conc.raw).toBeCloseTo((quantity * fillPrice) / 10_000, 4);
+    expect(conc.raw).toBeCloseTo(await maxWeightByHand(runId), 4);
     expect(conc.normalized).toBe(1);
     expect(s.missing_protections).toEqual(['position cap', 'loss limit', 'stop']);
     const sum = s.factors.reduce((a: number, f: any) => a + f.contribution, 0);
@@ -188,5 +199,49 @@ describe('the incident: 97% in one stock, no rules, a daily replay', () => {
     expect(d.events).toHaveLength(1);
     expect(d.events[0].message).toMatch(/^Circuit breaker: /);
     expect((await history(halted.runId)).filter((e) => e.startsWith('circuit_breaker:'))).toHaveLength(1);
+  });
+});
+
+describe('a position that grew: one concentration figure everywhere, and a finished run judged by its frozen rules', () => {
+  let modelId: number;
+  let runId: number;
+  let atFill: number;
+
+  it('drives a run whose 50% position grows with the price', async () => {
+    const w = risingWindow();
+    const model = await ok(runs, 'create_model', { name: 'Grower', initial_cash: 10_000 });
+    modelId = model.model_id;
+    runId = (await ok(runs, 'start_run', { model_id: modelId, kind: 'replay', timespan: 'day', start: w.start, end: w.end, symbols: [w.symbol] })).run_id;
+    const r = await ok(trade, 'buy', { model_id: modelId, symbol: w.symbol, quantity: Math.floor(5_000 / w.open), reasoning: 'Half in.' });
+    expect(r.status, JSON.stringify(r.rejections)).toBe('filled');
+    atFill = (r.quantity * r.fill_price) / 10_000;
+    await ok(runs, 'advance_run', { run_id: runId, steps: 9 });
+    await ok(runs, 'end_run', { run_id: runId });
+  });
+
+  it('detect_threats, risk_score, suggest_rules and the report read the same figure: the highest weight at any equity point', async () => {
+    const byHand = await maxWeightByHand(runId);
+    // a 12% rise from ~50%: 0.5 × 1.12 / (0.5 + 0.5 × 1.12) ≈ 52.8% or more, above the weight at the fill
+    expect(byHand).toBeGreaterThan(atFill + 0.02);
+    const d = await ok(analyst, 'detect_threats', { model_id: modelId, run_id: runId, type: 'concentration' });
+    expect(d.events[0].evidence.figures.weight).toBeCloseTo(byHand, 4);
+    const s = await ok(analyst, 'risk_score', { run_id: runId });
+    expect(s.factors.find((f: any) => f.name === 'concentration').raw).toBeCloseTo(byHand, 6);
+    const pct = `${(byHand * 100).toFixed(1)}%`;
+    const sr = await ok(analyst, 'suggest_rules', { run_id: runId });
+    expect(sr.findings.find((f: any) => f.kind === 'concentration').text).toContain(`reached ${pct} of the account`);
+    const res = await analyst.readResource({ uri: `aibt://runs/${runId}/report` });
+    expect((res.contents[0] as { text: string }).text).toContain(`Largest position weight at any equity point: ${pct}.`);
+  });
+
+  it('a rule added after the run ends does not move its risk score (the rules frozen with it)', async () => {
+    const before = await ok(analyst, 'risk_score', { run_id: runId });
+    expect(before.missing_protections).toContain('position cap');
+    await ok(rulesClient, 'create_rule', { model_id: modelId, rule_name: 'Cap 20%', rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.2 } });
+    await ok(rulesClient, 'create_rule', { model_id: modelId, rule_name: 'Stop 5%', rule_category: 'stop_loss', enforcement_params: { stop_loss_pct: 0.05 } });
+    const after = await ok(analyst, 'risk_score', { run_id: runId });
+    expect(after.score).toBe(before.score);
+    expect(after.missing_protections).toEqual(before.missing_protections);
+    expect(after.factors.find((f: any) => f.name === 'rule_coverage').raw).toBe(3);
   });
 });

@@ -62,6 +62,8 @@ describe('risk score', () => {
       round_trips: [],
       marks: [{ symbol: 'XYZ', quantity: 97, price: 90 }],
       as_of: '2025-06-13T20:00:00.000Z',
+      // the highest weight at the equity points (domain/concentration.ts): 97 × $100 of $10,000
+      concentration: [{ symbol: 'XYZ', weight: 0.97, clock: '2025-06-10T13:30:00.000Z', portfolio_value: 10_000 }],
       max_orders_per_minute: 4,
       rules: [{ rule_category: 'position_sizing', enforcement_params: { max_order_qty: 100 } }],
     };

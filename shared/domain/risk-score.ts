@@ -4,7 +4,8 @@
 // score is the sum of the contributions. Same facts, same score.
 import { annualizedVolatility, returnSeries, simpleReturns } from './metrics.js';
 import { nyLocal } from './ny-time.js';
-import { lossStreaks, positionWeights, type ThreatFacts } from './threats.js';
+import { maxConcentration } from './concentration.js';
+import { lossStreaks, type ThreatFacts } from './threats.js';
 
 export const RISK_FACTORS = [
   'concentration',
@@ -24,7 +25,7 @@ export type RiskFactorName = (typeof RISK_FACTORS)[number];
  * most of an account (the incident this project was built after).
  */
 export const RISK_FACTOR_TABLE: Record<RiskFactorName, { weight: number; calm: number; extreme: number; unit: string }> = {
-  concentration: { weight: 0.3, calm: 0.1, extreme: 0.8, unit: 'largest single-position weight the run reached (fraction of portfolio value)' },
+  concentration: { weight: 0.3, calm: 0.1, extreme: 0.8, unit: 'largest single-position weight at any equity point, marked to market (fraction of portfolio value)' },
   drawdown: { weight: 0.15, calm: 0, extreme: 0.3, unit: 'current drawdown: 1 − last equity / running max (fraction)' },
   gross_exposure: { weight: 0.1, calm: 0.3, extreme: 1.5, unit: 'Σ |open position value| (longs and shorts) / portfolio value at the run clock' },
   loss_streak: { weight: 0.075, calm: 0, extreme: 6, unit: 'longest run of losing FIFO round trips (P&L ≤ 0)' },
@@ -42,7 +43,7 @@ export function riskBand(score: number): 'calm' | 'elevated' | 'high' | 'extreme
 /** The threat detectors' facts of a run (less its id and breaker), plus the model's limits. */
 export interface RiskFacts extends Omit<ThreatFacts, 'run_id' | 'breaker'> {
   max_orders_per_minute: number;
-  /** The model's active rules: category and enforcement params. */
+  /** The rules the run is judged against (a finished run: those frozen with it): category and enforcement params. */
   rules: { rule_category: string; enforcement_params: Record<string, unknown> }[];
 }
 
@@ -71,8 +72,7 @@ const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 /** The raw factor values of a run's facts (see RISK_FACTOR_TABLE for each unit). */
 export function riskRaw(f: RiskFacts): { raw: Record<RiskFactorName, number>; missing: string[] } {
   const last = f.equity.length ? f.equity[f.equity.length - 1]!.value : null;
-  const weights = positionWeights(f.initial_cash, f.fills, f.marks, last, f.as_of);
-  const concentration = weights.reduce((m, w) => Math.max(m, w.weight), 0);
+  const concentration = maxConcentration(f.concentration);
 
   let peak = 0;
   for (const p of f.equity) peak = Math.max(peak, p.value);

@@ -163,7 +163,8 @@ export function threatLines(events: readonly ThreatEvent[], risk: RiskScore, max
   const byName = new Map(risk.factors.map((x) => [x.name, x]));
   out.push(
     `Risk score ${risk.score.toFixed(1)}/100 (${risk.band}); largest factors: ${risk.top.map((n) => `${n.replace(/_/g, ' ')} ${byName.get(n)!.contribution.toFixed(1)}`).join(', ')}.` +
-      (risk.missing_protections.length ? ` Missing protections: ${risk.missing_protections.join(', ')}.` : ''),
+      (risk.missing_protections.length ? ` Missing protections: ${risk.missing_protections.join(', ')}.` : '') +
+      ` Largest position weight at any equity point: ${(byName.get('concentration')!.raw * 100).toFixed(1)}%.`,
     '',
   );
   if (!events.length) return [...out, 'No threat detected.', ''];

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RoundTrip, TradeFill } from './round-trips.js';
 import { fifoRoundTrips } from './round-trips.js';
-import { detectThreats, lossStreaks, positionWeights, severityOf, THREAT_THRESHOLDS, type OrderFact, type ThreatFacts } from './threats.js';
+import { concentrationPeaks, holdingsAt, type ValuedPoint } from './concentration.js';
+import { detectThreats, lossStreaks, severityOf, THREAT_THRESHOLDS, type OrderFact, type ThreatFacts } from './threats.js';
 
 let fid = 0;
 function fill(order_id: number, side: TradeFill['side'], symbol: string, quantity: number, price: number, clock: string): TradeFill {
@@ -13,8 +14,10 @@ function order(order_id: number, side: OrderFact['side'], symbol: string, quanti
 }
 
 function facts(over: Partial<ThreatFacts>): ThreatFacts {
-  return { run_id: 7, timespan: 'day', initial_cash: 10_000, equity: [], fills: [], orders: [], round_trips: [], marks: [], as_of: '2025-06-20T20:00:00.000Z', breaker: null, ...over };
+  return { run_id: 7, timespan: 'day', initial_cash: 10_000, equity: [], fills: [], orders: [], round_trips: [], marks: [], as_of: '2025-06-20T20:00:00.000Z', concentration: [], breaker: null, ...over };
 }
+/** The concentration of hand-made points (each with its positions value) and fills: one symbol held, so the book's marks. */
+const peaksOf = (points: ValuedPoint[], fills: TradeFill[]) => concentrationPeaks(points, holdingsAt(points, fills), () => null);
 
 describe('severity thresholds', () => {
   it('map each value to the band it reaches, with values exactly at a threshold included', () => {
@@ -25,16 +28,6 @@ describe('severity thresholds', () => {
     expect(severityOf('drawdown', 1 - 0.9)).toBe('medium');
     expect(severityOf('consecutive_losses', 5)).toBe('medium');
     for (const t of Object.values(THREAT_THRESHOLDS)) expect([...t]).toEqual([...t].sort((a, b) => a - b));
-  });
-});
-
-describe('position weights', () => {
-  it('rebuild cash from the fills and weigh the position at its fill price', () => {
-    // $10,000 cash; buy 97 @ $100 = $9,700 → cash $300, portfolio $10,000, weight 0.97
-    const w = positionWeights(10_000, [fill(1, 'buy', 'XYZ', 97, 100, '2025-06-10T13:30:00.000Z')], [{ symbol: 'XYZ', quantity: 97, price: 90 }], 9_030, '2025-06-12T20:00:00.000Z');
-    expect(w[0]).toMatchObject({ symbol: 'XYZ', weight: 0.97, portfolio_value: 10_000, order_id: 1 });
-    // marked at $90: 97 × 90 = 8,730 of 9,030 = 0.966777…
-    expect(w[1]!.weight).toBeCloseTo(8_730 / 9_030, 12);
   });
 });
 
@@ -51,6 +44,16 @@ describe('detectThreats', () => {
         { clock: '2025-06-13T20:00:00.000Z', value: 9_030 },
       ],
       marks: [{ symbol: 'XYZ', quantity: 97, price: 90 }],
+      // 97 shares: $9,700 of $10,000 = 0.97 at the fill; then 97 × 95, 88.66, 90 of the next values (≈ 0.966–0.970)
+      concentration: peaksOf(
+        [
+          { clock: '2025-06-10T13:30:00.000Z', value: 10_000, positions_value: 9_700 },
+          { clock: '2025-06-11T20:00:00.000Z', value: 9_500, positions_value: 9_215 },
+          { clock: '2025-06-12T20:00:00.000Z', value: 8_800, positions_value: 8_500 },
+          { clock: '2025-06-13T20:00:00.000Z', value: 9_030, positions_value: 8_730 },
+        ],
+        [fill(1, 'buy', 'XYZ', 97, 100, '2025-06-10T13:30:00.000Z')],
+      ),
     });
     const ev = detectThreats(f);
     const conc = ev.find((e) => e.type === 'concentration')!;
@@ -87,7 +90,9 @@ describe('detectThreats', () => {
     orders.push(refused(9, 15), refused(10, 16), refused(11, 17));
     // 10 orders on one New York day (2025-06-16, 14:00–14:09 UTC) reach overtrading's low band
     for (let i = 0; i < 10; i++) orders.push(order(20 + i, 'buy', 'CCC', 1, 10, `2025-06-16T14:0${i}:00.000Z`, 'rejected', [{ source: 'gate', code: 'INSUFFICIENT_CASH', message: 'x' }]));
-    const f = facts({ fills, orders, round_trips: fifoRoundTrips(fills).round_trips, breaker: { reason: 'Circuit breaker: drawdown 26% ≥ 25%', clock: day(16) } });
+    // at the last fill: 25 × $100 = $2,500 of $10,000 − $75 = $9,925
+    const concentration = peaksOf([{ clock: day(13), value: 9_925, positions_value: 2_500 }], fills);
+    const f = facts({ fills, orders, round_trips: fifoRoundTrips(fills).round_trips, concentration, breaker: { reason: 'Circuit breaker: drawdown 26% ≥ 25%', clock: day(16) } });
     const ev = detectThreats(f);
     const types = ev.map((e) => `${e.type}:${e.severity}`).sort();
     expect(types).toEqual(['circuit_breaker:critical', 'concentration:low', 'consecutive_losses:low', 'overtrading:low', 'revenge_trading:high', 'rule_violation_attempts:medium'].sort());

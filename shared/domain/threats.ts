@@ -3,6 +3,7 @@
 // recommendation, usually a rule shaped as create_rule takes it (so suggest_rules and an
 // agent can create it as is). The event key makes storage idempotent: the same facts give the
 // same keys, and an escalation to a higher severity is a new event.
+import type { PeakWeight } from './concentration.js';
 import { maxDrawdown, type EquityPoint } from './metrics.js';
 import { nyLocal } from './ny-time.js';
 import type { RoundTrip, TradeFill } from './round-trips.js';
@@ -24,7 +25,7 @@ export type Severity = (typeof SEVERITIES)[number];
 /**
  * THE threshold table: the smallest value at which each severity starts (low, medium, high,
  * critical); below `low` there is no event. Units:
- * - concentration: the largest single-position weight, |position value| / portfolio value (fraction);
+ * - concentration: the largest single-position weight at any equity point, |position value| / portfolio value (fraction);
  * - drawdown: max drawdown depth, 1 − equity / running max (fraction);
  * - overtrading: agent orders in one New York trading day;
  * - consecutive_losses: losing FIFO round trips in a row (a zero P&L counts as a loss, CONTRACT §5);
@@ -117,43 +118,10 @@ export interface ThreatFacts {
   marks: Mark[];
   /** The run's clock (as of). */
   as_of: string;
+  /** Each held symbol's highest weight at the equity points, marked to market, highest first (domain/concentration.ts). */
+  concentration: PeakWeight[];
   /** A circuit breaker that halted the model during this run, or null. */
   breaker: { reason: string; clock: string } | null;
-}
-
-export interface WeightPoint {
-  clock: string;
-  symbol: string;
-  /** |position value| / portfolio value, a fraction. */
-  weight: number;
-  order_id: number | null;
-  portfolio_value: number;
-}
-
-/**
- * Position weights after each fill (cash rebuilt from the fills in cents, every position valued
- * at its symbol's latest fill price) and, last, the open positions at the run's clock marked at
- * `marks` against the last equity value. Fills in execution order.
- */
-export function positionWeights(initialCash: number, fills: readonly TradeFill[], marks: readonly Mark[], lastValue: number | null, asOf: string): WeightPoint[] {
-  let cash = Math.round(initialCash * 100);
-  const qty = new Map<string, number>();
-  const px = new Map<string, number>();
-  const out: WeightPoint[] = [];
-  for (const f of fills) {
-    const into = f.side === 'buy' || f.side === 'cover';
-    cash += into ? -f.notional_cents - f.commission_cents : f.notional_cents - f.commission_cents;
-    qty.set(f.symbol, (qty.get(f.symbol) ?? 0) + (into ? f.quantity : -f.quantity));
-    px.set(f.symbol, f.price);
-    let value = cash;
-    for (const [s, q] of qty) value += Math.round(q * px.get(s)! * 100);
-    if (value <= 0) continue;
-    out.push({ clock: f.clock, symbol: f.symbol, weight: Math.abs(qty.get(f.symbol)! * f.price * 100) / value, order_id: f.order_id, portfolio_value: value / 100 });
-  }
-  if (lastValue !== null && lastValue > 0) {
-    for (const m of marks) out.push({ clock: asOf, symbol: m.symbol, weight: Math.abs(m.quantity * m.price) / lastValue, order_id: null, portfolio_value: lastValue });
-  }
-  return out;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -176,14 +144,9 @@ export function detectThreats(f: ThreatFacts): ThreatEvent[] {
 }
 
 function concentration(f: ThreatFacts): ThreatEvent[] {
-  const last = f.equity.length ? f.equity[f.equity.length - 1]!.value : null;
-  const peaks = new Map<string, WeightPoint>();
-  for (const w of positionWeights(f.initial_cash, f.fills, f.marks, last, f.as_of)) {
-    const p = peaks.get(w.symbol);
-    if (!p || w.weight > p.weight) peaks.set(w.symbol, w);
-  }
   const out: ThreatEvent[] = [];
-  for (const [symbol, p] of peaks) {
+  for (const p of f.concentration) {
+    const symbol = p.symbol;
     const severity = severityOf('concentration', p.weight);
     if (!severity) continue;
     const orderIds = f.fills.filter((x) => x.symbol === symbol && isEntry(x.side) && x.clock <= p.clock).map((x) => x.order_id).slice(-10);

@@ -7,6 +7,8 @@ import { riskScore, type RiskScore } from '../domain/risk-score.js';
 import { detectThreats, SEVERITIES, type Mark, type OrderFact, type Severity, type ThreatEvent, type ThreatFacts, type ThreatType } from '../domain/threats.js';
 import { decodeCursor, toPage, type Page } from '../mcp/paging.js';
 import { loadEquityCurve, loadRunFills, runAsOf } from './analyst.js';
+import { runConcentration } from './concentration.js';
+import { snapshotModel, snapshotRules } from './counterfactual.js';
 import { loadActiveRules } from './rules.js';
 import { getModelById, getOwnedModel, type Model } from './models.js';
 import { iso, num } from './rows.js';
@@ -70,6 +72,7 @@ export async function loadThreatFacts(sql: Q, market: Market, run: RunRow, break
     round_trips: fifoRoundTrips(fills).round_trips,
     marks,
     as_of: run.clock,
+    concentration: await runConcentration(sql, market, run, fills),
     breaker: halt,
   };
 }
@@ -116,13 +119,18 @@ export async function recordBreakerThreats(sql: Q, market: Market, modelId: numb
   if (run) await detectAndRecord(sql, market, run.id as number, 'circuit_breaker', { reason, clock: iso(run.clock)! });
 }
 
-/** The risk score of one run from the same facts the detectors read and the model's active rules. */
+/**
+ * The risk score of one run from the same facts the detectors read, judged against the rules
+ * and order throttle frozen with the run once it has finished (the model's current ones while
+ * it runs: a change made now applies to its next orders).
+ */
 export async function runRiskScore(sql: Q, market: Market, run: RunRow, loaded?: RunThreatFacts): Promise<RiskScore & { run_id: number; model_id: number; as_of: string }> {
   const facts = loaded ?? (await loadThreatFacts(sql, market, run));
-  const rules = await loadActiveRules(sql, run.model_id);
+  const finished = run.status !== 'running';
+  const rules = finished ? snapshotRules(run.strategy_snapshot) : await loadActiveRules(sql, run.model_id);
   const score = riskScore({
     ...facts,
-    max_orders_per_minute: facts.model.max_orders_per_minute,
+    max_orders_per_minute: finished ? snapshotModel(run.strategy_snapshot).max_orders_per_minute : facts.model.max_orders_per_minute,
     rules: rules.map((r) => ({ rule_category: r.ruleCategory, enforcement_params: r.enforcementParams })),
   });
   return { run_id: run.run_id, model_id: run.model_id, as_of: run.clock, ...score };

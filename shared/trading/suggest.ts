@@ -9,7 +9,8 @@ import { parseEnforcementParams } from '../domain/rules/schema.js';
 import { alreadyHas, detect, DETECT, judge, worstDay, type CandidateRule, type FindingKind, type Measured, type Suggestion, type SuggestResult } from '../domain/suggestions.js';
 import type { RuleRecord } from '../domain/types.js';
 import type { Deps } from '../deps.js';
-import { runRoundTrips, type RunMetrics } from '../store/analyst.js';
+import { loadRunFills, runRoundTrips, type RunMetrics } from '../store/analyst.js';
+import { runConcentration } from '../store/concentration.js';
 import { loadRecordedOrders, snapshotRules } from '../store/counterfactual.js';
 import { loadActiveRules } from '../store/rules.js';
 import type { RunRow } from '../store/runs.js';
@@ -46,6 +47,8 @@ export async function suggestRules(deps: Deps, run: RunRow, max: number): Promis
   const base = await counterfactual(deps, run, null);
   const before = measured(base.original, base.replay.originalPoints);
   const { round_trips } = await runRoundTrips(deps, run);
+  // the run's concentration as detect_threats, risk_score and the report have it (one figure)
+  const [top] = await runConcentration(deps.sql, deps.market, run, await loadRunFills(deps.sql, run.run_id));
   const days = new Set(base.replay.originalPoints.map((p) => nyLocal(new Date(p.clock)).date)).size;
   const findings = detect({
     points: base.replay.originalPoints,
@@ -56,7 +59,7 @@ export async function suggestRules(deps: Deps, run: RunRow, max: number): Promis
       recovery: base.original.drawdown.recovery,
       durationPeriods: base.original.drawdown.duration_periods,
     },
-    exposure: base.replay.book.exposure,
+    exposure: { ...base.replay.book.exposure, maxWeight: top?.weight ?? 0, maxWeightSymbol: top?.symbol ?? null, maxWeightClock: top?.clock ?? null },
     trips: round_trips.map((t) => ({ symbol: t.symbol, entry_time: t.entry_time, exit_time: t.exit_time, pnl: t.pnl_cents / 100, mae_pct: t.excursion ? -t.excursion.mae_pct : null })),
     orders: orders.map((o) => ({ order_id: o.order_id, clock: o.clock, status: o.status, rule_rejections: o.rejections.filter((r) => r.source === 'rule').map((r) => (r as { rule_name: string }).rule_name) })),
     tradingDays: Math.max(1, days),
