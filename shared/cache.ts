@@ -1,8 +1,8 @@
 // One cache interface: Redis when REDIS_URL is set, an in-process TTL map otherwise.
 // The cache is never the only copy of anything, and never required at run time:
 // - every Redis call has a short timeout; an error or timeout reads as a miss (writes are
-//   skipped) so callers fall through to Postgres, and a circuit breaker stops trying Redis
-//   for a while after repeated failures;
+//   skipped) so callers fall through to Postgres, and a circuit breaker (shared/redis-guard.ts,
+//   one per Redis server) stops trying Redis for a while after a timeout or repeated errors;
 // - every entry carries the cache epoch (a counter in Postgres, table cache_epoch) current
 //   when its data was read; a change that must invalidate copies (an import) bumps the
 //   epoch in its transaction, so an entry from before it is ignored even when a Redis that
@@ -10,6 +10,7 @@
 import { Redis } from 'ioredis';
 import type { Q, Sql } from './db/database.js';
 import { errorFields, logEvent } from './log.js';
+import { redisGuard } from './redis-guard.js';
 
 export interface Cache {
   readonly kind: 'redis' | 'memory';
@@ -209,54 +210,28 @@ function unwrap(raw: string): { epoch: number; value: string } | null {
   return Number.isInteger(epoch) ? { epoch, value: raw.slice(bar + 1) } : null;
 }
 
-class CacheTimeout extends Error {}
-
 function redisCache(url: string, opts: CacheOptions, epoch: EpochTracker | null): Cache {
   const ep = epoch ?? NO_EPOCH;
-  const timeoutMs = opts.timeoutMs ?? 200;
-  const threshold = opts.breakerFailures ?? 3;
-  const openMs = opts.breakerOpenMs ?? 30_000;
-  const now = opts.now ?? Date.now;
   const redis = new Redis(url, {
     lazyConnect: false,
     // No queue while disconnected: a call fails at once and the caller reads Postgres.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 2000,
-    commandTimeout: timeoutMs,
+    // No commandTimeout: the guard times calls out by the socket's answer (shared/redis-guard.ts).
     // Keep reconnecting in the background, at most every 2 s.
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
   redis.on('error', () => {
     // Failures surface through ping() (/health) and the breaker's log line.
   });
-  let failures = 0;
-  let openUntil = 0;
+  const guard = redisGuard(url, { timeoutMs: opts.timeoutMs ?? 200, breakerFailures: opts.breakerFailures ?? 3, breakerOpenMs: opts.breakerOpenMs ?? 30_000, now: opts.now });
 
   /** Runs a Redis call under the timeout and breaker; `fallback` when Redis is not usable. */
   async function guarded<T>(what: string, call: () => Promise<T>, fallback: T): Promise<T> {
-    if (redis.status !== 'ready' || now() < openUntil) return fallback;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const result = await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new CacheTimeout(`Redis did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-      failures = 0;
-      return result;
-    } catch (err) {
-      failures++;
-      if (failures >= threshold) {
-        openUntil = now() + openMs;
-        failures = 0;
-        logEvent('cache_breaker_open', { for_ms: openMs, ...errorFields(err, false) });
-      }
-      return fallback;
-    } finally {
-      clearTimeout(timer);
-    }
+    if (redis.status !== 'ready') return fallback;
+    const r = await guard.run(what, call);
+    return r.ok ? r.value : fallback;
   }
 
   return {
@@ -297,7 +272,7 @@ function redisCache(url: string, opts: CacheOptions, epoch: EpochTracker | null)
       ]).finally(() => clearTimeout(timer));
       if (answer !== 'PONG') throw new Error(`Redis answered ${answer} to PING`);
     },
-    breaker: () => (now() < openUntil ? 'open' : 'closed'),
+    breaker: () => guard.state(),
     async close() {
       redis.disconnect();
       await epoch?.stop();

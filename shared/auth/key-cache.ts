@@ -4,6 +4,7 @@
 // in every other process through Redis pub/sub (milliseconds); without Redis another
 // process notices within the TTL.
 import { Redis } from 'ioredis';
+import { redisGuard, type RedisGuard } from '../redis-guard.js';
 import type { AuthContext } from './keys.js';
 
 /** How long a verification is trusted without asking the database again. */
@@ -73,7 +74,7 @@ export class KeyCache {
 
 // One cache per database handle: two suites in one process (tests) never share entries.
 const caches = new WeakMap<object, KeyCache>();
-const publishers = new WeakMap<object, Redis>();
+const publishers = new WeakMap<object, { pub: Redis; guard: RedisGuard }>();
 
 /** The key cache of a database handle (`deps.sql`), created on first use. */
 export function keyCacheFor(sql: object): KeyCache {
@@ -88,8 +89,9 @@ export function keyCacheFor(sql: object): KeyCache {
  */
 export async function forgetKey(sql: object, by: { prefix?: string; hash?: string }): Promise<void> {
   keyCacheFor(sql).forget(by);
-  const pub = publishers.get(sql);
-  if (pub) await pub.publish(CHANNEL, JSON.stringify(by)).catch(() => {});
+  const p = publishers.get(sql);
+  // under the timeout and breaker: a frozen Redis never holds a revocation's answer
+  if (p) await p.guard.run('PUBLISH', () => p.pub.publish(CHANNEL, JSON.stringify(by)));
 }
 
 /**
@@ -115,7 +117,7 @@ export async function syncKeyCache(sql: object, redisUrl: string | undefined): P
   // Redis down at start is not fatal: ioredis subscribes again when it reconnects, and
   // until then entries expire within the TTL.
   await Promise.race([sub.subscribe(CHANNEL).catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
-  publishers.set(sql, pub);
+  publishers.set(sql, { pub, guard: redisGuard(redisUrl, { timeoutMs: 200, breakerOpenMs: 30_000 }) });
   return async () => {
     publishers.delete(sql);
     sub.disconnect();

@@ -6,7 +6,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { Hono, type Context } from 'hono';
 import { keyCacheFor } from '../auth/key-cache.js';
-import { authenticate, hashKey, type AuthContext } from '../auth/keys.js';
+import { authenticate, hashKey, keyPrefix, type AuthContext } from '../auth/keys.js';
 import type { Deps } from '../deps.js';
 import { clientAddress, untilBodyEnds } from '../gate.js';
 import { errorFields, logEvent } from '../log.js';
@@ -118,12 +118,6 @@ export function createHost(opts: HostOptions): Host {
       const refusal = checkLoopback(c.req.header('host') ?? new URL(c.req.url).host, c.req.header('origin'), deps.config.allowedOrigins);
       if (refusal) return respond(c.json(jsonRpcError(refusal), 403));
     }
-    // Repeated bad keys from one address slow down its checks of keys not already verified.
-    const address = clientAddress(c.env);
-    if (!knownKey(deps, c.req.header('authorization'))) {
-      const slowed = await deps.limits.beforeKeyCheck(address);
-      if (slowed) return respond(refuse(c, slowed));
-    }
     let auth: Authorized;
     try {
       auth = await authorize(deps, c.req.header('authorization'));
@@ -134,7 +128,9 @@ export function createHost(opts: HostOptions): Host {
       return respond(c.json(jsonRpcError(STORAGE_DOWN), 503, { 'Retry-After': '5' }));
     }
     if (!auth.ok) {
-      await deps.limits.badKey(address);
+      // Wrong keys (per address and per key prefix) are answered ever more slowly; a key that verifies never waits.
+      const slowed = await deps.limits.badKey(clientAddress(c.env), presentedPrefix(c.req.header('authorization')));
+      if (slowed) return respond(refuse(c, slowed));
       // error_description is what mcp-remote and Claude Desktop show the person (RFC 6750 §3)
       return respond(
         c.json(jsonRpcError(auth.reason), 401, {
@@ -317,10 +313,10 @@ export async function readJsonRpc(req: Request): Promise<ReadResult> {
   return { message };
 }
 
-/** A key this process verified before (and saw no revocation of) skips the bad-key delay. */
-function knownKey(deps: Deps, header: string | undefined): boolean {
+/** The visible prefix of the key a request presented, for counting wrong keys. */
+function presentedPrefix(header: string | undefined): string {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return !!m && m[1]!.length <= 200 && keyCacheFor(deps.sql).lastVerified(hashKey(m[1]!)) !== undefined;
+  return m ? keyPrefix(m[1]!) : '(no key)';
 }
 
 function refuse(c: Context, r: Refusal): Response {

@@ -1,10 +1,14 @@
 // Bounded callers, through rate-limiter-flexible (memory, or Redis when REDIS_URL is set so
-// replicas share the counts; a Redis that fails or stalls falls back to the in-memory copy):
+// replicas share the counts; every Redis call goes through a timeout and breaker
+// (shared/redis-guard.ts) and falls back to the in-memory copy, so a frozen Redis costs at
+// most one timeout per breaker period):
 // - requests per key on /mcp: a sustained rate per second plus a burst allowance (the
 //   library's BurstyRateLimiter: a token bucket's refill rate and depth), else HTTP 429
 //   with Retry-After;
-// - bad keys per client address: after a few, each further check of an unknown key from
-//   that address waits longer (doubling, capped), and only a few such checks may wait at once;
+// - wrong keys, counted per client address and per key prefix: after a few, each further
+//   refusal of a wrong key waits longer before it is answered (doubling, capped), and only a
+//   few may wait at once. The delay is spent only by requests whose key is wrong: a key that
+//   verifies is never slowed, however many wrong keys its address sent;
 // - bars fetched or generated (and so stored) per key: a read that would store more blocks
 //   than the key's allowance is refused with a sentence.
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -12,11 +16,12 @@ import { Redis } from 'ioredis';
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { AuthContext } from '../auth/keys.js';
 import type { Config } from '../config.js';
+import { redisGuard, type RedisGuard } from '../redis-guard.js';
 import { ToolError } from './errors.js';
 
 export type LimitsConfig = Pick<
   Config,
-  'REDIS_URL' | 'AIBT_RATE_LIMIT_PER_SEC' | 'AIBT_RATE_LIMIT_BURST' | 'AIBT_BAD_KEY_FREE' | 'AIBT_BAD_KEY_MAX_DELAY_MS' | 'AIBT_FETCH_BLOCKS_PER_HOUR'
+  'REDIS_URL' | 'AIBT_CACHE_TIMEOUT_MS' | 'AIBT_CACHE_BREAKER_MS' | 'AIBT_RATE_LIMIT_PER_SEC' | 'AIBT_RATE_LIMIT_BURST' | 'AIBT_BAD_KEY_FREE' | 'AIBT_BAD_KEY_MAX_DELAY_MS' | 'AIBT_FETCH_BLOCKS_PER_HOUR'
 >;
 
 export interface Refusal {
@@ -28,10 +33,11 @@ export interface Refusal {
 export interface Limits {
   /** Consumes one request of this key; a refusal when it is over its rate. */
   request(auth: AuthContext): Promise<Refusal | null>;
-  /** Before an unknown key is checked: waits the address's delay, or refuses when too many wait. */
-  beforeKeyCheck(address: string): Promise<Refusal | null>;
-  /** After a key was refused: counts it against the address. */
-  badKey(address: string): Promise<void>;
+  /**
+   * After a key was refused: counts it against the address and the key's visible prefix, then
+   * waits the delay those counts have earned (null), or refuses at once when too many wait.
+   */
+  badKey(address: string, prefix: string): Promise<Refusal | null>;
   /** Runs fn with this key as the caller, for fetch bounds deep in the market. */
   asCaller<T>(auth: AuthContext, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -71,14 +77,15 @@ const MAX_WAITING_PER_ADDRESS = 8;
 
 export function createLimits(config: LimitsConfig): Limits {
   const redis = config.REDIS_URL
-    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 200, connectTimeout: 2000, retryStrategy: (n) => Math.min(n * 200, 2000) })
+    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: (n) => Math.min(n * 200, 2000) })
     : null;
   redis?.on('error', () => {
-    // a failing Redis falls back to the in-memory limiter (insuranceLimiter)
+    // a failing Redis falls back to the in-memory counts (the guard below)
   });
+  const guard = config.REDIS_URL ? redisGuard(config.REDIS_URL, { timeoutMs: config.AIBT_CACHE_TIMEOUT_MS, breakerOpenMs: config.AIBT_CACHE_BREAKER_MS }) : null;
   const make = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
     const memory = new RateLimiterMemory({ keyPrefix, points, duration });
-    return redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `aibt:rl:${keyPrefix}`, points, duration, insuranceLimiter: memory }) : memory;
+    return redis && guard ? guardedLimiter(new RateLimiterRedis({ storeClient: redis, keyPrefix: `aibt:rl:${keyPrefix}`, points, duration }), memory, redis, guard) : memory;
   };
   const perSec = config.AIBT_RATE_LIMIT_PER_SEC;
   const requests = new BurstyRateLimiter(make('req', perSec, 1), make('req-burst', config.AIBT_RATE_LIMIT_BURST, 10));
@@ -103,10 +110,13 @@ export function createLimits(config: LimitsConfig): Limits {
       }
     },
 
-    async beforeKeyCheck(address) {
-      const seen = await badKeys.get(address).catch(() => null);
-      // after AIBT_BAD_KEY_FREE wrong keys, the next check waits 100 ms, then 200 ms, 400 ms…
-      const excess = (seen?.consumedPoints ?? 0) - config.AIBT_BAD_KEY_FREE + 1;
+    async badKey(address, prefix) {
+      const [byAddress, byPrefix] = await Promise.all([
+        badKeys.consume(`addr:${address}`, 1).catch((r: unknown) => (r instanceof RateLimiterRes ? r : null)),
+        badKeys.consume(`prefix:${prefix}`, 1).catch((r: unknown) => (r instanceof RateLimiterRes ? r : null)),
+      ]);
+      // after AIBT_BAD_KEY_FREE wrong keys, the next refusal waits 100 ms, then 200 ms, 400 ms…
+      const excess = Math.max(byAddress?.consumedPoints ?? 0, byPrefix?.consumedPoints ?? 0) - config.AIBT_BAD_KEY_FREE;
       if (excess <= 0) return null;
       const delay = Math.min(config.AIBT_BAD_KEY_MAX_DELAY_MS, 100 * 2 ** Math.min(excess - 1, 20));
       const now = waiting.get(address) ?? 0;
@@ -114,7 +124,7 @@ export function createLimits(config: LimitsConfig): Limits {
         return {
           status: 429,
           retryAfterSeconds: Math.ceil(delay / 1000),
-          message: `Too many wrong API keys from this address; key checks from it are slowed down. Retry after ${Math.ceil(delay / 1000)} s with a valid key.`,
+          message: `Too many wrong API keys from this address; wrong keys from it are answered slowly. Retry after ${Math.ceil(delay / 1000)} s with a valid key.`,
         };
       }
       waiting.set(address, now + 1);
@@ -128,10 +138,6 @@ export function createLimits(config: LimitsConfig): Limits {
       return null;
     },
 
-    async badKey(address) {
-      await badKeys.consume(address, 1).catch(() => {});
-    },
-
     asCaller(auth, fn) {
       return caller.run({ auth, limits: internal }, fn);
     },
@@ -140,4 +146,27 @@ export function createLimits(config: LimitsConfig): Limits {
       redis?.disconnect();
     },
   };
+}
+
+/**
+ * A Redis limiter whose calls go through the guard; while Redis errs, stalls or the breaker is
+ * open, the in-memory limiter answers instead (what rate-limiter-flexible's insuranceLimiter
+ * does, plus a timeout and a breaker). Only consume and get are used here.
+ */
+function guardedLimiter(store: RateLimiterRedis, memory: RateLimiterMemory, redis: Redis, guard: RedisGuard): RateLimiterAbstract {
+  const via = async <T>(what: string, call: () => Promise<T>, fallback: () => Promise<T>): Promise<T> => {
+    if (redis.status !== 'ready') return fallback();
+    // a refusal (RateLimiterRes) is Redis's answer, not a failure: pass it through
+    const r = await guard.run(what, () => call().then((v) => ({ v }), (e: unknown) => (e instanceof RateLimiterRes ? { refused: e } : Promise.reject(e))));
+    if (!r.ok) return fallback();
+    if ('refused' in r.value) throw r.value.refused;
+    return r.value.v;
+  };
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'consume') return (key: string, points = 1) => via('rate limit', () => target.consume(key, points), () => memory.consume(key, points));
+      if (prop === 'get') return (key: string) => via('rate limit read', () => target.get(key), () => memory.get(key));
+      return Reflect.get(target, prop, receiver);
+    },
+  });
 }

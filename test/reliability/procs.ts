@@ -89,6 +89,10 @@ export interface PrivateRedis {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Thaws it (SIGCONT). */
+  resume(): void;
   destroy(): Promise<void>;
 }
 
@@ -112,7 +116,12 @@ export async function privateRedis(): Promise<PrivateRedis> {
     await gone;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, start, stop, destroy: stop };
+  const signal = (s: NodeJS.Signals) => (child as ChildProcess | null)?.kill(s);
+  const destroy = async () => {
+    signal('SIGCONT');
+    await stop();
+  };
+  return { url: `redis://127.0.0.1:${port}`, start, stop, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT'), destroy };
 }
 
 function canConnect(port: number): Promise<boolean> {
