@@ -211,7 +211,8 @@ describe('analyst on a minute replay with known trades', () => {
 
   it('compare_runs lists the rule difference of two runs of one model', async () => {
     const { rules: list } = await ok(rules, 'list_rules', { model_id: modelId });
-    await ok(rules, 'update_rule', { rule_id: list[0].rule_id, enforcement_params: { max_position_pct: 0.6 } });
+    // renamed with a new level: paired by rule id, one rule_changed with the parameter diff
+    await ok(rules, 'update_rule', { rule_id: list[0].rule_id, rule_name: 'Max 60%', enforcement_params: { max_position_pct: 0.6 } });
     await ok(rules, 'create_rule', { model_id: modelId, rule_name: 'Wide stop', rule_category: 'stop_loss', enforcement_params: { stop_loss_pct: 0.5 } });
     await ok(runs, 'update_model', { model_id: modelId, slippage_bps: 2 });
     const run = await ok(runs, 'start_run', { model_id: modelId, kind: 'replay', timespan: 'minute', start: '2025-06-10', end: '2025-06-10', symbols: ['JPM'] });
@@ -223,7 +224,9 @@ describe('analyst on a minute replay with known trades', () => {
 
     const cmp = await ok(analyst, 'compare_runs', { run_ids: [run1, run2] });
     const texts = cmp.differences.map((d: any) => d.text);
-    expect(texts).toContain("rule 'Max half': max_position_pct 0.5 → 0.6");
+    expect(texts).toContain("rule 'Max half' → 'Max 60%': max_position_pct 0.5 → 0.6");
+    expect(cmp.differences.filter((d: any) => d.kind === 'rule_removed')).toEqual([]);
+    expect(cmp.differences.find((d: any) => d.kind === 'rule_changed')).toMatchObject({ name: 'Max 60%', before: { rule_name: 'Max half', enforcement_params: { max_position_pct: 0.5 } }, after: { rule_name: 'Max 60%', enforcement_params: { max_position_pct: 0.6 } } });
     expect(texts).toContain(`rule 'Wide stop' (stop_loss) added: {"stop_loss_pct":0.5}`);
     expect(texts).toContain('slippage_bps 5 → 2');
     expect(cmp.differences.every((d: any) => d.run_id === run2)).toBe(true);

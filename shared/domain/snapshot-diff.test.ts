@@ -10,20 +10,44 @@ describe('diffSnapshots', () => {
     const a = {
       model: { model_id: 1, name: 'M', slippage_bps: 0, allow_short: false },
       instructions: 'Buy dips.',
-      rules: [rule('Cap', 'position_sizing', { max_position_pct: 0.2 }), rule('Old', 'timing', { flatten_by: '15:55' })],
+      rules: [rule('Cap', 'position_sizing', { max_position_pct: 0.2 }), rule('Old', 'timing', { flatten_by: '15:55' }, { rule_id: 2 })],
     };
     const b = {
       model: { model_id: 1, name: 'M', slippage_bps: 5, allow_short: false },
       instructions: 'Buy breakouts.',
-      rules: [rule('Cap', 'position_sizing', { max_position_pct: 0.25 }, { priority: 8, version: 2 }), rule('Stop', 'stop_loss', { stop_loss_pct: 0.02 })],
+      rules: [rule('Cap', 'position_sizing', { max_position_pct: 0.25 }, { priority: 8, version: 2 }), rule('Stop', 'stop_loss', { stop_loss_pct: 0.02 }, { rule_id: 3 })],
     };
     expect(diffSnapshots(a, b).map((c) => [c.kind, c.text])).toEqual([
       ['setting', 'slippage_bps 0 → 5'],
       ['rule_changed', "rule 'Cap': max_position_pct 0.2 → 0.25; priority 5 → 8"],
-      ['rule_removed', `rule 'Old' (timing) removed: {"flatten_by":"15:55"}`],
       ['rule_added', `rule 'Stop' (stop_loss) added: {"stop_loss_pct":0.02}`],
+      ['rule_removed', `rule 'Old' (timing) removed: {"flatten_by":"15:55"}`],
       ['instructions', 'instructions changed: "Buy dips." → "Buy breakouts."'],
     ]);
     expect(diffSnapshots(a, a)).toEqual([]);
+  });
+
+  it('pairs rules by id, so a rename with a parameter change is one rule_changed with the parameter diff', () => {
+    const a = { model: {}, instructions: '', rules: [rule('Max 20% per position', 'position_sizing', { max_position_pct: 0.2 }, { rule_id: 7 })] };
+    const b = { model: {}, instructions: '', rules: [rule('Max 30% per position', 'position_sizing', { max_position_pct: 0.3 }, { rule_id: 7, version: 2 })] };
+    const [c, ...more] = diffSnapshots(a, b);
+    expect(more).toEqual([]);
+    expect(c).toMatchObject({
+      kind: 'rule_changed',
+      name: 'Max 30% per position',
+      text: "rule 'Max 20% per position' → 'Max 30% per position': max_position_pct 0.2 → 0.3",
+      before: { rule_name: 'Max 20% per position', enforcement_params: { max_position_pct: 0.2 } },
+      after: { rule_name: 'Max 30% per position', enforcement_params: { max_position_pct: 0.3 } },
+    });
+  });
+
+  it('without a shared id (another model, a re-created rule): by category and parameters, then category and parameter names', () => {
+    const a = { model: {}, instructions: '', rules: [rule('Cap', 'position_sizing', { max_position_pct: 0.2 }, { rule_id: 1 }), rule('Stop', 'stop_loss', { stop_loss_pct: 0.02 }, { rule_id: 2 })] };
+    const b = { model: {}, instructions: '', rules: [rule('Stop 2%', 'stop_loss', { stop_loss_pct: 0.02 }, { rule_id: 11 }), rule('Cap 30', 'position_sizing', { max_position_pct: 0.3 }, { rule_id: 12 }), rule('Calm', 'timing', { flatten_by: '15:55' }, { rule_id: 13 })] };
+    expect(diffSnapshots(a, b).map((c) => [c.kind, c.text])).toEqual([
+      ['rule_added', `rule 'Calm' (timing) added: {"flatten_by":"15:55"}`],
+      ['rule_changed', "rule 'Cap' → 'Cap 30': max_position_pct 0.2 → 0.3"],
+      ['rule_changed', "rule 'Stop' → 'Stop 2%' renamed"],
+    ]);
   });
 });
