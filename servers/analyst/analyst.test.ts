@@ -91,18 +91,23 @@ describe('analyst on a minute replay with known trades', () => {
     // the copies of order reasoning in the log are not taken for the decision before an order
     expect(got[3].entry_decision.content).toBe('Decision: JPM opening strength, buy 200.');
     expect(got[3].exit_decision.content).toBe('Decision: take most of JPM off.');
-    // MAE/MFE by hand from the minute bars that closed while each round trip was open
+    // MAE/MFE by hand: the worst and best P&L the round trip would have shown closed at its
+    // entry or exit fill price or at the lowest low / highest high of the minute bars that
+    // closed while it was open (pyfolio's round-trip excursions; costs included), so they
+    // bracket its P&L
     const price = await t.client('price', (await t.user()).key);
     for (const r of got) {
       const { bars } = await ok(price, 'get_bars', { symbol: r.symbol, timespan: 'minute', from: new Date(Date.parse(r.entry_time) - 60_000).toISOString(), to: r.exit_time, limit: 1000 });
       const seen = bars.filter((b: any) => Date.parse(b.t) + 60_000 > Date.parse(r.entry_time));
-      const low = Math.min(...seen.map((b: any) => b.l));
-      const high = Math.max(...seen.map((b: any) => b.h));
-      const adverse = r.direction === 'long' ? Math.min(0, low - r.entry_price) : Math.min(0, r.entry_price - high);
-      const favourable = r.direction === 'long' ? Math.max(0, high - r.entry_price) : Math.max(0, r.entry_price - low);
-      expect(r.mae).toBeCloseTo(adverse * r.quantity, 2);
-      expect(r.mfe).toBeCloseTo(favourable * r.quantity, 2);
-      expect(r.mae_pct).toBeCloseTo(adverse / r.entry_price, 12);
+      const sign = r.direction === 'long' ? 1 : -1;
+      const pnlAt = (p: number) => r.pnl + sign * (p - r.exit_price) * r.quantity;
+      const values = [r.entry_price, r.exit_price, ...seen.map((b: any) => b.l), ...seen.map((b: any) => b.h)].map(pnlAt);
+      expect(r.mae).toBeCloseTo(Math.min(0, ...values), 2);
+      expect(r.mfe).toBeCloseTo(Math.max(0, ...values), 2);
+      expect(r.mae).toBeLessThanOrEqual(Math.min(0, r.pnl));
+      expect(r.mfe).toBeGreaterThanOrEqual(Math.max(0, r.pnl));
+      expect(r.mae_pct).toBeCloseTo(r.mae / (r.entry_price * r.quantity), 6);
+      expect(r.excursion_bars).toBe('minute');
     }
 
     // The reconcile: Σ closed round trips = the run's realized P&L, to the cent.

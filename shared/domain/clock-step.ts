@@ -76,6 +76,12 @@ export interface ClockStepState {
    * resumed trading over it has accepted that day's loss.
    */
   fromValueCents?: number;
+  /**
+   * Cash dividends this step's corporate actions paid (+) or charged (−), at their ex-date's
+   * open: a session close the step passed before that instant did not hold them yet, so its
+   * value (the next day's start) leaves them out and the ex-date's day P&L counts them.
+   */
+  actionCash?: Array<{ at: Date; cents: number }>;
   tradesInRun: number;
   /** Fills so far per New York date (YYYY-MM-DD), for the days this step touches. */
   tradesByDay: Record<string, number>;
@@ -347,14 +353,15 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
       at,
       order: 2,
       run: () => {
-        const value = cash + [...positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(p.symbol, p.price)), 0);
+        const notYetPaid = (state.actionCash ?? []).reduce((s, a) => (a.at.getTime() > at ? s + a.cents : s), 0);
+        const value = cash - notYetPaid + [...positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(p.symbol, p.price)), 0);
         dayMarks.push({ date: close.date, valueCents: value });
         // The day's loss limits are judged at its close too: a day replay sees no other point of it.
         const fellInStep = state.fromValueCents === undefined || value < state.fromValueCents;
         if (!closeHalt && model.state !== 'halted' && fellInStep) {
           const marked = [...positions.values()].map((p) => ({ ...p, price: close.prices[p.symbol] ?? markOf(p.symbol, p.price) }));
           const breach = lossLimitBreaches(
-            { cashCents: cash, positions: marked, dayStartValueCents: dayStart, peakValueCents: Math.max(state.peakValueCents, value), tradesToday: 0, tradesInRun },
+            { cashCents: cash - notYetPaid, positions: marked, dayStartValueCents: dayStart, peakValueCents: Math.max(state.peakValueCents, value), tradesToday: 0, tradesInRun },
             state.rules,
           )[0];
           if (breach) closeHalt = breakerText(`${breach.message} (at the ${close.date} close)`);

@@ -22,6 +22,7 @@
 import { dayBarStart } from './calendar.js';
 import { avgCostOf } from './ledger.js';
 import { priceTicks } from './money.js';
+import type { LotAction } from './round-trips.js';
 
 export interface SplitAction {
   kind: 'split';
@@ -75,6 +76,9 @@ export interface ActionEvent {
   date: string;
   /** Split: split_to / split_from; dividend: null. */
   ratio: number | null;
+  /** Split: its ratio parts as given (2-for-1: from 1, to 2); dividend: null. */
+  splitFrom: number | null;
+  splitTo: number | null;
   /** Dividend dollars per share; split: null. */
   cashAmount: number | null;
   quantityBefore: number;
@@ -133,8 +137,23 @@ function dividePrice(p: number | null, to: bigint, from: bigint): number | null 
 }
 
 /** The instant an action takes effect: the regular open of its date. */
-export function effectiveAt(a: CorporateAction): Date {
+export function effectiveAt(a: { date: string }): Date {
   return dayBarStart(a.date);
+}
+
+/** An applied action as the analyst's round trips follow it (shared/domain/round-trips.ts). */
+export function lotActionOf(e: ActionEvent): LotAction {
+  return {
+    kind: e.kind,
+    symbol: e.symbol,
+    date: e.date,
+    clock: effectiveAt(e).toISOString(),
+    split_from: e.splitFrom,
+    split_to: e.splitTo,
+    quantity_before: e.quantityBefore,
+    quantity_after: e.quantityAfter,
+    cash_change_cents: e.cashChangeCents,
+  };
 }
 
 /** Actions effective in (from, to], ordered by date (splits before dividends on a date). */
@@ -199,6 +218,8 @@ export function applyCorporateActions(input: ActionsInput): ActionsResult {
         symbol: a.symbol,
         date: a.date,
         ratio,
+        splitFrom: a.splitFrom,
+        splitTo: a.splitTo,
         cashAmount: null,
         quantityBefore: before,
         quantityAfter: p.quantity,
@@ -219,6 +240,8 @@ export function applyCorporateActions(input: ActionsInput): ActionsResult {
         symbol: a.symbol,
         date: a.date,
         ratio: null,
+        splitFrom: null,
+        splitTo: null,
         cashAmount: amount,
         quantityBefore: p.quantity,
         quantityAfter: p.quantity,

@@ -80,7 +80,7 @@ export function riskRaw(f: RiskFacts): { raw: Record<RiskFactorName, number>; mi
 
   const gross = last !== null && last > 0 ? f.marks.reduce((s, m) => s + Math.abs(m.quantity * m.price), 0) / last : 0;
 
-  const trips = [...f.round_trips].sort((a, b) => a.exit_time.localeCompare(b.exit_time) || a.exit_fill_id - b.exit_fill_id);
+  const trips = [...f.round_trips].sort((a, b) => a.exit_time.localeCompare(b.exit_time) || (a.exit_fill_id ?? 0) - (b.exit_fill_id ?? 0));
   const streak = lossStreaks(trips).reduce((m, s) => Math.max(m, s.length), 0);
 
   const agent = f.orders.filter((o) => o.source === 'agent');

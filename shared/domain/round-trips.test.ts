@@ -1,6 +1,6 @@
 // FIFO round trips checked against lots worked out by hand, in integer cents.
 import { describe, expect, it } from 'vitest';
-import { BarRange, excursion, exitCause, fifoRoundTrips, fillNotionalCents, groupRoundTrips, openLotPnlCents, tradeFindings, type TradeFill } from './round-trips.js';
+import { BarRange, excursion, exitCause, fifoRoundTrips, fillNotionalCents, groupRoundTrips, openLotPnlCents, RoundTripError, tradeFindings, type LotAction, type TradeFill } from './round-trips.js';
 import type { Side } from './types.js';
 
 let id = 0;
@@ -79,7 +79,9 @@ describe('fifoRoundTrips', () => {
   it('reports slippage pro rata and refuses an exit beyond the open lots', () => {
     const { round_trips: t } = fifoRoundTrips([fill('buy', 'E', 10, 10, 0, 0, 2), fill('sell', 'E', 4, 11, 0, 1, 3)]);
     expect(t[0]!.slippage_cents).toBe(4 * 2 + 4 * 3);
-    expect(() => fifoRoundTrips([fill('sell', 'F', 1, 10, 0, 0)])).toThrow(RangeError);
+    const stray = fill('sell', 'F', 1, 10, 0, 0);
+    expect(() => fifoRoundTrips([stray])).toThrow(RoundTripError);
+    expect(() => fifoRoundTrips([stray])).toThrow(`Fill ${stray.fill_id} sells 1 F on 2025-06-10 beyond the 0 share(s) the fills and the recorded splits leave open.`);
   });
 
   it('recovers the ledger notional from the cash change', () => {
@@ -99,12 +101,21 @@ describe('exit causes, excursions, groups and findings', () => {
     expect(exitCause('EOD', "Rule 'EOD': flatten by 15:55 ET and it is 15:55 ET; selling 10 AAA at $10.")).toBe('flatten_by');
     expect(exitCause('Stops', "Rule 'Stops': stop loss 2% below the $10 average cost is $9.8; …")).toBe('stop_loss');
     expect(exitCause('margin', 'Margin call')).toBe('forced');
+    expect(exitCause(null, null)).toBe('cash_in_lieu');
   });
 
-  it('MAE/MFE from the lowest low and highest high while open', () => {
-    expect(excursion('long', 100, 10, 97, 104)).toEqual({ mae: -30, mfe: 40, mae_pct: -0.03, mfe_pct: 0.04 });
-    expect(excursion('short', 100, 10, 97, 104)).toEqual({ mae: -40, mfe: 30, mae_pct: -0.04, mfe_pct: 0.03 });
-    expect(excursion('long', 100, 10, null, null)).toBeNull();
+  it('MAE/MFE are the worst and best P&L over the fills and the bars seen, so they bracket the P&L', () => {
+    // long 10 @ 100 → 103, commission $2 in all: P&L = 30 − 2 = $28.00. By hand: at the low 97
+    // the P&L would be 28 + (97 − 103) × 10 = −$32.00; at the high 104, 28 + 10 = $38.00.
+    const long = { direction: 'long' as const, quantity: 10, entry_price: 100, exit_price: 103, pnl_cents: 2_800, entry_notional_cents: 100_000 };
+    expect(excursion(long, 97, 104)).toEqual({ mae: -32, mfe: 38, mae_pct: -0.032, mfe_pct: 0.038 });
+    // no bar seen: the fills alone. At the entry price, 28 − 30 = −$2.00 (the commission)
+    expect(excursion(long, null, null)).toEqual({ mae: -2, mfe: 28, mae_pct: -0.002, mfe_pct: 0.028 });
+    // a winner that exits on a gap above every bar seen: MFE is its P&L, not the bars' high (issue 16)
+    expect(excursion({ ...long, exit_price: 105, pnl_cents: 4_800 }, 99, 102).mfe).toBe(48);
+    // short 10 @ 100 → 98, no costs: P&L $20.00; at the high 104: 20 − 60 = −$40.00; at the low 97: 20 + 10 = $30.00
+    const short = { direction: 'short' as const, quantity: 10, entry_price: 100, exit_price: 98, pnl_cents: 2_000, entry_notional_cents: 100_000 };
+    expect(excursion(short, 97, 104)).toEqual({ mae: -40, mfe: 30, mae_pct: -0.04, mfe_pct: 0.03 });
     const r = new BarRange([5, 3, 8, 1, 9, 4].map((v, i) => ({ t: i * 10, low: v, high: v + 1 })));
     expect(r.query(0, 30)).toEqual({ low: 1, high: 9 }); // times 10, 20, 30
     expect(r.query(5, 20)).toEqual({ low: 3, high: 9 });
@@ -141,5 +152,82 @@ describe('exit causes, excursions, groups and findings', () => {
     expect(f).toContain('Losing round trips were held 25 min on average against 10 min for winners.');
     expect(f).toContain('Longs made -$20.00 over 2 round trips; shorts made -$10.00 over 1.');
     for (const s of f) expect(s).toMatch(/\d/);
+  });
+});
+
+/** A ledger action at the 09:30 open of 2025-06-11 (the fills above are on 2025-06-10). */
+function action(kind: 'split' | 'dividend', symbol: string, before: number, after: number, cashChange: number, ratio: [number, number] | null = null): LotAction {
+  return { kind, symbol, date: '2025-06-11', clock: '2025-06-11T13:30:00.000Z', split_from: ratio?.[0] ?? null, split_to: ratio?.[1] ?? null, quantity_before: before, quantity_after: after, cash_change_cents: cashChange };
+}
+const nextDay = (minute: number) => new Date(Date.UTC(2025, 5, 11, 13, 30 + minute)).toISOString();
+const sum = (t: { pnl_cents: number }[]) => t.reduce((s, x) => s + x.pnl_cents, 0);
+
+describe('round trips through splits and dividends (as the ledger applies them)', () => {
+  it('2-for-1: each lot × 2, its price ÷ 2, its cents kept; selling every new share leaves nothing open', () => {
+    const f = [fill('buy', 'S2', 60, 100, 60, 0), fill('buy', 'S2', 30, 110, 30, 1), { ...fill('sell', 'S2', 180, 52, 180, 0), clock: nextDay(5) }];
+    const { round_trips: t, open_lots } = fifoRoundTrips(f, [action('split', 'S2', 90, 180, 0, [1, 2])]);
+    expect(open_lots).toEqual([]);
+    // by hand: lot 1 = 120 new shares at 50 (6,000.00), lot 2 = 60 at 55 (3,300.00); exit 180 @ 52 = 9,360.00, $1.80
+    expect(t.map((x) => [x.quantity, x.entry_price, x.exit_price, x.split_factor])).toEqual([[120, 50, 52, 2], [60, 55, 52, 2]]);
+    expect(t.map((x) => x.pnl_cents)).toEqual([624_000 - 600_000 - 60 - 120, 312_000 - 330_000 - 30 - 60]);
+    // Σ = Σ cash changes: −6,000.60 − 3,300.30 + 9,358.20 = 57.30
+    expect(sum(t)).toBe(5_730);
+  });
+
+  it('3-for-2 on 11 shares: 16 shares and half a new share in lieu, booked to the lot', () => {
+    // 11 @ 120 = 1,320.00; the ledger: 16 shares, $40.00 in lieu (1/3 old share at the $120 close)
+    const f = [fill('buy', 'T3', 11, 120, 0, 0), { ...fill('sell', 'T3', 16, 85, 0, 0), clock: nextDay(1) }];
+    const { round_trips: t } = fifoRoundTrips(f, [action('split', 'T3', 11, 16, 4_000, [2, 3])]);
+    // by hand: 16 × 85 = 1,360.00 − 1,320.00 + 40.00 in lieu = $80.00; entry price 120 × 2/3 = 80
+    expect(t).toHaveLength(1);
+    expect(t[0]).toMatchObject({ quantity: 16, entry_price: 80, cash_in_lieu_cents: 4_000, pnl_cents: 8_000, split_factor: 1.5 });
+  });
+
+  it('3-for-2 on lots of 3 and 2 combines them into one position, as the ledger holds it', () => {
+    // 3 @ 30 and 2 @ 35 = 160.00; 5 × 1.5 = 7.5 → 7 shares and half a new share in lieu: $10.00 (1/3 old share at a $30 close)
+    const f = [fill('buy', 'T4', 3, 30, 0, 0), fill('buy', 'T4', 2, 35, 0, 1), { ...fill('sell', 'T4', 7, 22, 0, 0), clock: nextDay(1) }];
+    const { round_trips: t, open_lots } = fifoRoundTrips(f, [action('split', 'T4', 5, 7, 1_000, [2, 3])]);
+    expect(open_lots).toEqual([]);
+    // by hand: 7 × 22 = 154.00 − 160.00 + 10.00 = $4.00, entered with the oldest lot at (3 × 30 + 2 × 35) / 5 × 2/3 = 21.3333
+    expect(t.map((x) => [x.quantity, x.entry_fill_id, x.entry_price, x.pnl_cents])).toEqual([[7, f[0]!.fill_id, 21.3333, 400]]);
+  });
+
+  it('1-for-3 reverse: 100 shares become 33 and a third of a share in lieu; no phantom lot', () => {
+    // 100 @ 10 = 1,000.00; ledger: 33 shares, 1/3 new share = 1 old share at the $10.50 close = $10.50
+    const f = [fill('buy', 'R3', 100, 10, 100, 0), { ...fill('sell', 'R3', 33, 31, 33, 0), clock: nextDay(2) }];
+    const { round_trips: t, open_lots } = fifoRoundTrips(f, [action('split', 'R3', 100, 33, 1_050, [3, 1])]);
+    expect(open_lots).toEqual([]);
+    // by hand: 33 × 31 = 1,023.00 − 1,000.00 − 1.00 − 0.33 + 10.50 = $32.17
+    expect(t.map((x) => [x.quantity, x.entry_price, x.pnl_cents])).toEqual([[33, 30, 3_217]]);
+  });
+
+  it('a reverse split that leaves under one share pays the position in lieu: a round trip without an exit fill', () => {
+    // short 2 @ 50 = 100.00 received; 1-for-3: 2/3 of a share, the short pays 2 × $48 = $96.00 in lieu
+    const f = [fill('short', 'R4', 2, 50, 0, 0)];
+    const { round_trips: t, open_lots } = fifoRoundTrips(f, [action('split', 'R4', -2, 0, -9_600, [3, 1])]);
+    expect(open_lots).toEqual([]);
+    expect(t[0]).toMatchObject({ direction: 'short', quantity: 0.666667, exit_fill_id: null, exit_order_id: null, pnl_cents: 400, cash_in_lieu_cents: -9_600 });
+  });
+
+  it('a dividend belongs to the lots open on the ex-date, spread by shares; a short pays it', () => {
+    // long: 30 + 70 shares get $26.00 (100 × 0.26): 7.80 and 18.20; the 70 close in two parts
+    const f = [fill('buy', 'DV', 30, 40, 0, 0), fill('buy', 'DV', 70, 40, 0, 1), { ...fill('sell', 'DV', 50, 39.8, 0, 0), clock: nextDay(1) }, { ...fill('sell', 'DV', 50, 39.9, 0, 0), clock: nextDay(2) }];
+    const { round_trips: t } = fifoRoundTrips(f, [action('dividend', 'DV', 100, 100, 2_600)]);
+    expect(t.map((x) => [x.quantity, x.dividends_cents])).toEqual([[30, 780], [20, 520], [50, 1_300]]);
+    // Σ = −4,000 + 1,990 + 1,995 + 26 = $11.00
+    expect(sum(t)).toBe(1_100);
+    // short 50 @ 40 pays 50 × 0.26 = $13.00; covered at 39.74: 2,000 − 1,987 − 13 = $0.00
+    const s = [fill('short', 'DS', 50, 40, 0, 0), { ...fill('cover', 'DS', 50, 39.74, 0, 0), clock: nextDay(1) }];
+    const short = fifoRoundTrips(s, [action('dividend', 'DS', -50, -50, -1_300)]).round_trips;
+    expect(short.map((x) => [x.dividends_cents, x.pnl_cents])).toEqual([[-1_300, 0]]);
+    // still open at the ex-date: the dividend is the open lot's
+    const open = fifoRoundTrips([fill('buy', 'DO', 10, 40, 0, 0)], [action('dividend', 'DO', 10, 10, 260)]).open_lots;
+    expect(openLotPnlCents(open[0]!, 39.74)).toBe(-260 + 260);
+  });
+
+  it('a ledger action the fills do not show is one sentence naming the symbol and the date', () => {
+    expect(() => fifoRoundTrips([fill('buy', 'Q1', 10, 40, 0, 0)], [action('split', 'Q1', 20, 40, 0, [1, 2])])).toThrow(
+      "The ledger's split of Q1 on 2025-06-11 applied to 20 share(s), but the run's fills leave 10 open then.",
+    );
   });
 });

@@ -15,6 +15,8 @@
 // - The ledger itself realizes P&L against the average cost: while a position is partly
 //   closed, FIFO and average-cost realized P&L may differ; they agree once it is flat.
 
+import { priceTicks } from './money.js';
+import { nyLocal } from './ny-time.js';
 import type { Side } from './types.js';
 
 export interface TradeFill {
@@ -37,22 +39,34 @@ export interface TradeFill {
 export interface RoundTrip {
   symbol: string;
   direction: 'long' | 'short';
+  /** Shares closed, on the exit's share basis; a fraction of a share when a split paid the lot in lieu. */
   quantity: number;
   entry_fill_id: number;
   entry_order_id: number;
-  exit_fill_id: number;
-  exit_order_id: number;
+  /** The exit fill and its order; null when a split closed the lot by cash in lieu. */
+  exit_fill_id: number | null;
+  exit_order_id: number | null;
   entry_time: string;
   exit_time: string;
+  /** Entry fill price, on the exit's share basis (÷ the split ratios passed while open, to $0.0001). */
   entry_price: number;
   exit_price: number;
-  /** Net P&L in cents: exit − entry notional (long) or entry − exit (short), minus both commissions' shares. */
+  /**
+   * Net P&L in cents: exit − entry notional (long) or entry − exit (short), minus both
+   * commissions' shares, plus the dividends and cash in lieu of the lot's shares (received +, paid −).
+   */
   pnl_cents: number;
   /** pnl / entry notional, a fraction. */
   pnl_pct: number | null;
   commission_cents: number;
   slippage_cents: number;
   entry_notional_cents: number;
+  /** Dividends received (long, +) or paid (short, −) on these shares while open, cents; in pnl_cents. */
+  dividends_cents: number;
+  /** Cash in lieu of a split's fraction of a share received (+) or paid (−), cents; in pnl_cents. */
+  cash_in_lieu_cents: number;
+  /** Product of the split ratios passed while open (1 when none): old shares × split_factor = new shares. */
+  split_factor: number;
   holding_seconds: number;
 }
 
@@ -63,10 +77,49 @@ export interface OpenLot {
   entry_fill_id: number;
   entry_order_id: number;
   entry_time: string;
+  /** On the current share basis. */
   entry_price: number;
   /** Entry notional and commission still carried by the open shares, cents. */
   entry_notional_cents: number;
   entry_commission_cents: number;
+  /** Dividends and cash in lieu booked to the open shares so far (received +, paid −), cents. */
+  income_cents: number;
+  split_factor: number;
+}
+
+/**
+ * A split or cash dividend the ledger applied to a run's position (a row of
+ * corporate_action_events), as the round trips follow it. Quantities are the ledger's, signed.
+ */
+export interface LotAction {
+  kind: 'split' | 'dividend';
+  symbol: string;
+  /** YYYY-MM-DD: the split's execution date or the dividend's ex-date. */
+  date: string;
+  /** When it took effect (the 09:30 New York open of `date`), UTC ISO. */
+  clock: string;
+  /** Split ratio parts (2-for-1: from 1, to 2); null for a dividend. */
+  split_from: number | null;
+  split_to: number | null;
+  quantity_before: number;
+  quantity_after: number;
+  /** The account's cash change, signed cents: a dividend or cash in lieu received (+) or paid (−). */
+  cash_change_cents: number;
+}
+
+/**
+ * Round trips cannot be built from the run's records: an exit beyond the open lots, or a
+ * ledger action on a position the fills do not show. The message is one sentence naming the
+ * symbol and the date.
+ */
+export class RoundTripError extends RangeError {
+  constructor(
+    readonly symbol: string,
+    readonly date: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** total × part / whole rounded half away from zero, exact for any integer sizes. */
@@ -78,95 +131,246 @@ function share(total: number, part: number, whole: number): number {
   return Number((r < 0n ? -r : r) * 2n >= d ? (n < 0n ? q - 1n : q + 1n) : q);
 }
 
-/** Cumulative allocation of a fill's cents to the shares taken from it. */
-class Allocator {
+/**
+ * Cents spread over shares and taken cumulatively: after s of the base's Q shares the part
+ * taken is round(total × s / Q), so the parts add up to the total exactly. A rebase starts a
+ * new base from what is left (a split changes the share count; a dividend adds cents).
+ */
+class Pool {
   private taken = 0;
-  constructor(readonly fill: TradeFill) {}
-  take(q: number): { notional: number; commission: number; slippage: number } {
-    const { quantity: Q } = this.fill;
+  constructor(
+    private total: number,
+    private base: number,
+  ) {}
+  take(q: number): number {
     const before = this.taken;
     this.taken += q;
-    const part = (total: number) => share(total, this.taken, Q) - share(total, before, Q);
-    return { notional: part(this.fill.notional_cents), commission: part(this.fill.commission_cents), slippage: part(this.fill.slippage_cents) };
+    return share(this.total, this.taken, this.base) - share(this.total, before, this.base);
   }
-  get remaining(): number {
-    return this.fill.quantity - this.taken;
+  get left(): number {
+    return this.total - (this.base ? share(this.total, this.taken, this.base) : 0);
+  }
+  rebase(shares: number, add = 0): void {
+    this.total = this.left + add;
+    this.base = shares;
+    this.taken = 0;
+  }
+}
+
+const POOLS = ['notional', 'commission', 'slippage', 'dividends', 'lieu'] as const;
+type Parts = Record<(typeof POOLS)[number], number>;
+
+/** A fill's shares and cents, taken from as lots close (an entry) or as it closes lots (an exit). */
+class Lot {
+  remaining: number;
+  /** Price per share on the current basis. */
+  price: number;
+  factor = 1;
+  private pools: Record<(typeof POOLS)[number], Pool>;
+  constructor(readonly fill: TradeFill) {
+    this.remaining = fill.quantity;
+    this.price = fill.price;
+    const q = fill.quantity;
+    this.pools = { notional: new Pool(fill.notional_cents, q), commission: new Pool(fill.commission_cents, q), slippage: new Pool(fill.slippage_cents, q), dividends: new Pool(0, q), lieu: new Pool(0, q) };
+  }
+  take(q: number): Parts {
+    this.remaining -= q;
+    const out = {} as Parts;
+    for (const k of POOLS) out[k] = this.pools[k].take(q);
+    return out;
+  }
+  left(k: (typeof POOLS)[number]): number {
+    return this.pools[k].left;
+  }
+  /** Income booked to the lot's remaining shares. */
+  add(k: 'dividends' | 'lieu', cents: number): void {
+    this.pools[k].rebase(this.remaining, cents);
+  }
+  /** The lot's shares become `shares` (a split); every pool is spread over them from now on. */
+  resize(shares: number, price: number, ratio: number): void {
+    this.remaining = shares;
+    this.price = price;
+    this.factor *= ratio;
+    for (const k of POOLS) this.pools[k].rebase(shares);
+  }
+  /** Another lot's remaining cents folded into this one (a split that leaves fractions combines the lots). */
+  absorb(other: Lot): void {
+    for (const k of POOLS) {
+      const left = other.left(k);
+      this.pools[k].rebase(this.remaining, left);
+    }
+    this.remaining += other.remaining;
+    for (const k of POOLS) this.pools[k].rebase(this.remaining);
   }
 }
 
 const isEntry = (side: Side) => side === 'buy' || side === 'short';
+const dayOf = (clock: string) => nyLocal(new Date(clock)).date;
+
+/** A price × from / to to $0.0001, half away from zero (the ledger's split rounding). */
+function splitPrice(price: number, to: bigint, from: bigint): number {
+  const n = priceTicks(price) * from;
+  const q = n / to;
+  return Number((n % to) * 2n >= to ? q + 1n : q) / 10_000;
+}
 
 /**
- * FIFO round trips of fills (any order; sorted here by clock then fill id). Returns the closed
- * round trips in the order their exits happened and the lots still open. Throws RangeError
- * when an exit closes more shares than are open (the ledger never lets that happen).
+ * FIFO round trips of fills (any order; sorted here by clock then fill id) through the splits
+ * and dividends the ledger applied (`actions`, corporate_action_events; an action applies
+ * before any fill at its instant). Returns the closed round trips in the order their exits
+ * happened and the lots still open.
+ *
+ * Conventions (the ledger's, shared/domain/corporate-actions.ts):
+ * - Split r = to / from: when every open lot of the symbol has a whole number of new shares
+ *   (q × r), each lot's quantity × r and its entry price ÷ r, its cents kept. Otherwise (3-for-2
+ *   on an odd lot, reverse splits) the symbol's open lots combine into one, as the ledger holds
+ *   one position at its average cost: dated by the oldest, its quantity the ledger's whole new
+ *   shares, its cents the lots' sum, its price their share-weighted price ÷ r; the cash in lieu of
+ *   the fraction is booked to it. A lot left with no whole share closes at the split, paid in lieu
+ *   (a round trip without an exit fill, its quantity the fraction of a share).
+ * - Dividend: the ledger's cash change (long +, short −) spread over the open lots by shares,
+ *   cumulatively, to the cent.
+ * - So once flat, Σ round-trip P&L = Σ cash changes of fills and actions = the ledger's realized
+ *   P&L to the cent.
+ * Throws RoundTripError when an exit closes more shares than are open, or an action meets a
+ * position the fills do not show.
  */
-export function fifoRoundTrips(fills: readonly TradeFill[]): { round_trips: RoundTrip[]; open_lots: OpenLot[] } {
-  const sorted = [...fills].sort((a, b) => (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.fill_id - b.fill_id));
-  const lots = new Map<string, Allocator[]>();
+export function fifoRoundTrips(fills: readonly TradeFill[], actions: readonly LotAction[] = []): { round_trips: RoundTrip[]; open_lots: OpenLot[] } {
+  type Ev = { at: string; order: number; id: number; fill?: TradeFill; action?: LotAction };
+  const events: Ev[] = [
+    ...actions.map((a, i) => ({ at: a.clock, order: a.kind === 'split' ? 0 : 1, id: i, action: a })),
+    ...fills.map((f) => ({ at: f.clock, order: 2, id: f.fill_id, fill: f })),
+  ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order || a.id - b.id));
+  const lots = new Map<string, Lot[]>();
   const trips: RoundTrip[] = [];
-  for (const fill of sorted) {
-    const queue = lots.get(fill.symbol) ?? [];
-    lots.set(fill.symbol, queue);
+  const close = (lot: Lot, q: number, out: Parts | null, exit: { fill_id: number | null; order_id: number | null; clock: string; price: number; direction: 'long' | 'short'; quantity?: number }) => {
+    const entry = lot.take(q);
+    const exitNotional = out?.notional ?? 0;
+    const gross = exit.direction === 'long' ? exitNotional - entry.notional : entry.notional - exitNotional;
+    const commission = entry.commission + (out?.commission ?? 0);
+    const pnl = gross - commission + entry.dividends + entry.lieu;
+    trips.push({
+      symbol: lot.fill.symbol,
+      direction: exit.direction,
+      quantity: exit.quantity ?? q,
+      entry_fill_id: lot.fill.fill_id,
+      entry_order_id: lot.fill.order_id,
+      exit_fill_id: exit.fill_id,
+      exit_order_id: exit.order_id,
+      entry_time: lot.fill.clock,
+      exit_time: exit.clock,
+      entry_price: lot.price,
+      exit_price: exit.price,
+      pnl_cents: pnl,
+      pnl_pct: entry.notional > 0 ? pnl / entry.notional : null,
+      commission_cents: commission,
+      slippage_cents: entry.slippage + (out?.slippage ?? 0),
+      entry_notional_cents: entry.notional,
+      dividends_cents: entry.dividends,
+      cash_in_lieu_cents: entry.lieu,
+      split_factor: lot.factor,
+      holding_seconds: (Date.parse(exit.clock) - Date.parse(lot.fill.clock)) / 1000,
+    });
+  };
+  for (const ev of events) {
+    const symbol = ev.fill?.symbol ?? ev.action!.symbol;
+    const queue = lots.get(symbol) ?? [];
+    lots.set(symbol, queue);
+    if (ev.action) {
+      applyAction(ev.action, queue, close);
+      continue;
+    }
+    const fill = ev.fill!;
     if (isEntry(fill.side)) {
-      queue.push(new Allocator(fill));
+      queue.push(new Lot(fill));
       continue;
     }
     const direction = fill.side === 'sell' ? 'long' : 'short';
-    const exit = new Allocator(fill);
+    const exit = new Lot(fill);
     while (exit.remaining > 0) {
       const lot = queue[0];
-      if (!lot) throw new RangeError(`Fill ${fill.fill_id} ${fill.side}s ${fill.quantity} ${fill.symbol} beyond the open lots.`);
+      if (!lot) {
+        throw new RoundTripError(symbol, dayOf(fill.clock), `Fill ${fill.fill_id} ${fill.side}s ${fill.quantity} ${symbol} on ${dayOf(fill.clock)} beyond the ${fill.quantity - exit.remaining} share(s) the fills and the recorded splits leave open.`);
+      }
       if ((lot.fill.side === 'buy') !== (direction === 'long')) {
-        throw new RangeError(`Fill ${fill.fill_id} (${fill.side}) meets an open ${lot.fill.side} lot of ${fill.symbol}.`);
+        throw new RoundTripError(symbol, dayOf(fill.clock), `Fill ${fill.fill_id} (${fill.side}) of ${symbol} on ${dayOf(fill.clock)} meets an open ${lot.fill.side} lot.`);
       }
       const q = Math.min(lot.remaining, exit.remaining);
-      const entry = lot.take(q);
-      const out = exit.take(q);
-      const gross = direction === 'long' ? out.notional - entry.notional : entry.notional - out.notional;
-      const commission = entry.commission + out.commission;
-      const pnl = gross - commission;
-      trips.push({
-        symbol: fill.symbol,
-        direction,
-        quantity: q,
-        entry_fill_id: lot.fill.fill_id,
-        entry_order_id: lot.fill.order_id,
-        exit_fill_id: fill.fill_id,
-        exit_order_id: fill.order_id,
-        entry_time: lot.fill.clock,
-        exit_time: fill.clock,
-        entry_price: lot.fill.price,
-        exit_price: fill.price,
-        pnl_cents: pnl,
-        pnl_pct: entry.notional > 0 ? pnl / entry.notional : null,
-        commission_cents: commission,
-        slippage_cents: entry.slippage + out.slippage,
-        entry_notional_cents: entry.notional,
-        holding_seconds: (Date.parse(fill.clock) - Date.parse(lot.fill.clock)) / 1000,
-      });
+      close(lot, q, exit.take(q), { fill_id: fill.fill_id, order_id: fill.order_id, clock: fill.clock, price: fill.price, direction });
       if (lot.remaining === 0) queue.shift();
     }
   }
   const open: OpenLot[] = [];
   for (const queue of lots.values()) {
     for (const lot of queue) {
-      const q = lot.remaining;
-      const left = lot.take(q);
       open.push({
         symbol: lot.fill.symbol,
         direction: lot.fill.side === 'buy' ? 'long' : 'short',
-        quantity: q,
+        quantity: lot.remaining,
         entry_fill_id: lot.fill.fill_id,
         entry_order_id: lot.fill.order_id,
         entry_time: lot.fill.clock,
-        entry_price: lot.fill.price,
-        entry_notional_cents: left.notional,
-        entry_commission_cents: left.commission,
+        entry_price: lot.price,
+        entry_notional_cents: lot.left('notional'),
+        entry_commission_cents: lot.left('commission'),
+        income_cents: lot.left('dividends') + lot.left('lieu'),
+        split_factor: lot.factor,
       });
     }
   }
   return { round_trips: trips, open_lots: open };
+}
+
+type Close = (lot: Lot, q: number, out: Parts | null, exit: { fill_id: null; order_id: null; clock: string; price: number; direction: 'long' | 'short'; quantity: number }) => void;
+
+/** One ledger action on a symbol's open lots (fifoRoundTrips' conventions). */
+function applyAction(a: LotAction, queue: Lot[], close: Close): void {
+  const held = queue.reduce((s, l) => s + l.remaining, 0);
+  const signed = queue.length && queue[0]!.fill.side === 'short' ? -held : held;
+  if (signed !== a.quantity_before) {
+    throw new RoundTripError(
+      a.symbol,
+      a.date,
+      `The ledger's ${a.kind} of ${a.symbol} on ${a.date} applied to ${a.quantity_before} share(s), but the run's fills leave ${signed} open then.`,
+    );
+  }
+  if (!queue.length) return;
+  if (a.kind === 'dividend') {
+    let before = 0;
+    for (const lot of queue) {
+      const part = share(a.cash_change_cents, before + lot.remaining, held) - share(a.cash_change_cents, before, held);
+      before += lot.remaining;
+      lot.add('dividends', part);
+    }
+    return;
+  }
+  const to = BigInt(Math.round(a.split_to! * 1e6));
+  const from = BigInt(Math.round(a.split_from! * 1e6));
+  const ratio = Number(to) / Number(from);
+  const whole = Math.abs(a.quantity_after);
+  if (queue.every((l) => (BigInt(l.remaining) * to) % from === 0n)) {
+    for (const lot of queue) lot.resize(Number((BigInt(lot.remaining) * to) / from), splitPrice(lot.price, to, from), ratio);
+    if (a.cash_change_cents) queue.at(-1)!.add('lieu', a.cash_change_cents);
+    return;
+  }
+  // the combined price: the lots' prices weighted by their shares, ÷ r
+  const price = splitPrice(queue.reduce((s, l) => s + l.price * l.remaining, 0) / held, to, from);
+  const [first, ...rest] = queue;
+  for (const lot of rest) first!.absorb(lot);
+  queue.length = 1;
+  if (whole > 0) {
+    first!.resize(whole, price, ratio);
+    first!.add('lieu', a.cash_change_cents);
+    return;
+  }
+  // Less than one new share: the whole position is paid in lieu at the split.
+  const fraction = Math.round(held * ratio * 1e6) / 1e6;
+  first!.add('lieu', a.cash_change_cents);
+  first!.factor *= ratio;
+  const lieuPrice = fraction > 0 ? Math.round((Math.abs(a.cash_change_cents) / 100 / fraction) * 10_000) / 10_000 : 0;
+  first!.price = price;
+  close(first!, held, null, { fill_id: null, order_id: null, clock: a.clock, price: lieuPrice, direction: first!.fill.side === 'buy' ? 'long' : 'short', quantity: fraction });
+  queue.length = 0;
 }
 
 /** Notional cents of a fill from its recorded cash change and commission (buy/cover pay, sell/short receive). */
@@ -174,21 +378,23 @@ export function fillNotionalCents(side: Side, cashChangeCents: number, commissio
   return side === 'buy' || side === 'cover' ? -cashChangeCents - commissionCents : cashChangeCents + commissionCents;
 }
 
-/** Unrealized P&L in cents of an open lot marked at `price`, net of its entry commission share. */
+/** Unrealized P&L in cents of an open lot marked at `price`, net of its entry commission share, with its dividends and cash in lieu. */
 export function openLotPnlCents(lot: OpenLot, price: number): number {
   const market = Math.round(lot.quantity * price * 100);
-  return (lot.direction === 'long' ? market - lot.entry_notional_cents : lot.entry_notional_cents - market) - lot.entry_commission_cents;
+  return (lot.direction === 'long' ? market - lot.entry_notional_cents : lot.entry_notional_cents - market) - lot.entry_commission_cents + lot.income_cents;
 }
 
-export type ExitCause = 'agent' | 'stop_loss' | 'take_profit' | 'trailing_stop' | 'flatten_by' | 'limit' | 'forced';
+export type ExitCause = 'agent' | 'stop_loss' | 'take_profit' | 'trailing_stop' | 'flatten_by' | 'limit' | 'forced' | 'cash_in_lieu';
 
 /**
  * What closed a position, from the exit order's `source` and reasoning: 'agent' (an order
  * the agent placed), the order's own stop_loss/take_profit, a stop_loss rule (stop loss,
  * trailing stop, take profit) or a timing rule (flatten_by) named by the clock's reason text,
- * anything else the system placed is 'forced'.
+ * anything else the system placed is 'forced'. A lot a split paid in lieu (no exit order) is
+ * 'cash_in_lieu'.
  */
-export function exitCause(source: string, reasoning: string | null): ExitCause {
+export function exitCause(source: string | null, reasoning: string | null): ExitCause {
+  if (source === null) return 'cash_in_lieu';
   if (source === 'agent') return 'agent';
   if (source === 'stop_loss' || source === 'take_profit' || source === 'trailing_stop' || source === 'flatten_by') return source;
   const m = /^Rule '.*?': (stop loss|trailing stop|take profit|flatten by)/.exec(reasoning ?? '');
@@ -197,31 +403,39 @@ export function exitCause(source: string, reasoning: string | null): ExitCause {
 }
 
 export interface Excursion {
-  /** Worst unrealized move against the position while open, dollars (≤ 0). */
+  /** Worst P&L while open, dollars (≤ min(0, P&L)). */
   mae: number;
-  /** Best unrealized move in favour, dollars (≥ 0). */
+  /** Best P&L while open, dollars (≥ max(0, P&L)). */
   mfe: number;
-  mae_pct: number;
-  mfe_pct: number;
+  /** mae and mfe as fractions of the entry notional. */
+  mae_pct: number | null;
+  mfe_pct: number | null;
 }
 
 /**
- * Maximum adverse and favourable excursion of `quantity` shares entered at `entryPrice`, from
- * the lowest low and highest high of the bars seen while open. Null when no bar was seen.
+ * Maximum adverse and favourable excursion of a closed round trip: the worst and the best
+ * P&L it would have shown closed at any price it went through — its entry and exit fill
+ * prices and the lowest low and highest high of the bars seen between (`low`/`high`, on the
+ * exit's share basis; null when no bar closed while it was open) — with its own commission,
+ * dividends and cash in lieu: P&L + (p − exit price) × quantity for a long, P&L − (p − exit
+ * price) × quantity for a short. So MAE ≤ min(0, P&L) and MFE ≥ max(0, P&L), as in pyfolio's
+ * and most trade journals' round-trip excursions; the fills always count.
  */
-export function excursion(direction: 'long' | 'short', entryPrice: number, quantity: number, low: number | null, high: number | null): Excursion | null {
-  if (low === null || high === null || !(entryPrice > 0)) return null;
-  const adverse = direction === 'long' ? Math.min(0, low - entryPrice) : Math.min(0, entryPrice - high);
-  const favourable = direction === 'long' ? Math.max(0, high - entryPrice) : Math.max(0, entryPrice - low);
-  return {
-    mae: round2(adverse * quantity),
-    mfe: round2(favourable * quantity),
-    mae_pct: adverse / entryPrice,
-    mfe_pct: favourable / entryPrice,
-  };
+export function excursion(
+  t: Pick<RoundTrip, 'direction' | 'quantity' | 'entry_price' | 'exit_price' | 'pnl_cents' | 'entry_notional_cents'>,
+  low: number | null,
+  high: number | null,
+): Excursion {
+  const prices = [t.entry_price, t.exit_price, ...(low === null ? [] : [low]), ...(high === null ? [] : [high])];
+  const sign = t.direction === 'long' ? 1 : -1;
+  const exitTicks = Number(priceTicks(t.exit_price));
+  const at = (p: number) => t.pnl_cents + sign * Math.round(((Number(priceTicks(p)) - exitTicks) * t.quantity) / 100);
+  const values = prices.map(at);
+  const worst = Math.min(0, ...values);
+  const best = Math.max(0, ...values);
+  const of = (c: number) => (t.entry_notional_cents > 0 ? c / t.entry_notional_cents : null);
+  return { mae: worst / 100 + 0, mfe: best / 100 + 0, mae_pct: of(worst), mfe_pct: of(best) };
 }
-
-const round2 = (x: number) => Math.round(x * 100) / 100 + 0;
 
 /**
  * Range lows and highs over a time-sorted bar series in O(1) per query after an O(n log n)

@@ -242,7 +242,7 @@ export function lossStreaks(trips: readonly { pnl_cents: number }[]): { start: n
   return out;
 }
 
-const byExit = (trips: readonly RoundTrip[]) => [...trips].sort((a, b) => a.exit_time.localeCompare(b.exit_time) || a.exit_fill_id - b.exit_fill_id);
+const byExit = (trips: readonly RoundTrip[]) => [...trips].sort((a, b) => a.exit_time.localeCompare(b.exit_time) || (a.exit_fill_id ?? 0) - (b.exit_fill_id ?? 0));
 
 function consecutiveLosses(f: ThreatFacts): ThreatEvent[] {
   const trips = byExit(f.round_trips);
@@ -253,13 +253,13 @@ function consecutiveLosses(f: ThreatFacts): ThreatEvent[] {
     const streak = trips.slice(s.start, s.start + s.length);
     const loss = streak.reduce((a, t) => a + t.pnl_cents, 0) / 100;
     out.push({
-      key: keyOf('consecutive_losses', f.run_id, streak[0]!.exit_fill_id, severity),
+      key: keyOf('consecutive_losses', f.run_id, streak[0]!.exit_fill_id ?? `lieu${streak[0]!.entry_fill_id}`, severity),
       type: 'consecutive_losses',
       severity,
       run_id: f.run_id,
       clock: streak[streak.length - 1]!.exit_time,
       message: `${s.length} losing round trips in a row, ${money(loss)} in total.`,
-      evidence: { order_ids: [...new Set(streak.map((t) => t.exit_order_id))].slice(0, 10), figures: { losses_in_a_row: s.length, total_pnl: loss } },
+      evidence: { order_ids: [...new Set(streak.map((t) => t.exit_order_id).filter((id) => id !== null))].slice(0, 10), figures: { losses_in_a_row: s.length, total_pnl: loss } },
       recommendation: {
         text: 'Stop for the day after a 2% loss.',
         rule: { rule_name: 'Daily loss limit 2%', rule_category: 'risk', rule_description: 'Halt for the day when the day P&L reaches −2% of portfolio value.', enforcement_params: { daily_loss_limit_pct: 0.02 }, created_by: 'ai_suggested' },
@@ -274,6 +274,7 @@ function revengeTrading(f: ThreatFacts): ThreatEvent[] {
   // A loss is per exit order: the lots it closed, their net P&L and entry notional.
   const losses = new Map<number, { clock: string; pnl: number; entry: number }>();
   for (const t of f.round_trips) {
+    if (t.exit_order_id === null) continue; // paid in lieu by a split: no exit of the agent's
     const l = losses.get(t.exit_order_id) ?? { clock: t.exit_time, pnl: 0, entry: 0 };
     l.pnl += t.pnl_cents;
     l.entry += t.entry_notional_cents;

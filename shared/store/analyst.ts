@@ -26,13 +26,17 @@ import {
   fifoRoundTrips,
   fillNotionalCents,
   openLotPnlCents,
+  RoundTripError,
   type Excursion,
   type ExitCause,
+  type LotAction,
   type OpenLot,
   type RoundTrip,
   type TradeFill,
 } from '../domain/round-trips.js';
-import type { Side } from '../domain/types.js';
+import { effectiveAt } from '../domain/corporate-actions.js';
+import type { Side, Timespan } from '../domain/types.js';
+import { stepTimespan } from '../market/finest-timespan.js';
 import { ToolError } from '../mcp/errors.js';
 import { notionalCents, toCents } from '../domain/money.js';
 import { getOwnedModel } from './models.js';
@@ -141,6 +145,42 @@ export function decisionBefore(decisions: readonly DecisionEntry[], at: string):
   return a > 0 ? decisions[a - 1]! : null;
 }
 
+/**
+ * The splits and dividends the ledger applied to the run's positions (corporate_action_events),
+ * in the order applied, as the round trips follow them. A split recorded before its ratio parts
+ * were kept reads as split_to = ratio, split_from = 1.
+ */
+export async function loadRunActions(sql: Q, runId: number): Promise<LotAction[]> {
+  const rows = await sql`
+    select symbol, kind, action_date::text as d, ratio, split_from, split_to, quantity_before, quantity_after, cash_change
+    from corporate_action_events where run_id = ${runId} order by action_date, id`;
+  return rows.map((r) => ({
+    kind: r.kind as 'split' | 'dividend',
+    symbol: r.symbol as string,
+    date: r.d as string,
+    clock: effectiveAt({ date: r.d as string }).toISOString(),
+    split_from: r.kind === 'split' ? Number(r.split_from ?? 1) : null,
+    split_to: r.kind === 'split' ? Number(r.split_to ?? r.ratio) : null,
+    quantity_before: r.quantity_before as number,
+    quantity_after: r.quantity_after as number,
+    cash_change_cents: toCents(r.cash_change),
+  }));
+}
+
+/**
+ * fifoRoundTrips of a run's fills and ledger actions; a run whose records cannot be paired is
+ * ToolError RUN_NOT_ANALYSABLE with one sentence naming the symbol and the date (never an
+ * internal error).
+ */
+export function runBooks(run: { run_id: number }, fills: readonly TradeFill[], actions: readonly LotAction[]): ReturnType<typeof fifoRoundTrips> {
+  try {
+    return fifoRoundTrips(fills, actions);
+  } catch (err) {
+    if (err instanceof RoundTripError) throw new ToolError('RUN_NOT_ANALYSABLE', `Run ${run.run_id} cannot be analysed: ${err.message}`);
+    throw err;
+  }
+}
+
 // ---- round trips ----------------------------------------------------------------------------
 
 export interface AnalyzedRoundTrip extends RoundTrip {
@@ -149,8 +189,10 @@ export interface AnalyzedRoundTrip extends RoundTrip {
   exit_reasoning: string | null;
   entry_decision: { id: number; content: string; clock: string } | null;
   exit_decision: { id: number; content: string; clock: string } | null;
-  /** Max adverse / favourable excursion from the bars that closed while it was open; null when none did. */
+  /** MAE/MFE from the fills and the bars seen while open; null only when not asked for (withExcursions: false). */
   excursion: Excursion | null;
+  /** The bars the excursion read besides the fills, or null: none closed while open (or the symbol's bars could not be read). */
+  excursion_bars: Timespan | null;
 }
 
 export interface MarkedOpenLot extends OpenLot {
@@ -164,6 +206,8 @@ export interface RunRoundTrips {
   open_lots: MarkedOpenLot[];
   /** The run's realized P&L as the ledger booked it (average cost), cents. */
   ledger_realized_cents: number;
+  /** Why an excursion read only the fills (a symbol whose bars could not be read). */
+  notes: string[];
 }
 
 /** The instant a run's analysis is as of: its clock (replay) or its end / now (live). */
@@ -172,32 +216,42 @@ export function runAsOf(run: RunRow): Date {
 }
 
 /**
- * FIFO round trips of a run with exit causes, the reasoning of the entry and exit orders, the
- * nearest decision before each, MAE/MFE from the bars of the run's timespan (minute for live
- * runs) that closed while open, and the open lots marked at the last price as of the run clock.
- * `withExcursions: false` skips the bar reads.
+ * FIFO round trips of a run through its splits and dividends, with exit causes, the reasoning
+ * of the entry and exit orders, the nearest decision before each, MAE/MFE from the fills and
+ * the finest bars the run followed each symbol on (stepTimespan: hourly bars in a minute
+ * replay count) that closed while open, and the open lots marked at the last price as of the
+ * run clock. `withExcursions: false` skips the bar reads. Raises RUN_NOT_ANALYSABLE (runBooks).
  */
-export async function runRoundTrips(deps: Deps, run: RunRow, opts: { withExcursions?: boolean; fills?: RunFill[] } = {}): Promise<RunRoundTrips> {
+export async function runRoundTrips(
+  deps: Deps,
+  run: RunRow,
+  opts: { withExcursions?: boolean; fills?: RunFill[]; actions?: LotAction[] } = {},
+): Promise<RunRoundTrips> {
   const fills = opts.fills ?? (await loadRunFills(deps.sql, run.run_id));
+  const actions = opts.actions ?? (await loadRunActions(deps.sql, run.run_id));
   const decisions = await loadDecisions(deps.sql, run.run_id);
-  const { round_trips, open_lots } = fifoRoundTrips(fills);
+  const { round_trips, open_lots } = runBooks(run, fills, actions);
   const byId = new Map(fills.map((f) => [f.fill_id, f]));
   const asOf = runAsOf(run);
-  const ranges = opts.withExcursions === false ? new Map<string, BarRange>() : await barRanges(deps, run, fills, asOf);
+  const notes: string[] = [];
+  const ranges = opts.withExcursions === false ? new Map<string, SymbolBars>() : await barRanges(deps, run, fills, asOf, notes);
   const brief = (d: DecisionEntry | null) => (d ? { id: d.id, content: d.content, clock: d.clock } : null);
   const trips = round_trips.map((t): AnalyzedRoundTrip => {
     const entry = byId.get(t.entry_fill_id)!;
-    const exit = byId.get(t.exit_fill_id)!;
+    const exit = t.exit_fill_id === null ? null : byId.get(t.exit_fill_id)!;
     const range = ranges.get(t.symbol);
-    const seen = range ? range.query(Date.parse(t.entry_time), Date.parse(t.exit_time)) : { low: null, high: null };
+    const seen = range ? range.range.query(Date.parse(t.entry_time), Date.parse(t.exit_time)) : { low: null, high: null };
+    // the bars are on the basis as of the run's clock: back to the exit's basis
+    const basis = range ? range.factorAfter(Date.parse(t.exit_time)) : 1;
     return {
       ...t,
-      exit_cause: exitCause(exit.source, exit.reasoning),
+      exit_cause: exitCause(exit?.source ?? null, exit?.reasoning ?? null),
       entry_reasoning: entry.reasoning,
-      exit_reasoning: exit.reasoning,
+      exit_reasoning: exit?.reasoning ?? null,
       entry_decision: brief(decisionBefore(decisions, entry.order_created_at)),
-      exit_decision: brief(decisionBefore(decisions, exit.order_created_at)),
-      excursion: excursion(t.direction, t.entry_price, t.quantity, seen.low, seen.high),
+      exit_decision: exit ? brief(decisionBefore(decisions, exit.order_created_at)) : null,
+      excursion: opts.withExcursions === false ? null : excursion(t, seen.low === null ? null : seen.low * basis, seen.high === null ? null : seen.high * basis),
+      excursion_bars: seen.low === null ? null : range!.timespan,
     };
   });
   const prices = new Map<string, number | null>();
@@ -210,24 +264,43 @@ export async function runRoundTrips(deps: Deps, run: RunRow, opts: { withExcursi
     return { ...l, last_price: p, unrealized_pnl_cents: p === null ? null : openLotPnlCents(l, p) };
   });
   const [acct] = await deps.sql`select realized_pnl from runs where id = ${run.run_id}`;
-  return { round_trips: trips, open_lots: marked, ledger_realized_cents: toCents(acct?.realized_pnl ?? 0) };
+  return { round_trips: trips, open_lots: marked, ledger_realized_cents: toCents(acct?.realized_pnl ?? 0), notes };
 }
 
-/** Per symbol traded, the bars (run timespan) closed between its first fill and `asOf`, as a range index. */
-async function barRanges(deps: Deps, run: RunRow, fills: readonly RunFill[], asOf: Date): Promise<Map<string, BarRange>> {
-  const timespan = run.timespan ?? 'minute';
+interface SymbolBars {
+  timespan: Timespan;
+  range: BarRange;
+  /** Π split ratios effective in (t, as of]: a price as of the run's clock × this = the price on t's basis. */
+  factorAfter(t: number): number;
+}
+
+/**
+ * Per symbol traded, the bars of the finest timespan the run followed it on, closed between
+ * its first fill and `asOf`, as a range index. A symbol whose bars cannot be read gets none,
+ * and a note.
+ */
+async function barRanges(deps: Deps, run: RunRow, fills: readonly RunFill[], asOf: Date, notes: string[]): Promise<Map<string, SymbolBars>> {
   const first = new Map<string, number>();
   for (const f of fills) if (!first.has(f.symbol)) first.set(f.symbol, Date.parse(f.clock));
-  const out = new Map<string, BarRange>();
+  const out = new Map<string, SymbolBars>();
   for (const [symbol, from] of first) {
     if (asOf.getTime() <= from) continue;
-    const bars = await deps.market.barsClosedBetween(symbol, timespan, new Date(from), asOf, deps.sql);
-    out.set(
-      symbol,
-      new BarRange(
-        bars.map((b) => ({ t: barEnd(timespan, new Date(b.t)).getTime(), low: b.l ?? b.o, high: b.h ?? b.o })),
-      ),
-    );
+    try {
+      const timespan = await stepTimespan(deps.market, symbol, run.timespan ?? 'minute', deps.sql);
+      if (!timespan) continue;
+      const bars = await deps.market.barsClosedBetween(symbol, timespan, new Date(from), asOf, deps.sql);
+      const splits = (await deps.market.corporateActions(symbol, deps.sql))
+        .filter((a) => a.kind === 'split' && effectiveAt(a).getTime() <= asOf.getTime())
+        .map((a) => ({ at: effectiveAt(a).getTime(), ratio: a.kind === 'split' ? a.splitTo / a.splitFrom : 1 }));
+      out.set(symbol, {
+        timespan,
+        range: new BarRange(bars.map((b) => ({ t: barEnd(timespan, new Date(b.t)).getTime(), low: b.l ?? b.o, high: b.h ?? b.o }))),
+        factorAfter: (t) => splits.reduce((f, s) => (s.at > t ? f * s.ratio : f), 1),
+      });
+    } catch (err) {
+      if (!(err instanceof ToolError)) throw err;
+      notes.push(`MAE/MFE of ${symbol} count the fills only: its bars could not be read (${err.message})`);
+    }
   }
   return out;
 }
@@ -264,23 +337,28 @@ export interface RunMetrics extends CurveMetrics, TradeStats {
 export async function runMetrics(
   deps: Deps,
   run: RunRow,
-  opts: { benchmark?: string; points?: EquityPoint[]; fills?: RunFill[]; returns?: ReturnsBasis } = {},
+  opts: { benchmark?: string; points?: EquityPoint[]; fills?: RunFill[]; actions?: LotAction[]; returns?: ReturnsBasis } = {},
 ): Promise<RunMetrics> {
   const notes: string[] = [];
   const points = opts.points ?? (await loadEquityCurve(deps.sql, run));
   const fills = opts.fills ?? (await loadRunFills(deps.sql, run.run_id));
+  const actions = opts.actions ?? (await loadRunActions(deps.sql, run.run_id));
   const series = returnSeries(points, run.timespan, opts.returns, notes);
   const ppy = series.periods_per_year;
   if (series.basis === 'per_step' && run.session === 'extended' && run.timespan !== 'day') {
     notes.push('The run steps through the extended session; periods_per_year stays 252 × 390 (the contract convention for minute steps).');
   }
   const curve = curveMetrics(points, ppy, notes, series.points);
-  const { round_trips } = fifoRoundTrips(fills);
+  const { round_trips } = runBooks(run, fills, actions);
   const trades = tradeStats(round_trips.map((t) => t.pnl_cents), notes);
   if (!fills.length) notes.push('The run has no fills: exposure is 0 and turnover 0.');
   const exp = exposure(
     points,
-    fills.map((f) => ({ clock: f.clock, symbol: f.symbol, delta: f.side === 'buy' || f.side === 'cover' ? f.quantity : -f.quantity })),
+    [
+      // a split changes the shares held without a fill (first at its instant: exposure's sort is stable)
+      ...actions.filter((a) => a.kind === 'split').map((a) => ({ clock: a.clock, symbol: a.symbol, delta: a.quantity_after - a.quantity_before })),
+      ...fills.map((f) => ({ clock: f.clock, symbol: f.symbol, delta: f.side === 'buy' || f.side === 'cover' ? f.quantity : -f.quantity })),
+    ],
   );
   if (exp === null) notes.push('exposure is null: the run has fewer than 2 equity points.');
   let traded = 0;

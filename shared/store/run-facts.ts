@@ -5,7 +5,7 @@ import type { Q } from '../db/database.js';
 import type { Deps } from '../deps.js';
 import { nyLocal } from '../domain/ny-time.js';
 import { tradeFindings } from '../domain/round-trips.js';
-import { loadEquityCurve, loadRunFills, runMetrics, runRoundTrips, type AnalyzedRoundTrip, type MarkedOpenLot, type RunMetrics } from './analyst.js';
+import { loadEquityCurve, loadRunActions, loadRunFills, runMetrics, runRoundTrips, type AnalyzedRoundTrip, type MarkedOpenLot, type RunMetrics } from './analyst.js';
 import { getOwnedRun, type RunRow } from './runs.js';
 
 export interface RejectionGroup {
@@ -39,9 +39,9 @@ export interface RunFacts {
 export async function loadRunFacts(deps: Deps, userId: number, runId: number): Promise<RunFacts> {
   const run = await getOwnedRun(deps.sql, userId, runId);
   const [model] = await deps.sql`select name from models where id = ${run.model_id}`;
-  const [points, fills] = [await loadEquityCurve(deps.sql, run), await loadRunFills(deps.sql, runId)];
-  const metrics = await runMetrics(deps, run, { points, fills });
-  const trips = await runRoundTrips(deps, run, { fills, withExcursions: false });
+  const [points, fills, actions] = [await loadEquityCurve(deps.sql, run), await loadRunFills(deps.sql, runId), await loadRunActions(deps.sql, runId)];
+  const metrics = await runMetrics(deps, run, { points, fills, actions });
+  const trips = await runRoundTrips(deps, run, { fills, actions, withExcursions: false });
   const findings = tradeFindings(trips.round_trips.map((t) => ({ ...t, entry_minutes: nyLocal(new Date(t.entry_time)).minutes })));
   const { groups, orders } = await rejectionsByRule(deps.sql, runId);
   return {

@@ -7,7 +7,6 @@ import { markAccount } from './accounts.js';
 import { notFound, ToolError } from '../mcp/errors.js';
 import { getOwnedModel, toModel, type Model } from './models.js';
 import { iso, num } from './rows.js';
-import { detectAndRecord } from './threats.js';
 
 export type RunStatus = 'running' | 'completed' | 'stopped';
 
@@ -242,8 +241,10 @@ export async function finishRun(tx: Q, run: RunRow, status: 'completed' | 'stopp
 }
 
 /**
- * Ends a run at its clock: records the last equity point there, computes the final stats from
- * the equity curve and sets the status. end_run and advance_run (at the end of a replay) share it.
+ * Ends a run at its clock, from the books alone: expires its resting orders, records the last
+ * equity point there, computes the final stats from the equity curve and the fill count, and
+ * sets the status. end_run and advance_run (at the end of a replay) share it. No analytics run
+ * here: the threat history hangs off the end after it commits (shared/trading/run-end.ts).
  */
 export async function completeRun(tx: Q, market: Market, run: RunRow, status: 'completed' | 'stopped', endedAt: Date): Promise<RunRow> {
   const clock = new Date(run.clock);
@@ -257,10 +258,7 @@ export async function completeRun(tx: Q, market: Market, run: RunRow, status: 'c
   const curve = (await equityCurve(tx, run.run_id)).map((p) => p.total_value);
   const counts = await runCounts(tx, run.run_id);
   const stats = computeFinalStats(run.initial_cash, curve.length ? curve : [fromCents(account.totalCents)], counts.fills);
-  const done = await finishRun(tx, run, status, stats, endedAt);
-  // the threat history records what the run showed, in the same transaction as its end
-  await detectAndRecord(tx, market, run.run_id, 'run_end');
-  return done;
+  return finishRun(tx, run, status, stats, endedAt);
 }
 
 export async function runCounts(sql: Q, runId: number) {

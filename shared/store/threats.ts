@@ -1,12 +1,13 @@
 // Threat history: the facts the detectors and the risk score read (through the analyst's one
 // run-facts loader), the idempotent record of detected events, and the filtered history read.
-import type { Q } from '../db/database.js';
+import type { Q, Tx } from '../db/database.js';
+import { errorFields, logEvent } from '../log.js';
+import { ToolError } from '../mcp/errors.js';
 import type { Market } from '../market/market.js';
-import { fifoRoundTrips } from '../domain/round-trips.js';
 import { riskScore, type RiskScore } from '../domain/risk-score.js';
 import { detectThreats, SEVERITIES, type Mark, type OrderFact, type Severity, type ThreatEvent, type ThreatFacts, type ThreatType } from '../domain/threats.js';
 import { decodeCursor, toPage, type Page } from '../mcp/paging.js';
-import { loadEquityCurve, loadRunFills, runAsOf } from './analyst.js';
+import { loadEquityCurve, loadRunActions, loadRunFills, runAsOf, runBooks } from './analyst.js';
 import { runConcentration } from './concentration.js';
 import { snapshotModel, snapshotRules } from './counterfactual.js';
 import { loadActiveRules } from './rules.js';
@@ -69,7 +70,7 @@ export async function loadThreatFacts(sql: Q, market: Market, run: RunRow, break
     equity,
     fills,
     orders,
-    round_trips: fifoRoundTrips(fills).round_trips,
+    round_trips: runBooks(run, fills, await loadRunActions(sql, run.run_id)).round_trips,
     marks,
     as_of: run.clock,
     concentration: await runConcentration(sql, market, run, fills),
@@ -112,11 +113,18 @@ export async function detectAndRecord(
 
 /**
  * The breaker hook: records the threats of the model's running run (if any) with the halt as
- * a circuit_breaker event at the run clock. Called inside the halting transaction.
+ * a circuit_breaker event at the run clock. Called inside the halting transaction, in a
+ * savepoint: an analysis that fails is logged with its cause and rolled back alone, and the
+ * halt stands (the books never wait on analytics).
  */
-export async function recordBreakerThreats(sql: Q, market: Market, modelId: number, reason: string): Promise<void> {
-  const [run] = await sql`select id, clock from runs where model_id = ${modelId} and status = 'running'`;
-  if (run) await detectAndRecord(sql, market, run.id as number, 'circuit_breaker', { reason, clock: iso(run.clock)! });
+export async function recordBreakerThreats(tx: Tx, market: Market, modelId: number, reason: string): Promise<void> {
+  const [run] = await tx`select id, clock from runs where model_id = ${modelId} and status = 'running'`;
+  if (!run) return;
+  try {
+    await tx.savepoint((sp) => detectAndRecord(sp, market, run.id as number, 'circuit_breaker', { reason, clock: iso(run.clock)! }));
+  } catch (err) {
+    logEvent('breaker_analysis_failed', { run_id: run.id, model_id: modelId, ...errorFields(err, !(err instanceof ToolError)) });
+  }
 }
 
 /**

@@ -8,12 +8,14 @@
 import { settleAll, type Q, type Tx } from '../db/database.js';
 import { sessionFor, addDays } from '../domain/calendar.js';
 import { decideClockStep, type ClockStepDecision, type StepMarket } from '../domain/clock-step.js';
+import { effectiveAt, type ActionEvent } from '../domain/corporate-actions.js';
 import { centsToDecimal, notionalCents } from '../domain/money.js';
 import { nyLocal } from '../domain/ny-time.js';
 import type { Rejection } from '../domain/gates.js';
 import type { Bar, Timespan } from '../domain/types.js';
 import type { Deps } from '../deps.js';
 import type { Market } from '../market/market.js';
+import { applySplits, type Split } from '../market/polygon.js';
 import type { MarkedAccount } from '../store/accounts.js';
 import { readClockBook, type ClockBook, type ClockBookKnown } from '../store/clock-book.js';
 import { insertOrderWithFill } from '../store/order-book.js';
@@ -21,6 +23,7 @@ import { setAccount, setOrderStatus, setWaterMarks, writePosition } from '../sto
 import type { RunRow } from '../store/runs.js';
 import { decideModel, haltModel, persistFill } from './orders.js';
 import { applyCorporateActionsStep } from './corporate-actions.js';
+import { stepTimespan } from '../market/finest-timespan.js';
 
 export interface ClockEvent {
   order_id: number;
@@ -52,16 +55,7 @@ export interface ClockStepResult {
   halted_reason: string | null;
 }
 
-const ORDER: Timespan[] = ['minute', 'hour', 'day'];
-
-/**
- * The bars a symbol's exits are checked on: the run's timespan, or, for an imported symbol
- * without bars of it, the finest it has (hour, then day) as they close; null when none.
- */
-export async function stepTimespan(market: Market, symbol: string, runTimespan: 'day' | 'minute', q?: Q): Promise<Timespan | null> {
-  const have = await market.timespansOf(symbol, q);
-  return ORDER.slice(ORDER.indexOf(runTimespan)).find((ts) => have.includes(ts)) ?? null;
-}
+export { stepTimespan };
 
 /** Bars of `symbol` that closed in (from, clock], ascending (market.barsClosedBetween, or a tape of them). */
 export type ClosedBetween = (symbol: string, timespan: Timespan, from: Date, clock: Date) => Promise<Bar[]>;
@@ -91,11 +85,17 @@ export async function loadStepMarket(
     out.priceAtClock[symbol] = quote?.price ?? null;
     out.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' ? quote.price : null;
   }
+  const splits = new Map<string, Split[]>();
   for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
     const session = sessionFor(d);
     if (!session || session.close <= from || session.close > clock) continue;
     const prices: Record<string, number | null> = {};
-    for (const symbol of symbols) prices[symbol] = (await market.priceAt(symbol, session.close, q))?.price ?? null;
+    for (const symbol of symbols) {
+      const price = (await market.priceAt(symbol, session.close, q))?.price ?? null;
+      if (!splits.has(symbol)) splits.set(symbol, (await market.corporateActions(symbol, q)).flatMap((a) => (a.kind === 'split' ? [{ executionDate: a.date, splitFrom: a.splitFrom, splitTo: a.splitTo }] : [])));
+      // on the clock's share basis: a split the step passes after this close has changed the shares held
+      prices[symbol] = price === null ? null : applySplits([{ t: session.close.toISOString(), o: price, h: null, l: null, c: null, v: null }], splits.get(symbol)!, clock)[0]!.o;
+    }
     out.sessionCloses.push({ date: d, at: session.close, prices });
   }
   return out;
@@ -136,6 +136,8 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
   // load: one round trip; splits and dividends first (the step's bars and levels are on
   // the new basis): when one applies, its writes go first and the state is read again.
   let book = await readClockBook(tx, run, from, clock, opts.known);
+  // the value when the step began: the account before this step's actions, at the prices then
+  const fromValueCents = await valueAtCents(tx, deps.market, book.cashCents, book.positions, from);
   const actions = await applyCorporateActionsStep(tx, deps, run, clock, actionsState(book));
   if (actions.length) book = await readClockBook(tx, run, from, clock);
   const resting = book.orders.filter((o) => o.status === 'open' && o.limit_price !== null);
@@ -150,7 +152,6 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
     from,
     clock,
   );
-  const fromValueCents = await valueAtCents(tx, deps.market, book.cashCents, book.positions, from);
   // decide
   const d = decideClockStep(
     {
@@ -163,6 +164,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
       peakValueCents: book.peakValueCents,
       dayStartValueCents: book.dayStartValueCents,
       fromValueCents,
+      actionCash: dividendCash(actions),
       tradesInRun: book.tradesInRun,
       tradesByDay: book.tradesByDay,
       from,
@@ -209,6 +211,11 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
     halted_reason: d.haltReason,
     account,
   };
+}
+
+/** The cash of the dividends a step applied, at their ex-date's open (decideClockStep's actionCash). */
+export function dividendCash(events: readonly ActionEvent[]): { at: Date; cents: number }[] {
+  return events.filter((e) => e.kind === 'dividend').map((e) => ({ at: effectiveAt(e), cents: e.cashChangeCents }));
 }
 
 /** The clock book as applyCorporateActions reads the account. */

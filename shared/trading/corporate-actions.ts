@@ -60,8 +60,8 @@ export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow,
     const at = dayBarStart(e.date);
     await tx`
       insert into corporate_action_events
-        (run_id, symbol, kind, action_date, ratio, cash_amount, quantity_before, quantity_after, cash_in_lieu, cash_change, realized_pnl, clock)
-      values (${run.run_id}, ${e.symbol}, ${e.kind}, ${e.date}, ${e.ratio}, ${e.cashAmount}, ${e.quantityBefore}, ${e.quantityAfter},
+        (run_id, symbol, kind, action_date, ratio, split_from, split_to, cash_amount, quantity_before, quantity_after, cash_in_lieu, cash_change, realized_pnl, clock)
+      values (${run.run_id}, ${e.symbol}, ${e.kind}, ${e.date}, ${e.ratio}, ${e.splitFrom}, ${e.splitTo}, ${e.cashAmount}, ${e.quantityBefore}, ${e.quantityAfter},
               ${centsToDecimal(e.cashInLieuCents)}, ${centsToDecimal(e.cashChangeCents)}, ${centsToDecimal(e.realizedCents)}, ${at})`;
     await logReasoning(tx, run.run_id, 'event', e.description, { corporate_action: e.kind, symbol: e.symbol, date: e.date, cash_change: e.cashChangeCents / 100 }, at);
   }

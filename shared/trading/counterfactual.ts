@@ -4,7 +4,8 @@
 // and bars are the stored ones, read through a private market that never calls a provider;
 // nothing is written.
 import { barEnd, sessionFor } from '../domain/calendar.js';
-import { applyCorporateActions, type CorporateAction } from '../domain/corporate-actions.js';
+import { applyCorporateActions, lotActionOf, type CorporateAction } from '../domain/corporate-actions.js';
+import type { LotAction } from '../domain/round-trips.js';
 import { decideClockStep } from '../domain/clock-step.js';
 import {
   actionsInput,
@@ -45,7 +46,7 @@ import { createMarket, type Market, type Quote } from '../market/market.js';
 import { loadEquityCurve, loadRunFills, runMetrics, type RunFill, type RunMetrics } from '../store/analyst.js';
 import { loadClockMarks, loadRecordedOrders, loadStateChanges, snapshotModel, snapshotRules } from '../store/counterfactual.js';
 import type { RunRow } from '../store/runs.js';
-import { valueAtCents } from './clock.js';
+import { dividendCash, valueAtCents } from './clock.js';
 
 /** Setting overrides a counterfactual may make (CONTRACT §5). */
 export interface ReplaySettings {
@@ -66,6 +67,8 @@ export interface ReplayOutput {
   originalPoints: EquityPoint[];
   /** The counterfactual fills shaped as the analyst's loader returns recorded ones. */
   fills: RunFill[];
+  /** The splits and dividends applied in memory, as the analyst's loader returns recorded ones. */
+  actions: LotAction[];
   /** The run was still running: replayed up to its clock. */
   partial: boolean;
   asOf: string;
@@ -199,14 +202,18 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
 
   // Splits and dividends first at each step, as the live clock applies them (applyCorporateActionsStep).
   const applied = new Set<string>();
+  const lotActions: LotAction[] = [];
   const corporateActions = async (from: Date, to: Date) => {
     const input = actionsInput(book);
     const symbols = [...new Set([...input.positions, ...input.orders].map((x) => x.symbol))];
-    if (!symbols.length) return;
+    if (!symbols.length) return [];
     const { due, lastClose } = await loadDueActions(tape.market, symbols, from, to, () => applied, sql);
-    if (!due.length) return;
-    applyActionsResult(book, applyCorporateActions({ ...input, actions: due, from, to, lastClose }));
+    if (!due.length) return [];
+    const result = applyCorporateActions({ ...input, actions: due, from, to, lastClose });
+    applyActionsResult(book, result);
+    lotActions.push(...result.events.map(lotActionOf));
     for (const a of due) applied.add(actionKey(a));
+    return result.events;
   };
 
   await eventsBefore(steps[1] ?? Infinity);
@@ -214,7 +221,9 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     const from = steps[i - 1]!;
     const at = steps[i]!;
     const clock = new Date(at);
-    await corporateActions(new Date(from), clock);
+    // the value when the step began, before its actions (as the live clock step)
+    const fromValueCents = await valueAtCents(sql, market, book.cashCents, book.positions.values(), new Date(from));
+    const events = await corporateActions(new Date(from), clock);
     const symbols = [...new Set([...book.positions.keys(), ...[...book.resting.values()].map((o) => o.symbol)])];
     const stepMarket = await loadStepMarket(sql, tape.market, timespanOf, tape.closedBetween, symbols, new Date(from), clock);
     // The step's quotes are the prices at the clock: the mark below reads them again.
@@ -233,7 +242,8 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
         rules: book.rules,
         peakValueCents: book.peakValueCents,
         dayStartValueCents: dayStartValueCents(book, clock),
-        fromValueCents: await valueAtCents(sql, market, book.cashCents, book.positions.values(), new Date(from)),
+        fromValueCents,
+        actionCash: dividendCash(events),
         tradesInRun: book.fills.length,
         tradesByDay: Object.fromEntries(book.tradesByDay),
         from: new Date(from),
@@ -262,6 +272,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     points: book.equity.map((p) => ({ clock: new Date(p.clock).toISOString(), value: p.valueCents / 100 })),
     originalPoints,
     fills: runFills(book.fills),
+    actions: lotActions,
     partial,
     asOf: new Date(partial ? Date.parse(run.clock) : last).toISOString(),
     model,
@@ -421,7 +432,7 @@ export async function counterfactual(deps: Deps, run: RunRow, rules: RuleRecord[
   const replay = await replayRun(deps, run, rules, settings);
   const recordedFills = await loadRunFills(deps.sql, run.run_id);
   const base = original ?? (await runMetrics(deps, run, { points: replay.originalPoints, fills: recordedFills }));
-  const cf = await runMetrics(deps, run, { points: replay.points, fills: replay.fills });
+  const cf = await runMetrics(deps, run, { points: replay.points, fills: replay.fills, actions: replay.actions });
   const changed: ChangedOrder[] = [];
   for (const o of replay.orders) {
     const c = compareOutcome(o, replay.book.outcomes.get(o.order_id)!);

@@ -60,7 +60,7 @@ export async function suggestRules(deps: Deps, run: RunRow, max: number): Promis
       durationPeriods: base.original.drawdown.duration_periods,
     },
     exposure: { ...base.replay.book.exposure, maxWeight: top?.weight ?? 0, maxWeightSymbol: top?.symbol ?? null, maxWeightClock: top?.clock ?? null },
-    trips: round_trips.map((t) => ({ symbol: t.symbol, entry_time: t.entry_time, exit_time: t.exit_time, pnl: t.pnl_cents / 100, mae_pct: t.excursion ? -t.excursion.mae_pct : null })),
+    trips: round_trips.map((t) => ({ symbol: t.symbol, entry_time: t.entry_time, exit_time: t.exit_time, pnl: t.pnl_cents / 100, mae_pct: t.excursion?.mae_pct != null ? -t.excursion.mae_pct : null })),
     orders: orders.map((o) => ({ order_id: o.order_id, clock: o.clock, status: o.status, rule_rejections: o.rejections.filter((r) => r.source === 'rule').map((r) => (r as { rule_name: string }).rule_name) })),
     tradingDays: Math.max(1, days),
     intraday: run.timespan !== 'day',

@@ -22,22 +22,26 @@ const roundTripOutput = z.object({
   exit_time: z.string(),
   entry_price: z.number(),
   exit_price: z.number(),
-  pnl: z.number().describe('Dollars, net of commission and slippage'),
+  pnl: z.number().describe('Dollars, net of commission and slippage, with the dividends and cash in lieu of its shares'),
   pnl_pct: z.number().nullable().describe('pnl / entry notional, a fraction'),
   commission: z.number(),
   slippage: z.number(),
+  dividends: z.number().optional().describe('When any: dividends received (+) or paid by a short (−) while open, dollars, in pnl'),
+  cash_in_lieu: z.number().optional().describe("When any: a split's fraction of a share paid in lieu, dollars, in pnl"),
+  split_factor: z.number().optional().describe('When a split passed while open: old shares × split_factor = new; entry_price is on the new basis'),
   holding_seconds: z.number(),
-  exit_cause: z.enum(['agent', 'stop_loss', 'take_profit', 'trailing_stop', 'flatten_by', 'limit', 'forced']),
+  exit_cause: z.enum(['agent', 'stop_loss', 'take_profit', 'trailing_stop', 'flatten_by', 'limit', 'forced', 'cash_in_lieu']),
   entry_order_id: z.number(),
-  exit_order_id: z.number(),
+  exit_order_id: z.number().nullable().describe('null: a split paid the lot in lieu (cash_in_lieu)'),
   entry_reasoning: z.string().nullable(),
   exit_reasoning: z.string().nullable(),
   entry_decision: decision,
   exit_decision: decision,
-  mae: z.number().nullable().describe('Max adverse excursion while open, dollars ≤ 0'),
-  mfe: z.number().nullable().describe('Max favourable excursion while open, dollars ≥ 0'),
-  mae_pct: z.number().nullable(),
+  mae: z.number().describe('Max adverse excursion: the worst P&L while open, dollars ≤ min(0, pnl)'),
+  mfe: z.number().describe('Max favourable excursion: the best P&L while open, dollars ≥ max(0, pnl)'),
+  mae_pct: z.number().nullable().describe('mae / entry notional'),
   mfe_pct: z.number().nullable(),
+  excursion_bars: z.string().nullable().describe('The bars MAE/MFE read besides the fills (minute, hour, day); null: the fills only, no bar closed while open'),
 });
 
 const groupOutput = z.object({
@@ -53,7 +57,7 @@ export const analyzeTradesTool = defineTool({
   name: 'analyze_trades',
   title: 'Analyze trades',
   description:
-    'FIFO round trips (longs and shorts; exits close the oldest lots first) with net P&L ($ and fraction of entry notional), exit cause, the reasoning behind entry and exit, MAE/MFE; open positions marked at the last price; groups (symbol, New York entry hour, weekday); findings. Zero P&L is a loss.',
+    'FIFO round trips (longs and shorts; exits close the oldest lots first; lots follow splits like the ledger, and dividends and cash in lieu while open belong to the round trip) with net P&L ($ and fraction of entry notional), exit cause, the reasoning behind entry and exit, MAE/MFE (worst/best P&L over the fills and the finest bars seen); open positions marked at the last price; groups (symbol, New York entry hour, weekday); findings. Zero P&L is a loss. Once flat, closed_pnl = the ledger\'s realized P&L.',
   scope: 'read',
   input: {
     run_id: idSchema('run_id').optional(),
@@ -99,8 +103,10 @@ export const analyzeTradesTool = defineTool({
     const all: (AnalyzedRoundTrip & { run_id: number })[] = [];
     const open = [];
     let ledger = 0;
+    const notes: string[] = [];
     for (const run of runs) {
       const r = await runRoundTrips(deps, run);
+      notes.push(...r.notes);
       all.push(...r.round_trips.map((t) => ({ ...t, run_id: run.run_id })));
       open.push(...r.open_lots.map((l) => ({ ...l, run_id: run.run_id })));
       ledger += r.ledger_realized_cents;
@@ -116,6 +122,7 @@ export const analyzeTradesTool = defineTool({
     const winners = all.filter((t) => t.pnl_cents > 0).length;
     const openLots = open.slice(0, MAX_OPEN);
     if (open.length > openLots.length) findings.push(`${open.length} lots are still open; the first ${openLots.length} are listed.`);
+    findings.push(...notes);
     if (allGroups.length > groups.length) findings.push(`${allGroups.length} groups; the ${groups.length} with the largest total P&L are listed.`);
     const rows = matched.slice(after + 1, after + 2 + args.limit).map((t, i) => ({ pos: after + 1 + i, row: wire(t) }));
     const open_positions = openLots.map((l) => ({
@@ -167,6 +174,9 @@ function wire(t: AnalyzedRoundTrip & { run_id: number }) {
     pnl_pct: t.pnl_pct,
     commission: t.commission_cents / 100,
     slippage: t.slippage_cents / 100,
+    ...(t.dividends_cents ? { dividends: t.dividends_cents / 100 } : {}),
+    ...(t.cash_in_lieu_cents ? { cash_in_lieu: t.cash_in_lieu_cents / 100 } : {}),
+    ...(t.split_factor !== 1 ? { split_factor: t.split_factor } : {}),
     holding_seconds: t.holding_seconds,
     exit_cause: t.exit_cause,
     entry_order_id: t.entry_order_id,
@@ -175,9 +185,10 @@ function wire(t: AnalyzedRoundTrip & { run_id: number }) {
     exit_reasoning: cap(t.exit_reasoning),
     entry_decision: t.entry_decision && { ...t.entry_decision, content: cap(t.entry_decision.content)! },
     exit_decision: t.exit_decision && { ...t.exit_decision, content: cap(t.exit_decision.content)! },
-    mae: t.excursion?.mae ?? null,
-    mfe: t.excursion?.mfe ?? null,
-    mae_pct: t.excursion?.mae_pct ?? null,
-    mfe_pct: t.excursion?.mfe_pct ?? null,
+    mae: t.excursion!.mae,
+    mfe: t.excursion!.mfe,
+    mae_pct: t.excursion!.mae_pct,
+    mfe_pct: t.excursion!.mfe_pct,
+    excursion_bars: t.excursion_bars,
   };
 }

@@ -12,6 +12,7 @@ import { loadPositions, markAccount, type MarkedAccount } from '../../../shared/
 import { openOrders } from '../../../shared/store/orders.js';
 import { completeRun, getOwnedRun, lockOwnedRun, recordEquity, requireRunning, type RunRow } from '../../../shared/store/runs.js';
 import { onClockStep, type ClockEvent, type ClockRefusalEvent } from '../../../shared/trading/clock.js';
+import { afterRunEnd } from '../../../shared/trading/run-end.js';
 import { finalStatsOutput } from './run-fields.js';
 
 export const MAX_STEPS_PER_CALL = 390;
@@ -79,11 +80,12 @@ export const advanceRunTool = defineTool({
     final_stats: finalStatsOutput.describe('When done: the final stats, as end_run records them'),
     stopped_early: z.string().nullable().describe('Why fewer steps than asked were taken before the end (the server shutting down), else null'),
     repeated: z.boolean().describe('True when client_request_id was seen before on this run: the first answer, nothing advanced again'),
+    notes: z.array(z.string()).optional().describe('When done and the analysis after the end failed: why (the run is completed all the same)'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler({ run_id, steps, include_bars, client_request_id }, { deps, auth }) {
     if (deps.market.fetches) await prefetch(deps, auth.userId, run_id, steps);
-    return deps.sql.begin(async (tx) => {
+    const answer = await deps.sql.begin(async (tx) => {
       const locked = await lockOwnedRun(tx, auth.userId, run_id);
       if (client_request_id !== undefined) {
         const [seen] = await tx<{ answer: { data: AdvanceData; summary: string } }[]>`
@@ -146,6 +148,10 @@ export const advanceRunTool = defineTool({
       }
       return answer;
     });
+    if (!answer.data.done || answer.data.repeated) return answer;
+    // the end is committed: the analytics hang off it (a failure is a note, the run stays completed)
+    const notes = await afterRunEnd(deps, run_id);
+    return notes.length ? { data: { ...answer.data, notes }, summary: `${answer.summary}${notes.map((n) => ` ${n}`).join('')}` } : answer;
   },
 });
 
