@@ -29,8 +29,15 @@ const BARS = [
   'HDVD,day,2025-08-08,40,41,39,40,1000',
   'HDVD,day,2025-08-11,39.74,40,39,39.8,1000',
   'HDVD,day,2025-08-12,39.8,40,39,39.9,1000',
+  // hourly bars only (no minute bars) for a minute replay
+  'HHRS,hour,2025-06-10T13:30:00Z,50,52,48,51,1000',
+  'HHRS,hour,2025-06-10T14:30:00Z,51,55,50,54,1000',
+  'HHRS,hour,2025-06-10T15:30:00Z,54,54.5,53,53.5,1000',
+  // minute bars only, no daily close to price a split's fraction (3-for-2 on 2025-06-06)
+  ...[0, 1, 2, 3, 4, 5].map((m) => `HNOD,minute,2025-06-05T13:3${m}:00Z,60,60.5,59.5,60,100`),
+  ...[0, 1, 2, 3, 4, 5].map((m) => `HNOD,minute,2025-06-06T13:3${m}:00Z,41,41.5,40.5,41,100`),
 ];
-const ACTIONS = ['HSPA,split,2025-06-06,1,2,', 'HTRE,split,2025-06-06,2,3,', 'HREV,split,2025-06-06,3,1,', 'HDVD,dividend,2025-08-11,,,0.26'];
+const ACTIONS = ['HNOD,split,2025-06-06,2,3,', 'HSPA,split,2025-06-06,1,2,', 'HTRE,split,2025-06-06,2,3,', 'HREV,split,2025-06-06,3,1,', 'HDVD,dividend,2025-08-11,,,0.26'];
 
 beforeAll(async () => {
   t = await bootSuite();
@@ -123,7 +130,9 @@ describe('splits and dividends on the books and in the day P&L (items 1 and 3)',
     // 5,999.00 + 26.00 + 100 × 39.74 = 9,999.00: day P&L 0 (it read −26.00 and halted)
     expect(p).toMatchObject({ total_value: 9_999, day_pnl: 0, realized_pnl: 25, state: 'active' }); // 26.00 − the $1.00 entry commission
     const status = await ok(trade, 'get_trading_status', { model_id: r.model_id });
-    expect(status.day_pnl).toBe(0);
+    expect([status.day_pnl, status.loss_limit_left]).toEqual([0, 15]);
+    // the order path reads the same day start: a buy is not refused by the loss limit on the ex-date
+    expect((await ok(trade, 'preview_order', { model_id: r.model_id, side: 'buy', symbol: 'HDVD', quantity: 1 })).rejections).toEqual([]);
     await ok(runs, 'advance_run', { run_id: r.run_id }); // 08-12, open 39.8
     await order(r.model_id, 'sell', 'HDVD', 100); // 3,980.00 − $1.00
     await ok(runs, 'end_run', { run_id: r.run_id });
@@ -199,7 +208,28 @@ describe('every analyst reader follows the books (item 1) with excursions that b
     expect(text(await analyst.getPrompt({ name: 'why_did_i_lose', arguments: { run_id: String(short.run_id) } }))).toContain('-$4.00');
     for (const c of cases) {
       expect(text(await analyst.getPrompt({ name: 'review_run', arguments: { run_id: String(c.run_id) } })), c.name).toContain('1 round trip(s)');
+      expect(text(await analyst.getPrompt({ name: 'build_strategy', arguments: { model_id: String(c.model_id) } })).length, c.name).toBeGreaterThan(0);
     }
+    expect(text(await analyst.getPrompt({ name: 'compare_strategies', arguments: { run_ids: cases.map((c) => c.run_id).join(', ') } }))).toContain(String(cases[0]!.run_id));
+    const png = await analyst.readResource({ uri: `aibt://runs/${cases[2]!.run_id}/equity.png` });
+    expect((png.contents[0] as { mimeType?: string }).mimeType).toBe('image/png');
+  });
+
+  it('MAE/MFE read the finest bars the run saw: hourly bars in a minute replay', async () => {
+    const model = await ok(runs, 'create_model', { name: 'h16 hourly', initial_cash: 10_000 });
+    const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'minute', start: '2025-06-10', end: '2025-06-10', symbols: ['HHRS'] });
+    await ok(runs, 'advance_run', { run_id: run.run_id, steps: 5 }); // 09:35
+    const buy = await order(model.model_id, 'buy', 'HHRS', 100);
+    await ok(runs, 'advance_run', { run_id: run.run_id, steps: 120 }); // 11:35: the 09:30 and 10:30 hours have closed
+    const sell = await order(model.model_id, 'sell', 'HHRS', 100);
+    const a = await ok(analyst, 'analyze_trades', { run_id: run.run_id });
+    const rt = a.round_trips[0];
+    expect([buy.fill_price, sell.fill_price]).toEqual([50, 54]);
+    // by hand: P&L (54 − 50) × 100 = $400.00; the hours seen (lows 48, 50; highs 52, 55) and the
+    // fills: worst at 48: 400 + (48 − 54) × 100 = −$200.00; best at 55: 400 + 100 = $500.00
+    // (the minute bars it does not have gave null before)
+    expect([rt.pnl, rt.mae, rt.mfe, rt.excursion_bars]).toEqual([400, -200, 500, 'hour']);
+    expect([rt.mae_pct, rt.mfe_pct]).toEqual([-0.04, 0.1]);
   });
 });
 
@@ -241,6 +271,23 @@ describe('ending a run never depends on analytics (item 2, bad input)', () => {
     await expect(analyst.getPrompt({ name: 'review_run', arguments: { run_id: String(r.run_id) } })).rejects.toThrow(r.sentence);
     // the model is not locked out: it starts another run
     expect((await call(runs, 'start_run', { model_id: r.model_id, kind: 'replay', timespan: 'day', start: '2025-06-05', end: '2025-06-06' })).isError).toBe(false);
+  });
+
+  it('a split without the bars to price its fraction: the books pay it at its basis, the analysis and the end go through', async () => {
+    const model = await ok(runs, 'create_model', { name: 'h16 unpriced split', initial_cash: 10_000 });
+    const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'minute', start: '2025-06-05', end: '2025-06-06', symbols: ['HNOD'] });
+    await ok(runs, 'advance_run', { run_id: run.run_id, steps: 5 }); // 06-05 09:35
+    await order(model.model_id, 'buy', 'HNOD', 11); // 11 × 60 = 660.00
+    let clock = '';
+    for (let steps = 380; clock < '2025-06-06T13:35:00.000Z'; steps = 1) clock = (await ok(runs, 'advance_run', { run_id: run.run_id, steps })).clock;
+    expect(clock).toBe('2025-06-06T13:35:00.000Z');
+    await order(model.model_id, 'sell', 'HNOD', 16); // 16 × 41 = 656.00
+    const ended = await ok(runs, 'end_run', { run_id: run.run_id });
+    expect(ended.notes).toEqual([]);
+    // by hand: 11 × 3/2 = 16.5: half a new share = 1 of 33 parts of the $660.00 basis = $20.00,
+    // paid at that basis (no daily close known): 656 − 660 + 20 = $16.00, and so the ledger
+    const a = await ok(analyst, 'analyze_trades', { run_id: run.run_id });
+    expect([a.round_trips.length, a.round_trips[0].cash_in_lieu, a.totals.closed_pnl, a.totals.ledger_realized_pnl]).toEqual([1, 20, 16, 16]);
   });
 
   it('the completing advance_run completes it too, with the note', async () => {
