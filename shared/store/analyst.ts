@@ -35,7 +35,7 @@ import {
   type TradeFill,
 } from '../domain/round-trips.js';
 import { effectiveAt } from '../domain/corporate-actions.js';
-import type { Side, Timespan } from '../domain/types.js';
+import type { PriceSource, Side, Timespan } from '../domain/types.js';
 import { stepTimespan } from '../market/finest-timespan.js';
 import { ToolError } from '../mcp/errors.js';
 import { notionalCents, toCents } from '../domain/money.js';
@@ -324,7 +324,7 @@ export interface RunMetrics extends CurveMetrics, TradeStats {
   turnover: number | null;
   commission_paid: number;
   slippage_paid: number;
-  benchmark: (BenchmarkStats & { symbol: string; benchmark_return: number | null; excess_return: number | null }) | null;
+  benchmark: (BenchmarkStats & { symbol: string; source: PriceSource; benchmark_return: number | null; excess_return: number | null }) | null;
   notes: string[];
 }
 
@@ -337,7 +337,7 @@ export interface RunMetrics extends CurveMetrics, TradeStats {
 export async function runMetrics(
   deps: Deps,
   run: RunRow,
-  opts: { benchmark?: string; points?: EquityPoint[]; fills?: RunFill[]; actions?: LotAction[]; returns?: ReturnsBasis } = {},
+  opts: { benchmark?: string; allowSimulatedBenchmark?: boolean; points?: EquityPoint[]; fills?: RunFill[]; actions?: LotAction[]; returns?: ReturnsBasis } = {},
 ): Promise<RunMetrics> {
   const notes: string[] = [];
   const points = opts.points ?? (await loadEquityCurve(deps.sql, run));
@@ -377,7 +377,9 @@ export async function runMetrics(
   } else {
     notes.push('turnover is null: the run has no equity points.');
   }
-  const benchmark = opts.benchmark ? await benchmarkOf(deps, opts.benchmark, series.points, ppy, curve.total_return, notes) : null;
+  const benchmark = opts.benchmark
+    ? await benchmarkOf(deps, opts.benchmark, await benchmarkSource(deps, run, fills, opts.benchmark, opts.allowSimulatedBenchmark === true, notes), series.points, ppy, curve.total_return, notes)
+    : null;
   return {
     run_id: run.run_id,
     returns_basis: series.basis,
@@ -392,11 +394,34 @@ export async function runMetrics(
   };
 }
 
-async function benchmarkOf(deps: Deps, symbol: string, points: readonly EquityPoint[], ppy: number, totalReturn: number | null, notes: string[]): Promise<RunMetrics['benchmark']> {
-  const base = { symbol, benchmark_return: null, excess_return: null, beta: null, alpha: null, correlation: null, tracking_error: null, information_ratio: null };
-  if (!(await deps.market.isKnown(symbol, deps.sql))) {
-    throw new ToolError('UNKNOWN_SYMBOL', `Unknown benchmark symbol ${symbol}: no source serves it (list_symbols shows what is available).`);
+/**
+ * Where the benchmark's prices come from. A run that traded real bars (imported or Polygon)
+ * measured against a symbol only the simulated market serves is refused (ToolError
+ * SIMULATED_BENCHMARK) unless `allowSimulated`, then a note says so. Throws UNKNOWN_SYMBOL
+ * when nothing serves the symbol.
+ */
+async function benchmarkSource(deps: Deps, run: RunRow, fills: readonly RunFill[], symbol: string, allowSimulated: boolean, notes: string[]): Promise<PriceSource> {
+  const source = await deps.market.sourceOf(symbol, deps.sql);
+  if (!source) throw new ToolError('UNKNOWN_SYMBOL', `Unknown benchmark symbol ${symbol}: no source serves it (list_symbols shows what is available).`);
+  if (source !== 'simulated') return source;
+  const real: string[] = [];
+  for (const s of new Set([...run.symbols, ...fills.map((f) => f.symbol)])) {
+    const src = await deps.market.sourceOf(s, deps.sql);
+    if (src === 'imported' || src === 'polygon') real.push(`${s} (${src})`);
   }
+  if (!real.length) return source;
+  if (!allowSimulated) {
+    throw new ToolError(
+      'SIMULATED_BENCHMARK',
+      `The benchmark ${symbol} is served only by the simulated market, but run ${run.run_id} trades real bars (${real.slice(0, 3).join(', ')}): import ${symbol}'s bars for the run's dates (npm run admin -- import-bars FILE) or pass allow_simulated_benchmark: true.`,
+    );
+  }
+  notes.push(`The benchmark ${symbol} is simulated (made-up prices), while the run traded real bars: its figures compare against no real market.`);
+  return source;
+}
+
+async function benchmarkOf(deps: Deps, symbol: string, source: PriceSource, points: readonly EquityPoint[], ppy: number, totalReturn: number | null, notes: string[]): Promise<RunMetrics['benchmark']> {
+  const base = { symbol, source, benchmark_return: null, excess_return: null, beta: null, alpha: null, correlation: null, tracking_error: null, information_ratio: null };
   if (points.length < 2) {
     notes.push(`The benchmark ${symbol} needs at least 2 equity points.`);
     return base;

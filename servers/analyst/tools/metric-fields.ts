@@ -7,6 +7,7 @@ const period = z.object({ clock: z.string(), return: z.number() }).nullable();
 export const benchmarkOutput = z
   .object({
     symbol: z.string(),
+    source: z.enum(['polygon', 'imported', 'simulated']).describe("Where the benchmark's prices come from; simulated = made-up prices"),
     benchmark_return: n,
     excess_return: n,
     beta: n,
