@@ -57,7 +57,7 @@ export const analyzeTradesTool = defineTool({
   name: 'analyze_trades',
   title: 'Analyze trades',
   description:
-    'FIFO round trips (longs and shorts; exits close the oldest lots first; lots follow splits like the ledger, and dividends and cash in lieu while open belong to the round trip) with net P&L ($ and fraction of entry notional), exit cause, the reasoning behind entry and exit, MAE/MFE (worst/best P&L over the fills and the finest bars seen); open positions marked at the last price; groups (symbol, New York entry hour, weekday); findings. Zero P&L is a loss. Once flat, closed_pnl = the ledger\'s realized P&L.',
+    "FIFO round trips, longs and shorts (lots follow splits; dividends and cash in lieu while open count in the trip): net P&L ($, fraction of entry notional), exit cause, entry/exit reasoning, MAE/MFE (worst/best P&L over fills and bars); open lots at the last price; groups (symbol, NY entry hour, weekday); findings. Zero P&L is a loss. Once flat, closed_pnl = realized P&L.",
   scope: 'read',
   input: {
     run_id: idSchema('run_id').optional(),
