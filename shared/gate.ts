@@ -54,7 +54,7 @@ export function createGate(deps: Deps, opts: GateOptions): Gate {
         }
         const path = new URL(req.url).pathname;
         if (probes && req.method === 'GET' && (path === '/health' || path === '/metrics')) {
-          const refused = await probes.consume(clientAddress(env), 1).then(
+          const refused = await probes.consume(`${path} ${clientAddress(env)}`, 1).then(
             () => null,
             (r: unknown) => (r instanceof RateLimiterRes ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : null),
           );

@@ -49,15 +49,25 @@ export const FREE_TEXT_FIELDS = new Set(['content', 'reasoning', 'reason', 'inst
 // C0 controls and DEL; the free-text whitespace (\t \n \r) is handled separately.
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const LINE_OR_TAB = /[\t\n\r]/;
+/** A UTF-16 surrogate without its partner: not a character, and not storable as UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Arguments nested deeper than this are refused (no tool takes more than a few levels). */
+export const MAX_ARGUMENT_DEPTH = 64;
+/** A non-zero number smaller than this in size is refused (denormals and the like carry no meaning here). */
+export const SMALLEST_NUMBER = 1e-9;
 
 /**
- * For a tool's whole input object (superRefine): every string, at any depth and in object
- * keys too, refuses NUL and other control characters; newline and tab only inside
- * FREE_TEXT_FIELDS. One issue per offending field, naming it.
+ * For a tool's whole input object (superRefine): every string, at every depth and in object
+ * keys too, refuses NUL and other control characters (newline and tab only inside
+ * FREE_TEXT_FIELDS) and lone surrogates; a non-zero number under SMALLEST_NUMBER in size is
+ * refused; nesting deeper than MAX_ARGUMENT_DEPTH is refused. One issue per offending field,
+ * naming it. The walk is iterative: any depth is checked without deep recursion.
  */
 export function refuseControlCharacters(value: unknown, ctx: z.RefinementCtx): void {
-  const visit = (v: unknown, path: (string | number)[], freeText: boolean, depth: number): void => {
-    if (depth > 32) return;
+  const stack: { v: unknown; path: (string | number)[]; freeText: boolean }[] = [{ v: value, path: [], freeText: false }];
+  while (stack.length) {
+    const { v, path, freeText } = stack.pop()!;
     if (typeof v === 'string') {
       if (CONTROL.test(v) || (!freeText && LINE_OR_TAB.test(v))) {
         ctx.addIssue({
@@ -67,20 +77,48 @@ export function refuseControlCharacters(value: unknown, ctx: z.RefinementCtx): v
             ? 'must not contain control characters such as NUL (newline and tab are allowed).'
             : 'must not contain control characters such as NUL, newline or tab.',
         });
+      } else if (LONE_SURROGATE.test(v)) {
+        ctx.addIssue({ code: 'custom', path, message: 'must be valid Unicode text: it holds a lone surrogate (half of a UTF-16 pair).' });
       }
-    } else if (Array.isArray(v)) {
-      v.forEach((x, i) => visit(x, [...path, i], freeText, depth + 1));
+    } else if (typeof v === 'number') {
+      if (v !== 0 && Math.abs(v) < SMALLEST_NUMBER) ctx.addIssue({ code: 'custom', path, message: `must be 0 or at least ${SMALLEST_NUMBER} in size.` });
     } else if (v && typeof v === 'object') {
+      if (path.length >= MAX_ARGUMENT_DEPTH) {
+        ctx.addIssue({ code: 'custom', path: path.slice(0, 1), message: `is nested deeper than ${MAX_ARGUMENT_DEPTH} levels.` });
+        continue;
+      }
+      if (Array.isArray(v)) {
+        v.forEach((x, i) => stack.push({ v: x, path: [...path, i], freeText }));
+        continue;
+      }
       for (const [k, x] of Object.entries(v)) {
-        if (CONTROL.test(k) || LINE_OR_TAB.test(k)) {
-          ctx.addIssue({ code: 'custom', path: [...path, k], message: 'a key must not contain control characters such as NUL.' });
+        const badKey = CONTROL.test(k) || LINE_OR_TAB.test(k) ? 'a key must not contain control characters such as NUL.' : LONE_SURROGATE.test(k) ? 'a key must be valid Unicode text, without lone surrogates.' : null;
+        if (badKey) {
+          ctx.addIssue({ code: 'custom', path: [...path, k], message: badKey });
           continue;
         }
-        visit(x, [...path, k], freeText || (depth === 0 && FREE_TEXT_FIELDS.has(k)), depth + 1);
+        stack.push({ v: x, path: [...path, k], freeText: freeText || (path.length === 0 && FREE_TEXT_FIELDS.has(k)) });
       }
     }
-  };
-  visit(value, [], false, 0);
+  }
+}
+
+/**
+ * A share price in dollars at the US equity tick (SEC Rule 612, the sub-penny rule): whole
+ * cents at $1.00 and above, $0.0001 steps below; at least $0.0001, at most $1,000,000.
+ */
+export const priceSchema = (what: string) =>
+  z
+    .number({ error: `${what} must be a number.` })
+    .min(0.0001, { error: `${what} must be at least $0.0001.` })
+    .max(1_000_000, { error: `${what} must be at most 1,000,000.` })
+    .refine((x) => onTick(x, x >= 1 ? 100 : 10_000), {
+      error: `${what} must be in whole cents ($0.0001 steps below $1), the US equity tick (SEC Rule 612).`,
+    });
+
+function onTick(x: number, perDollar: number): boolean {
+  const steps = x * perDollar;
+  return Math.abs(steps - Math.round(steps)) < 1e-6;
 }
 
 export const limitSchema = (fallback: number, max: number) =>

@@ -11,11 +11,8 @@ export const quantitySchema = z
   .max(10_000_000, { error: 'quantity must be at most 10,000,000 shares.' })
   .describe('Whole shares');
 
-export const priceSchema = (what: string) =>
-  z
-    .number({ error: `${what} must be a number.` })
-    .positive({ error: `${what} must be more than 0.` })
-    .max(1_000_000, { error: `${what} must be at most 1,000,000.` });
+/** A share price at the US equity tick (defined with the other argument schemas). */
+export { priceSchema } from '../../../shared/mcp/schemas.js';
 
 export const portfolioAfterOutput = z.object({ cash: z.number(), position_quantity: z.number(), total_value: z.number(), buying_power: z.number() });
 
