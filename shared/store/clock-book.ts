@@ -79,7 +79,7 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
       coalesce(
         (select close_value from day_marks where run_id = ${runId} and day < ${nyLocal(clock).date}::date order by day desc limit 1),
         (select total_value from equity_snapshots where run_id = ${runId} and clock <= ${dayStart} order by clock desc limit 1)) as day_start_value,
-      (select count(*)::int from fills where run_id = ${runId} and clock <= ${clock}) as trades_in_run,
+      (select trades_in_run from runs where id = ${runId}) as trades_in_run,
       (select coalesce(json_object_agg(day, n), '{}') from (
         select to_char(clock at time zone 'America/New_York', 'YYYY-MM-DD') as day, count(*)::int as n
         from fills where run_id = ${runId} and clock >= ${dayFrom} group by 1) d) as by_day`;

@@ -1,6 +1,6 @@
 // The order path's two trips to the database. Read: the model row locked, then everything
 // the decision reads (pending expiry, a client_order_id seen before, the running run locked,
-// active rules, positions, day-start value and trade counts, the throttle count), sent
+// active rules, positions, day-start value and the run's trade counters, the throttle count), sent
 // pipelined in one round trip. The lock is its own statement, first: in READ COMMITTED each
 // later statement takes its snapshot after the lock is granted, so it sees what the order
 // before it committed (one statement with CTEs would read the old snapshot). Write: the
@@ -10,10 +10,10 @@ import { settleAll, type Tx } from '../db/database.js';
 import { centsToDecimal, toCents } from '../domain/money.js';
 import type { RuleRecord } from '../domain/types.js';
 import { getOwnedModel, type Model } from './models.js';
-import { expirePending, findByClientOrderId, ordersLastMinute, type NewOrder, type OrderRow } from './orders.js';
+import { expirePending, findByClientOrderId, ordersLastMinute, TRADES_TODAY, type NewOrder, type OrderRow } from './orders.js';
 import { num } from './rows.js';
-import { loadActiveRules } from './rules.js';
 import { getRunningRun, type RunRow } from './runs.js';
+import { loadActiveRules } from './rules.js';
 
 export interface OrderBook {
   model: Model;
@@ -57,18 +57,18 @@ export async function readOrderBook(
     order by p.symbol`;
   const counts = tx`
     with r as (
-      select id, case when kind = 'replay' then clock else clock_timestamp() end as at
+      select id, case when kind = 'replay' then clock else clock_timestamp() end as at, trades_in_run, trades_day, trades_on_day
       from runs where model_id = ${modelId} and status = 'running'),
     d as (
-      select id, at, (timezone('America/New_York', at))::date as day,
+      select r.*, (timezone('America/New_York', at))::date as day,
              timezone('America/New_York', date_trunc('day', timezone('America/New_York', at))) as day_start
       from r)
     select
       coalesce(
         (select close_value from day_marks m where m.run_id = d.id and m.day < d.day order by m.day desc limit 1),
         (select total_value from equity_snapshots e where e.run_id = d.id and e.clock <= d.day_start order by e.clock desc limit 1)) as day_start_value,
-      (select count(*)::int from fills f where f.run_id = d.id and f.clock >= d.day_start and f.clock <= d.at) as trades_today,
-      (select count(*)::int from fills f where f.run_id = d.id and f.clock <= d.at) as trades_in_run
+      ${TRADES_TODAY(tx, tx`d.day`)} as trades_today,
+      d.trades_in_run
     from d`;
   const lastMinute = opts.throttle ? ordersLastMinute(tx, modelId) : Promise.resolve(0);
   await settleAll([model, expired, seen, run, rules, positions, counts, lastMinute]); // the model's not-found comes first

@@ -159,11 +159,13 @@ export async function listOrders(
  * Orders the agent placed for this model in the last minute of wall time (the throttle).
  * The throttle's own refusals do not count: a caller retrying faster than the limit still
  * gets the limit's worth of orders through each minute instead of being locked out for good.
+ * On now() (the transaction's start, stable) so the index orders_agent_recent serves it
+ * (migration 018): its cost does not grow with the model's history.
  */
 export async function ordersLastMinute(sql: Q, modelId: number): Promise<number> {
   const [r] = await sql`
     select count(*)::int as n from orders
-    where model_id = ${modelId} and source = 'agent' and created_at > clock_timestamp() - interval '1 minute'
+    where model_id = ${modelId} and source = 'agent' and created_at > now() - interval '1 minute'
       and not (rejections @> '[{"code": "RATE_LIMITED"}]'::jsonb)`;
   return r!.n as number;
 }
@@ -255,13 +257,14 @@ export async function positionExits(sql: Q, runId: number): Promise<Map<string, 
   return new Map(rows.map((r) => [r.symbol as string, { stop: numOrNull(r.stop_price), target: numOrNull(r.target_price) }]));
 }
 
-/** Fill counts for the rules' trade limits: in the run, and since the start of the clock's day. */
-export async function tradeCounts(sql: Q, runId: number, dayStart: Date): Promise<{ inRun: number; today: number }> {
-  const [r] = await sql`
-    select count(*)::int as in_run, count(*) filter (where clock >= ${dayStart})::int as today
-    from fills where run_id = ${runId}`;
-  return { inRun: r!.in_run as number, today: r!.today as number };
-}
+/**
+ * Fills of the run on the New York day `day` (an SQL date), from the run's own counters
+ * (runs.trades_day, runs.trades_on_day, kept by a trigger on fills: migration 018) so the
+ * rules' max_trades_per_day reads one row, not the run's fills. Use where the runs row is
+ * in scope as `t` or `d`: `prefix` names it.
+ */
+export const TRADES_TODAY = (sql: Q, day: ReturnType<Q['unsafe']>, prefix = 'd') =>
+  sql`(case when ${sql.unsafe(prefix)}.trades_day = ${day} then ${sql.unsafe(prefix)}.trades_on_day else 0 end)`;
 
 export async function setModelState(sql: Q, modelId: number, state: 'active' | 'reducing' | 'halted', reason: string | null, locked: boolean): Promise<void> {
   await sql`update models set state = ${state}, state_reason = ${reason}, state_locked = ${locked}, updated_at = now() where id = ${modelId}`;

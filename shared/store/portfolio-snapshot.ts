@@ -11,6 +11,7 @@ import { nyLocal, nyToUtc } from '../domain/ny-time.js';
 import type { PortfolioSnapshot } from '../domain/types.js';
 import type { BookPosition } from '../domain/decide.js';
 import type { Market } from '../market/market.js';
+import { TRADES_TODAY } from './orders.js';
 import { num } from './rows.js';
 
 export interface SnapshotRun {
@@ -53,8 +54,8 @@ export async function loadPortfolioSnapshot(
         (select close_value from day_marks where run_id = ${run.run_id} and day < ${nyLocal(clock).date}::date order by day desc limit 1),
         (select total_value from equity_snapshots
           where run_id = ${run.run_id} and clock <= ${dayStart} order by clock desc limit 1)) as day_start_value,
-      (select count(*)::int from fills where run_id = ${run.run_id} and clock >= ${dayStart} and clock <= ${clock}) as trades_today,
-      (select count(*)::int from fills where run_id = ${run.run_id} and clock <= ${clock}) as trades_in_run`;
+      t.trades_in_run, ${TRADES_TODAY(sql, sql`${nyLocal(clock).date}::date`, 't')} as trades_today
+    from runs t where t.id = ${run.run_id}`;
   const dayStartValue = counts!.day_start_value;
   return {
     cashCents: toCents(run.cash),

@@ -12,6 +12,8 @@ export interface Tally {
   /** Outcome texts (tool sentence, HTTP error) with counts. */
   outcomes: Map<string, number>;
   attempts: number;
+  /** Every call: when it started (Date.now()) and how long its answer took (ms). */
+  calls: { at: number; ms: number }[];
 }
 
 export const STORAGE_SENTENCE = /database is unavailable right now/i;
@@ -36,7 +38,7 @@ async function call(c: Client, name: string, args: Record<string, unknown>): Pro
 
 /** One client per model placing 1-share buys until stop() is called. */
 export function orderLoad(tradeUrl: string, key: string, models: { modelId: number }[]) {
-  const tally: Tally = { filled: new Set(), outcomes: new Map(), attempts: 0 };
+  const tally: Tally = { filled: new Set(), outcomes: new Map(), attempts: 0, calls: [] };
   let stopping = false;
   const count = (t: string) => tally.outcomes.set(t, (tally.outcomes.get(t) ?? 0) + 1);
   const loops = models.map(async ({ modelId }) => {
@@ -46,7 +48,9 @@ export function orderLoad(tradeUrl: string, key: string, models: { modelId: numb
       try {
         client ??= await connect(tradeUrl, key);
         tally.attempts++;
+        const at = Date.now();
         const r = (await client.callTool({ name: 'buy', arguments: { model_id: modelId, symbol: 'AAPL', quantity: 1, client_order_id: id } })) as any;
+        tally.calls.push({ at, ms: Date.now() - at });
         if (r.isError) count(String(r.content?.[0]?.text));
         else {
           count(`status ${r.structuredContent.status}`);

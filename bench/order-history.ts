@@ -1,0 +1,89 @@
+// Order latency as a run's history grows (issue 19 item 2): p50 of a market order (one MCP
+// client in this process, one call at a time, buy/sell alternating on a model with two rules
+// incl. the trade caps) after 0, 10,000 and 100,000 earlier orders of the same run, with the
+// database round trips and statements per order. The earlier orders and their fills are
+// written by SQL (then ANALYZE, as autovacuum does on a server after so many rows).
+// On the embedded database, then on DATABASE_URL if set.
+import { rulesServer } from '../servers/rules/server.js';
+import { runsServer } from '../servers/runs/server.js';
+import { tradeServer } from '../servers/trade/server.js';
+import { ok } from '../test/harness.js';
+import { bootFor, pct, type Database } from './lib/server.js';
+
+export interface HistoryFigures {
+  db: Database;
+  where: string;
+  /** earlier orders → order p50 (ms), round trips and statements per order */
+  points: { earlier: number; p50: number; roundTrips: number; statements: number }[];
+}
+
+const CALLS = Number(process.env.BENCH_HISTORY_CALLS ?? 200);
+
+export async function measureHistory(db: Database): Promise<HistoryFigures> {
+  const t = await bootFor(db, [tradeServer, runsServer, rulesServer]);
+  try {
+    const { key } = await t.user();
+    const [trade, runs, rules] = await Promise.all([t.client('trade', key), t.client('runs', key), t.client('rules', key)]);
+    const model = await ok(runs, 'create_model', { name: 'bench-history', initial_cash: 10_000_000, max_orders_per_minute: 10_000 });
+    await ok(rules, 'create_rule', { model_id: model.model_id, rule_name: 'Max 20%', rule_description: '', rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.2 } });
+    await ok(rules, 'create_rule', { model_id: model.model_id, rule_name: 'Trade caps', rule_description: '', rule_category: 'risk', enforcement_params: { max_trades_per_day: 10_000_000, max_trades_per_run: 10_000_000 } });
+    const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'minute', start: '2025-03-12T14:00:00Z', end: '2025-03-12T20:00:00Z', symbols: ['JPM'] });
+    let i = 0;
+    const order = () => ok(trade, i++ % 2 === 0 ? 'buy' : 'sell', { model_id: model.model_id, symbol: 'JPM', quantity: 1 });
+    const counter = t.suite.deps.db.roundTrips;
+    const measure = async (earlier: number) => {
+      for (let k = 0; k < 20; k++) await order(); // warm
+      const lat: number[] = [];
+      const trips0 = counter.count;
+      const stmts0 = counter.statements;
+      for (let k = 0; k < CALLS; k++) {
+        const t0 = performance.now();
+        await order();
+        lat.push(performance.now() - t0);
+      }
+      const point = { earlier, p50: pct(lat, 50), roundTrips: (counter.count - trips0) / CALLS, statements: (counter.statements - stmts0) / CALLS };
+      process.stderr.write(`  (${db}: ${earlier} earlier orders measured)\n`);
+      return point;
+    };
+    let seeded = 0;
+    const seedTo = async (n: number) => {
+      // earlier orders 20 s apart before the run's clock, created over an hour ago (outside the throttle's minute)
+      await t.suite.deps.sql`
+        with o as (
+          insert into orders (run_id, model_id, side, symbol, quantity, order_type, status, source, clock, created_at)
+          select ${run.run_id}, ${model.model_id}, case when g % 2 = 0 then 'buy' else 'sell' end, 'JPM', 1, 'market', 'filled', 'agent',
+                 timestamptz '2025-03-12T14:00:00Z' - g * interval '20 seconds', now() - interval '1 hour' - g * interval '1 second'
+          from generate_series(${seeded + 1}::int, ${n}::int) g
+          returning id, side, clock)
+        insert into fills (order_id, run_id, symbol, side, quantity, price, cash_change, clock)
+        select id, ${run.run_id}, 'JPM', side, 1, 100, 0, clock from o`;
+      await t.suite.deps.sql`analyze orders; analyze fills`.simple();
+      seeded = n;
+    };
+    const points = [await measure(0)];
+    for (const n of [10_000, 100_000]) {
+      await seedTo(n);
+      points.push(await measure(n));
+    }
+    return { db, where: t.suite.deps.db.where, points };
+  } finally {
+    await t.close();
+  }
+}
+
+export async function main(): Promise<HistoryFigures[]> {
+  const out: HistoryFigures[] = [];
+  for (const db of ['embedded', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as Database[]) {
+    const f = await measureHistory(db);
+    process.stdout.write(`${f.where}: market order after N earlier orders of the run (${CALLS} calls each, one client)\n`);
+    process.stdout.write('  earlier orders   p50 ms   vs 0   DB round trips/order   statements/order\n');
+    for (const p of f.points) {
+      const ratio = p.p50 / f.points[0]!.p50;
+      process.stdout.write(
+        `  ${String(p.earlier).padStart(14)}   ${p.p50.toFixed(2).padStart(6)}   ${ratio.toFixed(2)}x   ${p.roundTrips.toFixed(2).padStart(20)}   ${p.statements.toFixed(2).padStart(16)}\n`,
+      );
+    }
+    out.push(f);
+  }
+  return out;
+}
