@@ -101,5 +101,5 @@ describe('orders after a long history', () => {
     const end = await counters(run.run_id);
     expect(end.trades_in_run).toBe(end.fills);
     expect(end.trades_on_day).toBe(end.fills_on_day);
-  });
+  }, 300_000); // writing 10,000 orders into the embedded database takes a while on a busy machine
 });
