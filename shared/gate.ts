@@ -5,8 +5,10 @@
 //   their body ends, so the suite closes only once every caller has its answer (or the grace
 //   period ran out).
 // - Long tools ask stopping(deps) at each step and answer what they did so far.
-// - GET /health and GET /metrics are rate limited per client address.
+// - GET /health and GET /metrics are rate limited per client address; while a storage fault
+//   (disk full, read-only, damaged: shared/db/faults.ts) is open, /health answers 503 with its cause.
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { currentStorageFault, probeStorage } from './db/faults.js';
 import type { Deps } from './deps.js';
 
 type Fetch = (req: Request, env?: unknown) => Response | Promise<Response>;
@@ -53,6 +55,11 @@ export function createGate(deps: Deps, opts: GateOptions): Gate {
           return Response.json({ jsonrpc: '2.0', error: { code: -32000, message: SHUTTING_DOWN }, id: null }, { status: 503, headers: { 'Retry-After': '5', Connection: 'close' } });
         }
         const path = new URL(req.url).pathname;
+        if (req.method === 'GET' && path === '/health' && currentStorageFault()) {
+          await probeStorage(deps.sql, deps.db.embedded ? deps.config.dataDir : null);
+          const fault = currentStorageFault();
+          if (fault) return Response.json({ status: 'unavailable', database: 'failed', failed: [`database: ${fault.cause}`], since: fault.since }, { status: 503 });
+        }
         if (probes && req.method === 'GET' && (path === '/health' || path === '/metrics')) {
           const refused = await probes.consume(`${path} ${clientAddress(env)}`, 1).then(
             () => null,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { AuthContext, Scope } from '../auth/keys.js';
 import { requireScope } from '../auth/scopes.js';
 import type { Deps } from '../deps.js';
+import { storageFaultSentence } from '../db/faults.js';
 import { logEvent } from '../log.js';
 import { isStorageUnavailable, ToolError } from './errors.js';
 import { refuseControlCharacters } from './schemas.js';
@@ -170,6 +171,8 @@ export function invalidArguments(text: string): string | null {
 export function errorSentence(err: unknown, serverName: string, toolName: string): string {
   if (err instanceof ToolError) return err.message;
   if (isStorageUnavailable(err)) return 'The database is unavailable right now; nothing was changed. Try again shortly.';
+  const fault = storageFaultSentence(err); // disk full, read-only, damaged: one log line per episode
+  if (fault) return fault;
   logEvent('tool_error', {
     server: serverName,
     tool: toolName,
