@@ -64,46 +64,53 @@ describe('the incident: 97% in one stock, no rules', () => {
     expect(d.events.some((e: any) => e.type === 'drawdown')).toBe(true);
   });
 
-  let capRule: any;
-  let capEffect: any;
-
-  it('suggest_rules proposes a position cap, its drawdown measured by replay next to the original', async () => {
+  it('suggest_rules does not rank the position caps (they refuse 9, 8 or 7 of the 10 entries: "stops the agent trading"); the 2% stop is first, in-sample and out-of-sample', async () => {
     const s = await ok(analyst, 'suggest_rules', { run_id: runId });
     expect(s.nothing_to_suggest).toBeNull();
     const concentration = s.findings.find((f: any) => f.kind === 'concentration');
     // the highest weight at an equity point: 03-04 open, 970 × 97.5 / (3,000 + 970 × 97.5) = 94,575 / 97,575
     expect(concentration.text).toContain(`${((94_575 / 97_575) * 100).toFixed(1)}%`);
+    // a 10% cap lets 1 of the 10 buys of $9,700 through (a second makes $19,400 > $10,000): 9 of 10 refused
+    expect(concentration.suggested).toBe(false);
+    expect(concentration.why_not).toContain('Max 10% per position: stops the agent trading: it refuses 9 of its 10 entries');
     expect(s.findings.map((f: any) => f.kind)).toContain('drawdown');
+    expect(s.suggestions.every((x: any) => x.rule.rule_category !== 'position_sizing')).toBe(true);
+    expect(s.candidates_tried).toBeGreaterThanOrEqual(6); // 3 caps, 3 drawdown halts, 3 stops at least
+    expect(s.hindsight).toMatch(/^In-sample effects are hindsight/);
+
     const top = s.suggestions[0];
-    expect(top.rule).toMatchObject({ model_id: modelId, rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.1 }, created_by: 'ai_suggested' });
-    // original: low point 80,600 at the 03-10 open → −19.4%; under a 10% cap only the first
-    // tranche fills (97 × 100 = 9,700 ≤ 10,000; a second would make 19,400), the sale is cut to
-    // 97 shares, and the low point is 90,300 + 97 × 80 = 98,060 → −1.94%.
+    expect(top.rule).toMatchObject({ model_id: modelId, rule_category: 'stop_loss', enforcement_params: { stop_loss_pct: 0.02 }, created_by: 'ai_suggested' });
+    expect(top.effect_label).toMatch(/^in-sample \(hindsight\)/);
+    // in-sample: the original's low point 80,600 at the 03-10 open → −19.4%; the 2% stop gaps out
+    // at the 97.5 open on 03-04: 3,000 + 970 × 97.5 = 97,575 → −2.425%
     expect(top.effect.max_drawdown.before).toBeCloseTo(80_600 / 100_000 - 1, 12);
-    expect(top.effect.max_drawdown.after).toBeCloseTo(98_060 / 100_000 - 1, 12);
-    expect(top.effect.total_return.after).toBeCloseTo(98_060 / 100_000 - 1, 12);
-    expect(top.effect.round_trips).toEqual({ before: 10, after: 1 });
-    // a 2% stop gaps out at the 97.5 open: 3,000 + 970 × 97.5 = 97,575 → −2.425%, second to the cap
-    const stop = s.suggestions.find((x: any) => x.rule.rule_category === 'stop_loss');
-    expect(stop.rule.enforcement_params).toEqual({ stop_loss_pct: 0.02 });
-    expect(stop.effect.max_drawdown.after).toBeCloseTo(97_575 / 100_000 - 1, 12);
-    expect(stop.rank).toBeGreaterThan(top.rank);
-    // max_drawdown_pct refuses only new risk after the fall: the buys come first, so it is dropped
-    const ddTried = stop.tried.find((x: any) => 'max_drawdown_pct' in x.enforcement_params);
-    expect(ddTried).toMatchObject({ kept: false, why: 'it does not reduce the max drawdown or the worst day' });
-    capRule = top.rule;
-    capEffect = top.effect;
+    expect(top.effect.max_drawdown.after).toBeCloseTo(97_575 / 100_000 - 1, 12);
+    expect(top.effect.round_trips).toEqual({ before: 10, after: 10 });
+    // walk-forward: 6 sessions after the start value; the first 4 (03-04…03-07) choose, the last 2 measure
+    expect(s.walk_forward).toMatchObject({ first: { from: '2025-03-04', to: '2025-03-07', sessions: 4 }, rest: { from: '2025-03-10', to: '2025-03-11', sessions: 2 } });
+    const oos = top.out_of_sample;
+    expect(oos.enforcement_params).toEqual({ stop_loss_pct: 0.02 }); // the tightest stop also wins on the first part
+    // the rest, from the 03-07 open (3,000 + 970 × 85 = 85,450): the original falls to 80,600 and stays; the stop is flat
+    expect(oos.effect.total_return.before).toBeCloseTo(80_600 / 85_450 - 1, 12);
+    expect(oos.effect.max_drawdown.before).toBeCloseTo(80_600 / 85_450 - 1, 12);
+    expect(oos.effect.total_return.after).toBe(0);
+    expect(oos.effect.max_drawdown.after).toBe(0);
+    expect(oos.helped).toBe(true);
+    expect(oos.other_runs).toEqual([]); // the model has no other finished run
+    const r = await call(analyst, 'suggest_rules', { run_id: runId });
+    expect(r.text).toContain(`in-sample: max drawdown -19.40% → ${((97_575 / 100_000 - 1) * 100).toFixed(2)}%`);
+    expect(r.text).toContain('out-of-sample ({"stop_loss_pct":0.02} chosen on 4 session(s), measured on the last 2)');
+    expect(r.text).toContain('In-sample effects are hindsight');
     expect(resultBytes({ structuredContent: s })).toBeLessThan(16 * 1024);
   });
 
-  it('replay_with_rules with that rule set gives the same numbers', async () => {
-    const { model_id: _m, created_by: _c, ...rule } = capRule;
+  it('replay_with_rules with the 10% cap: 9 of the 10 buys refused, the sale cut to 97 shares (figures by hand)', async () => {
+    const rule = { rule_name: 'Max 10% per position', rule_category: 'position_sizing', enforcement_params: { max_position_pct: 0.1 } };
     const r = await ok(analyst, 'replay_with_rules', { run_id: runId, rules: [rule] });
-    expect(r.metrics.original.max_drawdown).toBe(capEffect.max_drawdown.before);
-    expect(r.metrics.counterfactual.max_drawdown).toBe(capEffect.max_drawdown.after);
-    expect(r.metrics.counterfactual.total_return).toBe(capEffect.total_return.after);
+    // original low 80,600 → −19.4%; under the cap the low point is 90,300 + 97 × 80 = 98,060 → −1.94%
+    expect(r.metrics.original.max_drawdown).toBeCloseTo(80_600 / 100_000 - 1, 12);
+    expect(r.metrics.counterfactual.max_drawdown).toBeCloseTo(98_060 / 100_000 - 1, 12);
     expect(r.final.counterfactual.value).toBe(98_060);
-    // nine buys refused by the cap, the sale cut from 970 to 97 shares
     const refused = r.changed_orders.filter((c: any) => c.side === 'buy');
     expect(refused).toHaveLength(9);
     expect(refused[0].counterfactual.reasons[0]).toContain("Rule 'Max 10% per position'");
@@ -111,6 +118,20 @@ describe('the incident: 97% in one stock, no rules', () => {
     expect(sale.changes).toContain('quantity');
     expect(sale.original).toMatchObject({ status: 'filled', quantity: 970, fill_price: 80 });
     expect(sale.counterfactual).toMatchObject({ status: 'filled', quantity: 97, fill_price: 80 });
+  });
+
+  it("the walk-forward pick is also measured on the model's other finished runs, each under its own frozen rules", async () => {
+    // a second run of the same model over the same bars, the same ten buys and the sale at $80
+    const run2 = (await ok(runs, 'start_run', { model_id: modelId, kind: 'replay', timespan: 'day', start: '2025-03-03', end: '2025-03-11', symbols: [SYMBOL] })).run_id;
+    for (let i = 0; i < 10; i++) expect((await ok(trade, 'buy', { model_id: modelId, symbol: SYMBOL, quantity: 97 })).status).toBe('filled');
+    await ok(runs, 'advance_run', { run_id: run2, steps: 5 });
+    await ok(trade, 'sell', { model_id: modelId, symbol: SYMBOL, quantity: 970 });
+    await ok(runs, 'end_run', { run_id: run2 });
+    const s = await ok(analyst, 'suggest_rules', { run_id: runId });
+    // same prices, same orders: −19.4% → −2.425% there too (hand figures of the first test)
+    expect(s.suggestions[0].out_of_sample.other_runs).toEqual([
+      { run_id: run2, total_return: { before: expect.closeTo(-0.194, 12), after: expect.closeTo(-0.02425, 12) }, max_drawdown: { before: expect.closeTo(-0.194, 12), after: expect.closeTo(-0.02425, 12) }, helped: true },
+    ]);
   });
 
   it('risk_score on the same run is high, with concentration the largest factor', async () => {
@@ -129,13 +150,15 @@ describe('the incident: 97% in one stock, no rules', () => {
     const text = (res.contents[0] as { text: string }).text;
     const section = text.slice(text.indexOf('## Suggested rules'));
     expect(text.indexOf('## Suggested rules')).toBeGreaterThan(text.indexOf('## Threats'));
-    // rank 1: the 10% cap, max drawdown −19.40% → −1.94% and return the same (hand figures above)
-    const cap = section.split('\n').find((l) => l.startsWith('| 1 |'))!;
-    expect(cap).toContain(`'${capRule.rule_name}' (position_sizing {"max_position_pct":0.1})`);
-    expect(cap).toContain('| -19.40% → -1.94% | -19.40% → -1.94% |');
-    expect(cap).toContain('| 10 → 1 |');
-    // the 2% stop, second: −2.43% (97,575 / 100,000 − 1 = −2.425%, toFixed rounds the binary value)
-    expect(section.split('\n').find((l) => l.startsWith('| 2 |'))).toContain(`| -19.40% → ${((97_575 / 100_000 - 1) * 100).toFixed(2)}% |`);
+    expect(section).toContain('In-sample effects are hindsight');
+    expect(section).toContain('Here: chosen on 2025-03-04…2025-03-07 (4 session(s)), measured on 2025-03-10…2025-03-11 (2).');
+    // rank 1: the 2% stop, in-sample −19.40% → −2.43% (97,575 / 100,000 − 1 = −2.425%, toFixed rounds the binary value)
+    const stop = section.split('\n').find((l) => l.startsWith('| 1 |'))!;
+    expect(stop).toContain(`'Stop loss 2%' (stop_loss {"stop_loss_pct":0.02})`);
+    expect(stop).toContain(`| -19.40% → ${((97_575 / 100_000 - 1) * 100).toFixed(2)}% |`);
+    // out of sample: 80,600 / 85,450 − 1 = −5.68% → 0.00%
+    expect(stop).toContain(`| ${((80_600 / 85_450 - 1) * 100).toFixed(2)}% → 0.00% | ${((80_600 / 85_450 - 1) * 100).toFixed(2)}% → 0.00% |`);
+    expect(section).not.toContain('position_sizing');
     const [after] = await t.suite.deps.sql`select count(*)::int as n from rules where model_id = ${modelId}`;
     expect(after!.n).toBe(before!.n); // reading the report creates no rule
   });
@@ -164,13 +187,13 @@ describe('the incident: 97% in one stock, no rules', () => {
     expect(denied.text).toContain("'rules:write'");
     const s = await ok(analyst, 'suggest_rules', { run_id: runId, max_suggestions: 1, apply: true });
     expect(s.suggestions).toHaveLength(1);
-    expect(s.suggestions[0].created).toMatchObject({ model_id: modelId, rule_name: 'Max 10% per position', created_by: 'ai_suggested' });
+    expect(s.suggestions[0].created).toMatchObject({ model_id: modelId, rule_name: 'Stop loss 2%', created_by: 'ai_suggested' });
     const history = await ok(rules, 'get_rules_history', { model_id: modelId });
     expect(JSON.stringify(history)).toContain('suggest_rules');
-    // the model now has that cap: asked again, the cap is skipped as already there
+    // the model now has that stop: asked again, the stops are skipped as already there (2% or tighter)
     const again = await ok(analyst, 'suggest_rules', { run_id: runId });
-    expect(again.skipped.join(' ')).toContain('Max 10% per position');
-    expect(again.suggestions.every((x: any) => x.rule.rule_category !== 'position_sizing' || x.rule.enforcement_params.max_position_pct < 0.1)).toBe(true);
+    expect(again.skipped.join(' ')).toContain('Stop loss 2%');
+    expect(again.suggestions.every((x: any) => x.rule.rule_category !== 'stop_loss')).toBe(true);
   });
 });
 

@@ -7,7 +7,7 @@ import { formatCents, toCents } from './money.js';
 import { nyLocal } from './ny-time.js';
 import { SEVERITIES, type ThreatEvent } from './threats.js';
 import type { RiskScore } from './risk-score.js';
-import type { SuggestResult } from './suggestions.js';
+import { HINDSIGHT, type SuggestResult } from './suggestions.js';
 
 const REASON_CHARS = 300;
 
@@ -185,17 +185,20 @@ export function threatLines(events: readonly ThreatEvent[], risk: RiskScore, max
 export function suggestionLines(s: SuggestResult): string[] {
   const out = ['## Suggested rules', ''];
   if (!s.suggestions.length) return [...out, `Nothing to suggest: ${s.nothingToSuggest}`, ''];
+  const wf = s.walkForward;
   out.push(
-    `Measured by replaying the run's own orders under its rules plus each suggestion (replay_with_rules)${s.partial ? ', up to its clock (the run is still running)' : ''}; suggest_rules with apply: true creates them.`,
+    `Measured by replaying the run's own orders under its rules plus each suggestion (replay_with_rules)${s.partial ? ', up to its clock (the run is still running)' : ''}; ${s.candidatesTried} candidate rule(s) tried; suggest_rules with apply: true creates them.`,
     '',
-    '| # | rule | finding | max drawdown | total return | worst day | Sharpe | round trips |',
-    '|---|---|---|---|---|---|---|---|',
+    HINDSIGHT + (wf ? ` Here: chosen on ${wf.first.from}…${wf.first.to} (${wf.first.sessions} session(s)), measured on ${wf.rest.from}…${wf.rest.to} (${wf.rest.sessions}).` : ' This run has fewer than 2 sessions: no out-of-sample test.'),
+    '',
+    '| # | rule | finding | in-sample max drawdown | in-sample total return | worst day | Sharpe | round trips | out-of-sample max drawdown | out-of-sample total return |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   );
   const arrow = (c: { before: number | null; after: number | null }, f: (x: number | null) => string) => `${f(c.before)} → ${f(c.after)}`;
   for (const x of s.suggestions) {
     const e = x.effect;
     out.push(
-      `| ${x.rank} | '${x.rule.rule_name}' (${x.rule.rule_category} ${JSON.stringify(x.rule.enforcement_params)}) | ${clip(x.text, 200).replace(/\|/g, '/')} | ${arrow(e.max_drawdown, (v) => pct(v))} | ${arrow(e.total_return, (v) => pct(v))} | ${arrow(e.worst_day, (v) => pct(v))} | ${arrow(e.sharpe, (v) => num(v))} | ${arrow(e.round_trips, (v) => (v === null ? 'n/a' : String(v)))} |`,
+      `| ${x.rank} | '${x.rule.rule_name}' (${x.rule.rule_category} ${JSON.stringify(x.rule.enforcement_params)}) | ${clip(x.text, 200).replace(/\|/g, '/')} | ${arrow(e.max_drawdown, (v) => pct(v))} | ${arrow(e.total_return, (v) => pct(v))} | ${arrow(e.worst_day, (v) => pct(v))} | ${arrow(e.sharpe, (v) => num(v))} | ${arrow(e.round_trips, (v) => (v === null ? 'n/a' : String(v)))} | ${x.out_of_sample ? `${arrow(x.out_of_sample.effect.max_drawdown, (v) => pct(v))}${x.out_of_sample.helped ? '' : ' (did not help)'}` : 'n/a'} | ${x.out_of_sample ? arrow(x.out_of_sample.effect.total_return, (v) => pct(v)) : 'n/a'} |`,
     );
   }
   out.push('');

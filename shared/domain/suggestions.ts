@@ -12,7 +12,7 @@
 //   ranked by score, best first.
 // - Worst day: per New York date, the last equity value against the previous date's last
 //   (the first date against the first point).
-import type { EquityPoint } from './metrics.js';
+import { maxDrawdown, type EquityPoint } from './metrics.js';
 import { nyLocal } from './ny-time.js';
 import type { RuleCategory, RuleRecord } from './types.js';
 
@@ -265,6 +265,63 @@ export interface Measured {
   worst_day: number | null;
 }
 
+/** What judge reads: a whole run's or one part's measures. */
+export type PartMeasure = Pick<Measured, 'total_return' | 'max_drawdown' | 'worst_day'>;
+
+/** The measures of a stretch of an equity curve (its first point the base): total return, max drawdown, worst day. */
+export function measurePart(points: readonly EquityPoint[]): PartMeasure {
+  if (points.length < 2 || points[0]!.value <= 0) return { total_return: null, max_drawdown: null, worst_day: null };
+  return {
+    total_return: points[points.length - 1]!.value / points[0]!.value - 1,
+    max_drawdown: maxDrawdown(points.map((p) => p.value)).max_drawdown,
+    worst_day: worstDay(points)?.return ?? null,
+  };
+}
+
+/**
+ * Walk-forward split of a run's curve by New York session: the first `share` of the sessions
+ * (at least one, leaving at least one) choose the parameters, the rest measure them. The
+ * boundary point (the last of the first part) is the base of both parts. Null with fewer than 2
+ * sessions.
+ */
+export function walkForwardSplit(points: readonly EquityPoint[], share = 2 / 3): { boundary: string; first: { from: string; to: string; sessions: number }; rest: { from: string; to: string; sessions: number } } | null {
+  const dates: string[] = [];
+  const lastOf = new Map<string, string>();
+  for (const p of points.slice(1)) {
+    const d = nyLocal(new Date(p.clock)).date;
+    if (!lastOf.has(d)) dates.push(d);
+    lastOf.set(d, p.clock);
+  }
+  if (dates.length < 2) return null;
+  const k = Math.min(dates.length - 1, Math.max(1, Math.floor(dates.length * share)));
+  return {
+    boundary: lastOf.get(dates[k - 1]!)!,
+    first: { from: dates[0]!, to: dates[k - 1]!, sessions: k },
+    rest: { from: dates[k]!, to: dates[dates.length - 1]!, sessions: dates.length - k },
+  };
+}
+
+/** The points of a curve up to and including `boundary`, and those from it on. */
+export function splitAt(points: readonly EquityPoint[], boundary: string): [EquityPoint[], EquityPoint[]] {
+  return [points.filter((p) => p.clock <= boundary), points.filter((p) => p.clock >= boundary)];
+}
+
+/**
+ * Whether a candidate stops the agent trading, and the sentence saying so: it refuses more
+ * than half of the entries the agent made (filled buys and shorts), or it leaves no entry in a
+ * part of the run where the agent made some. Null when it does neither.
+ */
+export function stopsTrading(entries: { made: number; refused: number }, trades: { first: [number, number]; rest: [number, number] } | null): string | null {
+  if (entries.made > 0 && entries.refused * 2 > entries.made) return `stops the agent trading: it refuses ${entries.refused} of its ${entries.made} entries`;
+  if (trades) {
+    for (const part of ['first', 'rest'] as const) {
+      const [original, after] = trades[part];
+      if (original > 0 && after === 0) return `stops the agent trading: no entry is left in the ${part === 'first' ? 'first' : 'last'} part of the run (the agent made ${original})`;
+    }
+  }
+  return null;
+}
+
 export interface Verdict {
   keep: boolean;
   score: number;
@@ -273,7 +330,7 @@ export interface Verdict {
 }
 
 /** Keep or drop one measured candidate against the original (see the module notes). */
-export function judge(before: Measured, after: Measured): Verdict {
+export function judge(before: PartMeasure, after: PartMeasure): Verdict {
   const ddSaved = (after.max_drawdown ?? 0) - (before.max_drawdown ?? 0);
   const daySaved = after.worst_day !== null && before.worst_day !== null ? after.worst_day - before.worst_day : 0;
   const returnCost = (before.total_return ?? 0) - (after.total_return ?? 0);
@@ -305,15 +362,40 @@ export interface Suggestion {
   effect: { total_return: Change; max_drawdown: Change; sharpe: Change; round_trips: Change; worst_day: Change; score: number };
   /** The finding's candidates measured, in grid order. */
   tried: Array<{ enforcement_params: Record<string, unknown>; total_return: number | null; max_drawdown: number | null; kept: boolean; why: string | null }>;
+  /** Walk-forward: parameters chosen on the first part, the effect on the rest and on the model's other finished runs; null with the reason in out_of_sample_note. */
+  out_of_sample: OutOfSample | null;
+  out_of_sample_note: string | null;
 }
+
+export interface OutOfSample {
+  /** The candidate's parameters chosen on the first part (may differ from the in-sample pick). */
+  enforcement_params: Record<string, unknown>;
+  chosen_on: { from: string; to: string; sessions: number };
+  measured_on: { from: string; to: string; sessions: number };
+  effect: { total_return: Change; max_drawdown: Change; worst_day: Change; score: number };
+  /** It cut the drawdown or worst day of the rest for no more return than it saved. */
+  helped: boolean;
+  why: string | null;
+  /** The same rule over the model's other finished runs (each replayed under its own frozen rules plus it). */
+  other_runs: Array<{ run_id: number; total_return: Change; max_drawdown: Change; helped: boolean }>;
+}
+
+/** The one line every suggestion list carries. */
+export const HINDSIGHT =
+  'In-sample effects are hindsight: each rule was picked and measured on the same prices. Out-of-sample (walk-forward) effects pick on the first part and measure on the rest.';
 
 export interface SuggestResult {
   partial: boolean;
   /** Why there is no suggestion, when there is none. */
   nothingToSuggest: string | null;
-  findings: Array<{ kind: FindingKind; text: string; candidates: number; suggested: boolean }>;
+  /** why_not: for a finding without a suggestion, what its candidates did (e.g. "stops the agent trading"). */
+  findings: Array<{ kind: FindingKind; text: string; candidates: number; suggested: boolean; why_not: string | null }>;
   /** Ranked by effect, best first, at most `max`. */
   suggestions: Suggestion[];
   /** Candidates the model already has at the same or a tighter level, one sentence each. */
   skipped: string[];
+  /** Distinct candidate rules replayed over the whole run. */
+  candidatesTried: number;
+  /** The walk-forward split, or null (fewer than 2 sessions). */
+  walkForward: ReturnType<typeof walkForwardSplit>;
 }

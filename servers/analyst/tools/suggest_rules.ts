@@ -7,9 +7,11 @@ import { getOwnedModel } from '../../../shared/store/models.js';
 import { insertRule, takenRuleNames, type Rule } from '../../../shared/store/rules.js';
 import { getOwnedRun } from '../../../shared/store/runs.js';
 import { suggestRules } from '../../../shared/trading/suggest.js';
+import { HINDSIGHT, type OutOfSample } from '../../../shared/domain/suggestions.js';
 import { ruleOutputObject } from '../../rules/tools/rule-fields.js';
 
 const change = z.object({ before: z.number().nullable(), after: z.number().nullable() });
+const span = z.object({ from: z.string(), to: z.string(), sessions: z.number() }).describe('New York dates');
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 
@@ -17,7 +19,7 @@ export const suggestRulesTool = defineTool({
   name: 'suggest_rules',
   title: 'Suggest rules, measured',
   description:
-    "Rules that would have made a run safer, each measured by replaying the run under it (replay_with_rules). Detectors give findings with evidence; grid candidates are kept when they cut the max drawdown or worst day for no more return than they save; levels the model has are skipped; ranked by effect. Each: a create_rule payload and before → after. apply: true creates them (rules:write).",
+    "Rules that would have made a run safer, each measured by replaying the run under it (replay_with_rules). Detectors give findings with evidence; grid candidates are kept when they cut the max drawdown or worst day for no more return than they save, and dropped when they stop the agent trading (refuse over half its entries, or leave a part of the run without a trade); levels the model has are skipped. Each: a create_rule payload, the in-sample effect (hindsight: picked and measured on the same run) and the out-of-sample one (walk-forward: picked on the first 2/3 of the sessions, measured on the rest and on the model's other finished runs); ranked by what helped out of sample. apply: true creates them (rules:write).",
   scope: 'read',
   input: {
     run_id: idSchema('run_id'),
@@ -29,7 +31,7 @@ export const suggestRulesTool = defineTool({
     model_id: z.number(),
     partial: z.boolean(),
     nothing_to_suggest: z.string().nullable().describe('Why there is no suggestion, when there is none'),
-    findings: z.array(z.object({ kind: z.string(), text: z.string(), candidates: z.number(), suggested: z.boolean() })),
+    findings: z.array(z.object({ kind: z.string(), text: z.string(), candidates: z.number(), suggested: z.boolean(), why_not: z.string().nullable().describe('Not suggested: what its candidates did') })),
     suggestions: z.array(
       z.object({
         rank: z.number(),
@@ -45,11 +47,28 @@ export const suggestRulesTool = defineTool({
         }).describe('A ready create_rule payload'),
         evidence: z.record(z.string(), z.unknown()),
         effect: z.object({ total_return: change, max_drawdown: change, sharpe: change, round_trips: change, worst_day: change, score: z.number() }),
+        effect_label: z.string(),
         tried: z.array(z.object({ enforcement_params: z.record(z.string(), z.unknown()), total_return: z.number().nullable(), max_drawdown: z.number().nullable(), kept: z.boolean(), why: z.string().nullable() })),
+        out_of_sample: z
+          .object({
+            enforcement_params: z.record(z.string(), z.unknown()).describe('Chosen on the first part (may differ from rule)'),
+            chosen_on: span,
+            measured_on: span,
+            effect: z.object({ total_return: change, max_drawdown: change, worst_day: change, score: z.number() }),
+            helped: z.boolean(),
+            why: z.string().nullable(),
+            other_runs: z.array(z.object({ run_id: z.number(), total_return: change, max_drawdown: change, helped: z.boolean() })).describe("The model's other finished runs replayed with it"),
+          })
+          .nullable()
+          .describe('Walk-forward: parameters picked on the first part, effect on the rest'),
+        out_of_sample_note: z.string().nullable(),
         created: ruleOutputObject.nullable().describe('With apply: the rule created'),
       }),
     ),
     skipped: z.array(z.string()).describe('Candidates skipped because the model already has that rule at the same or a tighter level'),
+    candidates_tried: z.number().describe('Distinct candidate rules replayed'),
+    walk_forward: z.object({ boundary: z.string(), first: span, rest: span }).nullable().describe('The split: sessions that chose, sessions that measured'),
+    hindsight: z.string(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler({ run_id, max_suggestions, apply }, { deps, auth }) {
@@ -76,7 +95,10 @@ export const suggestRulesTool = defineTool({
       rule: { model_id: run.model_id, ...s.rule, rule_name: created[i]?.rule_name ?? s.rule.rule_name, created_by: 'ai_suggested' as const },
       evidence: s.evidence,
       effect: s.effect,
+      effect_label: 'in-sample (hindsight): chosen and measured on the whole run',
       tried: s.tried,
+      out_of_sample: s.out_of_sample,
+      out_of_sample_note: s.out_of_sample_note,
       created: created[i] ?? null,
     }));
     const data = {
@@ -87,18 +109,28 @@ export const suggestRulesTool = defineTool({
       findings: r.findings,
       suggestions,
       skipped: r.skipped.slice(0, 10),
+      candidates_tried: r.candidatesTried,
+      walk_forward: r.walkForward,
+      hindsight: HINDSIGHT,
     };
     const summary = suggestions.length
       ? clip(
           `${suggestions.length} rule(s) for run ${run_id}${apply ? ' (created)' : ''}, measured by replay: ` +
-            suggestions.map((s) => `${s.rank}. ${s.rule.rule_name} — max drawdown ${pct(s.effect.max_drawdown.before)} → ${pct(s.effect.max_drawdown.after)}, return ${pct(s.effect.total_return.before)} → ${pct(s.effect.total_return.after)}`).join('; ') +
-            `. ${r.findings.length} finding(s)${hasScope(auth, 'rules:write') || apply ? '' : '; creating them needs rules:write'}.`,
+            suggestions.map((s) => `${s.rank}. ${s.rule.rule_name} — in-sample: max drawdown ${pct(s.effect.max_drawdown.before)} → ${pct(s.effect.max_drawdown.after)}, return ${pct(s.effect.total_return.before)} → ${pct(s.effect.total_return.after)}; ${oosText(s.out_of_sample, s.out_of_sample_note)}`).join('; ') +
+            `. ${r.candidatesTried} candidate(s) tried, ${r.findings.length} finding(s)${hasScope(auth, 'rules:write') || apply ? '' : '; creating them needs rules:write'}. ${HINDSIGHT}`,
           1500,
         )
-      : `Nothing to suggest for run ${run_id}: ${r.nothingToSuggest}`;
+      : `Nothing to suggest for run ${run_id}: ${r.nothingToSuggest} ${r.candidatesTried} candidate(s) tried.`;
     return { data, summary };
   },
 });
+
+/** One clause: the walk-forward effect on the rest of the run, or why there is none. */
+function oosText(o: OutOfSample | null, note: string | null): string {
+  if (!o) return `out-of-sample: ${note ?? 'n/a'}`;
+  const params = JSON.stringify(o.enforcement_params);
+  return `out-of-sample (${params} chosen on ${o.chosen_on.sessions} session(s), measured on the last ${o.measured_on.sessions}): max drawdown ${pct(o.effect.max_drawdown.before)} → ${pct(o.effect.max_drawdown.after)}, return ${pct(o.effect.total_return.before)} → ${pct(o.effect.total_return.after)}${o.helped ? '' : ` (did not help: ${o.why})`}`;
+}
 
 /** The name, or the name with " (2)", " (3)"… when the model already uses it. */
 async function freeName(tx: Parameters<typeof takenRuleNames>[0], modelId: number, name: string): Promise<string> {
