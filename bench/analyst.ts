@@ -4,7 +4,7 @@
 // same process), then the same on a 10k-point / 2k-fill run for the 10k → 100k scaling.
 // Calls go through a real MCP client; the floor is in-process reads, so a ratio includes
 // the MCP round trip (the no-op tool's time is printed for scale).
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { analystServer } from '../servers/analyst/server.js';
 import { runsServer } from '../servers/runs/server.js';
 import { replayClock } from '../shared/domain/calendar.js';

@@ -6,8 +6,7 @@
 // Prints one line per step (`N. server tool {args} -> the tool's summary`) and exits 1 with
 // the tool's sentence when a step does not do what the README says. test/walkthrough.test.ts
 // runs it and checks its steps against the README's numbered list.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 const env = process.env;
 const host = env.AIBT_HOST ?? '127.0.0.1';

@@ -23,6 +23,10 @@ const envSchema = z.object({
   AIBT_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(1440),
   AIBT_SESSIONS_PER_KEY: z.coerce.number().int().min(1).default(16),
   AIBT_SESSIONS_PER_SERVER: z.coerce.number().int().min(1).default(1000),
+  /** How long a 2025 client's approval form is waited on (ms), well inside the 60 s clients wait. */
+  AIBT_APPROVAL_WAIT_MS: z.coerce.number().int().min(100).max(600_000).default(50_000),
+  /** Toolsets served (comma-separated: trading, market, rules, runs, analysis, admin); empty is all. */
+  AIBT_TOOLSETS: optionalString,
   AIBT_DB_POOL: z.coerce.number().int().min(1).max(100).default(10),
   AIBT_PGLITE_SHARED_BUFFERS: z
     .string()

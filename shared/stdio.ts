@@ -1,16 +1,15 @@
 // `aibt stdio`: the chosen servers' tools (and prompts/resources) as one MCP server over
 // stdio, in this process, on the embedded database (or DATABASE_URL), for a client that
 // launches a command (Claude Desktop, Cursor, an SDK StdioClientTransport).
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+// Both eras: serveStdio pins the connection to the era its opening selects (server/discover
+// for 2026-07-28, initialize for the 2025 revisions).
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { authenticate, ensureBootstrapKey, ensureDemoKey } from './auth/keys.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { setLogSilent } from './log.js';
-import { registerPromptsAndResources } from './mcp/prompts-resources.js';
-import { SUITE_VERSION, type ServerSpec } from './mcp/server-spec.js';
-import { registerTools } from './mcp/tool.js';
+import { buildServer, type ServerSpec } from './mcp/server-spec.js';
 import { buildDeps } from './runtime.js';
 
 /**
@@ -30,28 +29,14 @@ export async function runStdio(specs: ServerSpec[]): Promise<void> {
   const auth = key ? await authenticate(db.sql, key) : null;
   if (!auth) throw new Error('No usable key for aibt stdio: set AIBT_KEY to a key (npm run admin -- create-user prints one).');
 
-  const server = new McpServer(
-    { name: specs.length === 1 ? `aibt-${specs[0]!.name}` : 'aibt', version: SUITE_VERSION },
-    { instructions: specs.map((s) => s.instructions).join('\n\n'), capabilities: { tools: {}, logging: {} } },
-  );
-  registerTools(server, deps, 'stdio', specs.flatMap((s) => s.tools));
-  registerPromptsAndResources(server, deps, 'stdio', specs.flatMap((s) => s.prompts ?? []), specs.flatMap((s) => s.resources ?? []));
-  for (const s of specs) s.extend?.(server, deps);
-
-  const transport = new StdioServerTransport();
-  await server.connect(transport);
   // stdio has no header to carry a key: every message acts as the key chosen above
-  const authInfo = { token: 'redacted', clientId: auth.keyPrefix, scopes: auth.scopes, extra: { auth } };
-  type OnMessage = (message: unknown, extra?: { authInfo?: unknown }) => void;
-  const t = transport as unknown as { onmessage: OnMessage };
-  const inner = t.onmessage;
-  t.onmessage = (message, extra) => inner(message, { ...extra, authInfo });
+  const handle = serveStdio(() => buildServer(specs, deps, { label: 'stdio', fixedAuth: auth }));
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await server.close().catch(() => {});
+    await handle.close().catch(() => {});
     await deps.cache.close().catch(() => {});
     await deps.limits.close().catch(() => {});
     await db.close().catch(() => {});

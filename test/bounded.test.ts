@@ -2,7 +2,7 @@
 // then every read tool of every server: each result stays under the documented 16 KB cap,
 // and paging with next_cursor walks every row exactly once, in ascending order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { RESULT_CAP_BYTES, resultBytes } from '../shared/mcp/paging.js';
 import { bootSuite, call, ok, type TestSuite } from './harness.js';
 import type { ServerName } from '../shared/config.js';

@@ -1,7 +1,8 @@
-// The MCP conformance suite (@modelcontextprotocol/conformance, its `server` command's active
-// suite) against each of the five servers over streamable HTTP, through a loopback proxy that adds
-// the bearer header the suite cannot send. Every scenario in test/conformance/expected-pass.json
-// must pass on its server; a scenario that starts passing must be added there.
+// The MCP conformance suite (@modelcontextprotocol/conformance, pinned) against each of the five
+// servers over streamable HTTP, for both revisions we speak: `--requirements 2026-07-28` (the
+// stateless revision) and `--requirements 2025-11-25`, through a loopback proxy that adds the
+// bearer header the suite cannot send. Every scenario in test/conformance/expected-pass.json
+// must pass on its server and revision; a scenario that starts passing must be added there.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,18 +17,20 @@ import { bootSuite, type TestSuite } from './harness.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const expected = JSON.parse(fs.readFileSync(path.join(here, 'conformance/expected-pass.json'), 'utf8')) as {
   conformance: string;
-  servers: Record<ServerName, string[]>;
+  revisions: Record<Revision, Record<ServerName, string[]>>;
 };
+const REVISIONS = ['2026-07-28', '2025-11-25'] as const;
+type Revision = (typeof REVISIONS)[number];
 const pkgJson = createRequire(import.meta.url).resolve('@modelcontextprotocol/conformance/package.json');
 const cli = path.join(path.dirname(pkgJson), 'dist/index.js');
 
 interface Check { id: string; status: 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED'; errorMessage?: string }
 
-/** Runs the conformance CLI's server suite against `url`; returns each scenario's checks. */
-async function conformance(url: string): Promise<Map<string, Check[]>> {
+/** Runs the conformance CLI's scenarios a revision requires against `url`; returns each scenario's checks. */
+async function conformance(url: string, revision: Revision): Promise<Map<string, Check[]>> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'aibt-conformance-'));
   try {
-    const child = spawn(process.execPath, ['--import', path.join(here, 'conformance/node20-register.mjs'), cli, 'server', '--url', url, '-o', out], {
+    const child = spawn(process.execPath, ['--import', path.join(here, 'conformance/node20-register.mjs'), cli, 'server', '--url', url, '--requirements', revision, '-o', out], {
       cwd: out,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -64,19 +67,20 @@ describe(`MCP conformance suite ${expected.conformance}, server scenarios over H
     expect(JSON.parse(fs.readFileSync(pkgJson, 'utf8')).version).toBe(expected.conformance);
   });
 
-  it.each(SERVER_NAMES.map((s) => [s]))('%s passes every listed scenario, and the list names every scenario that passes', async (server) => {
+  it.each(REVISIONS.flatMap((r) => SERVER_NAMES.map((s) => [s, r] as const)))('%s, revision %s: passes every listed scenario, and the list names every scenario that passes', async (server, revision) => {
     const proxy = await bearerProxy(t.suite.urls[server]!, key);
     try {
-      const scenarios = await conformance(proxy.url);
-      expect(scenarios.size).toBeGreaterThan(20); // the whole active suite ran
-      const failing = expected.servers[server]
+      const scenarios = await conformance(proxy.url, revision);
+      expect(scenarios.size).toBeGreaterThan(20); // every scenario the revision requires ran
+      const listed = expected.revisions[revision][server];
+      const failing = listed
         .filter((name) => !scenarios.has(name) || !passes(scenarios.get(name)!))
         .map((name) => `${name}: ${(scenarios.get(name) ?? []).filter((c) => c.status === 'FAILURE').map((c) => c.errorMessage ?? c.id).join('; ') || 'not run'}`);
       expect(failing, 'listed scenarios that no longer pass').toEqual([]);
-      const unlisted = [...scenarios].filter(([name, checks]) => passes(checks) && !expected.servers[server].includes(name)).map(([name]) => name);
+      const unlisted = [...scenarios].filter(([name, checks]) => passes(checks) && !listed.includes(name)).map(([name]) => name);
       expect(unlisted, 'scenarios that now pass: add them to test/conformance/expected-pass.json').toEqual([]);
     } finally {
       await proxy.close();
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -11,8 +11,7 @@ import { openDatabase } from '../shared/db/database.js';
 import { startSuite, type RunningSuite } from '../shared/runtime.js';
 import { runsServer } from '../servers/runs/server.js';
 import { call } from './harness.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 const run = promisify(execFile);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aibt-emb-'));

@@ -4,9 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { Client, StreamableHTTPClientTransport, type ClientCapabilities } from '@modelcontextprotocol/client';
 import { createUser, SCOPES, type Scope } from '../shared/auth/keys.js';
 import { loadConfig, type ServerName } from '../shared/config.js';
 import { setLogSilent } from '../shared/log.js';
@@ -21,8 +19,20 @@ export interface TestSuite {
   dataDir: string;
   /** A new user with its own key; every test makes its own users so runs never collide. */
   user(scopes?: Scope[]): Promise<{ name: string; key: string }>;
-  client(server: ServerName, key: string, capabilities?: ClientCapabilities): Promise<Client>;
+  /** An SDK v2 client of `era` (default TEST_ERA): 'modern' pins 2026-07-28, 'legacy' initializes (2025-11-25), 'auto' probes. */
+  client(server: ServerName, key: string, capabilities?: ClientCapabilities, era?: Era): Promise<Client>;
   close(): Promise<void>;
+}
+
+export type Era = 'modern' | 'legacy' | 'auto';
+/** The era the tests' clients speak unless a test names one: AIBT_TEST_ERA, else 2026-07-28. */
+export const TEST_ERA: Era = (process.env.AIBT_TEST_ERA as Era | undefined) ?? 'modern';
+export const MODERN = '2026-07-28';
+
+/** An SDK v2 client speaking `era`. */
+export function newClient(era: Era = TEST_ERA, capabilities: ClientCapabilities = {}): Client {
+  const mode = era === 'modern' ? { pin: MODERN } : era;
+  return new Client({ name: 'aibt-test', version: '1.0.0' }, { capabilities, versionNegotiation: { mode } });
 }
 
 export interface BootOptions {
@@ -50,10 +60,10 @@ export async function bootSuite(opts: BootOptions = {}): Promise<TestSuite> {
       const { key } = await createUser(suite.deps.sql, name, scopes);
       return { name, key };
     },
-    async client(server, key, capabilities = {}) {
+    async client(server, key, capabilities = {}, era = TEST_ERA) {
       const url = suite.urls[server];
       if (!url) throw new Error(`Server ${server} is not running in this test suite.`);
-      const client = new Client({ name: 'aibt-test', version: '1.0.0' }, { capabilities });
+      const client = newClient(era, capabilities);
       await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
       clients.push(client);
       return client;

@@ -92,7 +92,7 @@ describe('MCP host', () => {
 
   it('expires idle sessions; a client without a session keeps working past the expiry', async () => {
     const { key } = await t.user(['read']);
-    const asking = await t.client('runs', key, ELICIT);
+    const asking = await t.client('runs', key, ELICIT, 'legacy');
     const plain = await t.client('runs', key);
     await ok(asking, 'list_models');
     await ok(plain, 'list_models');
@@ -144,16 +144,16 @@ describe('MCP host', () => {
     const capped = await bootSuite({ specs: [runsServer], env: { AIBT_SESSIONS_PER_KEY: '2' } });
     try {
       const { key } = await capped.user(['read']);
-      const [first, second] = [await capped.client('runs', key, ELICIT), await capped.client('runs', key, ELICIT)];
+      const [first, second] = [await capped.client('runs', key, ELICIT, 'legacy'), await capped.client('runs', key, ELICIT, 'legacy')];
       await ok(second, 'list_models');
       expect(capped.suite.hosts.runs!.sessionCount()).toBe(2);
-      const third = await capped.client('runs', key, ELICIT);
+      const third = await capped.client('runs', key, ELICIT, 'legacy');
       expect(capped.suite.hosts.runs!.sessionCount()).toBe(2);
       await expect(first.listTools()).rejects.toThrow(/send initialize again/);
       await ok(second, 'list_models');
       await ok(third, 'list_models');
       // another key has its own allowance
-      const other = await capped.client('runs', (await capped.user(['read'])).key, ELICIT);
+      const other = await capped.client('runs', (await capped.user(['read'])).key, ELICIT, 'legacy');
       await ok(other, 'list_models');
       expect(capped.suite.hosts.runs!.sessionCount()).toBe(3);
     } finally {

@@ -2,8 +2,7 @@
 // clients over HTTP. A warm-up of a few thousand calls first; then tools A and B measured in
 // alternation (call by call for latency, phase by phase for throughput, CPU and round trips).
 import { setMaxListeners } from 'node:events';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 // The SDK's HTTP client adds an abort listener per request to its transport's signal; a
 // bench makes thousands of calls per client.

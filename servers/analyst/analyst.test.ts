@@ -2,7 +2,7 @@
 // short, commission and slippage set), its metrics recomputed by hand from the same equity
 // points, its FIFO round trips worked out by hand, the reconcile to the cent, and compare_runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 
 let t: TestSuite;

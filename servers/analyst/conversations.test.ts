@@ -1,7 +1,7 @@
 // save_conversation_turn and get_conversation through a real MCP client: turns kept per model
 // and per run in order, paged, size limits refused with nothing written, another user's
 // conversation reported like a missing one, and the trade scope required.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { runsServer } from '../runs/server.js';

@@ -4,7 +4,7 @@
 // input, and the bounds of the result.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { loadRunFills } from '../../shared/store/analyst.js';
 import { getOwnedRun } from '../../shared/store/runs.js';

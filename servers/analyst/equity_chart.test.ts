@@ -1,6 +1,6 @@
 // equity_chart through a real MCP client: a PNG image content item with the curve, the
 // drawdown and the fills, for one run and several; bad input refused in one sentence.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY_COLOR, EXIT_COLOR, RUN_COLORS } from '../../shared/chart/equity-chart.js';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';

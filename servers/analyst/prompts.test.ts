@@ -1,7 +1,7 @@
 // The analyst's prompts, completion and resources through a real MCP client, on a replay
 // with known trades and rule rejections: the facts they hand over are the ones the tools
 // compute, another user's run reads as missing, and bad arguments get one sentence.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCents, toCents } from '../../shared/domain/money.js';
 import { bootSuite, ok, type TestSuite } from '../../test/harness.js';

@@ -5,7 +5,7 @@
 // earlier than the agent did, with the P&L worked out by hand. Every figure below is computed
 // by hand from the bars in BARS (commission and slippage are 0).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { upsertBars } from '../../shared/market/bars-store.js';
 import { dayBarStart } from '../../shared/domain/calendar.js';

@@ -4,7 +4,7 @@
 // concentration the largest factor. Figures are checked against hand computations from the fill
 // and the recorded equity points.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { SIMULATED_SYMBOLS, simulatedDailyRange } from '../../shared/domain/simulated-market.js';
 
 // On the shared Postgres of test:services, a symbol another test imports is served from those bars only.

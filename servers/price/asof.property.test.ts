@@ -1,6 +1,6 @@
 // Property: for random replay runs and clock positions, no tool returns a bar that had not
 // closed at the clock, and get_price is the open of the bar starting at the clock.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, ok, type TestSuite } from '../../test/harness.js';

@@ -1,6 +1,6 @@
 // The price server with POLYGON_API_KEY and POLYGON_BASE_URL pointing at the loopback fake:
 // fetched bars land in price_bars before they are served, and a flushed cache costs no refetch.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, ok, type TestSuite } from '../../test/harness.js';
 import { polygonDayMs, startPolygonFake, type FakeAgg, type PolygonFake } from '../../shared/market/polygon-fake.js';

@@ -2,7 +2,7 @@
 // future (item 8), through real MCP clients on a few imported AAPL bars the test writes itself.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { runAdminCommand } from '../../shared/admin/commands.js';

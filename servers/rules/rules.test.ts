@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEMPLATES } from '../../shared/domain/rules/templates.js';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';

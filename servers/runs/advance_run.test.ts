@@ -1,5 +1,5 @@
 // advance_run: the replay clock over the simulated market (symbols outside the imported files).
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { barEnd } from '../../shared/domain/calendar.js';

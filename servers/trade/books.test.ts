@@ -11,7 +11,7 @@
 // order-book cases use made-up CSV bars of symbols no other test touches.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../shared/admin/commands.js';
 import { notionalCents } from '../../shared/domain/money.js';

@@ -2,7 +2,7 @@
 // bars and actions the test imports itself (import-bars, import-actions).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../shared/admin/commands.js';
 import { toCents } from '../../shared/domain/money.js';

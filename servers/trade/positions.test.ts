@@ -4,7 +4,7 @@
 // is computed by hand below from the made-up bars (slippage moves the price against the
 // trader by bps of the market, rounded half up to $0.0001; commission per share in cents;
 // fills.ts / ledger.ts conventions).
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../shared/auth/keys.js';
 import { toCents } from '../../shared/domain/money.js';

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../shared/admin/commands.js';
@@ -258,17 +257,17 @@ describe('ledger invariant', () => {
 describe('approval', () => {
   it('asks a person through elicitation; accept fills', async () => {
     const { model } = await replayModel('Ask', { require_approval: true });
-    const client = await t.client('trade', key, { elicitation: { form: {} } });
+    const client = await t.client('trade', key, { elicitation: { form: {} } }, 'legacy');
     const asked: string[] = [];
-    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    client.setRequestHandler('elicitation/create', async (req) => {
       asked.push(req.params.message);
       return { action: 'accept', content: { note: 'looks fine' } };
     });
     const r = await ok(client, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 2 });
     expect(asked[0]).toMatch(/buy 2 IBM/);
     expect(r.status).toBe('filled');
-    const declined = await t.client('trade', key, { elicitation: { form: {} } });
-    declined.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'decline' }));
+    const declined = await t.client('trade', key, { elicitation: { form: {} } }, 'legacy');
+    declined.setRequestHandler('elicitation/create', async () => ({ action: 'decline' }));
     expect((await ok(declined, 'buy', { model_id: model.model_id, symbol: 'IBM', quantity: 1 })).status).toBe('rejected');
   });
 

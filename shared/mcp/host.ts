@@ -1,9 +1,11 @@
-// The HTTP host every server runs in: a Hono app with MCP streamable HTTP on /mcp
-// (stateless for most clients; sessions, capped and expiring when idle, for clients that declared elicitation), bearer auth, loopback Host/Origin checks,
-// /health that really asks the database and the cache, and /metrics.
+// The HTTP host every server runs in: a Hono app with MCP streamable HTTP on /mcp, bearer
+// auth, Host/Origin checks, /health that really asks the database and the cache, and /metrics.
+// /mcp speaks both eras through the SDK's entry: 2026-07-28 per request (no session, version
+// and capabilities in each request's _meta) and the 2025 revisions statelessly; a 2025
+// client that declared elicitation gets a session (capped, expiring when idle) so it can be
+// asked to approve an order. McpServer instances are built once and reused (ServerPool).
 import { randomUUID } from 'node:crypto';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { createMcpHandler, WebStandardStreamableHTTPServerTransport, type McpServer } from '@modelcontextprotocol/server';
 import { Hono, type Context } from 'hono';
 import { keyCacheFor } from '../auth/key-cache.js';
 import { authenticate, hashKey, keyPrefix, type AuthContext } from '../auth/keys.js';
@@ -12,12 +14,13 @@ import { clientAddress, untilBodyEnds } from '../gate.js';
 import { errorFields, logEvent } from '../log.js';
 import { isStorageUnavailable } from './errors.js';
 import type { Refusal } from './limits.js';
+import { ServerPool } from './server-spec.js';
 
 export interface HostOptions {
   name: string;
   deps: Deps;
   createServer: () => McpServer;
-  /** Enforce loopback Host/Origin (DNS-rebinding protection); on when bound to loopback. */
+  /** Enforce loopback Host (DNS-rebinding protection); on when bound to loopback. Origin is checked on any bind. */
   loopbackOnly: boolean;
 }
 
@@ -33,6 +36,8 @@ interface Session {
 
 export interface Host {
   app: Hono;
+  /** The reused McpServer instances (bench and tests read how many were built). */
+  pool: ServerPool;
   sessionCount(): number;
   /** Close sessions idle longer than maxIdleMs; returns how many closed. */
   expireIdle(maxIdleMs: number, now?: number): Promise<number>;
@@ -50,6 +55,10 @@ export function createHost(opts: HostOptions): Host {
   const app = new Hono();
   const perKey = deps.config.AIBT_SESSIONS_PER_KEY;
   const perServer = deps.config.AIBT_SESSIONS_PER_SERVER;
+  const pool = new ServerPool(opts.createServer);
+  const mcp = createMcpHandler(({ era }) => pool.take(era), {
+    onerror: (err) => logEvent('mcp_refused', { server: name, error: err.message.slice(0, 300) }),
+  });
 
   const closeSession = async (id: string, s: Session) => {
     sessions.delete(id);
@@ -115,10 +124,10 @@ export function createHost(opts: HostOptions): Host {
       deps.metrics.recordHttp(name, res.status);
       return res;
     };
-    if (opts.loopbackOnly) {
-      const refusal = checkLoopback(c.req.header('host') ?? new URL(c.req.url).host, c.req.header('origin'), deps.config.allowedOrigins);
-      if (refusal) return respond(c.json(jsonRpcError(refusal), 403));
-    }
+    const refusal = opts.loopbackOnly
+      ? checkLoopback(c.req.header('host') ?? new URL(c.req.url).host, c.req.header('origin'), deps.config.allowedOrigins)
+      : checkOrigin(c.req.header('origin'), deps.config.allowedOrigins);
+    if (refusal) return respond(c.json(jsonRpcError(refusal), 403));
     let auth: Authorized;
     try {
       auth = await authorize(deps, c.req.header('authorization'));
@@ -204,18 +213,15 @@ export function createHost(opts: HostOptions): Host {
       return respond(res);
     }
 
-    const server = opts.createServer();
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, maxRequestBodySize: MAX_BODY_BYTES });
-    await server.connect(transport);
-    const res = await deps.limits.asCaller(caller, () => transport.handleRequest(c.req.raw, { authInfo, parsedBody })).catch(async (e) => {
-      await server.close().catch(() => {});
-      throw e;
-    });
-    return respond(untilBodyEnds(res, () => void server.close().catch(() => {})));
+    // Everyone else, both eras, per request: the SDK's entry classifies the request (a
+    // 2026-07-28 _meta envelope or a 2025 message), validates the modern headers and _meta,
+    // and answers with a pooled instance.
+    return respond(await deps.limits.asCaller(caller, () => mcp.fetch(c.req.raw, { authInfo, parsedBody })));
   });
 
   const host: Host = {
     app,
+    pool,
     sessionCount: () => sessions.size,
     async expireIdle(maxIdleMs, now = Date.now()) {
       let closed = 0;
@@ -232,7 +238,7 @@ export function createHost(opts: HostOptions): Host {
     async close() {
       const all = [...sessions.values()];
       sessions.clear();
-      await Promise.all(all.map((s) => s.server.close().catch(() => {})));
+      await Promise.all([...all.map((s) => s.server.close().catch(() => {})), mcp.close().catch(() => {})]);
     },
   };
   return host;
@@ -328,6 +334,15 @@ function refuse(c: Context, r: Refusal): Response {
 export function checkLoopback(host: string | undefined, origin: string | undefined, allowedOrigins: string[]): string | null {
   const hostname = (host ?? '').replace(/:\d+$/, '').toLowerCase();
   if (!LOOPBACK.has(hostname)) return `Host '${host ?? ''}' is not allowed: this server only answers loopback hosts.`;
+  return checkOrigin(origin, allowedOrigins);
+}
+
+/**
+ * A browser's Origin, on any bind (MCP's Streamable HTTP transport says servers MUST check
+ * it): one in AIBT_ALLOWED_ORIGINS or on loopback passes; any other is refused. A request
+ * without Origin (every non-browser client) passes. Returns a refusal or null.
+ */
+export function checkOrigin(origin: string | undefined, allowedOrigins: string[]): string | null {
   if (origin && origin !== 'null') {
     if (allowedOrigins.includes(origin)) return null;
     let originHost = '';

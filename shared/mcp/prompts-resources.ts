@@ -1,16 +1,14 @@
 // Prompts, resource templates and argument completion, registered the way tools are: a scope
 // checked from the caller's key, ownership left to the handler (another user's object reads
 // as missing), errors as one sentence, one JSON log line per request.
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CompleteRequestSchema, ErrorCode, McpError, type GetPromptResult, type PromptMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, ResourceTemplate, type GetPromptResult, type McpServer, type PromptMessage } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { AuthContext, Scope } from '../auth/keys.js';
 import { requireScope } from '../auth/scopes.js';
 import type { Deps } from '../deps.js';
 import { logEvent } from '../log.js';
 import { ToolError } from './errors.js';
-import { errorSentence, type ToolExtra } from './tool.js';
+import { authOf, errorSentence, type ToolExtra } from './tool.js';
 
 export interface RequestContext {
   deps: Deps;
@@ -59,11 +57,18 @@ export function idArgument(value: string | undefined, name: string): number {
   return Number(s);
 }
 
-export function registerPromptsAndResources(server: McpServer, deps: Deps, serverName: string, prompts: PromptDef<any>[], resources: ResourceDef[]): void {
+export function registerPromptsAndResources(
+  server: McpServer,
+  deps: Deps,
+  serverName: string,
+  prompts: PromptDef<any>[],
+  resources: ResourceDef[],
+  fixedAuth?: AuthContext,
+): void {
   /** Runs one request for the caller: scope, the work, one log line; errors become one sentence. */
   const serve = async <T>(method: string, name: string, scope: Scope, extra: ToolExtra, work: (ctx: RequestContext) => Promise<T>): Promise<T> => {
     const started = performance.now();
-    const auth = extra.authInfo?.extra?.auth as AuthContext | undefined;
+    const auth = authOf(extra, fixedAuth);
     let outcome = 'error';
     try {
       if (!auth) throw new ToolError('UNAUTHENTICATED', 'This request carries no authenticated key.');
@@ -72,25 +77,29 @@ export function registerPromptsAndResources(server: McpServer, deps: Deps, serve
       outcome = 'ok';
       return result;
     } catch (err) {
-      if (err instanceof McpError) throw err;
-      throw new McpError(err instanceof ToolError ? ErrorCode.InvalidParams : ErrorCode.InternalError, errorSentence(err, serverName, name));
+      if (err instanceof ProtocolError) throw err;
+      throw new ProtocolError(err instanceof ToolError ? ProtocolErrorCode.InvalidParams : ProtocolErrorCode.InternalError, errorSentence(err, serverName, name));
     } finally {
       const ms = Math.round((performance.now() - started) * 100) / 100;
       logEvent(method.replace('/', '_'), { server: serverName, name, key: auth?.keyPrefix ?? null, ms, outcome });
     }
   };
 
+  const promptSchemas = new Map<string, z.ZodObject<any>>();
   for (const p of prompts) {
-    server.registerPrompt(p.name, { title: p.title, description: p.description, argsSchema: p.args }, ((args: Record<string, string>, extra: ToolExtra) =>
+    const schema = z.object(p.args);
+    promptSchemas.set(p.name, schema);
+    server.registerPrompt(p.name, { title: p.title, description: p.description, argsSchema: schema }, ((args: Record<string, string>, extra: ToolExtra) =>
       serve('prompts/get', p.name, p.scope, extra, (ctx) => p.handler(args as never, ctx)) as Promise<GetPromptResult>) as never);
   }
+  if (prompts.length) promptArgumentsInWords(server, promptSchemas);
 
   for (const r of resources) {
     const template = new ResourceTemplate(r.uriTemplate, {
       // listing shows nothing to a key without the scope rather than failing the whole list
       list: r.list
         ? async (extra) => {
-            const auth = extra.authInfo?.extra?.auth as AuthContext | undefined;
+            const auth = authOf(extra, fixedAuth);
             if (!auth || !auth.scopes.includes(r.scope)) return { resources: [] };
             const items = await serve('resources/list', r.name, r.scope, extra, (ctx) => r.list!(ctx));
             return { resources: items.map((i) => ({ ...i, mimeType: r.mimeType })) };
@@ -112,7 +121,7 @@ export function registerPromptsAndResources(server: McpServer, deps: Deps, serve
   if (!completers.size) return;
   // Our own completion/complete handler, since the SDK's completers are not told who asks.
   server.server.registerCapabilities({ completions: {} });
-  server.server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+  server.server.setRequestHandler('completion/complete', async (request, extra) => {
     const { ref, argument, context } = request.params;
     const key = ref.type === 'ref/prompt' ? `prompt:${ref.name}` : `resource:${ref.uri}`;
     const entry = completers.get(key);
@@ -120,5 +129,31 @@ export function registerPromptsAndResources(server: McpServer, deps: Deps, serve
     if (!entry || !complete) return { completion: { values: [], hasMore: false } };
     const values = await serve('completion/complete', key, entry.scope, extra, (ctx) => complete(argument.value, ctx, context?.arguments ?? {}));
     return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };
+  });
+}
+
+/**
+ * A prompt's arguments are strings: a bad one gets one sentence naming it (the SDK's text
+ * lists zod issues), e.g. "Invalid arguments for prompt review_run: run_id must be a string such as "12"."
+ */
+function promptArgumentsInWords(server: McpServer, schemas: Map<string, z.ZodObject<any>>): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, (req: any, extra: ToolExtra) => Promise<any>> })._requestHandlers;
+  const inner = handlers.get('prompts/get');
+  if (!inner) return;
+  handlers.set('prompts/get', async (request, extra) => {
+    const name = String(request?.params?.name ?? '');
+    const schema = schemas.get(name);
+    const args = (request?.params?.arguments ?? {}) as Record<string, unknown>;
+    const parsed = schema?.safeParse(args);
+    if (schema && parsed && !parsed.success) {
+      const words = parsed.error.issues.slice(0, 5).map((i) => {
+        const arg = i.path.map(String).join('.');
+        if (!arg) return i.message.replace(/\.?$/, '.');
+        if (i.code === 'invalid_type' && args[arg] === undefined) return `${arg} is required.`;
+        return i.code === 'invalid_type' ? `${arg} must be a string such as "12" (prompt arguments are strings).` : `${arg}: ${i.message.replace(/\.?$/, '.')}`;
+      });
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for prompt ${name}: ${words.join(' ')}`);
+    }
+    return inner(request, extra);
   });
 }

@@ -1,13 +1,22 @@
 // Argument schemas shared by many tools, each with a message a person can act on.
 import { z } from 'zod';
 
+/** What an id argument names and where it comes from, for its description. */
+const ID_WORDS: Record<string, string> = {
+  model_id: 'Model id, from create_model or list_models',
+  run_id: 'Run id, from start_run or list_runs',
+  order_id: 'Order id, from an order result or list_orders',
+  rule_id: 'Rule id, from create_rule or list_rules',
+};
+
+/** A positive whole id (JSON Schema minimum 1, never exclusiveMinimum, which Gemini refuses). */
 export const idSchema = (what: string) =>
   z
     .number({ error: `${what} must be a whole number.` })
     .int({ error: `${what} must be a whole number.` })
-    .positive({ error: `${what} must be positive.` })
+    .min(1, { error: `${what} must be positive.` })
     .max(2_147_483_647, { error: `${what} is out of range.` })
-    .describe(what);
+    .describe(ID_WORDS[what] ?? `${what}, a positive whole number`);
 
 /**
  * A ticker: 1–10 characters, a letter first, then letters, digits, '.' or '-', in any case

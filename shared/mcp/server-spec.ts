@@ -1,4 +1,5 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer } from '@modelcontextprotocol/server';
+import type { AuthContext } from '../auth/keys.js';
 import type { ServerName } from '../config.js';
 import type { Deps } from '../deps.js';
 import { registerPromptsAndResources, type PromptDef, type ResourceDef } from './prompts-resources.js';
@@ -17,14 +18,101 @@ export interface ServerSpec {
 
 export const SUITE_VERSION = '0.1.0';
 
-/** A fresh McpServer for one session. */
-export function buildServer(spec: ServerSpec, deps: Deps): McpServer {
+export interface BuildOptions {
+  /** The server's name in metrics and logs (stdio serves several specs as one). */
+  label?: string;
+  /** The key every request acts as (stdio); HTTP passes the key per request. */
+  fixedAuth?: AuthContext;
+}
+
+/** An McpServer with the specs' tools, prompts and resources (one spec over HTTP, several over stdio). */
+export function buildServer(specs: ServerSpec | ServerSpec[], deps: Deps, opts: BuildOptions = {}): McpServer {
+  const list = Array.isArray(specs) ? specs : [specs];
+  const name = list.length === 1 ? `aibt-${list[0]!.name}` : 'aibt';
+  const label = opts.label ?? list[0]!.name;
   const server = new McpServer(
-    { name: `aibt-${spec.name}`, version: SUITE_VERSION },
-    { instructions: spec.instructions, capabilities: { tools: {}, logging: {} } },
+    { name, version: SUITE_VERSION },
+    { instructions: list.map((s) => s.instructions).join('\n\n'), capabilities: { tools: {}, logging: {} } },
   );
-  registerTools(server, deps, spec.name, spec.tools);
-  registerPromptsAndResources(server, deps, spec.name, spec.prompts ?? [], spec.resources ?? []);
-  spec.extend?.(server, deps);
+  const tools = list.length === 1 ? list[0]!.tools : toolsOf(list);
+  registerTools(server, deps, label, tools, opts.fixedAuth);
+  registerPromptsAndResources(server, deps, label, list.flatMap((s) => s.prompts ?? []), list.flatMap((s) => s.resources ?? []), opts.fixedAuth);
+  for (const s of list) s.extend?.(server, deps);
   return server;
+}
+
+/** One array per set of specs, so listings built once per tool set are shared by every instance. */
+const combined = new Map<string, ToolDef<any, any>[]>();
+function toolsOf(specs: ServerSpec[]): ToolDef<any, any>[] {
+  const key = specs.map((s) => s.name).join(',');
+  let tools = combined.get(key);
+  if (!tools) combined.set(key, (tools = specs.flatMap((s) => s.tools)));
+  return tools;
+}
+
+type Era = 'legacy' | 'modern';
+type Handler = (req: unknown, extra: unknown) => Promise<unknown>;
+
+/**
+ * McpServer instances built once and reused: the SDK's HTTP entry asks its factory for an
+ * instance per request, and building one (tools, schemas, handlers) costs more than a
+ * no-op call. An instance goes back to its era's idle list when its request's transport
+ * has closed and no handler of it is still running (so a late progress notification can
+ * never reach the next caller). At most `maxIdle` wait per era; more are built under load.
+ */
+export class ServerPool {
+  private readonly idle: Record<Era, McpServer[]> = { legacy: [], modern: [] };
+  private readonly running = new WeakMap<McpServer, number>();
+  private readonly closed = new WeakSet<McpServer>();
+  built = 0;
+
+  constructor(
+    private readonly build: () => McpServer,
+    private readonly maxIdle = 32,
+  ) {}
+
+  take(era: Era): McpServer {
+    const server = this.idle[era].pop() ?? this.fresh();
+    this.closed.delete(server);
+    server.server.onclose = () => {
+      this.closed.add(server);
+      this.release(server, era);
+    };
+    return server;
+  }
+
+  private fresh(): McpServer {
+    const server = this.build();
+    this.built++;
+    const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
+    for (const [method, inner] of handlers) {
+      handlers.set(method, async (req, extra) => {
+        this.running.set(server, (this.running.get(server) ?? 0) + 1);
+        try {
+          return await inner(req, extra);
+        } finally {
+          this.running.set(server, this.running.get(server)! - 1);
+          if (this.closed.has(server)) this.release(server, null);
+        }
+      });
+    }
+    return server;
+  }
+
+  private eraOf = new WeakMap<McpServer, Era>();
+
+  private release(server: McpServer, era: Era | null): void {
+    if (era) this.eraOf.set(server, era);
+    if ((this.running.get(server) ?? 0) > 0 || !this.closed.has(server)) return;
+    const to = this.eraOf.get(server);
+    this.closed.delete(server);
+    this.eraOf.delete(server);
+    if (!to) return;
+    // what a fresh instance starts with: no client identity from the previous caller
+    const s = server.server as unknown as { _clientCapabilities?: unknown; _clientVersion?: unknown };
+    s._clientCapabilities = undefined;
+    s._clientVersion = undefined;
+    server.server.onclose = undefined;
+    if (this.idle[to].length < this.maxIdle && !this.idle[to].includes(server)) this.idle[to].push(server);
+  }
 }

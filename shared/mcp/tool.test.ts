@@ -1,14 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { invalidArguments } from './tool.js';
+import { z } from 'zod';
+import { argumentsSentence, defineTool, READ_ONLY } from './tool.js';
+
+const tool = defineTool({
+  name: 'create_model',
+  title: 'x',
+  description: 'x',
+  scope: 'read',
+  input: {
+    initial_cash: z.number().min(0.01, { error: 'initial_cash must be more than 0.' }).describe('Dollars'),
+    max_orders_per_minute: z.number().int().max(10000).optional().describe('Orders'),
+  },
+  output: {},
+  annotations: READ_ONLY,
+  handler: async () => ({ data: {}, summary: '' }),
+});
 
 describe('invalid argument messages', () => {
-  it('turns the SDK validation text into plain sentences naming each field', () => {
-    expect(
-      invalidArguments('MCP error -32602: Input validation error: Invalid arguments for tool create_model: initial_cash must be more than 0. at initial_cash'),
-    ).toBe('Invalid arguments for create_model: initial_cash must be more than 0.');
-    expect(
-      invalidArguments('MCP error -32602: Input validation error: Invalid arguments for tool x: Too big: expected number to be <=10000 at max_orders_per_minute\nUnrecognized key: "leverage"'),
-    ).toBe('Invalid arguments for x: max_orders_per_minute: Too big: expected number to be <=10000. Unrecognized key: "leverage".');
-    expect(invalidArguments('Model 3 was not found.')).toBeNull();
+  it('says each problem in one sentence naming the argument, never an issue dump', () => {
+    expect(argumentsSentence(tool, { initial_cash: 0 })).toBe('Invalid arguments for create_model: initial_cash must be more than 0.');
+    expect(argumentsSentence(tool, { initial_cash: 1, max_orders_per_minute: 20000, leverage: 2 })).toBe(
+      'Invalid arguments for create_model: max_orders_per_minute: Too big: expected number to be <=10000. Unrecognized key: "leverage".',
+    );
+    expect(argumentsSentence(tool, { initial_cash: 1 })).toBe('Invalid arguments for create_model.');
   });
 });

@@ -1,8 +1,6 @@
 // The registration wrapper every tool goes through: scope check, one JSON log line,
 // metrics, structured result plus a one-paragraph summary, and errors as one sentence.
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { ContentBlock, ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { ContentBlock, InputRequiredResult, McpServer, ServerContext, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { AuthContext, Scope } from '../auth/keys.js';
 import { requireScope } from '../auth/scopes.js';
@@ -13,14 +11,20 @@ import { isStorageUnavailable, ToolError } from './errors.js';
 import { refuseControlCharacters } from './schemas.js';
 import { clip, RESULT_CAP_BYTES, resultBytes } from './paging.js';
 
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** The SDK's per-request context (signal, progress token in _meta, envelope, HTTP auth). */
+export type ToolExtra = ServerContext;
 
 export interface ToolContext {
   deps: Deps;
   auth: AuthContext;
-  /** The session's MCP server, for elicitation. */
+  /** The MCP server serving this request (a 2025 session's, for elicitation). */
   server: McpServer;
   extra: ToolExtra;
+}
+
+/** The key a request acts as: HTTP passes it per request; stdio has one key for the process. */
+export function authOf(extra: ToolExtra, fixed?: AuthContext): AuthContext | undefined {
+  return (extra.http?.authInfo?.extra?.auth as AuthContext | undefined) ?? fixed;
 }
 
 export interface ToolResult<O> {
@@ -32,6 +36,14 @@ export interface ToolResult<O> {
   content?: ContentBlock[];
 }
 
+/**
+ * A 2026-07-28 answer that needs the person first (built with the SDK's inputRequired()): the
+ * client asks, then calls the tool again with the answers and the requestState.
+ */
+export interface InputRequiredAnswer {
+  inputRequired: InputRequiredResult;
+}
+
 export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
   name: string;
   title: string;
@@ -41,7 +53,7 @@ export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Zo
   input: I;
   output: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
-  handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
+  handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>> | InputRequiredAnswer>;
 }
 
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def: ToolDef<I, O>): ToolDef<I, O> {
@@ -55,26 +67,43 @@ export const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempoten
  * request's own AbortSignal: stateless clients have no session id, and request ids repeat.
  */
 const outcomes = new WeakMap<AbortSignal, string>();
-const callKey = (extra: ToolExtra) => extra.signal;
+const callKey = (extra: ToolExtra) => extra.mcpReq.signal;
 
-export function registerTools(server: McpServer, deps: Deps, serverName: string, tools: ToolDef<any, any>[]): void {
+/** A tool's zod schemas, built once per definition and shared by every server instance. */
+interface Compiled {
+  input: z.ZodType;
+  output: z.ZodObject<any>;
+}
+const compiled = new WeakMap<ToolDef<any, any>, Compiled>();
+function compile(tool: ToolDef<any, any>): Compiled {
+  let c = compiled.get(tool);
+  if (!c) {
+    // strict: an unknown argument is refused, not silently dropped
+    c = { input: z.object(tool.input).strict().superRefine(refuseControlCharacters), output: z.object(tool.output) };
+    compiled.set(tool, c);
+  }
+  return c;
+}
+
+export function registerTools(server: McpServer, deps: Deps, serverName: string, tools: ToolDef<any, any>[], fixedAuth?: AuthContext): void {
   for (const tool of tools) {
+    const schemas = compile(tool);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        // strict: an unknown argument is refused, not silently dropped
-        inputSchema: z.object(tool.input).strict().superRefine(refuseControlCharacters),
-        outputSchema: z.object(tool.output),
+        inputSchema: schemas.input as z.ZodObject<any>,
+        outputSchema: schemas.output,
         annotations: tool.annotations,
       },
       async (args: unknown, extra: ToolExtra) => {
-        const auth = extra.authInfo?.extra?.auth as AuthContext | undefined;
+        const auth = authOf(extra, fixedAuth);
         try {
           if (!auth) throw new ToolError('UNAUTHENTICATED', 'This call carries no authenticated key.');
           requireScope(auth, tool.scope, tool.name);
           const result = await tool.handler(args as never, { deps, auth, server, extra });
+          if ('inputRequired' in result) return result.inputRequired;
           const answer = {
             // the summary is one paragraph; clipped so it never crowds the structured result
             content: [{ type: 'text' as const, text: clip(result.summary) }] as ContentBlock[],
@@ -94,26 +123,38 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
   }
   deps.metrics.knowTools(serverName, tools.map((t) => t.name));
   if (tools.length) {
-    instrumentToolCalls(server, deps, serverName);
-    withoutDraft07(server);
+    instrumentToolCalls(server, deps, serverName, new Map(tools.map((t) => [t.name, t])), fixedAuth);
+    listOnce(server, tools);
   }
 }
 
+type Handler = (req: any, extra: ToolExtra) => Promise<any>;
+/** The SDK keeps request handlers in a private map; wrapping an entry is the one place that sees every call. */
+function handlersOf(server: McpServer): Map<string, Handler> {
+  return (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
+}
+
+const listings = new WeakMap<ToolDef<any, any>[], unknown[]>();
+
 /**
- * The SDK converts zod to JSON Schema draft-07 and says so in `$schema`; MCP assumes 2020-12,
- * and a client that validates 2020-12 refuses a draft-07 `$schema`. The schemas use nothing
- * that differs between the two, so the declaration is dropped.
+ * tools/list answered from a listing built once per tool set (the SDK converts every schema
+ * to JSON Schema on every list). `$schema` is left out: MCP assumes 2020-12.
  */
-function withoutDraft07(server: McpServer): void {
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, (req: any, extra: ToolExtra) => Promise<any>> })._requestHandlers;
+function listOnce(server: McpServer, tools: ToolDef<any, any>[]): void {
+  const handlers = handlersOf(server);
   const inner = handlers.get('tools/list');
   if (!inner) return;
   handlers.set('tools/list', async (request, extra) => {
-    const result = await inner(request, extra);
-    for (const tool of result?.tools ?? []) {
-      for (const key of ['inputSchema', 'outputSchema'] as const) if (tool[key]) delete tool[key].$schema;
+    let list = listings.get(tools);
+    if (!list) {
+      const result = await inner(request, extra);
+      list = (result?.tools ?? []) as unknown[];
+      for (const tool of list as Record<string, Record<string, unknown> | undefined>[]) {
+        for (const key of ['inputSchema', 'outputSchema'] as const) if (tool[key]) delete tool[key]!.$schema;
+      }
+      listings.set(tools, list);
     }
-    return result;
+    return { tools: list };
   });
 }
 
@@ -121,10 +162,8 @@ function withoutDraft07(server: McpServer): void {
  * One JSON log line and the metrics for every tools/call, including calls the SDK refuses
  * before a handler runs (bad arguments), whose message is rewritten as plain sentences.
  */
-function instrumentToolCalls(server: McpServer, deps: Deps, serverName: string): void {
-  // The SDK keeps request handlers in a private map; wrapping the tools/call entry is the
-  // one place that sees argument validation too.
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, (req: any, extra: ToolExtra) => Promise<any>> })._requestHandlers;
+function instrumentToolCalls(server: McpServer, deps: Deps, serverName: string, byName: Map<string, ToolDef<any, any>>, fixedAuth?: AuthContext): void {
+  const handlers = handlersOf(server);
   const inner = handlers.get('tools/call');
   if (!inner) return;
   handlers.set('tools/call', async (request, extra) => {
@@ -135,7 +174,9 @@ function instrumentToolCalls(server: McpServer, deps: Deps, serverName: string):
       const result = await inner(request, extra);
       if (result?.isError) {
         const text = result.content?.[0]?.text;
-        const invalid = typeof text === 'string' ? invalidArguments(text) : null;
+        const def = byName.get(tool);
+        // the SDK refused the arguments before the handler ran: say it again in our words
+        const invalid = def && typeof text === 'string' && /^(?:MCP error -?\d+: )?(?:Input validation error|Invalid arguments)/.test(text) ? argumentsSentence(def, request?.params?.arguments) : null;
         if (invalid) result.content = [{ type: 'text', text: invalid }];
         outcome = invalid ? 'invalid' : 'error';
       } else {
@@ -145,27 +186,28 @@ function instrumentToolCalls(server: McpServer, deps: Deps, serverName: string):
     } finally {
       outcomes.delete(callKey(extra));
       const ms = Math.round((performance.now() - started) * 100) / 100;
-      const auth = extra.authInfo?.extra?.auth as AuthContext | undefined;
+      const auth = authOf(extra, fixedAuth);
       deps.metrics.recordCall(serverName, tool, outcome, ms);
       logEvent('tool_call', { server: serverName, tool, key: auth?.keyPrefix ?? null, ms, outcome });
     }
   });
 }
 
-const INVALID = /^(?:MCP error -?\d+: )?Input validation error: Invalid arguments for tool (\S+): ([\s\S]*)$/;
-
-/** "…Invalid arguments for tool x: a must be 1. at a\nToo big at b" → "Invalid arguments for x: a must be 1. b: Too big." */
-export function invalidArguments(text: string): string | null {
-  const m = INVALID.exec(text);
-  if (!m) return null;
-  const sentences = m[2]!.split('\n').map((line) => {
-    const at = / at ([\w.\[\]]+)$/.exec(line);
-    let msg = at ? line.slice(0, at.index) : line;
-    const field = at?.[1];
-    if (field && !msg.includes(field.split('.').pop()!)) msg = `${field}: ${msg}`;
+/**
+ * One sentence per problem, naming the argument: "Invalid arguments for x: a must be 1.
+ * max_orders_per_minute: Too big: expected number to be <=10000. Unrecognized key: "leverage"."
+ */
+export function argumentsSentence(tool: ToolDef<any, any>, args: unknown): string {
+  const r = compile(tool).input.safeParse(args ?? {});
+  if (r.success) return `Invalid arguments for ${tool.name}.`;
+  const sentences = r.error.issues.slice(0, 5).map((issue) => {
+    const field = issue.path.reduce<string>((at, p) => (typeof p === 'number' ? `${at}[${p}]` : at ? `${at}.${String(p)}` : String(p)), '');
+    let msg = issue.message;
+    const named = issue.path.filter((p) => typeof p === 'string').pop();
+    if (field && !(named && msg.includes(String(named)))) msg = `${field}: ${msg}`;
     return /[.!?]$/.test(msg) ? msg : `${msg}.`;
   });
-  return `Invalid arguments for ${m[1]}: ${sentences.join(' ')}`;
+  return `Invalid arguments for ${tool.name}: ${sentences.join(' ')}`;
 }
 
 export function errorSentence(err: unknown, serverName: string, toolName: string): string {

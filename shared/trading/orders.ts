@@ -477,6 +477,14 @@ export async function decideApproval(
   });
 }
 
+/** An order's result as it stands now, for a call that answers about an order it did not just place (marked replayed). */
+export function currentOrderResult(deps: Deps, auth: AuthContext, orderId: number): Promise<OrderResult> {
+  return deps.sql.begin(async (tx) => {
+    await getOwnedOrderForUpdate(tx, auth.userId, orderId);
+    return resultFor(tx, deps, orderId, true, null);
+  });
+}
+
 export async function cancelOrder(deps: Deps, auth: AuthContext, orderId: number): Promise<OrderRow> {
   return deps.sql.begin(async (tx) => {
     const order = await getOwnedOrderForUpdate(tx, auth.userId, orderId);

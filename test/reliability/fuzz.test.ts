@@ -3,7 +3,7 @@
 // error, and a refused call writes nothing. Then the cross-tenant sweep: every tool taking
 // an id, called by another user with the owner's ids, answers exactly as for an id that does
 // not exist, and writes nothing.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerName } from '../../shared/config.js';
 import { bootSuite, call, ok, type TestSuite } from '../harness.js';

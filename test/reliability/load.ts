@@ -2,7 +2,7 @@
 // from the database, every filled order has one fill, each run's cash is its initial cash
 // plus the sum of its fills' cash changes to the cent, and each position is the sum of its fills.
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import postgres from 'postgres';
 import { connect, sleep } from './procs.js';
 

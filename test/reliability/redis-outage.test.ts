@@ -2,7 +2,7 @@
 // same with Redis up, down and back (the cache is never required), each answered promptly,
 // and the process stays up. Redis here is a private one, so stopping it harms no other test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { connect, privatePostgres, privateRedis, sleep, spawnSuite, type PrivatePostgres, type PrivateRedis, type SuiteProcess } from './procs.js';
 
 const KEY = 'reliability-redis-outage-key';

@@ -23,11 +23,11 @@ export const checkOrderTool = defineTool({
     quantity: z
       .number({ error: 'quantity must be a whole number of shares.' })
       .int({ error: 'quantity must be a whole number of shares.' })
-      .positive({ error: 'quantity must be at least 1 share.' })
+      .min(1, { error: 'quantity must be at least 1 share.' })
       .max(1_000_000_000, { error: 'quantity must be at most 1,000,000,000 shares.' }),
     price: z
       .number()
-      .positive({ error: 'price must be more than 0.' })
+      .min(0.0001, { error: 'price must be more than 0.' })
       .max(1_000_000, { error: 'price must be at most 1,000,000.' })
       .optional()
       .describe('Price per share, USD (default: the market price at the clock)'),

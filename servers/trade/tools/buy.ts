@@ -1,10 +1,10 @@
 // buy, sell, short, cover: one family, one path through the gates and rules.
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Side } from '../../../shared/domain/types.js';
 import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
-import { defineTool, type ToolContext } from '../../../shared/mcp/tool.js';
-import { decideApproval, placeOrder, type OrderResult } from '../../../shared/trading/orders.js';
+import { defineTool } from '../../../shared/mcp/tool.js';
+import { placeOrder } from '../../../shared/trading/orders.js';
+import { withApproval } from './ask-approval.js';
 import { orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
 
 /** sell and cover close risk: they take no bracket (stop_loss/take_profit attach to opening orders). */
@@ -46,35 +46,11 @@ function orderTool(side: Side) {
     output: orderResultOutput,
     annotations: { readOnlyHint: false, destructiveHint: side === 'sell' || side === 'cover', idempotentHint: false, openWorldHint: false },
     async handler(args, ctx) {
-      let result = await placeOrder(ctx.deps, ctx.auth, { ...args, side });
-      if (result.status === 'pending_approval' && !result.replayed) result = await askThePerson(ctx, result);
+      const result = await withApproval(ctx, () => placeOrder(ctx.deps, ctx.auth, { ...args, side }));
+      if ('inputRequired' in result) return result;
       return { data: result, summary: orderSummary(result), outcome: result.status === 'rejected' ? 'rejected' : 'ok' };
     },
   });
-}
-
-/** With form elicitation, the person in the client decides right there. */
-async function askThePerson(ctx: ToolContext, pending: OrderResult): Promise<OrderResult> {
-  if (!supportsFormElicitation(ctx.server)) return pending;
-  const answer = await ctx.server.server
-    .elicitInput({
-      mode: 'form',
-      message: `Approve order ${pending.order_id}: ${pending.side} ${pending.quantity} ${pending.symbol}${pending.limit_price ? ` limit $${pending.limit_price}` : ' at market'}? Checks run again at current prices.`,
-      requestedSchema: {
-        type: 'object',
-        properties: { note: { type: 'string', title: 'Note', description: 'Optional note for the audit trail' } },
-      },
-    })
-    .catch(() => null);
-  if (!answer || answer.action === 'cancel') return pending; // no answer: it stays pending
-  const note = typeof answer.content?.note === 'string' ? answer.content.note : null;
-  return decideApproval(ctx.deps, ctx.auth, pending.order_id, answer.action === 'accept' ? 'approve' : 'reject', note, `person via ${ctx.auth.keyPrefix}`);
-}
-
-function supportsFormElicitation(server: McpServer): boolean {
-  const e = server.server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
-  if (!e) return false;
-  return Object.keys(e).length === 0 || 'form' in e;
 }
 
 export const buyTool = orderTool('buy');

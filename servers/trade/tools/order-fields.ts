@@ -7,7 +7,7 @@ import type { OrderResult } from '../../../shared/trading/orders.js';
 export const quantitySchema = z
   .number({ error: 'quantity must be a number of shares.' })
   .int({ error: 'quantity must be whole shares.' })
-  .positive({ error: 'quantity must be at least 1 share.' })
+  .min(1, { error: 'quantity must be at least 1 share.' })
   .max(10_000_000, { error: 'quantity must be at most 10,000,000 shares.' })
   .describe('Whole shares');
 
