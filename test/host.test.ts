@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setLogSilent } from '../shared/log.js';
 import { revokeKey, keyPrefix } from '../shared/auth/keys.js';
-import { checkLoopback } from '../shared/mcp/host.js';
+import { checkLoopback, checkOrigin } from '../shared/mcp/host.js';
 import { runsServer } from '../servers/runs/server.js';
 import { bootSuite, call, ok, type TestSuite } from './harness.js';
 
@@ -76,6 +76,29 @@ describe('MCP host', () => {
     expect((await init(key, { origin: 'http://localhost:5173' })).status).toBe(200);
     expect(checkLoopback('evil.example:3104', undefined, [])).toMatch(/not allowed/);
     expect(checkLoopback('127.0.0.1:3104', 'https://app.example', ['https://app.example'])).toBeNull();
+  });
+
+  it('refuses a foreign Origin on a non-loopback bind too (AIBT_HOST=0.0.0.0)', async () => {
+    expect(checkOrigin('https://evil.example', [])).toBe("Origin 'https://evil.example' is not allowed; add it to AIBT_ALLOWED_ORIGINS to permit it.");
+    expect(checkOrigin('https://app.example', ['https://app.example'])).toBeNull();
+    expect(checkOrigin(undefined, [])).toBeNull();
+    const open = await bootSuite({ specs: [runsServer], env: { AIBT_HOST: '0.0.0.0', AIBT_ALLOWED_ORIGINS: 'https://app.example' } });
+    try {
+      const { key } = await open.user(['read']);
+      const ask = (headers: Record<string, string>) =>
+        open.suite.hosts.runs!.app.request('/mcp', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`, host: 'trading.example:3104', ...headers },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+        });
+      const evil = await ask({ origin: 'https://evil.example' });
+      expect(evil.status).toBe(403);
+      expect((await evil.json()).error.message).toMatch(/Origin 'https:\/\/evil.example' is not allowed/);
+      expect((await ask({ origin: 'https://app.example' })).status).toBe(200);
+      expect((await ask({})).status).toBe(200); // no browser, no Origin: any Host is served off loopback
+    } finally {
+      await open.close();
+    }
   });
 
   it("does not let one user's key use another user's session", async () => {

@@ -87,6 +87,8 @@ describe('SIGTERM with calls in flight', () => {
     // warm the minute bars so the advance below spends its time stepping
     await call(runs, 'advance_run', { run_id: longRun.run_id, steps: 1 });
 
+    // connected before the signal: a connect racing the SIGTERM on a busy machine is not a call in flight
+    const traders = await Promise.all(buyers.map(() => connect(suite.urls.trade!, key)));
     const requestId = 'advance-1';
     const advance = call(runs, 'advance_run', { run_id: longRun.run_id, steps: 390, client_request_id: requestId }).then(
       (r) => ({ r }),
@@ -96,8 +98,8 @@ describe('SIGTERM with calls in flight', () => {
     const answered: { id: string; filled: boolean; text: string }[] = [];
     const dropped: string[] = [];
     let stop = false;
-    const loops = buyers.map(async ({ modelId }) => {
-      const c = await connect(suite.urls.trade!, key);
+    const loops = buyers.map(async ({ modelId }, i) => {
+      const c = traders[i]!;
       while (!stop) {
         const id = `stop-${modelId}-${randomBytes(4).toString('hex')}`;
         try {
