@@ -3,7 +3,7 @@
 // allow_simulated_benchmark, marked simulated; an imported benchmark says imported. Made-up
 // daily bars under made-up tickers (HBRK traded, HBMK the imported benchmark), imported as a
 // user would; the buy-and-hold return is worked out by hand from the CSV opens and closes.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMULATED_SYMBOLS } from '../../shared/domain/simulated-market.js';
 import { importDayBars, type DayBars } from '../../test/csv-bars.js';

@@ -6,7 +6,7 @@
 // P&L; a run whose records cannot be analysed ends all the same and is one sentence elsewhere.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../shared/admin/commands.js';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';

@@ -1,7 +1,7 @@
 // Input edges (issue 20 item 7): lone surrogates, denormal and sub-cent numbers, and nesting
 // deeper than 64 levels are refused at the schema with one sentence and change nothing; the
 // control-character check covers every depth; /health and /metrics are rate limited per address.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootSuite, call, ok, type TestSuite } from '../harness.js';
 
