@@ -29,6 +29,10 @@ const BARS = [
   'HDVD,day,2025-08-08,40,41,39,40,1000',
   'HDVD,day,2025-08-11,39.74,40,39,39.8,1000',
   'HDVD,day,2025-08-12,39.8,40,39,39.9,1000',
+  // a 2-for-1 on 2025-06-06 whose day before falls through a stop: the clock's exit, stamped at
+  // 06-05's close, is booked in the step that applies the split (on the new basis)
+  'HSTP,day,2025-06-05,100,101,80,82,1000',
+  'HSTP,day,2025-06-06,41,42,40,41.5,1000',
   // hourly bars only (no minute bars) for a minute replay
   'HHRS,hour,2025-06-10T13:30:00Z,50,52,48,51,1000',
   'HHRS,hour,2025-06-10T14:30:00Z,51,55,50,54,1000',
@@ -37,7 +41,7 @@ const BARS = [
   ...[0, 1, 2, 3, 4, 5].map((m) => `HNOD,minute,2025-06-05T13:3${m}:00Z,60,60.5,59.5,60,100`),
   ...[0, 1, 2, 3, 4, 5].map((m) => `HNOD,minute,2025-06-06T13:3${m}:00Z,41,41.5,40.5,41,100`),
 ];
-const ACTIONS = ['HNOD,split,2025-06-06,2,3,', 'HSPA,split,2025-06-06,1,2,', 'HTRE,split,2025-06-06,2,3,', 'HREV,split,2025-06-06,3,1,', 'HDVD,dividend,2025-08-11,,,0.26'];
+const ACTIONS = ['HSTP,split,2025-06-06,1,2,', 'HNOD,split,2025-06-06,2,3,', 'HSPA,split,2025-06-06,1,2,', 'HTRE,split,2025-06-06,2,3,', 'HREV,split,2025-06-06,3,1,', 'HDVD,dividend,2025-08-11,,,0.26'];
 
 beforeAll(async () => {
   t = await bootSuite();
@@ -213,6 +217,21 @@ describe('every analyst reader follows the books (item 1) with excursions that b
     expect(text(await analyst.getPrompt({ name: 'compare_strategies', arguments: { run_ids: cases.map((c) => c.run_id).join(', ') } }))).toContain(String(cases[0]!.run_id));
     const png = await analyst.readResource({ uri: `aibt://runs/${cases[2]!.run_id}/equity.png` });
     expect((png.contents[0] as { mimeType?: string }).mimeType).toBe('image/png');
+  });
+
+  it("a stop that fires on the day before a split, in the step that applies it, pairs with the lot the ledger split", async () => {
+    const model = await ok(runs, 'create_model', { name: 'h16 stop before split', initial_cash: 10_000 });
+    const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'day', start: '2025-06-05', end: '2025-06-06', symbols: ['HSTP'] });
+    await ok(trade, 'buy', { model_id: model.model_id, symbol: 'HSTP', quantity: 90, stop_loss: 95 }); // 9,000.00
+    const step = await ok(runs, 'advance_run', { run_id: run.run_id });
+    // by hand: the split makes 180 shares with the stop at 47.5; 06-05 on the new basis (low 40)
+    // falls through it: 180 sold at 47.5 = 8,550.00, stamped at the 06-05 close
+    expect(step.exits_triggered.map((e: any) => [e.quantity, e.price, e.time])).toEqual([[180, 47.5, '2025-06-05T20:00:00.000Z']]);
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    const a = await ok(analyst, 'analyze_trades', { run_id: run.run_id });
+    // 8,550 − 9,000 = −$450.00, as the ledger
+    expect(a.round_trips.map((r: any) => [r.quantity, r.entry_price, r.exit_price, r.pnl, r.exit_cause])).toEqual([[180, 50, 47.5, -450, 'stop_loss']]);
+    expect(a.totals.ledger_realized_pnl).toBe(-450);
   });
 
   it('MAE/MFE read the finest bars the run saw: hourly bars in a minute replay', async () => {

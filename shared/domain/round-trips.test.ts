@@ -225,6 +225,17 @@ describe('round trips through splits and dividends (as the ledger applies them)'
     expect(openLotPnlCents(open[0]!, 39.74)).toBe(-260 + 260);
   });
 
+  it('an action goes after the fills the ledger booked before it, even when a later fill is stamped earlier', () => {
+    // buy 90 @ 100; the step that applies a 2-for-1 then books a stop of 180 @ 47.5 stamped at the
+    // close before the split: by the stamps the sale comes first and oversells, by the books it pairs
+    const buy = fill('buy', 'SB', 90, 100, 0, 0);
+    const stop = { ...fill('sell', 'SB', 180, 47.5, 0, 390) };
+    const split = { ...action('split', 'SB', 90, 180, 0, [1, 2]), fills_before: 1 };
+    expect(() => fifoRoundTrips([buy, stop], [{ ...split, fills_before: null }])).toThrow(RoundTripError);
+    // by hand: 180 × 47.5 − 9,000 = −$450.00
+    expect(fifoRoundTrips([stop, buy], [split]).round_trips.map((x) => [x.quantity, x.entry_price, x.pnl_cents])).toEqual([[180, 50, -45_000]]);
+  });
+
   it('a ledger action the fills do not show is one sentence naming the symbol and the date', () => {
     expect(() => fifoRoundTrips([fill('buy', 'Q1', 10, 40, 0, 0)], [action('split', 'Q1', 20, 40, 0, [1, 2])])).toThrow(
       "The ledger's split of Q1 on 2025-06-11 applied to 20 share(s), but the run's fills leave 10 open then.",

@@ -105,6 +105,13 @@ export interface LotAction {
   quantity_after: number;
   /** The account's cash change, signed cents: a dividend or cash in lieu received (+) or paid (−). */
   cash_change_cents: number;
+  /**
+   * How many of the run's fills the ledger had booked before it applied this action, when
+   * known. A clock step applies the actions first, and its exits may be stamped earlier than
+   * the action (a stop on the day before a split, booked on the new basis); without it the
+   * action goes before the fills stamped at or after its instant.
+   */
+  fills_before?: number | null;
 }
 
 /**
@@ -215,9 +222,9 @@ function splitPrice(price: number, to: bigint, from: bigint): number {
 }
 
 /**
- * FIFO round trips of fills (any order; sorted here by clock then fill id) through the splits
- * and dividends the ledger applied (`actions`, corporate_action_events; an action applies
- * before any fill at its instant). Returns the closed round trips in the order their exits
+ * FIFO round trips of fills (any order; taken in the order the ledger booked them, by fill id)
+ * through the splits and dividends the ledger applied (`actions`, corporate_action_events,
+ * each after the fills booked before it: LotAction.fills_before). Returns the closed round trips in the order their exits
  * happened and the lots still open.
  *
  * Conventions (the ledger's, shared/domain/corporate-actions.ts):
@@ -236,11 +243,19 @@ function splitPrice(price: number, to: bigint, from: bigint): number {
  * position the fills do not show.
  */
 export function fifoRoundTrips(fills: readonly TradeFill[], actions: readonly LotAction[] = []): { round_trips: RoundTrip[]; open_lots: OpenLot[] } {
-  type Ev = { at: string; order: number; id: number; fill?: TradeFill; action?: LotAction };
-  const events: Ev[] = [
-    ...actions.map((a, i) => ({ at: a.clock, order: a.kind === 'split' ? 0 : 1, id: i, action: a })),
-    ...fills.map((f) => ({ at: f.clock, order: 2, id: f.fill_id, fill: f })),
-  ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order || a.id - b.id));
+  // The ledger's order: fills as booked (fill id), each action after the fills booked before it.
+  const booked = [...fills].sort((a, b) => a.fill_id - b.fill_id);
+  const placed = actions
+    .map((a, i) => ({ a, i, k: a.fills_before ?? booked.filter((f) => f.clock < a.clock).length }))
+    .sort((x, y) => x.k - y.k || (x.a.clock < y.a.clock ? -1 : x.a.clock > y.a.clock ? 1 : 0) || (x.a.kind === y.a.kind ? x.i - y.i : x.a.kind === 'split' ? -1 : 1));
+  type Ev = { fill?: TradeFill; action?: LotAction };
+  const events: Ev[] = [];
+  let next = 0;
+  booked.forEach((fill, k) => {
+    while (next < placed.length && placed[next]!.k <= k) events.push({ action: placed[next++]!.a });
+    events.push({ fill });
+  });
+  while (next < placed.length) events.push({ action: placed[next++]!.a });
   const lots = new Map<string, Lot[]>();
   const trips: RoundTrip[] = [];
   const close = (lot: Lot, q: number, out: Parts | null, exit: { fill_id: number | null; order_id: number | null; clock: string; price: number; direction: 'long' | 'short'; quantity?: number }) => {

@@ -147,13 +147,21 @@ export function decisionBefore(decisions: readonly DecisionEntry[], at: string):
 
 /**
  * The splits and dividends the ledger applied to the run's positions (corporate_action_events),
- * in the order applied, as the round trips follow them. A split recorded before its ratio parts
- * were kept reads as split_to = ratio, split_from = 1.
+ * in the order applied, as the round trips follow them, with how many fills were booked before
+ * each. A split recorded before its ratio parts were kept reads as split_to = ratio, split_from = 1.
  */
 export async function loadRunActions(sql: Q, runId: number): Promise<LotAction[]> {
+  // when it was applied: its reasoning-log entry, written with it (clock_timestamp), before the step's fills
   const rows = await sql`
-    select symbol, kind, action_date::text as d, ratio, split_from, split_to, quantity_before, quantity_after, cash_change
-    from corporate_action_events where run_id = ${runId} order by action_date, id`;
+    select e.symbol, e.kind, e.action_date::text as d, e.ratio, e.split_from, e.split_to, e.quantity_before, e.quantity_after, e.cash_change,
+           (select count(*)::int from fills f where f.run_id = e.run_id and f.created_at < l.created_at) as fills_before
+    from corporate_action_events e
+    left join lateral (
+      select created_at from reasoning_log l
+      where l.run_id = e.run_id and l.reasoning_type = 'event' and l.context->>'corporate_action' = e.kind
+        and l.context->>'symbol' = e.symbol and l.context->>'date' = e.action_date::text
+      order by l.id limit 1) l on true
+    where e.run_id = ${runId} order by e.action_date, e.id`;
   return rows.map((r) => ({
     kind: r.kind as 'split' | 'dividend',
     symbol: r.symbol as string,
@@ -164,6 +172,7 @@ export async function loadRunActions(sql: Q, runId: number): Promise<LotAction[]
     quantity_before: r.quantity_before as number,
     quantity_after: r.quantity_after as number,
     cash_change_cents: toCents(r.cash_change),
+    fills_before: (r.fills_before ?? null) as number | null,
   }));
 }
 

@@ -211,7 +211,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     if (!due.length) return [];
     const result = applyCorporateActions({ ...input, actions: due, from, to, lastClose });
     applyActionsResult(book, result);
-    lotActions.push(...result.events.map(lotActionOf));
+    lotActions.push(...result.events.map((e) => ({ ...lotActionOf(e), fills_before: book.fills.length })));
     for (const a of due) applied.add(actionKey(a));
     return result.events;
   };
