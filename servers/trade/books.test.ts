@@ -97,7 +97,7 @@ describe('nothing is left behind by a refusal', () => {
     const r = await call(runs, 'start_run', { model_id: m.model_id, kind: 'replay', timespan: 'day', start: '2025-06-10', end: '2025-06-12', symbols: ['BKLG', 'ZZZZ'] });
     expect(r).toMatchObject({
       isError: true,
-      text: 'Unknown symbol ZZZZ: no source serves it (no imported bars, no Polygon key, not a simulated symbol), so the run was not started; list_symbols shows what is available.',
+      text: 'Unknown symbol ZZZZ: no source serves it (no imported bars, no Polygon key or a ticker Polygon does not know, not a simulated symbol), so the run was not started; list_symbols shows what is available.',
     });
     expect(await counts(m.model_id)).toEqual({ runs: 0, orders: 0, fills: 0 });
   });

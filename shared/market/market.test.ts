@@ -28,6 +28,9 @@ function countingPolygon() {
     async fetchDividends() {
       return [];
     },
+    async tickerKnown() {
+      return true;
+    },
     async fetchSplits() {
       calls.splits++;
       return [];

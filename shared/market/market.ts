@@ -441,6 +441,8 @@ export interface MarketOptions {
 }
 
 const RESOLVE_TTL = 60;
+/** Seconds a Polygon reference answer (the ticker exists or not) is kept. */
+const REFERENCE_TTL = 86_400;
 const BLOCK_TTL_COMPLETE = 900;
 const BLOCK_TTL_PARTIAL = 20;
 const SPLITS_TTL = 3600;
@@ -496,6 +498,26 @@ export function createMarket(opts: MarketOptions): Market {
   const resolveKey = (s: string) => `mkt:src:${s}`;
   const blockKey = (s: string, ts: Timespan, src: PriceSource, id: string) => `mkt:b:${src}:${s}:${ts}:${id}`;
 
+  /**
+   * Polygon's reference endpoint says whether a ticker exists (cached a day: it costs one of
+   * the plan's requests per minute). When it cannot be asked (key, plan, network) the symbol
+   * counts as Polygon's, as before, and the bars' fetch reports the provider's sentence.
+   */
+  async function polygonKnows(symbol: string): Promise<boolean> {
+    const key = `mkt:ref:${symbol}`;
+    const hit = await cache.get(key);
+    if (hit !== null) return hit === '1';
+    let known: boolean;
+    try {
+      known = await polygon!.tickerKnown(symbol);
+    } catch (err) {
+      if (err instanceof ProviderError) return true;
+      throw err;
+    }
+    await cache.set(key, known ? '1' : '0', REFERENCE_TTL);
+    return known;
+  }
+
   const backend: Backend = {
     fetches: polygon !== null,
     async resolve(symbol, q = sql) {
@@ -504,7 +526,7 @@ export function createMarket(opts: MarketOptions): Market {
       let r: Resolved;
       const spans = await importedSpans(q, symbol);
       if (spans.length) r = { source: 'imported', spans, splits: (await getSplits(q, symbol)).splits };
-      else if (polygon || (await hasStoredBars(q, symbol, 'polygon'))) r = { source: 'polygon' };
+      else if ((await hasStoredBars(q, symbol, 'polygon')) || (polygon && (await polygonKnows(symbol)))) r = { source: 'polygon' };
       else if (simulated.has(symbol)) r = { source: 'simulated' };
       else r = { source: null };
       if (mayCache(q)) await setJson(cache, resolveKey(symbol), r, RESOLVE_TTL);

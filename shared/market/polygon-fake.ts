@@ -36,6 +36,11 @@ export interface PolygonFakeOptions {
   aggs?: Record<string, FakeAgg[]>;
   splits?: Record<string, FakeSplit[]>;
   dividends?: Record<string, FakeDividend[]>;
+  /**
+   * Tickers the reference endpoint (/v3/reference/tickers/{ticker}) knows; default: every
+   * ticker with aggregates, splits or dividends here. Any other ticker gets Polygon's 404.
+   */
+  tickers?: string[];
   /** Results per page (default: all in one page). */
   pageSize?: number;
   /** When set, any other apiKey gets 401. A missing apiKey always gets 401. */
@@ -156,6 +161,17 @@ export async function startPolygonFake(initial: PolygonFakeOptions = {}): Promis
         body.next_url = `${url}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/${multiplier}/${timespan}/${nextFrom}/${to}?cursor=${cursor}`;
       }
       return send(200, body);
+    }
+
+    // v3 ticker details: known tickers answer with a results object, others 404 as Polygon does
+    const details = /^\/v3\/reference\/tickers\/([^/]+)$/.exec(u.pathname);
+    if (details) {
+      const ticker = decodeURIComponent(details[1]!);
+      const known =
+        opts.tickers ??
+        [...Object.keys(opts.aggs ?? {}).map((k) => k.split('/')[0]!), ...Object.keys(opts.splits ?? {}), ...Object.keys(opts.dividends ?? {})];
+      if (!known.includes(ticker)) return send(404, { status: 'NOT_FOUND', request_id: requestId, message: 'Ticker not found.' });
+      return send(200, { results: { ticker, name: `${ticker} (fake)`, market: 'stocks', locale: 'us', active: true }, status: 'OK', request_id: requestId });
     }
 
     // v3 reference lists (splits, dividends): one ticker, by date, paged by an offset cursor

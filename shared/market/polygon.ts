@@ -63,6 +63,11 @@ export interface PolygonSource {
   fetchSplits(symbol: string): Promise<Split[]>;
   /** Cash dividends (every dividend_type: regular, special, capital gains), by ex-date. */
   fetchDividends(symbol: string): Promise<Dividend[]>;
+  /**
+   * Whether Polygon knows the ticker (its reference endpoint, GET /v3/reference/tickers/{ticker}):
+   * false on its 404. Throws ProviderError when it cannot be asked (key, plan, network).
+   */
+  tickerKnown(symbol: string): Promise<boolean>;
 }
 
 export const POLYGON_DEFAULT_BASE_URL = 'https://api.polygon.io';
@@ -221,6 +226,16 @@ export function createPolygonSource(opts: PolygonSourceOptions): PolygonSource {
       const splits = raw.map((r) => toSplit(r, what));
       splits.sort((a, b) => (a.executionDate < b.executionDate ? -1 : a.executionDate > b.executionDate ? 1 : 0));
       return splits;
+    },
+
+    async tickerKnown(symbol) {
+      try {
+        const body = (await throttled(`reference data of ${symbol}`, (o) => client.getTicker(symbol, undefined, o))) as { results?: unknown } | null;
+        return body !== null && typeof body === 'object' && body.results !== undefined && body.results !== null;
+      } catch (err) {
+        if (err instanceof ProviderError && err.status === 404) return false;
+        throw err;
+      }
     },
 
     async fetchDividends(symbol) {

@@ -23,8 +23,13 @@ export interface OrderRow extends OrderRecordFields {
 const EFFECTIVE_STATUS = (sql: Q) =>
   sql`(case when o.status = 'pending_approval' and o.expires_at <= clock_timestamp() then 'expired' else o.status end)`;
 
+/** Why a pending approval expired (its row's decision_note), from its expires_at. */
+const APPROVAL_TIMED_OUT = (sql: Q, o: string) =>
+  sql`'Approval timed out: nobody approved or rejected it by ' || to_char(${sql.unsafe(o)}.expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '.'`;
+
 const ORDER_SELECT = (sql: Q) => sql`
-  select o.*, ${EFFECTIVE_STATUS(sql)} as effective_status, f.price as f_price, f.commission as f_commission, f.slippage as f_slippage,
+  select o.*, ${EFFECTIVE_STATUS(sql)} as effective_status,
+         (case when o.status = 'pending_approval' and o.expires_at <= clock_timestamp() then ${APPROVAL_TIMED_OUT(sql, 'o')} else o.decision_note end) as effective_note, f.price as f_price, f.commission as f_commission, f.slippage as f_slippage,
          f.cash_change as f_cash_change, f.realized_pnl as f_realized, f.clock as f_clock
   from orders o left join fills f on f.order_id = o.id`;
 
@@ -49,7 +54,7 @@ function toOrder(r: Record<string, any>): OrderRow {
     created_at: iso(r.created_at)!,
     expires_at: iso(r.expires_at),
     decided_by: r.decided_by ?? null,
-    decision_note: r.decision_note ?? null,
+    decision_note: r.effective_note ?? r.decision_note ?? null,
     fill:
       r.f_price === null || r.f_price === undefined
         ? null
@@ -178,7 +183,7 @@ export async function expirePending(sql: Q, modelId: number): Promise<number> {
 /** expirePending's statement, returning the expired ids: also a CTE of a read that must not see them pending. */
 export function expirePendingStatement(sql: Q, modelId: number) {
   return sql`
-    update orders set status = 'expired', decided_at = now(), decided_by = 'expiry'
+    update orders set status = 'expired', decided_at = now(), decided_by = 'expiry', decision_note = ${APPROVAL_TIMED_OUT(sql, 'orders')}
     where model_id = ${modelId} and status = 'pending_approval' and expires_at <= clock_timestamp()
     returning id`;
 }

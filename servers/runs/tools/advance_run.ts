@@ -199,10 +199,12 @@ function respond(run_id: number, include_bars: boolean, result: Advanced) {
     repeated: false,
   };
   const barCount = closed.reduce((n, [, b]) => n + b.length, 0);
+  const returned = pages.reduce((n, [, p]) => n + p.items.length, 0);
+  const barsNote = !include_bars ? '' : data.bars_truncated ? ` Bars truncated: the latest ${returned} of ${barCount} returned.` : ` Bars: all ${barCount} returned (not truncated).`;
   const summary = result.done
     ? `Run ${run_id} reached the end of its range at ${data.clock} and is completed: final value ${formatCents(account.totalCents)}${run.final_stats ? `, return ${(run.final_stats.total_return * 100).toFixed(2)}%, max drawdown ${(run.final_stats.max_drawdown * 100).toFixed(2)}%, ${run.final_stats.total_trades} trade(s)` : ''}.`
     : `Run ${run_id} advanced ${result.taken} step(s) to ${data.clock}: ${barCount} bar(s) closed across ${closed.length} symbol(s), portfolio ${formatCents(account.totalCents)}${result.exits.length ? `, ${result.exits.length} fill(s) by the clock` : ''}${result.refused.length ? `, ${result.refused.length} resting order(s) refused` : ''}.${result.halts.length ? ` Trading is now HALTED: ${result.halts.at(-1)}` : ''}${result.atEnd ? ' This is the last step of the range: the next advance completes the run.' : ''}${result.stoppedEarly ? ` Stopped early: ${result.stoppedEarly}.` : ''}`;
-  return { data, summary };
+  return { data, summary: summary + barsNote };
 }
 
 /**

@@ -38,7 +38,7 @@ export const startRunTool = defineTool({
       if (!(await deps.market.isKnown(symbol))) {
         throw new ToolError(
           'UNKNOWN_SYMBOL',
-          `Unknown symbol ${symbol.toUpperCase()}: no source serves it (no imported bars, no Polygon key, not a simulated symbol), so the run was not started; list_symbols shows what is available.`,
+          `Unknown symbol ${symbol.toUpperCase()}: no source serves it (no imported bars, no Polygon key or a ticker Polygon does not know, not a simulated symbol), so the run was not started; list_symbols shows what is available.`,
         );
       }
     }
