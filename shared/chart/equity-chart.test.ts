@@ -2,7 +2,7 @@
 // entry and exit colours in it, and a 100k-point run still a small picture.
 import { decodePng, pixelsNear } from '../../test/png.js';
 import { describe, expect, it } from 'vitest';
-import { ENTRY_COLOR, EXIT_COLOR, RUN_COLORS, drawdownSeries, renderEquityChart } from './equity-chart.js';
+import { ENTRY_COLOR, EXIT_COLOR, RUN_COLORS, drawdownSeries, renderEquityChart, tradingTimeAxis } from './equity-chart.js';
 
 function walk(n: number, seed: number, start: number, t0: number, stepMs = 60_000) {
   let s = seed;
@@ -42,8 +42,11 @@ describe('renderEquityChart', () => {
     const out = renderEquityChart({ title: 'Big — run #9', width: 1000, height: 600, runs: [{ name: 'Big #9', initialValue: 50_000, points, fills }] });
     expect(out.png.length).toBeLessThan(400_000);
     expect(out.runs[0]!.points_drawn).toBeLessThanOrEqual(2 * 1000 + 2);
-    expect(out.runs[0]!.markers_drawn).toBeLessThan(1000);
-    expect(pixelsNear(out.png, RUN_COLORS[0], { fromRow: 70 })).toBeGreaterThan(400);
+    // thinned to one per kind per 3 px column (892 px / 3 = 297 columns, 2 kinds), and the chart says so
+    expect(out.runs[0]!.markers_drawn).toBeLessThanOrEqual(2 * 297);
+    expect(out.runs[0]!.markers_drawn).toBeGreaterThan(500);
+    // the markers cover much of the curve; it still shows between them
+    expect(pixelsNear(out.png, RUN_COLORS[0], { fromRow: 70 })).toBeGreaterThan(250);
   });
 
   it('draws runs that started from different cash as percent returns, each in its colour', () => {
@@ -60,25 +63,47 @@ describe('renderEquityChart', () => {
   });
 });
 
-describe('gaps', () => {
-  it("breaks a minute run's curve over the night instead of drawing a line across it", () => {
-    const points = ['2025-06-10', '2025-06-11'].flatMap((day, d) => walk(390, 11 + d, 50_000, Date.parse(`${day}T13:30:00Z`)));
-    const out = renderEquityChart({ title: 'Nights', width: 1000, height: 600, runs: [{ name: 'N #1', initialValue: 50_000, points, fills: [] }] });
+describe('trading time', () => {
+  const MIN = 60_000;
+  it('squeezes nights and weekends to 15 minutes and daily weekends to one day; labels carry the month', () => {
+    // Fri 2025-10-10 and Mon 2025-10-13, 09:30–16:00 New York (13:30–20:00 UTC), one point a minute
+    const fri = Array.from({ length: 391 }, (_, m) => Date.parse('2025-10-10T13:30:00Z') + m * MIN);
+    const mon = Array.from({ length: 391 }, (_, m) => Date.parse('2025-10-13T13:30:00Z') + m * MIN);
+    const axis = tradingTimeAxis([...fri, ...mon]);
+    expect(axis.compressed).toBe(true);
+    expect(axis.x(mon[0]!) - axis.x(fri.at(-1)!)).toBe(15 * MIN); // 65.5 hours → 15 minutes
+    expect(axis.x(mon[100]!) - axis.x(mon[0]!)).toBe(100 * MIN); // inside a session: unchanged
+    expect(axis.label(axis.x(mon[0]!))).toBe('Oct 13'); // more than two days shown: dates only
+    expect(tradingTimeAxis(fri).label(fri[30]!)).toBe('Oct 10 10:00'); // within a day: date and time
+    expect(axis.ticks(10).length).toBeLessThanOrEqual(10);
+    // daily steps at 16:00 New York: Fri → Mon is one step like any other
+    const days = ['2025-10-09', '2025-10-10', '2025-10-13', '2025-10-14'].map((d) => Date.parse(`${d}T20:00:00Z`));
+    const daily = tradingTimeAxis([...days, Date.parse('2025-10-15T20:00:00Z'), Date.parse('2025-10-16T20:00:00Z')]);
+    expect(daily.x(days[2]!) - daily.x(days[1]!)).toBe(daily.x(days[3]!) - daily.x(days[2]!));
+    expect(daily.label(daily.x(days[2]!))).toBe('Oct 13');
+    expect(daily.ticks(10).map(daily.label)).toEqual(['Oct 9', 'Oct 10', 'Oct 13', 'Oct 14', 'Oct 15', 'Oct 16']);
+  });
+
+  it("draws a two-session minute run side by side: the curve fills both halves, broken only at the night's 15 minutes", () => {
+    const points = ['2025-06-10', '2025-06-11'].flatMap((day, d) => walk(391, 11 + d, 50_000, Date.parse(`${day}T13:30:00Z`)));
+    const fills = Array.from({ length: 32 }, (_, i) => ({ t: points[10 + i * 24]!.t, kind: (i % 2 ? 'exit' : 'entry') as 'entry' | 'exit' }));
+    const out = renderEquityChart({ title: 'Nights', width: 1000, height: 600, runs: [{ name: 'N #1', initialValue: 50_000, points, fills }] });
+    expect(out.compressed).toBe(true);
+    expect(out.runs[0]).toMatchObject({ fills: 32, markers_drawn: 32 }); // every fill drawn
     const img = decodePng(out.png);
-    const from = points[0]!.t;
-    const to = points.at(-1)!.t;
-    // the grid spans x 84 … 976 (left 84, right 24 in renderEquityChart)
-    const column = (t: number) => Math.round(84 + ((t - from) / (to - from)) * 892);
+    // axis: 390 + 15 + 390 minutes over x 84 … 976 (left 84, right 24 in renderEquityChart)
+    const column = (minutes: number) => Math.round(84 + (minutes / 795) * 892);
     const curvePixels = (x: number) => {
       let n = 0;
-      for (let y = 70; y < 400; y++) {
+      for (let y = 90; y < 390; y++) {
         const i = (y * img.width + x) * 4;
         if (Math.abs(img.data[i]! - 0x1d) + Math.abs(img.data[i + 1]! - 0x4e) + Math.abs(img.data[i + 2]! - 0xd8) <= 60) n++;
       }
       return n;
     };
-    expect(curvePixels(column(Date.parse('2025-06-11T06:00:00Z')))).toBe(0); // 02:00 New York
-    expect(curvePixels(column(Date.parse('2025-06-10T16:00:00Z')))).toBeGreaterThan(0); // 12:00 New York
+    expect(curvePixels(column(397))).toBe(0); // the middle of the 15-minute spacer
+    expect(curvePixels(column(214))).toBeGreaterThan(0); // 13:04 on day 1, between two fill markers
+    expect(curvePixels(column(612))).toBeGreaterThan(0); // 12:57 on day 2, between two fill markers (was: a night-wide empty stretch)
   });
 });
 

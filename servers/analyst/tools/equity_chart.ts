@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { renderEquityChart } from '../../../shared/chart/equity-chart.js';
+import { LINE_STYLES, renderEquityChart } from '../../../shared/chart/equity-chart.js';
 import { nyLocal } from '../../../shared/domain/ny-time.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
@@ -58,7 +58,7 @@ export async function drawEquityChart(sql: Q, userId: number, runIds: number[], 
       fill_markers_drawn: drawn.markers_drawn,
     };
   });
-  return { png: rendered.png, title, data: { title, width, height, scale: rendered.scale, png_bytes: rendered.png.length, runs } };
+  return { png: rendered.png, title, data: { title, width, height, scale: rendered.scale, trading_time: rendered.compressed, png_bytes: rendered.png.length, runs } };
 }
 
 const chartOutput = {
@@ -66,6 +66,7 @@ const chartOutput = {
   width: z.number(),
   height: z.number(),
   scale: z.enum(['value', 'return']).describe('value: equity in dollars; return: percent since start (runs with different starting cash)'),
+  trading_time: z.boolean().describe('Nights, weekends and holidays left out of the time axis (sessions side by side)'),
   png_bytes: z.number(),
   runs: z.array(
     z.object({
@@ -80,7 +81,7 @@ const chartOutput = {
       equity_points: z.number(),
       points_drawn: z.number().describe('points left after min/max-per-pixel-column down-sampling'),
       fills: z.number(),
-      fill_markers_drawn: z.number(),
+      fill_markers_drawn: z.number().describe('Every fill up to 600 a run; past that thinned to one per 3 px column and kind (the chart says so)'),
     }),
   ),
 };
@@ -89,7 +90,7 @@ export const equityChartTool = defineTool({
   name: 'equity_chart',
   title: 'Equity chart',
   description:
-    'PNG image of the equity curve of a run (run_id) or up to 5 runs (run_ids), its drawdown beneath, entry fills (green ▲) and exit fills (red ▼) marked; time axis in New York time. Long curves are down-sampled per pixel column.',
+    'PNG image of the equity curve of a run (run_id) or up to 5 runs (run_ids, each its colour and line style), its drawdown beneath, the start value (dashed level) and final value marked, entry fills (green ▲) and exit fills (red ▼) marked (every fill up to 600 a run, else the text says how many); trading-time axis (nights and weekends left out), dates in New York time with the month. Long curves are down-sampled per pixel column.',
   scope: 'read',
   input: {
     run_id: idSchema('run_id').optional(),
@@ -113,11 +114,12 @@ export const equityChartTool = defineTool({
     const chart = await drawEquityChart(deps.sql, auth.userId, ids, width ?? CHART_WIDTH.fallback, height ?? CHART_HEIGHT.fallback);
     const d = chart.data;
     const parts = d.runs.map(
-      (r) => `${r.model_name} #${r.run_number} (run ${r.run_id}, ${r.color}): ${r.equity_points} equity point(s) drawn as ${r.points_drawn}, ${r.fills} fill(s), ends at $${r.end_value.toFixed(2)}`,
+      (r) =>
+        `${r.model_name} #${r.run_number} (run ${r.run_id}, ${r.color}${d.runs.length > 1 ? `, ${LINE_STYLES[d.runs.indexOf(r) % LINE_STYLES.length]} line` : ''}): ${r.equity_points} equity point(s) drawn as ${r.points_drawn}, ${r.fill_markers_drawn < r.fills ? `${r.fill_markers_drawn} of ${r.fills} fills drawn (thinned)` : `all ${r.fills} fill(s) drawn`}, ends at $${r.end_value.toFixed(2)}`,
     );
     return {
       data: d,
-      summary: `Equity chart "${d.title}", ${d.width}×${d.height} PNG (${d.png_bytes} bytes), ${d.scale === 'value' ? 'equity in dollars' : 'percent return, since the runs started from different cash'}, drawdown beneath. ${parts.join('; ')}.`,
+      summary: `Equity chart "${d.title}", ${d.width}×${d.height} PNG (${d.png_bytes} bytes), ${d.scale === 'value' ? 'equity in dollars' : 'percent return, since the runs started from different cash'}, start and final values marked, drawdown beneath${d.trading_time ? ', nights and weekends left out of the time axis' : ''}. ${parts.join('; ')}.`,
       content: [{ type: 'image', data: chart.png.toString('base64'), mimeType: 'image/png' }],
     };
   },
