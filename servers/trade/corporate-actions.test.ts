@@ -100,7 +100,9 @@ describe('splits', () => {
     const p = await ok(trade, 'get_portfolio', { run_id: run.run_id });
     // by hand: 90 × 2 = 180 shares; basis $9,000 kept, so average cost 9,000 / 180 = 50;
     // equity = cash 1,000 + 180 × the $50 open = 10,000, as before the split (90 × 100)
-    expect(p.positions).toEqual([{ symbol: 'SPLT', quantity: 180, avg_cost: 50, price: 50, market_value: 9_000, unrealized_pnl: 0, weight: 0.9 }]);
+    // the attached exits follow the split too: stop 95 → 47.50, target 120 → 60 (get_portfolio's live levels)
+    const exits = expect.objectContaining({ stop_loss: { price: 47.5, distance: -2.5, distance_pct: -0.05 }, take_profit: { price: 60, distance: 10, distance_pct: 0.2 } });
+    expect(p.positions).toEqual([{ symbol: 'SPLT', quantity: 180, avg_cost: 50, price: 50, market_value: 9_000, unrealized_pnl: 0, weight: 0.9, exits }]);
     expect(p).toMatchObject({ cash: 1_000, total_value: 10_000, realized_pnl: 0, state: 'active' });
     const [pos] = await t.suite.deps.sql`select stop_price, target_price, cost_basis from positions where run_id = ${run.run_id}`;
     expect([Number(pos!.stop_price), Number(pos!.target_price), toCents(pos!.cost_basis)]).toEqual([47.5, 60, 900_000]);

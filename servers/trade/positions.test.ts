@@ -31,6 +31,34 @@ const CSV_BARS: DayBars = {
     ['2025-06-11', 48, 49, 47, 48],
     ['2025-06-12', 46, 47, 45, 46],
   ],
+  // two targets: 105 touched inside the 06-11 bar, 110 inside the 06-12 bar
+  PMTG: [
+    ['2025-06-10', 100, 101, 99, 100],
+    ['2025-06-11', 101, 106, 100, 105],
+    ['2025-06-12', 105, 111, 104, 110],
+    ['2025-06-13', 110, 111, 109, 110],
+  ],
+  // first target 105 on 06-11, then back through the breakeven stop (100) on 06-12
+  PMBE: [
+    ['2025-06-10', 100, 101, 99, 100],
+    ['2025-06-11', 101, 106, 100, 104],
+    ['2025-06-12', 103, 104, 99, 100],
+    ['2025-06-13', 100, 101, 99, 100],
+  ],
+  // trailing: highs 104, 108, then a low of 101 on 06-12
+  PMTR: [
+    ['2025-06-10', 100, 104, 99, 103],
+    ['2025-06-11', 103, 108, 102, 107],
+    ['2025-06-12', 106, 106, 101, 102],
+    ['2025-06-13', 102, 103, 101, 102],
+  ],
+  // gaps from 100 to 112 on 06-11: through both targets at the open
+  PMGP: [
+    ['2025-06-10', 100, 101, 99, 100],
+    ['2025-06-11', 112, 113, 111, 112],
+    ['2025-06-12', 112, 113, 111, 112],
+    ['2025-06-13', 112, 113, 111, 112],
+  ],
 };
 
 beforeAll(async () => {
@@ -45,11 +73,16 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => t?.close());
 
-async function dayReplay(name: string, settings: Record<string, unknown> = {}) {
+async function dayReplay(name: string, settings: Record<string, unknown> = {}, symbols = ['PMLG', 'PMSH'], end = '2025-06-12') {
   const m = await ok(runs, 'create_model', { name, initial_cash: 10_000, allow_short: true, max_orders_per_minute: 10_000, ...settings });
-  const run = await ok(runs, 'start_run', { model_id: m.model_id, kind: 'replay', timespan: 'day', start: '2025-06-10', end: '2025-06-12', symbols: ['PMLG', 'PMSH'] });
+  const run = await ok(runs, 'start_run', { model_id: m.model_id, kind: 'replay', timespan: 'day', start: '2025-06-10', end, symbols });
   return { m, run };
 }
+
+const exitsOf = async (runId: number, symbol: string) => (await ok(trade, 'get_portfolio', { run_id: runId })).positions.find((p: any) => p.symbol === symbol)?.exits;
+const step = async (runId: number) => (await ok(runs, 'advance_run', { run_id: runId })).exits_triggered.map((e: any) => [e.side, e.quantity, e.price, e.trigger, e.time]);
+/** level − price and its fraction of the price, as get_portfolio rounds them (6 dp). */
+const lvl = (level: number, price: number) => ({ price: level, distance: Math.round((level - price) * 10_000) / 10_000, distance_pct: Math.round(((level - price) / price) * 1e6) / 1e6 });
 
 /** buy 20 PMLG and short 30 PMSH at the 06-10 open, then one step to the 06-11 open (104 and 48). */
 async function longAndShort(name: string, settings: Record<string, unknown> = {}) {
@@ -174,6 +207,22 @@ describe('min_cash_reserve_pct does not count a short\'s proceeds (the seed\'s f
   });
 });
 
+/** The run replayed under its frozen rules: the same fills (to the tick and cent), cash and order outcomes. */
+async function expectReplayed(runId: number, fills: number) {
+  const deps = t.suite.deps;
+  const done = await getOwnedRun(deps.sql, userId, runId);
+  const replay = await replayRun(deps, done, null);
+  const strip = (f: { symbol: string; side: string; quantity: number; price: number; commission_cents: number; clock: string; source: string }) =>
+    `${f.clock} ${f.source} ${f.side} ${f.quantity} ${f.symbol} @${f.price} fee ${f.commission_cents}`;
+  const recorded = await loadRunFills(deps.sql, runId);
+  expect(recorded).toHaveLength(fills);
+  expect(replay.fills.map(strip).sort()).toEqual(recorded.map(strip).sort());
+  expect(replay.book.cashCents).toBe(toCents(done.cash));
+  expect(replay.book.realizedPnlCents).toBe(toCents(done.realized_pnl));
+  for (const o of replay.orders) expect(`${o.order_id} ${replay.book.outcomes.get(o.order_id)!.status}`).toBe(`${o.order_id} ${o.status}`);
+  expect((await ok(analyst, 'replay_with_rules', { run_id: runId, rules: [] })).orders_changed).toBe(0);
+}
+
 describe('one engine: the counterfactual replays close_position', () => {
   it('a run with a halt and close_position replayed under its frozen rules reproduces its fills, cash and orders', async () => {
     const { m, run } = await longAndShort('Replay a close', { commission_per_share: 0.01, slippage_bps: 10 });
@@ -184,17 +233,108 @@ describe('one engine: the counterfactual replays close_position', () => {
     await ok(runs, 'advance_run', { run_id: run.run_id });
     await ok(trade, 'halt_trading', { model_id: m.model_id, reason: 'done', flatten: true });
     await ok(runs, 'end_run', { run_id: run.run_id });
-    const deps = t.suite.deps;
-    const done = await getOwnedRun(deps.sql, userId, run.run_id);
-    const replay = await replayRun(deps, done, null);
-    const strip = (f: { symbol: string; side: string; quantity: number; price: number; commission_cents: number; clock: string; source: string }) =>
-      `${f.clock} ${f.source} ${f.side} ${f.quantity} ${f.symbol} @${f.price} fee ${f.commission_cents}`;
-    const recorded = await loadRunFills(deps.sql, run.run_id);
-    expect(recorded).toHaveLength(5); // buy, short, cover (close), buy, then the flatten's sell of 25
-    expect(replay.fills.map(strip).sort()).toEqual(recorded.map(strip).sort());
-    expect(replay.book.cashCents).toBe(toCents(done.cash));
-    for (const o of replay.orders) expect(`${o.order_id} ${replay.book.outcomes.get(o.order_id)!.status}`).toBe(`${o.order_id} ${o.status}`);
-    const r = await ok(analyst, 'replay_with_rules', { run_id: run.run_id, rules: [] });
-    expect(r.orders_changed).toBe(0);
+    await expectReplayed(run.run_id, 5); // buy, short, cover (close), buy, then the flatten's sell of 25
+  });
+});
+
+describe('brackets with two targets, breakeven and a per-order trailing stop (on the clock, bars by hand)', () => {
+  it('buy 20 at 100, stop 97, targets 105 and 110, half at the first, breakeven: 10 at 105 on 06-11, the stop moves to 100, 10 at 110 on 06-12', async () => {
+    const { m, run } = await dayReplay('Two targets', {}, ['PMTG'], '2025-06-13');
+    const buy = await ok(trade, 'buy', {
+      model_id: m.model_id, symbol: 'PMTG', quantity: 20, stop_loss: 97, take_profit: 105, take_profit_2: 110, first_target_fraction: 0.5, breakeven_after_first_target: true,
+    });
+    expect(buy).toMatchObject({ status: 'filled', fill_price: 100 });
+    expect(await exitsOf(run.run_id, 'PMTG')).toEqual({
+      stop_loss: lvl(97, 100), take_profit: lvl(105, 100), take_profit_2: lvl(110, 100),
+      first_target_fraction: 0.5, first_target_filled: false, breakeven_after_first_target: true, trailing_stop: null,
+    });
+    expect(await step(run.run_id)).toEqual([]); // the 06-10 bar: 99..101
+    // the 06-11 bar's high 106 reaches 105 inside: 20 × 0.5 = 10 shares at 105, stamped at its end (16:00 ET)
+    expect(await step(run.run_id)).toEqual([['sell', 10, 105, 'take_profit', '2025-06-11T20:00:00.000Z']]);
+    const after = await ok(trade, 'get_portfolio', { run_id: run.run_id });
+    expect(after.positions[0]).toMatchObject({ symbol: 'PMTG', quantity: 10, price: 105 });
+    expect(after.positions[0].exits).toEqual({
+      stop_loss: lvl(100, 105), take_profit: null, take_profit_2: lvl(110, 105),
+      first_target_fraction: 0.5, first_target_filled: true, breakeven_after_first_target: true, trailing_stop: null,
+    });
+    // the 06-12 bar's high 111 reaches 110: the other 10
+    expect(await step(run.run_id)).toEqual([['sell', 10, 110, 'take_profit_2', '2025-06-12T20:00:00.000Z']]);
+    const p = await ok(trade, 'get_portfolio', { run_id: run.run_id });
+    // cash 10,000 − 2,000 + 10 × 105 + 10 × 110 = 10,150; realized 10 × 5 + 10 × 10 = 150
+    expect(p).toMatchObject({ cash: 10_150, positions: [], realized_pnl: 150 });
+  });
+
+  it('breakeven: 15 shares, half rounds down to 7 at 105; the rest 8 exit at the 100 average entry when the 06-12 low is 99', async () => {
+    const { m, run } = await dayReplay('Breakeven', {}, ['PMBE'], '2025-06-13');
+    await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMBE', quantity: 15, stop_loss: 95, take_profit: 105, first_target_fraction: 0.5, breakeven_after_first_target: true });
+    await step(run.run_id);
+    expect(await step(run.run_id)).toEqual([['sell', 7, 105, 'take_profit', '2025-06-11T20:00:00.000Z']]);
+    expect(await step(run.run_id)).toEqual([['sell', 8, 100, 'stop_loss', '2025-06-12T20:00:00.000Z']]);
+    // realized 7 × (105 − 100) + 8 × 0 = 35
+    expect(await ok(trade, 'get_portfolio', { run_id: run.run_id })).toMatchObject({ cash: 10_035, realized_pnl: 35, positions: [] });
+  });
+
+  it('trailing_stop_pct 0.05 on the order: the mark rises to 108, the level to 102.60, and the 06-12 low 101 takes it out at 102.60', async () => {
+    const { m, run } = await dayReplay('Trailing', {}, ['PMTR'], '2025-06-13');
+    await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMTR', quantity: 10, trailing_stop_pct: 0.05 });
+    // at the fill: mark = the 100 average cost, level 100 × 0.95 = 95
+    expect((await exitsOf(run.run_id, 'PMTR')).trailing_stop).toEqual({ ...lvl(95, 100), pct: 0.05, water_mark: 100 });
+    expect(await step(run.run_id)).toEqual([]); // 06-10: low 99 > 95; high water 104
+    expect(await step(run.run_id)).toEqual([]); // 06-11: level 104 × 0.95 = 98.80, low 102; high water 108
+    // at 06-12 09:30 the price is the 106 open: level 108 × 0.95 = 102.60
+    expect((await exitsOf(run.run_id, 'PMTR')).trailing_stop).toEqual({ ...lvl(102.6, 106), pct: 0.05, water_mark: 108 });
+    expect(await step(run.run_id)).toEqual([['sell', 10, 102.6, 'trailing_stop', '2025-06-12T20:00:00.000Z']]);
+    expect(await ok(trade, 'get_portfolio', { run_id: run.run_id })).toMatchObject({ cash: 10_026, realized_pnl: 26 }); // 10 × 2.60
+  });
+
+  it('a gap through both targets fills both at the open (112), stamped at the clock', async () => {
+    const { m, run } = await dayReplay('Gap both', {}, ['PMGP'], '2025-06-13');
+    await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMGP', quantity: 20, take_profit: 105, take_profit_2: 110 }); // half by default with a second target
+    expect(await step(run.run_id)).toEqual([
+      ['sell', 10, 112, 'take_profit', '2025-06-11T13:30:00.000Z'],
+      ['sell', 10, 112, 'take_profit_2', '2025-06-11T13:30:00.000Z'],
+    ]);
+    expect(await ok(trade, 'get_portfolio', { run_id: run.run_id })).toMatchObject({ cash: 10_240, positions: [] }); // 20 × 12
+  });
+
+  it('bad input: a second target nearer than the first, a fraction outside (0, 1), a bracket on a sell: one sentence, nothing placed', async () => {
+    const { m } = await dayReplay('Bracket bad input', {}, ['PMTG']);
+    const count = async () => (await t.suite.deps.sql`select count(*)::int as n from orders where model_id = ${m.model_id}`)[0]!.n;
+    const near = await call(trade, 'buy', { model_id: m.model_id, symbol: 'PMTG', quantity: 10, take_profit: 105, take_profit_2: 104 });
+    expect(near).toMatchObject({ isError: true, text: 'take_profit_2 $104.00 must be above take_profit $105.00 for a long (the second target is the farther one); nothing was placed.' });
+    const frac = await call(trade, 'buy', { model_id: m.model_id, symbol: 'PMTG', quantity: 10, take_profit: 105, first_target_fraction: 1.5 });
+    expect(frac.isError).toBe(true);
+    expect(frac.text).toContain('first_target_fraction must be between 0 and 1, both excluded');
+    const alone = await call(trade, 'buy', { model_id: m.model_id, symbol: 'PMTG', quantity: 10, take_profit_2: 110 });
+    expect(alone).toMatchObject({ isError: true, text: 'take_profit_2 needs take_profit (the first target); nothing was placed.' });
+    expect((await call(trade, 'sell', { model_id: m.model_id, symbol: 'PMTG', quantity: 1, trailing_stop_pct: 0.05 })).isError).toBe(true);
+    expect(await count()).toBe(0);
+  });
+});
+
+describe('set_exits: move the exits of a held position', () => {
+  it('sets a stop and a trailing stop, refuses a stop above the price and a lone second target, removes with null; the moved stop fires on the clock', async () => {
+    const { m, run } = await dayReplay('Set exits', {}, ['PMBE'], '2025-06-13');
+    await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMBE', quantity: 10 });
+    expect(await exitsOf(run.run_id, 'PMBE')).toBeUndefined();
+    const set = await ok(trade, 'set_exits', { model_id: m.model_id, symbol: 'PMBE', stop_loss: 96, trailing_stop_pct: 0.1 });
+    expect(set).toMatchObject({ symbol: 'PMBE', quantity: 10, avg_cost: 100, price: 100 });
+    expect(set.exits).toMatchObject({ stop_loss: lvl(96, 100), trailing_stop: { ...lvl(90, 100), pct: 0.1, water_mark: 100 } });
+    const wrong = await call(trade, 'set_exits', { model_id: m.model_id, symbol: 'PMBE', stop_loss: 101 });
+    expect(wrong).toMatchObject({ isError: true, text: 'stop_loss $101.00 must be below the price now $100.00 for a long PMBE (a price in dollars, not a fraction). Nothing was changed.' });
+    const lone = await call(trade, 'set_exits', { model_id: m.model_id, symbol: 'PMBE', take_profit_2: 120 });
+    expect(lone).toMatchObject({ isError: true, text: 'take_profit_2 needs take_profit (the first target). Nothing was changed.' });
+    expect((await exitsOf(run.run_id, 'PMBE')).stop_loss).toEqual(lvl(96, 100)); // unchanged
+    expect((await call(trade, 'set_exits', { model_id: m.model_id, symbol: 'PMBE' })).isError).toBe(true);
+    expect((await call(trade, 'set_exits', { model_id: m.model_id, symbol: 'PMLG', stop_loss: 90 })).text).toBe(`Model ${m.model_id} holds no PMLG position; nothing was changed.`);
+    const removed = await ok(trade, 'set_exits', { model_id: m.model_id, symbol: 'PMBE', trailing_stop_pct: null });
+    expect(removed.exits.trailing_stop).toBeNull();
+    await step(run.run_id); // 06-10: low 99, above 96
+    // at 06-11 09:30 (price 101): move the stop up to 100; the 06-12 bar's low 99 takes it
+    await ok(trade, 'set_exits', { model_id: m.model_id, symbol: 'PMBE', stop_loss: 100 });
+    // the 06-11 bar's low 100 reaches it (at or through): 10 at 100, stamped at the bar's end
+    expect(await step(run.run_id)).toEqual([['sell', 10, 100, 'stop_loss', '2025-06-11T20:00:00.000Z']]);
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    await expectReplayed(run.run_id, 2);
   });
 });

@@ -4,6 +4,7 @@ import { buyTool, coverTool, sellTool, shortTool } from './tools/buy.js';
 import { cancelOrderTool } from './tools/cancel_order.js';
 import { closePositionTool } from './tools/close_position.js';
 import { getPortfolioTool } from './tools/get_portfolio.js';
+import { setExitsTool } from './tools/set_exits.js';
 import { getTradingStatusTool } from './tools/get_trading_status.js';
 import { haltTradingTool } from './tools/halt_trading.js';
 import { listOrdersTool } from './tools/list_orders.js';
@@ -20,6 +21,7 @@ export const tradeServer: ServerSpec = {
     shortTool,
     coverTool,
     closePositionTool,
+    setExitsTool,
     previewOrderTool,
     cancelOrderTool,
     listOrdersTool,

@@ -33,22 +33,23 @@ import type { AppliedFill } from './ledger.js';
 import { commissionCents, fillPrice, limitFillPrice } from './fills.js';
 import { checkOrder, type Rejection } from './gates.js';
 import { applyOrderFill, breakerReason, breakerText, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderState } from './decide.js';
-import { formatPrice, priceTicks } from './money.js';
+import { afterFirstTarget, firstTargetQuantity, liveTarget, mergePlan, planOf, planOfPosition, trailingLevel, trailingMark, type ExitPlan, type OrderBracket } from './exits.js';
+import { formatPct, formatPrice, priceTicks } from './money.js';
 import { nyLocal, nyToUtc } from './ny-time.js';
 import { exitSignals, lossLimitBreaches, portfolioValueCents, ruleAppliesTo } from './rules/engine.js';
 import { parseEnforcementParams } from './rules/schema.js';
 import type { Bar, RuleRecord, Side, Timespan } from './types.js';
 
-export interface ClockPosition extends BookPosition {
+export interface ClockPosition extends BookPosition, Partial<Omit<ExitPlan, 'stop' | 'target'>> {
   /** Highest / lowest price since entry before this step (trailing stops); null: none yet. */
   highWater: number | null;
   lowWater: number | null;
-  /** Exit levels attached by the opening order, dollars. */
+  /** Exit levels attached by the opening order or set_exits, dollars (the rest of the plan: exits.ts). */
   stop: number | null;
   target: number | null;
 }
 
-export interface RestingOrder {
+export interface RestingOrder extends OrderBracket {
   order_id: number;
   side: Side;
   symbol: string;
@@ -101,13 +102,13 @@ export interface StepMarket {
   sessionCloses: Array<{ date: string; at: Date; prices: Record<string, number | null> }>;
 }
 
-export interface ClockFill {
+export interface ClockFill extends OrderBracket {
   /** The resting limit order that filled, or null: a new market order (an exit) to record. */
   order_id: number | null;
   side: Side;
   symbol: string;
   quantity: number;
-  /** 'limit', 'stop_loss', 'take_profit', or the exit rule's name. */
+  /** 'limit', 'stop_loss', 'take_profit', 'take_profit_2', 'trailing_stop', or the exit rule's name. */
   trigger: string;
   reason: string;
   /** The fill's time: a bar's end (touched inside), a bar's start (gapped), the clock, or a session close. */
@@ -135,6 +136,8 @@ export interface ClockStepDecision {
   refused: ClockRefusal[];
   /** New water marks of positions still held. */
   waterMarks: Array<{ symbol: string; high: number | null; low: number | null }>;
+  /** Exit plans the step moved (a first target filled) of positions still held. */
+  plans: Array<{ symbol: string; plan: ExitPlan }>;
   /** Account value at each session close passed. */
   dayMarks: Array<{ date: string; valueCents: number }>;
   /** The model halts with this reason (margin_call or a breaker), or null. */
@@ -151,6 +154,10 @@ interface Exit {
   gapped: boolean;
   trigger: string;
   reason: string;
+  /** Shares to close (a first target's part); absent: the whole position. */
+  quantity?: number;
+  /** The plan of the rest after this exit (a first target filled). */
+  after?: ExitPlan;
 }
 
 const MINUTE_MS = 60_000;
@@ -193,8 +200,9 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     };
   };
 
+  const moved = new Set<string>();
   const record = (
-    o: { order_id: number | null; side: Side; symbol: string; quantity: number; stop_loss: number | null; take_profit: number | null },
+    o: OrderBracket & { order_id: number | null; side: Side; symbol: string; quantity: number; stop_loss: number | null; take_profit: number | null },
     terms: FillTerms,
     at: Date,
     trigger: string,
@@ -207,14 +215,14 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     realized = applied.realizedPnlCents;
     const prev = positions.get(o.symbol);
     if (applied.position) {
+      const plan = mergePlan(prev ? planOfPosition(prev) : null, planOf(o));
       positions.set(o.symbol, {
         symbol: o.symbol,
         ...applied.position,
         price: mark,
         highWater: prev?.highWater ?? null,
         lowWater: prev?.lowWater ?? null,
-        stop: o.stop_loss ?? prev?.stop ?? null,
-        target: o.take_profit ?? prev?.target ?? null,
+        ...plan,
       });
     } else positions.delete(o.symbol);
     const day = nyLocal(at).date;
@@ -226,11 +234,16 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   /** A market exit of the whole position at `trigger`: slippage against the trader, commission. */
   const exitAt = (p: ClockPosition, exit: Exit, at: Date) => {
     const side: Side = p.quantity > 0 ? 'sell' : 'cover';
-    const quantity = Math.abs(p.quantity);
+    const quantity = exit.quantity ?? Math.abs(p.quantity);
     const px = fillPrice(side, exit.price, model.slippage_bps);
     const terms: FillTerms = { price: px.price, slippagePerShare: px.slippagePerShare, commissionCents: commissionCents(quantity, model.commission_per_share) };
     const slip = px.slippagePerShare > 0 ? `; filled at ${formatPrice(px.price)} after ${model.slippage_bps} bps slippage` : '';
     record({ order_id: null, side, symbol: p.symbol, quantity, stop_loss: null, take_profit: null }, terms, at, exit.trigger, `${exit.reason}${slip}`, exit.price);
+    const rest = positions.get(p.symbol);
+    if (rest && exit.after) {
+      Object.assign(rest, exit.after);
+      moved.add(p.symbol);
+    }
   };
 
   const limitOn = (o: RestingOrder, bar: Bar, barStart: Date, end: Date) => {
@@ -283,6 +296,19 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
         reason: `Stop loss at ${formatPrice(p.stop!)} on ${p.symbol} ${attachedStop.gapped ? 'gapped through at the open' : 'touched'} in the bar at ${bar.t}; exit at ${formatPrice(attachedStop.price)}.`,
       };
     }
+    const plan = planOfPosition(p);
+    if (plan.trailingPct !== null) {
+      const mark = trailingMark(p, bar.o);
+      const lvl = trailingLevel(long, plan.trailingPct, mark);
+      const hit = levelHit(bar, lvl, long ? 'below' : 'above');
+      if (hit) {
+        return {
+          ...hit,
+          trigger: 'trailing_stop',
+          reason: `Trailing stop ${formatPct(plan.trailingPct)} ${long ? 'below the high' : 'above the low'} of ${formatPrice(mark)} is ${formatPrice(lvl)} on ${p.symbol}; ${hit.gapped ? 'the bar gapped through it at the open' : 'touched'} in the bar at ${bar.t}; exit at ${formatPrice(hit.price)}.`,
+        };
+      }
+    }
     const high = p.highWater ?? p.avgCost;
     const low = p.lowWater ?? p.avgCost;
     const [signal] = exitSignals({
@@ -294,12 +320,22 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     const ruleStop = signal && signal.code !== 'TAKE_PROFIT' ? signal : null;
     const gappedAt = (price: number) => priceTicks(price) === priceTicks(bar.o);
     if (ruleStop) return { price: ruleStop.price, gapped: gappedAt(ruleStop.price), trigger: ruleStop.ruleName, reason: ruleStop.reason };
-    const attachedTarget = p.target !== null ? levelHit(bar, p.target, long ? 'above' : 'below') : null;
-    if (attachedTarget) {
+    const live = liveTarget(plan);
+    const attachedTarget = live ? levelHit(bar, live.level, long ? 'above' : 'below') : null;
+    if (live && attachedTarget) {
+      const first = live.which === 'take_profit';
+      const quantity = first ? firstTargetQuantity(p.quantity, plan) : Math.abs(p.quantity);
+      const part = quantity < Math.abs(p.quantity);
       return {
         ...attachedTarget,
-        trigger: 'take_profit',
-        reason: `Take profit at ${formatPrice(p.target!)} on ${p.symbol} ${attachedTarget.gapped ? 'gapped through at the open' : 'reached'} in the bar at ${bar.t}; exit at ${formatPrice(attachedTarget.price)}.`,
+        trigger: live.which,
+        quantity,
+        after: first && part ? afterFirstTarget(plan, p.avgCost) : undefined,
+        reason:
+          `${first ? (plan.target2 !== null || part ? 'First target' : 'Take profit') : 'Second target'} at ${formatPrice(live.level)} on ${p.symbol} ` +
+          `${attachedTarget.gapped ? 'gapped through at the open' : 'reached'} in the bar at ${bar.t}; ` +
+          `${part ? `closing ${quantity} of ${Math.abs(p.quantity)} shares` : 'exit'} at ${formatPrice(attachedTarget.price)}` +
+          `${part && plan.breakeven ? `; the stop moves to the ${formatPrice(p.avgCost)} average entry` : ''}.`,
       };
     }
     if (signal) return { price: signal.price, gapped: gappedAt(signal.price), trigger: signal.ruleName, reason: signal.reason };
@@ -322,9 +358,13 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
           if (p) {
             const exit = exitOn(p, bar);
             if (exit) exitAt(p, exit, exit.gapped ? start : end);
-            else {
-              p.highWater = Math.max(p.highWater ?? -Infinity, bar.h ?? bar.o);
-              p.lowWater = Math.min(p.lowWater ?? Infinity, bar.l ?? bar.o);
+            const rest = positions.get(symbol);
+            // after a first target: the rest meets its levels at this open only if it gapped (module notes)
+            const again = rest && exit?.after && exit.gapped ? exitOn(rest, openOnly(bar)) : null;
+            if (rest && again) exitAt(rest, again, start);
+            else if (rest && (!exit || exit.after)) {
+              rest.highWater = Math.max(rest.highWater ?? -Infinity, bar.h ?? bar.o);
+              rest.lowWater = Math.min(rest.lowWater ?? Infinity, bar.l ?? bar.o);
             }
           }
           if (bar.c !== null) lastPrice.set(symbol, bar.c);
@@ -382,6 +422,9 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     if (p) {
       const exit = exitOn(p, bar);
       if (exit) exitAt(p, exit, state.clock);
+      const rest = positions.get(symbol);
+      const again = rest && exit?.after ? exitOn(rest, bar) : null;
+      if (rest && again) exitAt(rest, again, state.clock);
     }
   }
 
@@ -425,6 +468,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     fills,
     refused,
     waterMarks: [...positions.values()].map((p) => ({ symbol: p.symbol, high: p.highWater, low: p.lowWater })),
+    plans: [...positions.values()].filter((p) => moved.has(p.symbol)).map((p) => ({ symbol: p.symbol, plan: planOfPosition(p) })),
     dayMarks,
     haltReason,
     cashCents: cash,
@@ -432,6 +476,11 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     positions: [...positions.values()],
     valueCents,
   };
+}
+
+/** The bar's open alone: what a gap shows before anything else trades. */
+function openOnly(bar: Bar): Bar {
+  return { t: bar.t, o: bar.o, h: null, l: null, c: null, v: null };
 }
 
 function notional(quantity: number, price: number): number {

@@ -54,6 +54,8 @@ export interface ActionPosition {
   lowWater: number | null;
   stopPrice: number | null;
   targetPrice: number | null;
+  /** The second target (issue 18), adjusted like the first. */
+  target2Price?: number | null;
 }
 
 export interface ActionOrder {
@@ -212,6 +214,7 @@ export function applyCorporateActions(input: ActionsInput): ActionsResult {
       p.lowWater = dividePrice(p.lowWater, to, from);
       p.stopPrice = dividePrice(p.stopPrice, to, from);
       p.targetPrice = dividePrice(p.targetPrice, to, from);
+      if (p.target2Price != null) p.target2Price = dividePrice(p.target2Price, to, from);
       const lieuText = lieu > 0 ? `; ${Number(rem) / Number(from)} share paid in lieu, $${(lieu / 100).toFixed(2)}` : '';
       events.push({
         kind: 'split',

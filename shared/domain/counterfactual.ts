@@ -23,6 +23,7 @@ import type { ClockPosition, ClockStepDecision, RestingOrder } from './clock-ste
 import type { ActionsInput, ActionsResult } from './corporate-actions.js';
 import type { BookedFill, DecideModel, OrderDecision, OrderRecordFields, OrderRequestShape, OrderState, OrderStatus } from './decide.js';
 import type { Rejection } from './gates.js';
+import { mergePlan, planChanges, planOf, planOfPosition, planProblems, type ExitChanges } from './exits.js';
 import { notionalCents } from './money.js';
 import { nyLocal, nyToUtc } from './ny-time.js';
 import { portfolioValueCents } from './rules/engine.js';
@@ -40,7 +41,16 @@ export interface RecordedOrder extends OrderRecordFields {
 export type AgentEvent =
   | { kind: 'order'; at: number; wall: number; order: RecordedOrder }
   | { kind: 'approve' | 'approver_reject' | 'cancel'; at: number; wall: number; order_id: number; by: string }
-  | { kind: 'state'; at: number; wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null };
+  | { kind: 'state'; at: number; wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null }
+  | { kind: 'exits'; at: number; wall: number; symbol: string; changes: ExitChanges };
+
+/** A set_exits the run recorded: its wall time, run clock and the fields given. */
+export interface RecordedExitChange {
+  wall: number;
+  clock: number;
+  symbol: string;
+  changes: ExitChanges;
+}
 
 /** A (wall clock, run clock) pair recorded by the run: an order, a fill or a reasoning entry. */
 export interface ClockMark {
@@ -65,8 +75,10 @@ export function agentScript(
   marks: readonly ClockMark[],
   states: ReadonlyArray<{ wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null }> = [],
   start = 0,
+  exits: readonly RecordedExitChange[] = [],
 ): AgentEvent[] {
   const out: AgentEvent[] = [];
+  for (const x of exits) out.push({ kind: 'exits', at: x.clock, wall: x.wall, symbol: x.symbol, changes: x.changes });
   for (const c of states) out.push({ kind: 'state', at: runClockAt(marks, c.wall, start), wall: c.wall, state: c.state, reason: c.reason });
   for (const o of orders) {
     const at = Date.parse(o.clock);
@@ -270,6 +282,10 @@ export function intentOf(order: RecordedOrder, heldQuantity: number): { req: Ord
       limit_price: order.limit_price,
       stop_loss: order.stop_loss,
       take_profit: order.take_profit,
+      take_profit_2: order.take_profit_2,
+      first_target_fraction: order.first_target_fraction,
+      breakeven_after_first_target: order.breakeven_after_first_target,
+      trailing_stop_pct: order.trailing_stop_pct,
     },
     cut: quantity !== order.quantity,
   };
@@ -302,6 +318,10 @@ export function applyOrderDecision(book: ReplayBook, orderId: number, req: Order
       limit_price: req.limit_price!,
       stop_loss: req.stop_loss ?? null,
       take_profit: req.take_profit ?? null,
+      take_profit_2: req.take_profit_2 ?? null,
+      first_target_fraction: req.first_target_fraction ?? null,
+      breakeven_after_first_target: req.breakeven_after_first_target ?? null,
+      trailing_stop_pct: req.trailing_stop_pct ?? null,
     });
   }
   if (d.status === 'pending_approval') book.pending.set(orderId, req);
@@ -317,8 +337,7 @@ export function applyOrderDecision(book: ReplayBook, orderId: number, req: Order
         price: d.estimate.marketPrice ?? d.fill.price,
         highWater: prev?.highWater ?? null,
         lowWater: prev?.lowWater ?? null,
-        stop: (opening ? req.stop_loss : null) ?? prev?.stop ?? null,
-        target: (opening ? req.take_profit : null) ?? prev?.target ?? null,
+        ...mergePlan(prev ? planOfPosition(prev) : null, opening ? planOf(req) : {}),
       });
     } else book.positions.delete(req.symbol);
     book.fills.push({
@@ -414,6 +433,18 @@ export function markPoint(book: ReplayBook, clock: number, priceOf: (symbol: str
     if (cashPct < 0.02) x.lowCashPoints++;
   }
   return value;
+}
+
+/**
+ * set_exits in memory, as the live tool judges it at `price`: the plan of the position held
+ * then moves, or nothing happens (no position, or a plan that cannot stand there).
+ */
+export function applyExitChange(book: ReplayBook, symbol: string, changes: ExitChanges, price: number | null): void {
+  const p = book.positions.get(symbol);
+  if (!p || price === null) return;
+  const plan = mergePlan(planOfPosition(p), planChanges(changes));
+  if (planProblems(p.quantity > 0, plan, price, 'the price now', symbol).length) return;
+  book.positions.set(symbol, { ...p, ...plan });
 }
 
 /** An approver's refusal, worded as approve_order words it. */
@@ -554,6 +585,7 @@ export function actionsInput(book: ReplayBook): Pick<ActionsInput, 'account' | '
       lowWater: p.lowWater,
       stopPrice: p.stop,
       targetPrice: p.target,
+      target2Price: p.target2 ?? null,
     })),
     orders: [
       ...[...book.resting.values()].map((o) => ({ orderId: o.order_id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price, stopLoss: o.stop_loss, takeProfit: o.take_profit })),
@@ -580,8 +612,10 @@ export function applyActionsResult(book: ReplayBook, r: ActionsResult): void {
         price: prev?.price ?? p.avgCost,
         highWater: p.highWater,
         lowWater: p.lowWater,
+        ...(prev ? planOfPosition(prev) : {}),
         stop: p.stopPrice,
         target: p.targetPrice,
+        target2: p.target2Price ?? null,
       });
     }
   }

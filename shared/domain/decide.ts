@@ -14,6 +14,7 @@
 //   model with reason margin_call; else a breaker reached by the fill halts it.
 // - Every money figure is integer cents; prices are dollars with 4 dp (money.ts).
 import { accountFigures, applyFill, type AccountFigures, type AppliedFill, type LedgerFill } from './ledger.js';
+import type { OrderBracket } from './exits.js';
 import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from './fills.js';
 import { checkOrder, drawdownBreach, type GateModel, type Rejection } from './gates.js';
 import { formatCents, formatPrice, fromCents } from './money.js';
@@ -53,14 +54,13 @@ export interface OrderState extends PortfolioSnapshot {
   ordersLastMinute: number;
 }
 
-export interface OrderRequestShape {
+/** An order's request: the bracket (exits.ts) attaches to an opening order's position when it fills. */
+export interface OrderRequestShape extends OrderBracket {
   side: Side;
   symbol: string;
   quantity: number;
   order_type: 'market' | 'limit';
   limit_price?: number | null;
-  stop_loss?: number | null;
-  take_profit?: number | null;
 }
 
 export type DecidedStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 'validated';
@@ -73,7 +73,9 @@ export type OrderStatus = DecidedStatus | 'cancelled' | 'expired';
  * read them: the request (absent prices null), the run clock and wall clock at placement (UTC
  * ISO), the outcome and who decided it.
  */
-export interface OrderRecordFields extends Required<OrderRequestShape> {
+export interface OrderRecordFields
+  extends Required<Omit<OrderRequestShape, Exclude<keyof OrderBracket, 'stop_loss' | 'take_profit'>>>,
+    Omit<OrderBracket, 'stop_loss' | 'take_profit'> {
   order_id: number;
   /** Run clock at placement. */
   clock: string;

@@ -9,17 +9,15 @@ import { nyLocal, nyToUtc } from '../domain/ny-time.js';
 import type { RuleRecord, Side } from '../domain/types.js';
 import type { StoredPosition } from './accounts.js';
 import { getModelById, type Model } from './models.js';
-import { expirePendingStatement } from './orders.js';
+import { expirePendingStatement, planFromRow } from './orders.js';
+import type { ExitPlan, OrderBracket } from '../domain/exits.js';
 import { num, numOrNull } from './rows.js';
 import { loadActiveRules } from './rules.js';
 
-export interface ClockBookPosition extends StoredPosition {
-  /** Attached exit levels, dollars. */
-  stop: number | null;
-  target: number | null;
-}
+/** A held position with its exit plan (exits.ts). */
+export interface ClockBookPosition extends StoredPosition, ExitPlan {}
 
-export interface ClockBookOrder {
+export interface ClockBookOrder extends OrderBracket {
   order_id: number;
   status: 'open' | 'pending_approval';
   side: Side;
@@ -67,12 +65,14 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
   const rules = loadActiveRules(tx, run.model_id);
   const account = known.account ? Promise.resolve([known.account]) : tx`select cash, realized_pnl, peak_value, initial_cash from runs where id = ${runId}`;
   const positions = tx`
-    select symbol, quantity, cost_basis, avg_cost, high_water, low_water, stop_price, target_price
+    select symbol, quantity, cost_basis, avg_cost, high_water, low_water, stop_price, target_price,
+           target_price_2, first_target_fraction, breakeven_after_first_target, trailing_stop_pct, first_target_filled
     from positions where run_id = ${runId} and quantity <> 0 order by symbol`;
   // pending approvals past their time expire first (a CTE: the select excludes them)
   const orders = tx`
     with expired as (${expirePendingStatement(tx, run.model_id)})
-    select id, status, side, symbol, quantity, limit_price, stop_loss, take_profit from orders
+    select id, status, side, symbol, quantity, limit_price, stop_loss, take_profit,
+           take_profit_2, first_target_fraction, breakeven_after_first_target, trailing_stop_pct from orders
     where run_id = ${runId} and status in ('open', 'pending_approval') and id not in (select id from expired) order by id`;
   const counts = tx`
     select
@@ -99,8 +99,7 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
       avgCost: num(r.avg_cost),
       highWater: numOrNull(r.high_water),
       lowWater: numOrNull(r.low_water),
-      stop: numOrNull(r.stop_price),
-      target: numOrNull(r.target_price),
+      ...planFromRow(r),
     })),
     orders: (await orders).map((r) => ({
       order_id: r.id,
@@ -111,6 +110,10 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
       limit_price: numOrNull(r.limit_price),
       stop_loss: numOrNull(r.stop_loss),
       take_profit: numOrNull(r.take_profit),
+      take_profit_2: numOrNull(r.take_profit_2),
+      first_target_fraction: numOrNull(r.first_target_fraction),
+      breakeven_after_first_target: r.breakeven_after_first_target === true,
+      trailing_stop_pct: numOrNull(r.trailing_stop_pct),
     })),
     dayStartValueCents: c!.day_start_value === null || c!.day_start_value === undefined ? toCents(a!.initial_cash) : toCents(c!.day_start_value),
     tradesInRun: c!.trades_in_run,

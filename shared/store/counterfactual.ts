@@ -2,10 +2,11 @@
 // the (wall clock, run clock) marks that date approvals and cancellations, and the rule
 // set and settings frozen in its strategy snapshot. Read only.
 import type { Q } from '../db/database.js';
-import type { ClockMark, RecordedOrder } from '../domain/counterfactual.js';
+import type { ClockMark, RecordedExitChange, RecordedOrder } from '../domain/counterfactual.js';
 import type { OrderStatus } from '../domain/decide.js';
 import type { DecideModel } from '../domain/decide.js';
 import type { RuleCategory, RuleRecord } from '../domain/types.js';
+import { bracketFromRow } from './orders.js';
 import { iso, num, numOrNull } from './rows.js';
 import type { StrategySnapshot } from './runs.js';
 
@@ -13,6 +14,7 @@ import type { StrategySnapshot } from './runs.js';
 export async function loadRecordedOrders(sql: Q, runId: number): Promise<RecordedOrder[]> {
   const rows = await sql`
     select o.id, o.side, o.symbol, o.quantity, o.order_type, o.limit_price, o.stop_loss, o.take_profit, o.clock, o.created_at,
+           o.take_profit_2, o.first_target_fraction, o.breakeven_after_first_target, o.trailing_stop_pct,
            (case when o.status = 'pending_approval' and o.expires_at <= clock_timestamp() then 'expired' else o.status end) as status,
            o.rejections, o.decided_by, o.decided_at, o.closes_position, f.price as f_price, f.quantity as f_quantity, f.clock as f_clock
     from orders o left join fills f on f.order_id = o.id
@@ -27,6 +29,7 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
     limit_price: numOrNull(r.limit_price),
     stop_loss: numOrNull(r.stop_loss),
     take_profit: numOrNull(r.take_profit),
+    ...bracketFromRow(r),
     clock: iso(r.clock)!,
     created_at: iso(r.created_at)!,
     status: r.status as OrderStatus,
@@ -36,6 +39,12 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
     decided_at: iso(r.decided_at),
     closes_position: r.closes_position === true,
   }));
+}
+
+/** Every set_exits of the run, in the order they were made. */
+export async function loadExitChanges(sql: Q, runId: number): Promise<RecordedExitChange[]> {
+  const rows = await sql`select symbol, clock, created_at, changes from position_exit_changes where run_id = ${runId} order by id`;
+  return rows.map((r) => ({ wall: new Date(r.created_at).getTime(), clock: new Date(r.clock).getTime(), symbol: r.symbol, changes: r.changes }));
 }
 
 /** (wall clock, run clock) of every order, fill, reasoning entry and equity point (clock step) of the run. */

@@ -3,6 +3,7 @@ import type { Q } from '../db/database.js';
 import type { Rejection } from '../domain/gates.js';
 import { centsToDecimal, toCents } from '../domain/money.js';
 import type { BookedFill, OrderRecordFields, OrderRequestShape, OrderStatus } from '../domain/decide.js';
+import type { ExitPlan, OrderBracket } from '../domain/exits.js';
 import { notFound } from '../mcp/errors.js';
 import { iso, num, numOrNull } from './rows.js';
 
@@ -16,6 +17,10 @@ export interface OrderRow extends OrderRecordFields {
   source: string;
   expires_at: string | null;
   decision_note: string | null;
+  take_profit_2: number | null;
+  first_target_fraction: number | null;
+  breakeven_after_first_target: boolean;
+  trailing_stop_pct: number | null;
   fill: { price: number; commission: number; slippage: number; cash_change: number; realized_pnl: number; clock: string } | null;
 }
 
@@ -46,6 +51,7 @@ function toOrder(r: Record<string, any>): OrderRow {
     limit_price: numOrNull(r.limit_price),
     stop_loss: numOrNull(r.stop_loss),
     take_profit: numOrNull(r.take_profit),
+    ...bracketFromRow(r),
     status: r.effective_status ?? r.status,
     rejections: r.rejections ?? [],
     reasoning: r.reasoning ?? null,
@@ -66,6 +72,16 @@ function toOrder(r: Record<string, any>): OrderRow {
             realized_pnl: num(r.f_realized),
             clock: iso(r.f_clock)!,
           },
+  };
+}
+
+/** The bracket columns of an order row beyond stop_loss and take_profit (migration 017). */
+export function bracketFromRow(r: Record<string, any>) {
+  return {
+    take_profit_2: numOrNull(r.take_profit_2),
+    first_target_fraction: numOrNull(r.first_target_fraction),
+    breakeven_after_first_target: r.breakeven_after_first_target === true,
+    trailing_stop_pct: numOrNull(r.trailing_stop_pct),
   };
 }
 
@@ -217,28 +233,60 @@ export async function setAccount(sql: Q, runId: number, cashCents: number, reali
   await sql`update runs set cash = ${centsToDecimal(cashCents)}, realized_pnl = ${centsToDecimal(realizedCents)} where id = ${runId}`;
 }
 
+/**
+ * The position after a fill (null: flat, the row goes). `exits`: the bracket of an opening
+ * order; each field given replaces the position's, the rest stay (exits.ts mergePlan).
+ */
 export async function writePosition(
   sql: Q,
   runId: number,
   symbol: string,
   position: { quantity: number; costCents: number; avgCost: number } | null,
   clock: Date,
-  exits: { stop_price?: number | null; target_price?: number | null } = {},
+  exits: OrderBracket = {},
 ): Promise<void> {
   if (!position) {
     await sql`delete from positions where run_id = ${runId} and symbol = ${symbol}`;
     return;
   }
   await sql`
-    insert into positions (run_id, symbol, quantity, cost_basis, avg_cost, opened_at, stop_price, target_price)
+    insert into positions (run_id, symbol, quantity, cost_basis, avg_cost, opened_at, stop_price, target_price,
+                           target_price_2, first_target_fraction, breakeven_after_first_target, trailing_stop_pct)
     values (${runId}, ${symbol}, ${position.quantity}, ${centsToDecimal(position.costCents)}, ${position.avgCost}, ${clock},
-            ${exits.stop_price ?? null}, ${exits.target_price ?? null})
+            ${exits.stop_loss ?? null}, ${exits.take_profit ?? null}, ${exits.take_profit_2 ?? null},
+            ${exits.first_target_fraction ?? null}, ${exits.breakeven_after_first_target === true}, ${exits.trailing_stop_pct ?? null})
     on conflict (run_id, symbol) do update set
       quantity = excluded.quantity,
       cost_basis = excluded.cost_basis,
       avg_cost = excluded.avg_cost,
       stop_price = coalesce(excluded.stop_price, positions.stop_price),
-      target_price = coalesce(excluded.target_price, positions.target_price)`;
+      target_price = coalesce(excluded.target_price, positions.target_price),
+      target_price_2 = coalesce(excluded.target_price_2, positions.target_price_2),
+      first_target_fraction = coalesce(excluded.first_target_fraction, positions.first_target_fraction),
+      breakeven_after_first_target = excluded.breakeven_after_first_target or positions.breakeven_after_first_target,
+      trailing_stop_pct = coalesce(excluded.trailing_stop_pct, positions.trailing_stop_pct)`;
+}
+
+/** The whole exit plan of a held position (set_exits, a first target that filled). */
+export async function setPositionPlan(sql: Q, runId: number, symbol: string, plan: ExitPlan): Promise<void> {
+  await sql`
+    update positions set stop_price = ${plan.stop}, target_price = ${plan.target}, target_price_2 = ${plan.target2},
+      first_target_fraction = ${plan.firstTargetFraction}, breakeven_after_first_target = ${plan.breakeven},
+      trailing_stop_pct = ${plan.trailingPct}, first_target_filled = ${plan.firstTargetFilled}
+    where run_id = ${runId} and symbol = ${symbol}`;
+}
+
+/** A position row's exit plan (stop_price … first_target_filled, migrations 003 and 017). */
+export function planFromRow(r: Record<string, any>): ExitPlan {
+  return {
+    stop: numOrNull(r.stop_price),
+    target: numOrNull(r.target_price),
+    target2: numOrNull(r.target_price_2),
+    firstTargetFraction: numOrNull(r.first_target_fraction),
+    breakeven: r.breakeven_after_first_target === true,
+    trailingPct: numOrNull(r.trailing_stop_pct),
+    firstTargetFilled: r.first_target_filled === true,
+  };
 }
 
 /** One position of a run with its exact cost basis, or null when flat. */
@@ -257,9 +305,10 @@ export async function setWaterMarks(sql: Q, runId: number, symbol: string, high:
   await sql`update positions set high_water = ${high}, low_water = ${low} where run_id = ${runId} and symbol = ${symbol}`;
 }
 
-export async function positionExits(sql: Q, runId: number): Promise<Map<string, { stop: number | null; target: number | null }>> {
-  const rows = await sql`select symbol, stop_price, target_price from positions where run_id = ${runId}`;
-  return new Map(rows.map((r) => [r.symbol as string, { stop: numOrNull(r.stop_price), target: numOrNull(r.target_price) }]));
+/** The exit plan of each held position of a run, by symbol. */
+export async function positionPlans(sql: Q, runId: number): Promise<Map<string, ExitPlan>> {
+  const rows = await sql`select * from positions where run_id = ${runId}`;
+  return new Map(rows.map((r) => [r.symbol as string, planFromRow(r)]));
 }
 
 /**

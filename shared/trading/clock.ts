@@ -19,7 +19,7 @@ import { applySplits, type Split } from '../market/polygon.js';
 import type { MarkedAccount } from '../store/accounts.js';
 import { readClockBook, type ClockBook, type ClockBookKnown } from '../store/clock-book.js';
 import { insertOrderWithFill } from '../store/order-book.js';
-import { setAccount, setOrderStatus, setWaterMarks, writePosition } from '../store/orders.js';
+import { setAccount, setOrderStatus, setPositionPlan, setWaterMarks, writePosition } from '../store/orders.js';
 import type { RunRow } from '../store/runs.js';
 import { decideModel, haltModel, persistFill } from './orders.js';
 import { applyCorporateActionsStep } from './corporate-actions.js';
@@ -196,6 +196,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
   }
   for (const r of d.refused) writes.push(setOrderStatus(tx, r.order_id, 'rejected', { rejections: r.rejections }));
   for (const w of d.waterMarks) writes.push(setWaterMarks(tx, run.run_id, w.symbol, w.high, w.low));
+  for (const p of d.plans) writes.push(setPositionPlan(tx, run.run_id, p.symbol, p.plan));
   for (const m of d.dayMarks) {
     writes.push(tx`
       insert into day_marks (run_id, day, close_value) values (${run.run_id}, ${m.date}, ${centsToDecimal(m.valueCents)})
@@ -222,7 +223,7 @@ export function dividendCash(events: readonly ActionEvent[]): { at: Date; cents:
 function actionsState(book: ClockBook) {
   return {
     account: { cashCents: book.cashCents, realizedPnlCents: book.realizedPnlCents },
-    positions: book.positions.map((p) => ({ symbol: p.symbol, quantity: p.quantity, costCents: p.costCents, highWater: p.highWater, lowWater: p.lowWater, stopPrice: p.stop, targetPrice: p.target })),
+    positions: book.positions.map((p) => ({ symbol: p.symbol, quantity: p.quantity, costCents: p.costCents, highWater: p.highWater, lowWater: p.lowWater, stopPrice: p.stop, targetPrice: p.target, target2Price: p.target2 })),
     orders: book.orders.map((o) => ({ orderId: o.order_id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price, stopLoss: o.stop_loss, takeProfit: o.take_profit })),
   };
 }

@@ -45,7 +45,7 @@ export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow,
   const touched = new Set(result.events.map((e) => e.symbol));
   for (const p of result.positions) {
     if (!touched.has(p.symbol)) continue;
-    await writePosition(tx, run.run_id, p.symbol, p.quantity === 0 ? null : p, clock, { stop_price: p.stopPrice, target_price: p.targetPrice });
+    await writePosition(tx, run.run_id, p.symbol, p.quantity === 0 ? null : p, clock, { stop_loss: p.stopPrice, take_profit: p.targetPrice, take_profit_2: p.target2Price });
     if (p.quantity !== 0) await setWaterMarks(tx, run.run_id, p.symbol, p.highWater, p.lowWater);
   }
   for (const o of result.orders) {

@@ -11,6 +11,7 @@ import {
   actionsInput,
   agentScript,
   applyActionsResult,
+  applyExitChange,
   applyOrderDecision,
   applyStepDecision,
   approverRejection,
@@ -44,7 +45,7 @@ import { loadStepMarket, stepTimespan, type ClosedBetween } from './clock.js';
 import { actionKey, loadDueActions } from './corporate-actions.js';
 import { createMarket, type Market, type Quote } from '../market/market.js';
 import { loadEquityCurve, loadRunFills, runMetrics, type RunFill, type RunMetrics } from '../store/analyst.js';
-import { loadClockMarks, loadRecordedOrders, loadStateChanges, snapshotModel, snapshotRules } from '../store/counterfactual.js';
+import { loadClockMarks, loadExitChanges, loadRecordedOrders, loadStateChanges, snapshotModel, snapshotRules } from '../store/counterfactual.js';
 import type { RunRow } from '../store/runs.js';
 import { dividendCash, valueAtCents } from './clock.js';
 
@@ -102,13 +103,14 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
   const market = storedMarket(deps);
   const model: DecideModel = { ...snapshotModel(run.strategy_snapshot), ...definedOnly(settings) };
   const ruleSet = rules ?? snapshotRules(run.strategy_snapshot);
-  const [orders, marks, originalPoints, states] = await Promise.all([
+  const [orders, marks, originalPoints, states, exitChanges] = await Promise.all([
     loadRecordedOrders(sql, run.run_id),
     loadClockMarks(sql, run.run_id),
     loadEquityCurve(sql, run),
     loadStateChanges(sql, run.run_id),
+    loadExitChanges(sql, run.run_id),
   ]);
-  const script = agentScript(orders, marks, states, Date.parse(originalPoints[0]?.clock ?? run.started_at));
+  const script = agentScript(orders, marks, states, Date.parse(originalPoints[0]?.clock ?? run.started_at), exitChanges);
   const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
   const spans = new Map<string, Promise<Timespan | null>>();
   const timespanOf = (symbol: string) => {
@@ -169,6 +171,10 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       const d = decideOrder(state, req, { close: o.closes_position === true });
       applyOrderDecision(book, o.order_id, req, d, clock);
       if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) notePlaced(book, ev.wall);
+      return;
+    }
+    if (ev.kind === 'exits') {
+      applyExitChange(book, ev.symbol, ev.changes, await priceAt(ev.symbol, ev.at));
       return;
     }
     if (ev.kind === 'state') {

@@ -7,6 +7,7 @@ import type { AuthContext } from '../auth/keys.js';
 import { settleAll, type Tx } from '../db/database.js';
 import { decideOrder, type AccountAfter, type BookPosition, type DecideModel, type DecideOptions, type OrderState } from '../domain/decide.js';
 import { isMarketOpen, type Rejection } from '../domain/gates.js';
+import { bracketShapeProblem, planOf, type OrderBracket } from '../domain/exits.js';
 import { accountFigures, type AppliedFill } from '../domain/ledger.js';
 import { fromCents, notionalCents, roundPrice, toCents } from '../domain/money.js';
 import { portfolioValueCents } from '../domain/rules/engine.js';
@@ -37,15 +38,13 @@ import { recordBreakerThreats } from '../store/threats.js';
 
 export const APPROVAL_MINUTES = 15;
 
-export interface OrderRequest {
+export interface OrderRequest extends OrderBracket {
   model_id: number;
   side: Side;
   symbol: string;
   quantity: number;
   order_type: 'market' | 'limit';
   limit_price?: number;
-  stop_loss?: number;
-  take_profit?: number;
   reasoning?: string;
   client_order_id?: string;
 }
@@ -139,7 +138,7 @@ export interface FillDone {
 export async function persistFill(
   tx: Tx,
   runId: number,
-  order: { order_id: number; side: Side; symbol: string; quantity: number; stop_loss?: number | null; take_profit?: number | null },
+  order: OrderBracket & { order_id: number; side: Side; symbol: string; quantity: number },
   fill: FillDone,
   applied: AppliedFill,
   clock: Date,
@@ -148,7 +147,7 @@ export async function persistFill(
   // Issued without awaiting in between: one round trip, executed in this order.
   await settleAll([
     setAccount(tx, runId, applied.cashCents, applied.realizedPnlCents),
-    writePosition(tx, runId, order.symbol, applied.position, clock, opening ? { stop_price: order.stop_loss, target_price: order.take_profit } : {}),
+    writePosition(tx, runId, order.symbol, applied.position, clock, opening ? order : {}),
     insertFill(tx, {
       order_id: order.order_id,
       run_id: runId,
@@ -267,7 +266,7 @@ export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRe
     if (filled) {
       writes.push(setAccount(tx, run!.run_id, filled.applied.cashCents, filled.applied.realizedPnlCents));
       const opening = req.side === 'buy' || req.side === 'short';
-      writes.push(writePosition(tx, run!.run_id, req.symbol, filled.applied.position, state.clock, opening ? { stop_price: req.stop_loss, target_price: req.take_profit } : {}));
+      writes.push(writePosition(tx, run!.run_id, req.symbol, filled.applied.position, state.clock, opening ? req : {}));
       if (d.haltReason) writes.push(haltModel(tx, deps, model.model_id, d.haltReason));
     }
     await settleAll(writes);
@@ -503,7 +502,10 @@ function validateShape(req: OrderRequest): void {
   if (req.order_type === 'market' && req.limit_price !== undefined) {
     throw new ToolError('BAD_ORDER', 'limit_price is only for order_type limit.');
   }
-  if ((req.stop_loss !== undefined || req.take_profit !== undefined) && (req.side === 'sell' || req.side === 'cover')) {
-    throw new ToolError('BAD_ORDER', 'stop_loss and take_profit attach to opening orders (buy or short).');
+  const bracket = planOf(req);
+  if (Object.keys(bracket).length && (req.side === 'sell' || req.side === 'cover')) {
+    throw new ToolError('BAD_ORDER', 'stop_loss, take_profit, take_profit_2, first_target_fraction, breakeven_after_first_target and trailing_stop_pct attach to opening orders (buy or short).');
   }
+  const problem = bracketShapeProblem(req.side === 'buy', bracket);
+  if (problem) throw new ToolError('BAD_ORDER', problem);
 }

@@ -9,7 +9,8 @@ import { loadPositions } from '../store/accounts.js';
 import { dailyLossLimitCents } from '../domain/rules/engine.js';
 import type { PortfolioSnapshot } from '../domain/types.js';
 import { getModelDetail, getOwnedModel, type Model } from '../store/models.js';
-import { countPending } from '../store/orders.js';
+import { countPending, positionPlans } from '../store/orders.js';
+import { liveExits, type LiveExits } from '../domain/exits.js';
 import { loadPortfolioSnapshot } from '../store/portfolio-snapshot.js';
 import { loadActiveRules } from '../store/rules.js';
 import { getOwnedRun, getRunningRun, latestRunId, type RunRow } from '../store/runs.js';
@@ -26,7 +27,8 @@ export interface PortfolioView {
   margin_used: number;
   /** A negative cash balance as a positive amount (0 when none): a debit halts the model (margin_call). */
   debit: number;
-  positions: PortfolioLine[];
+  /** exits: only on a position with an exit attached. */
+  positions: (PortfolioLine & { exits?: LiveExits })[];
   total_value: number;
   realized_pnl: number;
   unrealized_pnl: number;
@@ -87,6 +89,13 @@ async function valueRun(deps: Deps, model: Model, run: RunRow | null): Promise<{
   const prices = new Map<string, number>();
   for (const p of positions) prices.set(p.symbol, (await deps.market.priceAt(p.symbol, clock))?.price ?? p.avgCost);
   const marked = markPortfolio(toCents(run.cash), positions, (s) => prices.get(s)!);
+  const plans = await positionPlans(deps.sql, run.run_id);
+  const lines = marked.positions.map((line) => {
+    const p = positions.find((x) => x.symbol === line.symbol)!;
+    const plan = plans.get(line.symbol);
+    const any = plan && (plan.stop !== null || plan.target !== null || plan.target2 !== null || plan.trailingPct !== null);
+    return any ? { ...line, exits: liveExits({ ...p, price: line.price }, plan) } : line;
+  });
   const snapshot = await loadPortfolioSnapshot(deps.sql, run, run.initial_cash, deps.market, clock);
   const figures = figuresInDollars(accountFigures(toCents(run.cash), positions.map((p) => ({ quantity: p.quantity, price: prices.get(p.symbol)! })), model.short_margin_pct));
   return {
@@ -95,7 +104,7 @@ async function valueRun(deps: Deps, model: Model, run: RunRow | null): Promise<{
       run_id: run.run_id,
       ...figures,
       debit: run.cash < 0 ? -run.cash : 0,
-      positions: marked.positions,
+      positions: lines,
       total_value: fromCents(marked.totalValueCents),
       realized_pnl: run.realized_pnl,
       unrealized_pnl: fromCents(marked.unrealizedPnlCents),

@@ -5,7 +5,7 @@ import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { placeOrder } from '../../../shared/trading/orders.js';
 import { withApproval } from './ask-approval.js';
-import { orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
+import { fractionSchema, orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
 
 /** sell and cover close risk: they take no bracket (stop_loss/take_profit attach to opening orders). */
 export const closingOrderInput = {
@@ -25,7 +25,15 @@ export const orderInput = {
     .describe('Exit price in dollars (not a fraction): below the expected fill for a buy, above for a short; the clock fires it as a market order'),
   take_profit: priceSchema('take_profit')
     .optional()
-    .describe('Exit price in dollars (not a fraction): above the expected fill for a buy, below for a short; the clock fires it as a market order'),
+    .describe('First target, dollars (not a fraction): above the expected fill for a buy, below for a short; the clock fires it as a market order'),
+  take_profit_2: priceSchema('take_profit_2').optional().describe('Second target, dollars, beyond take_profit: closes the rest'),
+  first_target_fraction: fractionSchema('first_target_fraction', 'the part of the position take_profit closes')
+    .optional()
+    .describe('Part closed at take_profit, between 0 and 1 (default: all; half with take_profit_2)'),
+  breakeven_after_first_target: z.boolean().optional().describe('Move the stop to the average entry once take_profit fills'),
+  trailing_stop_pct: fractionSchema('trailing_stop_pct', 'the trail below the high (above the low for a short)')
+    .optional()
+    .describe('Trailing stop: a fraction (0.05 = 5%) below the high since the fill (above the low for a short)'),
 };
 
 const DESCRIPTIONS: Record<Side, string> = {

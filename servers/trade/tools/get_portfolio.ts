@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { portfolioView } from '../../../shared/trading/portfolio.js';
+import { liveExitsOutput } from './set_exits.js';
 
 export const getPortfolioTool = defineTool({
   name: 'get_portfolio',
   title: 'Get portfolio',
   description:
-    "Cash, positions at the clock's prices and P&L; model_id (its running or latest run) or run_id. Reg T style: margin_used = short value × (1 + short_margin_pct); buying_power = cash − margin_used; equity = cash + long − short value. Negative cash shows as debit and halts (margin_call). day_pnl from the previous session's close. Splits and dividends are applied on the clock (README). Dollars; UTC.",
+    "Cash, positions at the clock's prices and P&L; model_id (its running or latest run) or run_id. Reg T style: margin_used = short value × (1 + short_margin_pct); buying_power = cash − margin_used; equity = cash + long − short value. Negative cash is a debit (halts: margin_call). day_pnl from the previous close. exits: live stop, targets, trailing level, distances. Dollars; UTC.",
   scope: 'read',
   input: { model_id: idSchema('model_id').optional(), run_id: idSchema('run_id').optional() },
   output: {
@@ -21,7 +22,16 @@ export const getPortfolioTool = defineTool({
     margin_used: z.number(),
     debit: z.number().describe('Negative cash as a positive amount; 0 when none'),
     positions: z.array(
-      z.object({ symbol: z.string(), quantity: z.number(), avg_cost: z.number(), price: z.number(), market_value: z.number(), unrealized_pnl: z.number(), weight: z.number() }),
+      z.object({
+        symbol: z.string(),
+        quantity: z.number(),
+        avg_cost: z.number(),
+        price: z.number(),
+        market_value: z.number(),
+        unrealized_pnl: z.number(),
+        weight: z.number(),
+        exits: liveExitsOutput.optional().describe('Live exit levels (absent: none attached)'),
+      }),
     ),
     total_value: z.number(),
     realized_pnl: z.number(),

@@ -14,6 +14,12 @@ export const quantitySchema = z
 /** A share price at the US equity tick (defined with the other argument schemas). */
 export { priceSchema } from '../../../shared/mcp/schemas.js';
 
+/** A fraction strictly between 0 and 1 (refined, not exclusiveMinimum: CONTRACT §0). */
+export const fractionSchema = (what: string, meaning: string) =>
+  z
+    .number({ error: `${what} must be a number.` })
+    .refine((x) => x > 0 && x < 1, { error: `${what} must be between 0 and 1, both excluded (${meaning}; 0.5 = half).` });
+
 export const portfolioAfterOutput = z.object({ cash: z.number(), position_quantity: z.number(), total_value: z.number(), buying_power: z.number() });
 
 export const orderResultOutput = {
@@ -48,6 +54,10 @@ export const orderRowOutput = z.object({
   limit_price: z.number().nullable(),
   stop_loss: z.number().nullable(),
   take_profit: z.number().nullable(),
+  take_profit_2: z.number().nullable(),
+  first_target_fraction: z.number().nullable(),
+  breakeven_after_first_target: z.boolean(),
+  trailing_stop_pct: z.number().nullable(),
   status: z.string(),
   rejections: z.array(rejectionOutput),
   reasoning: z.string().nullable(),

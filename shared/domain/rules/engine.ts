@@ -499,6 +499,11 @@ function shifted(price: number, fraction: number, sign: 1 | -1): bigint {
 
 const ticksToPrice = (t: bigint) => Number(t) / TICKS_PER_DOLLAR;
 
+/** price × (1 + sign × fraction), half up to $0.0001, exactly: the level of a percentage stop or target. */
+export function shiftedPrice(price: number, fraction: number, sign: 1 | -1): number {
+  return ticksToPrice(shifted(price, fraction, sign));
+}
+
 function barRange(bar: Bar): { open: bigint; low: bigint; high: bigint } {
   const known = [bar.o, bar.h, bar.l, bar.c].filter((x): x is number => typeof x === 'number').map((x) => priceTicks(x));
   const open = priceTicks(bar.o);
