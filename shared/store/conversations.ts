@@ -16,6 +16,8 @@ export interface Turn {
   tool_calls: Record<string, unknown>[] | null;
   tool_call_id: string | null;
   created_at: string;
+  /** The API key (prefix) that wrote the turn; null before migration 019. */
+  written_by: string | null;
 }
 
 export interface NewTurn {
@@ -39,10 +41,11 @@ export async function ownConversation(sql: Q, userId: number, modelId: number, r
   }
 }
 
-export async function saveTurn(sql: Q, modelId: number, runId: number | undefined, turn: NewTurn): Promise<Turn> {
+/** `keyPrefix`: the API key that wrote the turn (its readers are told whose text it is). */
+export async function saveTurn(sql: Q, modelId: number, runId: number | undefined, turn: NewTurn, keyPrefix: string | null = null): Promise<Turn> {
   const [row] = await sql`
-    insert into conversation_turns (model_id, run_id, role, content, tool_calls, tool_call_id)
-    values (${modelId}, ${runId ?? null}, ${turn.role}, ${turn.content}, ${(turn.tool_calls ?? null) as any}, ${turn.tool_call_id ?? null})
+    insert into conversation_turns (model_id, run_id, role, content, tool_calls, tool_call_id, key_prefix)
+    values (${modelId}, ${runId ?? null}, ${turn.role}, ${turn.content}, ${(turn.tool_calls ?? null) as any}, ${turn.tool_call_id ?? null}, ${keyPrefix})
     returning *`;
   return toTurn(row!);
 }
@@ -74,5 +77,6 @@ function toTurn(r: Record<string, any>): Turn {
     tool_calls: r.tool_calls ?? null,
     tool_call_id: r.tool_call_id ?? null,
     created_at: iso(r.created_at)!,
+    written_by: r.key_prefix ?? null,
   };
 }

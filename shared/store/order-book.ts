@@ -122,8 +122,8 @@ export async function insertOrderWithFill(
              ${centsToDecimal(fill?.cashChangeCents ?? 0)}::numeric, ${centsToDecimal(fill?.realizedCents ?? 0)}::numeric, ${o.clock}
       from o where ${fill !== null}::boolean),
     r as (
-      insert into reasoning_log (run_id, reasoning_type, content, context, clock)
-      select ${o.run_id}, 'decision', ${reasoning?.content ?? ''}, ${tx.json((reasoning?.context ?? {}) as any)} || jsonb_build_object('order_id', o.id), ${o.clock}
+      insert into reasoning_log (run_id, reasoning_type, content, context, clock, key_prefix)
+      select ${o.run_id}, 'decision', ${reasoning?.content ?? ''}, ${tx.json((reasoning?.context ?? {}) as any)} || jsonb_build_object('order_id', o.id), ${o.clock}, ${o.key_prefix ?? null}
       from o where ${reasoning !== null}::boolean)
     select id from o`;
   return row!.id as number;

@@ -296,10 +296,11 @@ export async function listRuns(sql: Sql, userId: number, modelId: number, status
   });
 }
 
-export async function logReasoning(sql: Q, runId: number, type: string, content: string, context: unknown, clock: Date): Promise<number> {
+/** `keyPrefix`: the API key that wrote it (null: the system, e.g. a corporate action). */
+export async function logReasoning(sql: Q, runId: number, type: string, content: string, context: unknown, clock: Date, keyPrefix: string | null = null): Promise<number> {
   const [row] = await sql`
-    insert into reasoning_log (run_id, reasoning_type, content, context, clock)
-    values (${runId}, ${type}, ${content}, ${context === undefined ? null : (context as any)}, ${clock})
+    insert into reasoning_log (run_id, reasoning_type, content, context, clock, key_prefix)
+    values (${runId}, ${type}, ${content}, ${context === undefined ? null : (context as any)}, ${clock}, ${keyPrefix})
     returning id`;
   return row!.id as number;
 }
@@ -307,7 +308,7 @@ export async function logReasoning(sql: Q, runId: number, type: string, content:
 /** A run's reasoning ascending by id after `afterId` (shared/mcp/paging.ts), at most `limit`. */
 export async function getReasoning(sql: Q, runId: number, type: string | undefined, limit: number, afterId = 0) {
   const rows = await sql`
-    select id, reasoning_type, content, context, clock, created_at from reasoning_log
+    select id, reasoning_type, content, context, clock, created_at, key_prefix from reasoning_log
     where run_id = ${runId} ${type ? sql`and reasoning_type = ${type}` : sql``} and id > ${afterId}
     order by id limit ${limit}`;
   return rows.map((r) => ({
@@ -317,6 +318,8 @@ export async function getReasoning(sql: Q, runId: number, type: string | undefin
     context: (r.context ?? null) as Record<string, unknown> | null,
     clock: iso(r.clock)!,
     created_at: iso(r.created_at)!,
+    /** The API key (prefix) that wrote it; null for the system's entries and rows before migration 019. */
+    written_by: (r.key_prefix ?? null) as string | null,
   }));
 }
 

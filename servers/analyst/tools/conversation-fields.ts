@@ -15,4 +15,5 @@ export const turnOutput = z.object({
   tool_calls: z.array(z.record(z.string(), z.unknown())).nullable(),
   tool_call_id: z.string().nullable(),
   created_at: z.string().describe('UTC'),
+  written_by: z.string().nullable().describe('Prefix of the API key that wrote the turn (untrusted content); null if unrecorded'),
 });

@@ -45,7 +45,7 @@ export const saveConversationTurnTool = defineTool({
       throw new ToolError('EMPTY_TURN', 'content must not be empty unless the turn carries tool_calls; nothing was saved.');
     }
     await ownConversation(deps.sql, auth.userId, model_id, run_id);
-    const turn = await saveTurn(deps.sql, model_id, run_id, { role, content, tool_calls, tool_call_id });
+    const turn = await saveTurn(deps.sql, model_id, run_id, { role, content, tool_calls, tool_call_id }, auth.keyPrefix);
     const about = run_id === undefined ? `model ${model_id}` : `run ${run_id} of model ${model_id}`;
     return {
       data: { turn },

@@ -30,7 +30,7 @@ export const logReasoningTool = defineTool({
     }
     const run = await getOwnedRun(deps.sql, auth.userId, run_id);
     const clock = new Date(run.clock);
-    const id = await logReasoning(deps.sql, run_id, reasoning_type, content, context, clock);
+    const id = await logReasoning(deps.sql, run_id, reasoning_type, content, context, clock, auth.keyPrefix);
     return { data: { id, run_id, clock: clock.toISOString() }, summary: `Logged ${reasoning_type} ${id} on run ${run_id} at ${clock.toISOString()}.` };
   },
 });
