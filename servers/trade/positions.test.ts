@@ -338,3 +338,40 @@ describe('set_exits: move the exits of a held position', () => {
     await expectReplayed(run.run_id, 2);
   });
 });
+
+describe('modify_order: change a resting order in place', () => {
+  it('down-only quantity, a new limit with its history, a refusal that leaves it as it was, a fill at the new limit, a marketable change that fills now', async () => {
+    const { m, run } = await dayReplay('Modify', {}, ['PMLG']);
+    const resting = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 10, order_type: 'limit', limit_price: 95 });
+    expect(resting.status).toBe('open');
+    const up = await call(trade, 'modify_order', { order_id: resting.order_id, quantity: 10 });
+    expect(up).toMatchObject({ isError: true, text: "quantity must be between 1 and 9 (down only from the order's 10 shares); nothing was changed." });
+    const r = await ok(trade, 'modify_order', { order_id: resting.order_id, limit_price: 99.5, quantity: 6, reasoning: 'closer to the market' });
+    expect(r).toMatchObject({ modified: true, rejections: [], order: { order_id: resting.order_id, status: 'open', quantity: 6, limit_price: 99.5 } });
+    expect(r.order.changes).toHaveLength(1);
+    expect(r.order.changes[0]).toMatchObject({
+      clock: '2025-06-10T13:30:00.000Z', before: { limit_price: 95, quantity: 10 }, after: { limit_price: 99.5, quantity: 6 }, reasoning: 'closer to the market',
+    });
+    // halted: the change is refused and the order stays as it was
+    await ok(trade, 'halt_trading', { model_id: m.model_id, reason: 'pause' });
+    const refused = await ok(trade, 'modify_order', { order_id: resting.order_id, limit_price: 98 });
+    expect(refused).toMatchObject({ modified: false, order: { quantity: 6, limit_price: 99.5, status: 'open' } });
+    expect(refused.rejections.map((x: any) => x.code)).toEqual(['MODEL_HALTED']);
+    await ok(approver, 'resume_trading', { model_id: m.model_id });
+    // the 06-10 bar's low 99 reaches 99.50: 6 at 99.50, stamped at the bar's end
+    const s = await ok(runs, 'advance_run', { run_id: run.run_id });
+    expect(s.exits_triggered.map((e: any) => [e.order_id, e.side, e.quantity, e.price, e.time])).toEqual([[resting.order_id, 'buy', 6, 99.5, '2025-06-10T20:00:00.000Z']]);
+    expect(await call(trade, 'modify_order', { order_id: resting.order_id, limit_price: 90 })).toMatchObject({
+      isError: true, text: `Order ${resting.order_id} is filled; only an open (resting) order can be modified; nothing was changed.`,
+    });
+    // at the 06-11 open (104): a resting 90 moved to 105 is marketable and fills at the market
+    const low = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 5, order_type: 'limit', limit_price: 90 });
+    const now = await ok(trade, 'modify_order', { order_id: low.order_id, limit_price: 105 });
+    expect(now).toMatchObject({ modified: true, order: { status: 'filled', quantity: 5, limit_price: 105, fill: { price: 104 } } });
+    const p = await ok(trade, 'get_portfolio', { run_id: run.run_id });
+    // 6 × 99.50 + 5 × 104 = 597 + 520 = 1,117; cash 8,883
+    expect(p).toMatchObject({ cash: 8_883, positions: [expect.objectContaining({ symbol: 'PMLG', quantity: 11 })] });
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    await expectReplayed(run.run_id, 2);
+  });
+});

@@ -8,6 +8,7 @@ import { setExitsTool } from './tools/set_exits.js';
 import { getTradingStatusTool } from './tools/get_trading_status.js';
 import { haltTradingTool } from './tools/halt_trading.js';
 import { listOrdersTool } from './tools/list_orders.js';
+import { modifyOrderTool } from './tools/modify_order.js';
 import { previewOrderTool } from './tools/preview_order.js';
 import { resumeTradingTool } from './tools/resume_trading.js';
 
@@ -23,6 +24,7 @@ export const tradeServer: ServerSpec = {
     closePositionTool,
     setExitsTool,
     previewOrderTool,
+    modifyOrderTool,
     cancelOrderTool,
     listOrdersTool,
     getPortfolioTool,

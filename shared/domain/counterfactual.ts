@@ -35,6 +35,8 @@ export interface RecordedOrder extends OrderRecordFields {
   decided_at: string | null;
   /** close_position's order: replayed as a close of whatever the counterfactual holds then. */
   closes_position?: boolean;
+  /** modify_order's changes (wall and run clock, ms; the new terms); the fields above are the terms at placement. */
+  modifications?: Array<{ wall: number; clock: number; limit_price: number | null; quantity: number }>;
 }
 
 /** What the agent or a person did, in the order it happened: the replay's script. */
@@ -42,7 +44,8 @@ export type AgentEvent =
   | { kind: 'order'; at: number; wall: number; order: RecordedOrder }
   | { kind: 'approve' | 'approver_reject' | 'cancel'; at: number; wall: number; order_id: number; by: string }
   | { kind: 'state'; at: number; wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null }
-  | { kind: 'exits'; at: number; wall: number; symbol: string; changes: ExitChanges };
+  | { kind: 'exits'; at: number; wall: number; symbol: string; changes: ExitChanges }
+  | { kind: 'modify'; at: number; wall: number; order_id: number; limit_price: number | null; quantity: number };
 
 /** A set_exits the run recorded: its wall time, run clock and the fields given. */
 export interface RecordedExitChange {
@@ -83,6 +86,7 @@ export function agentScript(
   for (const o of orders) {
     const at = Date.parse(o.clock);
     out.push({ kind: 'order', at, wall: Date.parse(o.created_at), order: o });
+    for (const m of o.modifications ?? []) out.push({ kind: 'modify', at: m.clock, wall: m.wall, order_id: o.order_id, limit_price: m.limit_price, quantity: m.quantity });
     // Expiry (after 15 minutes, or with the run's end) is no person's decision.
     if (!o.decided_at || !o.decided_by || o.status === 'expired' || o.decided_by === 'expiry') continue;
     const wall = Date.parse(o.decided_at);
@@ -445,6 +449,17 @@ export function applyExitChange(book: ReplayBook, symbol: string, changes: ExitC
   const plan = mergePlan(planOfPosition(p), planChanges(changes));
   if (planProblems(p.quantity > 0, plan, price, 'the price now', symbol).length) return;
   book.positions.set(symbol, { ...p, ...plan });
+}
+
+/**
+ * modify_order in memory, as the live tool keeps it: refused, the resting order stays as it
+ * was (a breaker reached still halts); else it rests at its new terms or fills now.
+ */
+export function applyModification(book: ReplayBook, orderId: number, req: OrderRequestShape, d: OrderDecision, clock: Date): void {
+  if (d.tripped) halt(book, d.tripped, clock);
+  if (d.status === 'rejected') return;
+  book.resting.delete(orderId);
+  applyOrderDecision(book, orderId, req, d, clock);
 }
 
 /** An approver's refusal, worded as approve_order words it. */

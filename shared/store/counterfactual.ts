@@ -6,7 +6,7 @@ import type { ClockMark, RecordedExitChange, RecordedOrder } from '../domain/cou
 import type { OrderStatus } from '../domain/decide.js';
 import type { DecideModel } from '../domain/decide.js';
 import type { RuleCategory, RuleRecord } from '../domain/types.js';
-import { bracketFromRow } from './orders.js';
+import { bracketFromRow, type OrderChange } from './orders.js';
 import { iso, num, numOrNull } from './rows.js';
 import type { StrategySnapshot } from './runs.js';
 
@@ -14,31 +14,37 @@ import type { StrategySnapshot } from './runs.js';
 export async function loadRecordedOrders(sql: Q, runId: number): Promise<RecordedOrder[]> {
   const rows = await sql`
     select o.id, o.side, o.symbol, o.quantity, o.order_type, o.limit_price, o.stop_loss, o.take_profit, o.clock, o.created_at,
-           o.take_profit_2, o.first_target_fraction, o.breakeven_after_first_target, o.trailing_stop_pct,
+           o.take_profit_2, o.first_target_fraction, o.breakeven_after_first_target, o.trailing_stop_pct, o.changes,
            (case when o.status = 'pending_approval' and o.expires_at <= clock_timestamp() then 'expired' else o.status end) as status,
            o.rejections, o.decided_by, o.decided_at, o.closes_position, f.price as f_price, f.quantity as f_quantity, f.clock as f_clock
     from orders o left join fills f on f.order_id = o.id
     where o.run_id = ${runId} and o.source = 'agent'
     order by o.id`;
-  return rows.map((r) => ({
-    order_id: r.id as number,
-    side: r.side,
-    symbol: r.symbol,
-    quantity: r.quantity as number,
-    order_type: r.order_type,
-    limit_price: numOrNull(r.limit_price),
-    stop_loss: numOrNull(r.stop_loss),
-    take_profit: numOrNull(r.take_profit),
-    ...bracketFromRow(r),
-    clock: iso(r.clock)!,
-    created_at: iso(r.created_at)!,
-    status: r.status as OrderStatus,
-    rejections: r.rejections ?? [],
-    fill: r.f_price === null || r.f_price === undefined ? null : { price: num(r.f_price), quantity: r.f_quantity as number, clock: iso(r.f_clock)! },
-    decided_by: r.decided_by ?? null,
-    decided_at: iso(r.decided_at),
-    closes_position: r.closes_position === true,
-  }));
+  return rows.map((r) => {
+    const changes = (r.changes ?? []) as OrderChange[];
+    // a modified row holds its latest terms; the first change holds the placed ones
+    const placed = changes[0]?.before;
+    return {
+      order_id: r.id as number,
+      side: r.side,
+      symbol: r.symbol,
+      quantity: placed ? placed.quantity : (r.quantity as number),
+      order_type: r.order_type,
+      limit_price: placed ? placed.limit_price : numOrNull(r.limit_price),
+      stop_loss: numOrNull(r.stop_loss),
+      take_profit: numOrNull(r.take_profit),
+      ...bracketFromRow(r),
+      clock: iso(r.clock)!,
+      created_at: iso(r.created_at)!,
+      status: r.status as OrderStatus,
+      rejections: r.rejections ?? [],
+      fill: r.f_price === null || r.f_price === undefined ? null : { price: num(r.f_price), quantity: r.f_quantity as number, clock: iso(r.f_clock)! },
+      decided_by: r.decided_by ?? null,
+      decided_at: iso(r.decided_at),
+      closes_position: r.closes_position === true,
+      modifications: changes.map((c) => ({ wall: Date.parse(c.at), clock: Date.parse(c.clock), limit_price: c.after.limit_price, quantity: c.after.quantity })),
+    };
+  });
 }
 
 /** Every set_exits of the run, in the order they were made. */

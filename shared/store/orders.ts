@@ -7,6 +7,18 @@ import type { ExitPlan, OrderBracket } from '../domain/exits.js';
 import { notFound } from '../mcp/errors.js';
 import { iso, num, numOrNull } from './rows.js';
 
+/** One modify_order, as the order row keeps it (changes, oldest first). Times UTC ISO. */
+export interface OrderChange {
+  /** Wall clock. */
+  at: string;
+  /** Run clock. */
+  clock: string;
+  key_prefix: string;
+  before: { limit_price: number | null; quantity: number };
+  after: { limit_price: number | null; quantity: number };
+  reasoning: string | null;
+}
+
 /** An order row with its fill (dollars), as the order tools return it. Times UTC ISO. */
 export interface OrderRow extends OrderRecordFields {
   /** null: refused while the model had no running run. */
@@ -21,6 +33,8 @@ export interface OrderRow extends OrderRecordFields {
   first_target_fraction: number | null;
   breakeven_after_first_target: boolean;
   trailing_stop_pct: number | null;
+  /** modify_order's history, oldest first. */
+  changes: OrderChange[];
   fill: { price: number; commission: number; slippage: number; cash_change: number; realized_pnl: number; clock: string } | null;
 }
 
@@ -52,6 +66,7 @@ function toOrder(r: Record<string, any>): OrderRow {
     stop_loss: numOrNull(r.stop_loss),
     take_profit: numOrNull(r.take_profit),
     ...bracketFromRow(r),
+    changes: r.changes ?? [],
     status: r.effective_status ?? r.status,
     rejections: r.rejections ?? [],
     reasoning: r.reasoning ?? null,

@@ -12,6 +12,7 @@ import {
   agentScript,
   applyActionsResult,
   applyExitChange,
+  applyModification,
   applyOrderDecision,
   applyStepDecision,
   approverRejection,
@@ -171,6 +172,21 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       const d = decideOrder(state, req, { close: o.closes_position === true });
       applyOrderDecision(book, o.order_id, req, d, clock);
       if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) notePlaced(book, ev.wall);
+      return;
+    }
+    if (ev.kind === 'modify') {
+      // modify_order: the resting order re-judged at its new terms, as the live tool does
+      const resting = book.resting.get(ev.order_id);
+      if (!resting) return;
+      const req = { ...resting, order_type: 'limit' as const, limit_price: ev.limit_price, quantity: ev.quantity };
+      const quote = await priceAt(req.symbol, ev.at);
+      const state = orderState(
+        book,
+        clock,
+        { marketOpen: marketOpen(ev.at), symbolKnown: true, marketPrice: quote, ordersLastMinute: 0, priceOf: await priceAll(ev.at) },
+        { ...book.model, require_approval: false },
+      );
+      applyModification(book, ev.order_id, req, decideOrder(state, req), clock);
       return;
     }
     if (ev.kind === 'exits') {

@@ -27,6 +27,7 @@ import {
   setModelState,
   setOrderStatus,
   writePosition,
+  type OrderChange,
   type OrderRow,
 } from '../store/orders.js';
 import { insertOrderWithFill, readOrderBook, type OrderBook } from '../store/order-book.js';
@@ -481,6 +482,60 @@ export function currentOrderResult(deps: Deps, auth: AuthContext, orderId: numbe
   return deps.sql.begin(async (tx) => {
     await getOwnedOrderForUpdate(tx, auth.userId, orderId);
     return resultFor(tx, deps, orderId, true, null);
+  });
+}
+
+/**
+ * modify_order: a resting (open) limit changes in place, re-judged by decideOrder at its new
+ * terms on the locked account at the clock (as an approval is): refused, the order stays as
+ * it was and the rejections are returned; marketable now, it fills; else it rests with the
+ * new terms. The row keeps the change (orders.changes). Bad input throws one sentence.
+ */
+export async function modifyOrder(
+  deps: Deps,
+  auth: AuthContext,
+  req: { order_id: number; limit_price?: number; stop_price?: number; quantity?: number; reasoning?: string },
+): Promise<{ order: OrderRow; modified: boolean; rejections: Rejection[]; halted_reason: string | null }> {
+  if (req.limit_price === undefined && req.quantity === undefined && req.stop_price === undefined) {
+    throw new ToolError('BAD_INPUT', 'Give at least one of limit_price, stop_price or quantity (down only); nothing was changed.');
+  }
+  const modelId = await ownedOrderModel(deps.sql, auth.userId, req.order_id);
+  if (modelId === null) throw notFound('Order', req.order_id);
+  return deps.sql.begin(async (tx) => {
+    const model = await getOwnedModel(tx, auth.userId, modelId, true);
+    const order = await getOwnedOrderForUpdate(tx, auth.userId, req.order_id);
+    if (order.status !== 'open') {
+      throw new ToolError('NOT_OPEN', `Order ${req.order_id} is ${order.status}; only an open (resting) order can be modified; nothing was changed.`);
+    }
+    if (req.stop_price !== undefined) {
+      throw new ToolError('BAD_INPUT', `stop_price is for stop and stop_limit orders; order ${req.order_id} is a ${order.order_type} order; nothing was changed.`);
+    }
+    if (req.quantity !== undefined && req.quantity >= order.quantity) {
+      throw new ToolError('BAD_INPUT', `quantity must be between 1 and ${order.quantity - 1} (down only from the order's ${order.quantity} shares); nothing was changed.`);
+    }
+    const run = await getRunningRun(tx, model.model_id, true);
+    if (!run || run.run_id !== order.run_id) throw new ToolError('RUN_ENDED', `Run ${order.run_id} has ended; nothing was changed.`);
+    const terms = { ...order, limit_price: req.limit_price ?? order.limit_price, quantity: req.quantity ?? order.quantity };
+    const state = await loadOrderState(tx, deps, { ...model, require_approval: false }, run, order.symbol, { throttle: false });
+    const d = decideOrder(state, terms);
+    if (d.tripped) await haltModel(tx, deps, model.model_id, d.tripped);
+    if (d.status === 'rejected') return { order, modified: false, rejections: d.rejections, halted_reason: d.tripped };
+    const change: OrderChange = {
+      at: new Date().toISOString(),
+      clock: state.clock.toISOString(),
+      key_prefix: auth.keyPrefix,
+      before: { limit_price: order.limit_price, quantity: order.quantity },
+      after: { limit_price: terms.limit_price, quantity: terms.quantity },
+      reasoning: req.reasoning ?? null,
+    };
+    await tx`
+      update orders set limit_price = ${terms.limit_price}, quantity = ${terms.quantity}, changes = changes || ${tx.json([change] as any)}
+      where id = ${order.order_id}`;
+    if (d.fill && d.applied) {
+      await persistFill(tx, run.run_id, terms, d.fill, d.applied, state.clock);
+      if (d.haltReason) await haltModel(tx, deps, model.model_id, d.haltReason);
+    }
+    return { order: await getOrder(tx, order.order_id), modified: true, rejections: [], halted_reason: d.haltReason ?? d.tripped };
   });
 }
 

@@ -58,6 +58,18 @@ export const orderRowOutput = z.object({
   first_target_fraction: z.number().nullable(),
   breakeven_after_first_target: z.boolean(),
   trailing_stop_pct: z.number().nullable(),
+  changes: z
+    .array(
+      z.object({
+        at: z.string(),
+        clock: z.string(),
+        key_prefix: z.string(),
+        before: z.object({ limit_price: z.number().nullable(), quantity: z.number() }),
+        after: z.object({ limit_price: z.number().nullable(), quantity: z.number() }),
+        reasoning: z.string().nullable(),
+      }),
+    )
+    .describe('modify_order history, oldest first: wall time, run clock, key, before → after, why'),
   status: z.string(),
   rejections: z.array(rejectionOutput),
   reasoning: z.string().nullable(),
