@@ -278,10 +278,27 @@ export function tradingTimeAxis(instants: readonly number[]): { x: (t: number) =
       lastDate = d;
     }
     if (short || starts.length < 2) {
-      // within a day or two: evenly spaced times
-      const a = xs[0] ?? 0;
-      const b = xs[xs.length - 1] ?? a;
-      starts = Array.from({ length: max }, (_, i) => a + ((b - a) * i) / Math.max(1, max - 1));
+      // within a day or two: round New York times (every 5, 10, 15, 30 minutes, 1, 2 or 3 hours)
+      // at which the run has a point within a step
+      const near = (t: number) => {
+        let lo = 0;
+        let hi = ts.length - 1;
+        while (lo < hi) {
+          const m = (lo + hi) >> 1;
+          if (ts[m]! < t) lo = m + 1;
+          else hi = m;
+        }
+        return Math.abs(ts[lo]! - t) <= step || (lo > 0 && Math.abs(ts[lo - 1]! - t) <= step);
+      };
+      const first = ts[0] ?? 0;
+      const last = ts[ts.length - 1] ?? first;
+      for (const minutes of [5, 10, 15, 30, 60, 120, 180, 360]) {
+        const every = minutes * 60_000;
+        const times: number[] = [];
+        for (let t = Math.ceil(first / every) * every; t <= last; t += every) if (near(t)) times.push(x(t));
+        starts = times;
+        if (times.length <= max) break;
+      }
     }
     const every = Math.ceil(starts.length / max);
     return starts.filter((_, i) => i % every === 0);
