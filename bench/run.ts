@@ -9,7 +9,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Footprint } from './footprint.js';
 import type { ReplayFigures } from './replay.js';
 import type { TradeFigures } from './trade.js';
-import { tripsPerCall } from './lib/server.js';
+import type { HostFigures } from './host.js';
+import type { HistoryFigures } from './order-history.js';
+import { BENCH_RATE_LIMIT, perSec, tripsPerCall } from './lib/server.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
@@ -50,4 +52,41 @@ if (trade || replay || footprint) {
   process.stdout.write('\n== targets (issue 11): today beside the target\n');
   process.stdout.write(`| what | today | target |\n|---|---|---|\n`);
   for (const [what, today, target] of rows) process.stdout.write(`| ${what} | ${today} | ${target} |\n`);
+}
+
+// Issue 19's own targets: the figures this bench measures, 'not measured' where it has no
+// figure yet (never a looser target in their place).
+const history = results['order-history'] as HistoryFigures[] | undefined;
+const host = results.host as HostFigures | undefined;
+if (history || trade || host) {
+  const x = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 'not run' : `${v.toFixed(2)}x`);
+  const ratioAt = (f: HistoryFigures | undefined, n: number) => {
+    const base = f?.points.find((p) => p.earlier === 0)?.p50;
+    const at = f?.points.find((p) => p.earlier === n)?.p50;
+    return base && at ? at / base : undefined;
+  };
+  const hist = (db: string) => history?.find((f) => f.db === db);
+  const pgOrders = trade?.find((f) => f.db === 'postgres')?.result['order@16'];
+  const rows: [string, string, string, string][] = [
+    ['trade p99 beside 6 heavy analyst calls, vs idle', 'not measured (item 1 not built)', '83–227×', '≤ 3×'],
+    [
+      'order p50 after 10k / 100k earlier orders, vs after 0 (bench/order-history.ts)',
+      `${x(ratioAt(hist('embedded'), 10_000))} / ${x(ratioAt(hist('embedded'), 100_000))} emb; ${x(ratioAt(hist('postgres'), 10_000))} / ${x(ratioAt(hist('postgres'), 100_000))} pg`,
+      '1.9× / 18×',
+      '≤ 1.3×',
+    ],
+    [
+      'order throughput vs bare SDK echo, 16 clients, Postgres (bench/trade.ts orders/s over bench/host.ts bare no-op/s)',
+      pgOrders && host ? x(perSec(pgOrders) / host.bare.perSec) : 'not run',
+      '—',
+      'print it',
+    ],
+    ['calculate_metrics 1M points vs numpy', 'not measured (item 3 not built)', '420×', '≤ 20×'],
+    ['counterfactual 10k orders, minute run', 'not measured here (item 4 not built)', '1.3–1.9 s', '< 0.3 s'],
+    ['RSS during the analyst attack', 'not measured (item 1 not built)', '2.1 GB', '≤ 1 GB'],
+  ];
+  process.stdout.write(`\n== targets (issue 19): measured beside the issue's figures and targets\n`);
+  process.stdout.write(`(the bench's clients share one key: its rate limit is lifted to ${BENCH_RATE_LIMIT.perSec}/s, burst ${BENCH_RATE_LIMIT.burst})\n`);
+  process.stdout.write(`| figure | measured | issue's today | target |\n|---|---|---|---|\n`);
+  for (const [what, today, before, target] of rows) process.stdout.write(`| ${what} | ${today} | ${before} | ${target} |\n`);
 }

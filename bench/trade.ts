@@ -5,7 +5,7 @@
 import { rulesServer } from '../servers/rules/server.js';
 import { runsServer } from '../servers/runs/server.js';
 import { tradeServer } from '../servers/trade/server.js';
-import { bootFor, cpuPerCall, pct, perSec, runLoad, tripsPerCall, type Database, type LoadResult } from './lib/server.js';
+import { bootFor, cpuPerCall, pct, perSec, runLoad, statementsPerCall, tripsPerCall, type Database, type LoadResult } from './lib/server.js';
 import { withNoop } from './noop.js';
 
 export interface TradeFigures {
@@ -36,7 +36,7 @@ export async function measureTrade(db: Database): Promise<TradeFigures> {
 
 export function printTools(result: LoadResult, tools: string[], clients: number): void {
   const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(16)} ${v}\n`);
-  line('tool', `p50 ms   p99 ms   calls/s (${clients} clients)   CPU ms/call   DB round trips/call`);
+  line('tool', `p50 ms   p99 ms   calls/s (${clients} clients)   CPU ms/call   DB round trips/call   statements/call`);
   for (const tool of tools) {
     const one = result[`${tool}@1`];
     const many = result[`${tool}@${clients}`];
@@ -44,7 +44,7 @@ export function printTools(result: LoadResult, tools: string[], clients: number)
     const load = many ?? one!;
     line(
       tool,
-      `${pct(lat, 50).toFixed(2).padStart(6)}   ${pct(lat, 99).toFixed(2).padStart(6)}   ${perSec(load).toFixed(0).padStart(8)}              ${cpuPerCall(load).toFixed(3).padStart(7)}       ${tripsPerCall(load).toFixed(2)}`,
+      `${pct(lat, 50).toFixed(2).padStart(6)}   ${pct(lat, 99).toFixed(2).padStart(6)}   ${perSec(load).toFixed(0).padStart(8)}              ${cpuPerCall(load).toFixed(3).padStart(7)}       ${tripsPerCall(load).toFixed(2).padStart(19)}   ${statementsPerCall(load).toFixed(2)}`,
     );
   }
 }
