@@ -1,6 +1,7 @@
 // Every environment variable the suite reads, parsed once. README.md lists them all.
 import path from 'node:path';
 import { z } from 'zod';
+import { parseToolsets } from './mcp/toolsets.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const optionalString = z
@@ -26,7 +27,13 @@ const envSchema = z.object({
   /** How long a 2025 client's approval form is waited on (ms), well inside the 60 s clients wait. */
   AIBT_APPROVAL_WAIT_MS: z.coerce.number().int().min(100).max(600_000).default(50_000),
   /** Toolsets served (comma-separated: trading, market, rules, runs, analysis, admin); empty is all. */
-  AIBT_TOOLSETS: optionalString,
+  AIBT_TOOLSETS: optionalString.superRefine((v, ctx) => {
+    try {
+      parseToolsets(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/\.$/, '') });
+    }
+  }),
   AIBT_DB_POOL: z.coerce.number().int().min(1).max(100).default(10),
   AIBT_PGLITE_SHARED_BUFFERS: z
     .string()

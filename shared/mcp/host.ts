@@ -56,9 +56,26 @@ export function createHost(opts: HostOptions): Host {
   const perKey = deps.config.AIBT_SESSIONS_PER_KEY;
   const perServer = deps.config.AIBT_SESSIONS_PER_SERVER;
   const pool = new ServerPool(opts.createServer);
-  const mcp = createMcpHandler(({ era }) => pool.take(era), {
-    onerror: (err) => logEvent('mcp_refused', { server: name, error: err.message.slice(0, 300) }),
-  });
+  // A stateless 2025 client cancels with notifications/cancelled in a POST of its own, which
+  // another instance would serve: requests in flight are found by key and JSON-RPC id instead.
+  const cancelKeyOf = new WeakMap<Request, string>();
+  const inFlight = new Map<string, McpServer>();
+  const mcp = createMcpHandler(
+    ({ era, requestInfo }) => {
+      const server = pool.take(era);
+      const cancelKey = requestInfo && cancelKeyOf.get(requestInfo);
+      if (cancelKey) {
+        inFlight.set(cancelKey, server);
+        const onclose = server.server.onclose;
+        server.server.onclose = () => {
+          if (inFlight.get(cancelKey) === server) inFlight.delete(cancelKey);
+          onclose?.();
+        };
+      }
+      return server;
+    },
+    { onerror: (err) => logEvent('mcp_refused', { server: name, error: err.message.slice(0, 300) }) },
+  );
 
   const closeSession = async (id: string, s: Session) => {
     sessions.delete(id);
@@ -216,6 +233,16 @@ export function createHost(opts: HostOptions): Host {
     // Everyone else, both eras, per request: the SDK's entry classifies the request (a
     // 2026-07-28 _meta envelope or a 2025 message), validates the modern headers and _meta,
     // and answers with a pooled instance.
+    const m = parsedBody as { method?: string; id?: unknown; params?: { requestId?: unknown; reason?: unknown } };
+    if (m.method === 'notifications/cancelled') {
+      const target = inFlight.get(`${caller.keyId}:${JSON.stringify(m.params?.requestId)}`);
+      if (target) {
+        (target.server as unknown as { _oncancel(n: unknown): void })._oncancel({ method: m.method, params: m.params });
+        return respond(new Response(null, { status: 202 }));
+      }
+    } else if (typeof m.method === 'string' && m.id !== undefined) {
+      cancelKeyOf.set(c.req.raw, `${caller.keyId}:${JSON.stringify(m.id)}`);
+    }
     return respond(await deps.limits.asCaller(caller, () => mcp.fetch(c.req.raw, { authInfo, parsedBody })));
   });
 

@@ -4,6 +4,7 @@ import type { ServerName } from '../config.js';
 import type { Deps } from '../deps.js';
 import { registerPromptsAndResources, type PromptDef, type ResourceDef } from './prompts-resources.js';
 import { registerTools, type ToolDef } from './tool.js';
+import { parseToolsets, toolsetOf } from './toolsets.js';
 
 /** One MCP server: its tools, plus prompts/resources where it has them. */
 export interface ServerSpec {
@@ -34,19 +35,24 @@ export function buildServer(specs: ServerSpec | ServerSpec[], deps: Deps, opts: 
     { name, version: SUITE_VERSION },
     { instructions: list.map((s) => s.instructions).join('\n\n'), capabilities: { tools: {}, logging: {} } },
   );
-  const tools = list.length === 1 ? list[0]!.tools : toolsOf(list);
+  const tools = toolsOf(list, deps.config.AIBT_TOOLSETS);
   registerTools(server, deps, label, tools, opts.fixedAuth);
   registerPromptsAndResources(server, deps, label, list.flatMap((s) => s.prompts ?? []), list.flatMap((s) => s.resources ?? []), opts.fixedAuth);
   for (const s of list) s.extend?.(server, deps);
   return server;
 }
 
-/** One array per set of specs, so listings built once per tool set are shared by every instance. */
+/**
+ * The specs' tools in the chosen toolsets (AIBT_TOOLSETS; all when unset), one array per
+ * choice, so the listing built once per tool set is shared by every instance.
+ */
 const combined = new Map<string, ToolDef<any, any>[]>();
-function toolsOf(specs: ServerSpec[]): ToolDef<any, any>[] {
-  const key = specs.map((s) => s.name).join(',');
+function toolsOf(specs: ServerSpec[], toolsets: string | undefined): ToolDef<any, any>[] {
+  const sets = parseToolsets(toolsets);
+  if (specs.length === 1 && sets.size === 6) return specs[0]!.tools;
+  const key = `${specs.map((s) => s.name).join(',')}|${[...sets].join(',')}`;
   let tools = combined.get(key);
-  if (!tools) combined.set(key, (tools = specs.flatMap((s) => s.tools)));
+  if (!tools) combined.set(key, (tools = specs.flatMap((s) => s.tools.filter((t) => sets.has(toolsetOf(s.name, t))))));
   return tools;
 }
 

@@ -20,6 +20,35 @@ export interface ToolContext {
   /** The MCP server serving this request (a 2025 session's, for elicitation). */
   server: McpServer;
   extra: ToolExtra;
+  /**
+   * Progress for a client that sent a progressToken (notifications/progress, at most one per
+   * 100 ms, `done` of `total` in the tool's own unit, e.g. steps); a no-op otherwise. Never throws.
+   */
+  progress(done: number, total: number, message?: string): Promise<void>;
+  /** Aborted when the client cancels the call (or its connection closes): stop at the next step. */
+  signal: AbortSignal;
+}
+
+/** Throws CANCELLED when the client cancelled: for tools that stop between steps and commit nothing after. */
+export function stopIfCancelled(ctx: Pick<ToolContext, 'signal'>): void {
+  if (ctx.signal.aborted) throw new ToolError('CANCELLED', 'The client cancelled the call; it stopped at its next step and nothing after that was done.');
+}
+
+/** ToolContext.progress for one request. */
+function progressFor(extra: ToolExtra): ToolContext['progress'] {
+  const token = extra.mcpReq._meta?.progressToken;
+  if (token === undefined) return async () => {};
+  let last = -Infinity;
+  let sentAt = 0;
+  return async (done, total, message) => {
+    const now = performance.now();
+    if (done <= last || (done < total && now - sentAt < 100)) return;
+    last = done;
+    sentAt = now;
+    await extra.mcpReq
+      .notify({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, ...(message ? { message } : {}) } })
+      .catch(() => {});
+  };
 }
 
 /** The key a request acts as: HTTP passes it per request; stdio has one key for the process. */
@@ -102,7 +131,7 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
         try {
           if (!auth) throw new ToolError('UNAUTHENTICATED', 'This call carries no authenticated key.');
           requireScope(auth, tool.scope, tool.name);
-          const result = await tool.handler(args as never, { deps, auth, server, extra });
+          const result = await tool.handler(args as never, { deps, auth, server, extra, progress: progressFor(extra), signal: extra.mcpReq.signal });
           if ('inputRequired' in result) return result.inputRequired;
           const answer = {
             // the summary is one paragraph; clipped so it never crowds the structured result

@@ -3,7 +3,7 @@ import { nyLocal } from '../../../shared/domain/ny-time.js';
 import { groupRoundTrips, tradeFindings } from '../../../shared/domain/round-trips.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { clip, decodeCursor, pageInput, pageOutput, RESULT_CAP_BYTES, toPage } from '../../../shared/mcp/paging.js';
-import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
+import { defineTool, READ_ONLY, stopIfCancelled } from '../../../shared/mcp/tool.js';
 import { groupKey, resolveRuns, runRoundTrips, type AnalyzedRoundTrip } from '../../../shared/store/analyst.js';
 
 const TEXT_CAP = 300;
@@ -96,7 +96,7 @@ export const analyzeTradesTool = defineTool({
     findings: z.array(z.string()),
   },
   annotations: READ_ONLY,
-  async handler(args, { deps, auth }) {
+  async handler(args, { deps, auth, progress, signal }) {
     // The cursor is the position in the filtered, sorted list: the list of a finished run never changes.
     const after = decodeCursor(args.cursor, 'number') ?? -1;
     const runs = await resolveRuns(deps.sql, auth.userId, { run_id: args.run_id, model_id: args.model_id }, args.runs_limit);
@@ -104,7 +104,9 @@ export const analyzeTradesTool = defineTool({
     const open = [];
     let ledger = 0;
     const notes: string[] = [];
-    for (const run of runs) {
+    for (const [i, run] of runs.entries()) {
+      stopIfCancelled({ signal });
+      await progress(i, runs.length, `round trips of run ${run.run_id}`);
       const r = await runRoundTrips(deps, run);
       notes.push(...r.notes);
       all.push(...r.round_trips.map((t) => ({ ...t, run_id: run.run_id })));

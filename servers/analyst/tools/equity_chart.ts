@@ -3,7 +3,7 @@ import { LINE_STYLES, renderEquityChart } from '../../../shared/chart/equity-cha
 import { nyLocal } from '../../../shared/domain/ny-time.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
-import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
+import { defineTool, READ_ONLY, stopIfCancelled } from '../../../shared/mcp/tool.js';
 import type { Q } from '../../../shared/db/database.js';
 import { loadChartRuns, type ChartRunData } from '../../../shared/store/chart-data.js';
 
@@ -106,11 +106,13 @@ export const equityChartTool = defineTool({
   },
   output: chartOutput,
   annotations: READ_ONLY,
-  async handler({ run_id, run_ids, width, height }, { deps, auth }) {
+  async handler({ run_id, run_ids, width, height }, { deps, auth, progress, signal }) {
     if ((run_id === undefined) === (run_ids === undefined)) {
       throw new ToolError('BAD_ARGUMENTS', 'Give either run_id or run_ids (not both, not neither).');
     }
     const ids = run_ids ?? [run_id!];
+    stopIfCancelled({ signal });
+    await progress(0, 1, 'drawing');
     const chart = await drawEquityChart(deps.sql, auth.userId, ids, width ?? CHART_WIDTH.fallback, height ?? CHART_HEIGHT.fallback);
     const d = chart.data;
     const parts = d.runs.map(

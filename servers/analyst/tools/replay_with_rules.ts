@@ -5,7 +5,7 @@ import { formatCents, toCents } from '../../../shared/domain/money.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { clip, decodeCursor, pageInput, pageOutput, toPage } from '../../../shared/mcp/paging.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
-import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
+import { defineTool, READ_ONLY, stopIfCancelled } from '../../../shared/mcp/tool.js';
 import type { RunMetrics } from '../../../shared/store/analyst.js';
 import { getOwnedRun } from '../../../shared/store/runs.js';
 import { counterfactual, type Counterfactual } from '../../../shared/trading/counterfactual.js';
@@ -17,7 +17,14 @@ const CHANGED_BUDGET = 5 * 1024;
 const EXITS_BUDGET = 2 * 1024;
 
 /** A rule of the alternative set: create_rule's fields without model_id (created_by is ignored). */
-export const alternativeRuleSchema = ruleFieldsSchema.omit({ created_by: true });
+export const alternativeRuleSchema = ruleFieldsSchema.omit({ created_by: true }).extend({
+  // create_rule describes these at length; here they point there, to keep tools/list short
+  rule_name: ruleFieldsSchema.shape.rule_name.describe('Unique name in this set'),
+  rule_description: ruleFieldsSchema.shape.rule_description.describe('Why, for people (optional)'),
+  enforcement_params: ruleFieldsSchema.shape.enforcement_params.describe("The category's parameters exactly as create_rule takes them (fractions 0–1)"),
+  applies_to_symbols: ruleFieldsSchema.shape.applies_to_symbols.describe('Only these symbols (optional)'),
+  exclude_symbols: ruleFieldsSchema.shape.exclude_symbols.describe('Never these symbols (optional)'),
+});
 
 export const settingsSchema = z
   .object({
@@ -114,11 +121,14 @@ export const replayWithRulesTool = defineTool({
     notes: z.array(z.string()),
   },
   annotations: READ_ONLY,
-  async handler({ run_id, rules, settings, limit, cursor }, { deps, auth }) {
+  async handler({ run_id, rules, settings, limit, cursor }, { deps, auth, progress, signal }) {
     const after = decodeCursor(cursor, 'number') ?? 0;
     const run = await getOwnedRun(deps.sql, auth.userId, run_id);
     const ruleSet = parseAlternativeRules(rules);
+    await progress(0, 1, 'replaying under the alternative rules');
     const cf = await counterfactual(deps, run, ruleSet, settings ?? {});
+    stopIfCancelled({ signal });
+    await progress(1, 1);
     return { data: shape(cf, run_id, limit, after), summary: summarize(cf, run_id) };
   },
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { hasScope, requireScope } from '../../../shared/auth/scopes.js';
 import { clip } from '../../../shared/mcp/paging.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
-import { defineTool } from '../../../shared/mcp/tool.js';
+import { defineTool, stopIfCancelled } from '../../../shared/mcp/tool.js';
 import { getOwnedModel } from '../../../shared/store/models.js';
 import { insertRule, takenRuleNames, type Rule } from '../../../shared/store/rules.js';
 import { getOwnedRun } from '../../../shared/store/runs.js';
@@ -71,10 +71,14 @@ export const suggestRulesTool = defineTool({
     hindsight: z.string(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async handler({ run_id, max_suggestions, apply }, { deps, auth }) {
+  async handler({ run_id, max_suggestions, apply }, { deps, auth, progress, signal }) {
     if (apply) requireScope(auth, 'rules:write', 'suggest_rules with apply: true');
     const run = await getOwnedRun(deps.sql, auth.userId, run_id);
+    await progress(0, 2, 'replaying candidate rules');
     const r = await suggestRules(deps, run, max_suggestions);
+    // cancelled while replaying: nothing is applied
+    stopIfCancelled({ signal });
+    await progress(1, 2, apply ? 'creating the rules' : 'ranking');
 
     let created: (Rule | null)[] = r.suggestions.map(() => null);
     if (apply && r.suggestions.length) {

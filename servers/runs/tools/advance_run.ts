@@ -78,12 +78,12 @@ export const advanceRunTool = defineTool({
     done: z.boolean().describe('The run is completed'),
     status: z.string(),
     final_stats: finalStatsOutput.describe('When done: the final stats, as end_run records them'),
-    stopped_early: z.string().nullable().describe('Why fewer steps than asked were taken before the end (the server shutting down), else null'),
+    stopped_early: z.string().nullable().describe('Why fewer steps than asked were taken before the end (the server shutting down, the client cancelled), else null'),
     repeated: z.boolean().describe('True when client_request_id was seen before on this run: the first answer, nothing advanced again'),
     notes: z.array(z.string()).optional().describe('When done and the analysis after the end failed: why (the run is completed all the same)'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler({ run_id, steps, include_bars, client_request_id }, { deps, auth }) {
+  async handler({ run_id, steps, include_bars, client_request_id }, { deps, auth, progress, signal }) {
     if (deps.market.fetches) await prefetch(deps, auth.userId, run_id, steps);
     const answer = await deps.sql.begin(async (tx) => {
       const locked = await lockOwnedRun(tx, auth.userId, run_id);
@@ -119,6 +119,11 @@ export const advanceRunTool = defineTool({
           stoppedEarly = `the server is shutting down: ${taken} of ${steps} steps were taken`;
           break;
         }
+        // a cancelled call stops here: the steps taken are committed together, the rest not taken
+        if (taken > 0 && signal.aborted) {
+          stoppedEarly = `the client cancelled: ${taken} of ${steps} steps were taken`;
+          break;
+        }
         // onClockStep sees the run as it was before the step: its clock is the previous one.
         // The equity point and the new clock are written with the step's own writes.
         const step = await onClockStep(tx, deps, run, next, {
@@ -133,6 +138,7 @@ export const advanceRunTool = defineTool({
         run = { ...run, clock: next.toISOString() };
         clock = next;
         taken++;
+        await progress(taken, steps);
       }
       let done = false;
       if (taken === 0) {
