@@ -157,7 +157,7 @@ export function renderEquityChart(req: ChartRequest): RenderedChart {
   const ticks = axis.ticks(Math.max(2, Math.floor(columns / 90)));
   const xAxis = (gridIndex: number, labels: boolean) => ({
     type: 'value', gridIndex, min: ny(from), max: to === from ? ny(from) + 60_000 : ny(to),
-    axisLabel: { show: labels, color: '#374151', fontFamily: FONT, hideOverlap: true, customValues: ticks, formatter: (v: number) => axis.label(v) },
+    axisLabel: { show: labels, color: '#374151', fontFamily: FONT, hideOverlap: true, customValues: ticks, formatter: (v: number) => axis.label(v), alignMinLabel: 'left', alignMaxLabel: 'right' },
     axisTick: { customValues: ticks },
     axisLine: { lineStyle: { color: '#9ca3af' } },
     splitLine: { show: true, lineStyle: { color: '#eef0f3' } },
@@ -178,8 +178,9 @@ export function renderEquityChart(req: ChartRequest): RenderedChart {
       data: [...req.runs.map((r) => r.name), ...(series.some((s) => s.name === 'Entry fill') ? ['Entry fill'] : []), ...(series.some((s) => s.name === 'Exit fill') ? ['Exit fill'] : [])],
     },
     grid: [
-      { left, right, top, height: equityH },
-      { left, right, top: top + equityH + gap, height: plotH - equityH },
+      // fixed bounds: ECharts 6 would otherwise shrink a grid whose edge label overflows, and the two panels would not line up
+      { left, right, top, height: equityH, outerBoundsMode: 'none' },
+      { left, right, top: top + equityH + gap, height: plotH - equityH, outerBoundsMode: 'none' },
     ],
     xAxis: [xAxis(0, false), xAxis(1, true)],
     yAxis: [
