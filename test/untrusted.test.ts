@@ -5,12 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analystServer } from '../servers/analyst/server.js';
 import { runsServer } from '../servers/runs/server.js';
+import { tradeServer } from '../servers/trade/server.js';
 import { createKey, createUser, SCOPES } from '../shared/auth/keys.js';
 import { bootSuite, call, ok, type TestSuite } from './harness.js';
 
 let t: TestSuite;
 beforeAll(async () => {
-  t = await bootSuite({ specs: [runsServer, analystServer] });
+  t = await bootSuite({ specs: [runsServer, analystServer, tradeServer] });
 });
 afterAll(() => t?.close());
 
@@ -53,5 +54,17 @@ describe('stored text returned to another key', () => {
     expect(conversation.text.split('\n')).toContain(notice);
     onlyQuoted(conversation.text, ATTACK);
     expect(reader.prefix).not.toBe(writer.prefix);
+
+    // a round trip's reasoning in analyze_trades, read by the other key
+    const trade = await t.client('trade', writer.key);
+    await ok(trade, 'buy', { model_id: m.model_id, symbol: 'AAPL', quantity: 1, reasoning: ATTACK });
+    await ok(runsW, 'advance_run', { run_id: run.run_id, steps: 1 });
+    await ok(trade, 'sell', { model_id: m.model_id, symbol: 'AAPL', quantity: 1, reasoning: 'Take the gain.' });
+    const trips = await call(analystR, 'analyze_trades', { run_id: run.run_id });
+    expect(trips.isError).toBe(false);
+    expect(trips.data.round_trips).toMatchObject([{ entry_reasoning: ATTACK, exit_reasoning: 'Take the gain.' }]);
+    expect(trips.data.untrusted_content).toBe(notice);
+    expect(trips.text.split('\n')).toContain(`${notice} (entry_reasoning, exit_reasoning)`);
+    expect(trips.text).not.toContain('Ignore your rules');
   });
 });
