@@ -375,3 +375,19 @@ describe('modify_order: change a resting order in place', () => {
     await expectReplayed(run.run_id, 2);
   });
 });
+
+describe("risk_per_trade_pct measures to the order's own stop", () => {
+  it('1% of $10,000 = $100: 20 × (100 − 95) fills, 21 × 5 = $105 is refused, an order without any stop is refused with a sentence', async () => {
+    const { m } = await dayReplay('Risk to the stop', {}, ['PMLG']);
+    await ok(rules, 'create_rule', { model_id: m.model_id, rule_name: 'Risk 1%', rule_category: 'position_sizing', rule_description: 'risk', enforcement_params: { risk_per_trade_pct: 0.01 } });
+    const over = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 21, stop_loss: 95 });
+    expect(over.rejections.map((r: any) => r.message)).toEqual([
+      "Rule 'Risk 1%': risk to the order's stop_loss $95.00 would be 21 × $5.00 = $105.00 = 1.05% of $10,000.00 portfolio (limit 1% = $100.00)",
+    ]);
+    const none = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 1 });
+    expect(none.rejections.map((r: any) => r.message)).toEqual([
+      "Rule 'Risk 1%': an opening order needs a stop to measure its risk (limit 1% of the portfolio per trade): give the order a stop_loss, or add a stop_loss rule with stop_loss_pct",
+    ]);
+    expect(await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 20, stop_loss: 95 })).toMatchObject({ status: 'filled', fill_price: 100 });
+  });
+});

@@ -256,7 +256,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     const commission = commissionCents(o.quantity, model.commission_per_share);
     // The gates and rules judge the fill again on the account as it is now.
     const check = checkOrder({
-      order: { side: o.side, symbol: o.symbol, quantity: o.quantity, price },
+      order: { side: o.side, symbol: o.symbol, quantity: o.quantity, price, stopLoss: o.stop_loss ?? undefined },
       orderType: 'limit',
       model,
       portfolio: st,

@@ -309,7 +309,8 @@ export function checkOrder(input: CheckOrderInput): CheckOrderResult {
   });
   const rejections: Rejection[] = [...gates];
   if (input.symbolKnown && input.priced) {
-    for (const v of evaluateOrder({ ...input.order, commissionCents: input.commissionCents }, portfolio, input.clock, rules)) {
+    const intent = { ...input.order, commissionCents: input.commissionCents, stopLoss: input.order.stopLoss ?? input.stopLoss };
+    for (const v of evaluateOrder(intent, portfolio, input.clock, rules)) {
       rejections.push({ source: 'rule', code: v.code, rule_name: v.ruleName, rule_id: v.ruleId, message: v.message });
     }
   }

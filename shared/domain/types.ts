@@ -44,6 +44,8 @@ export interface OrderIntent {
   price: number;
   /** The order's commission in cents (min_cash_reserve_pct counts it); 0 when omitted. */
   commissionCents?: number;
+  /** The order's own stop_loss, dollars (risk_per_trade_pct measures to it). */
+  stopLoss?: number;
 }
 
 export type RuleCategory =

@@ -143,7 +143,7 @@ describe('position_sizing', () => {
     expect(v[0]!.message).toContain('101 shares (limit 100 shares per order)');
   });
 
-  it('risk_per_trade_pct uses the tightest applicable stop, and is ignored without one', () => {
+  it("risk_per_trade_pct measures to the order's own stop (entry − stop), else the tightest applicable stop rule; with neither it refuses", () => {
     const r = rule('position_sizing', { risk_per_trade_pct: 0.01 }, { ruleName: 'Risk 1% per trade' });
     const stop = rule('stop_loss', { stop_loss_pct: 0.02 }, { ruleName: 'Stop 2%' });
     const wide = rule('stop_loss', { stop_loss_pct: 0.1 });
@@ -153,10 +153,20 @@ describe('position_sizing', () => {
     expect(v.map((x) => x.code)).toEqual([RISK_PER_TRADE]);
     expect(v[0]!.message).toContain("2% stop of 'Stop 2%'");
     expect(v[0]!.message).toContain('(limit 1% = $100.00)');
-    expect(codes(buy('IBM', 1, 9000), pf(), [r])).toEqual([]);
+    // No stop at all: refused with a sentence saying what is missing.
+    const none = evaluateOrder(buy('IBM', 1, 9000), pf(), NOON, [r]);
+    expect(none.map((x) => x.message)).toEqual([
+      "Rule 'Risk 1% per trade': an opening order needs a stop to measure its risk (limit 1% of the portfolio per trade): give the order a stop_loss, or add a stop_loss rule with stop_loss_pct",
+    ]);
     // A stop scoped to another symbol does not count.
     const other = rule('stop_loss', { stop_loss_pct: 0.02 }, { appliesToSymbols: ['AAPL'] });
-    expect(codes(buy('IBM', 1, 9000), pf(), [r, other])).toEqual([]);
+    expect(codes(buy('IBM', 1, 9000), pf(), [r, other])).toEqual([RISK_PER_TRADE]);
+    // The order's own stop wins over the rule: 20 × (200 − 195) = $100 = 1% passes; 21 × 5 = $105 does not.
+    expect(codes({ ...buy('IBM', 20, 200), stopLoss: 195 }, pf(), [r, wide])).toEqual([]);
+    const own = evaluateOrder({ ...buy('IBM', 21, 200), stopLoss: 195 }, pf(), NOON, [r, wide]);
+    expect(own.map((x) => x.message)).toEqual([
+      "Rule 'Risk 1% per trade': risk to the order's stop_loss $195.00 would be 21 × $5.00 = $105.00 = 1.05% of $10,000.00 portfolio (limit 1% = $100.00)",
+    ]);
   });
 });
 

@@ -17,9 +17,10 @@
 //   than held). Exits must always be possible. Reducing orders still count as trades.
 // - position_sizing (opening orders): position value after the order = |resulting
 //   quantity| × order price ≤ max_position_pct × V; order notional ≤ max_order_value;
-//   quantity ≤ max_order_qty; risk_per_trade_pct only when a stop_loss rule with
-//   stop_loss_pct applies to the symbol (the tightest one): order notional × stop_loss_pct
-//   ≤ risk_per_trade_pct × V; with no stop the risk is unknown and the limit is ignored.
+//   quantity ≤ max_order_qty; risk_per_trade_pct measures risk to the order's own stop_loss:
+//   quantity × |entry − stop| ≤ risk_per_trade_pct × V; else to the tightest stop_loss
+//   rule with stop_loss_pct that applies to the symbol: notional × stop_loss_pct ≤
+//   risk_per_trade_pct × V; with neither the risk is unknown and the order is refused.
 // - risk (opening orders): max_positions counts the open positions in the rule's scope
 //   and applies only when the order opens a new symbol; min_cash_reserve_pct: cash after
 //   the order and its commission ≥ pct × V, where cash after = cash − notional − fee for buys
@@ -277,9 +278,29 @@ function checkSizing(ctx: Ctx, p: PositionSizingParams, emit: Emit): void {
   if (p.max_order_qty !== undefined && order.quantity > p.max_order_qty) {
     emit(MAX_ORDER_QTY, `order is for ${order.quantity} shares (limit ${p.max_order_qty} shares per order)`);
   }
-  if (p.risk_per_trade_pct !== undefined) {
+  if (p.risk_per_trade_pct !== undefined && order.stopLoss !== undefined) {
+    // the order's own stop: risk = quantity × |entry − stop| (the design's sizing formula)
+    const perShareTicks = priceTicks(order.price) - priceTicks(order.stopLoss);
+    const riskTicks = BigInt(order.quantity) * (perShareTicks < 0n ? -perShareTicks : perShareTicks);
+    // risk (ticks of $0.0001 = 1/100 cent) ≤ pct × V (cents)
+    if (V <= 0 || riskTicks * MILLION > micros(p.risk_per_trade_pct) * BigInt(V) * 100n) {
+      const riskCents = Number((riskTicks + 50n) / 100n);
+      emit(
+        RISK_PER_TRADE,
+        `risk to the order's stop_loss ${formatPrice(order.stopLoss)} would be ${order.quantity} × ${formatPrice(Number(perShareTicks < 0n ? -perShareTicks : perShareTicks) / 10_000)} = ` +
+          `${formatCents(riskCents)} = ${ratioText(riskCents, V)} of ${formatCents(V)} portfolio ` +
+          `(limit ${formatPct(p.risk_per_trade_pct)} = ${formatCents(Math.max(0, fractionFloor(p.risk_per_trade_pct, V)))})`,
+      );
+    }
+  } else if (p.risk_per_trade_pct !== undefined) {
     const stop = tightestStop(ctx.rules, order.symbol);
-    if (stop) {
+    if (!stop) {
+      emit(
+        RISK_PER_TRADE,
+        `an opening order needs a stop to measure its risk (limit ${formatPct(p.risk_per_trade_pct)} of the portfolio per trade): ` +
+          'give the order a stop_loss, or add a stop_loss rule with stop_loss_pct',
+      );
+    } else {
       // notional × stop ≤ risk × V, both fractions in millionths.
       const risk = BigInt(ctx.notional) * micros(stop.pct);
       const allowed = micros(p.risk_per_trade_pct) * BigInt(V);
