@@ -11,7 +11,7 @@ const USAGE = `Usage:
   aibt start                                   all five servers over streamable HTTP (ports 3101-3105)
   aibt stdio [--servers trade,price,rules,runs,analyst] [--toolsets trading,market,rules,runs,analysis,admin]
                                                the chosen servers' tools (of the chosen toolsets) over stdio, one process
-  aibt admin <command> ...                     create-user, create-key, revoke-key, list-users, import-bars`;
+  aibt admin <command> ...                     create-user, create-key, revoke-key, list-users, import-bars, backup FILE, restore FILE`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

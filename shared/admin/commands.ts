@@ -1,5 +1,6 @@
 // The admin commands, run in whichever process holds the database: the CLI itself,
 // or the running suite through its loopback admin endpoint.
+import fs from 'node:fs';
 import { createKey, createUser, listUsers, parseScopes, revokeKey } from '../auth/keys.js';
 import type { Deps } from '../deps.js';
 import { describeImport, importBarsFile, type ImportFormat } from '../market/import-bars.js';
@@ -44,6 +45,23 @@ const commands: Record<string, AdminCommand> = {
     const file = parseArgs(args).positional[0];
     if (!file) throw new Error(`Usage: import-actions FILE\n${ACTIONS_CSV_FORMAT_DOC}`);
     return importActionsFile(deps.sql, deps.market, file);
+  },
+  async backup(deps, args) {
+    const file = parseArgs(args).positional[0];
+    if (!file) throw new Error('Usage: backup FILE');
+    if (!deps.db.dumpEmbedded) {
+      throw new Error(
+        `With DATABASE_URL the database is a Postgres server: back it up with pg_dump --format=custom --file ${file} "$DATABASE_URL", and restore into an empty database with pg_restore --dbname "$DATABASE_URL" ${file}.`,
+      );
+    }
+    if (fs.existsSync(file)) throw new Error(`${file} already exists; give a new file name (a backup never overwrites a file).`);
+    const t0 = performance.now();
+    const { tarball, described: orders } = await deps.db.dumpEmbedded(async (q) => (await q<{ n: number }[]>`select count(*)::int as n from orders`)[0]!.n);
+    fs.writeFileSync(file, tarball, { flag: 'wx', mode: 0o600 });
+    return [
+      `Backed up ${deps.db.where} to ${file}: ${(tarball.byteLength / 1048576).toFixed(1)} MB, ${orders} orders, in ${Math.round(performance.now() - t0)} ms.`,
+      'Restore it into an empty directory with: AIBT_DATA_DIR=<new dir> aibt admin restore FILE',
+    ];
   },
   async 'list-users'(deps) {
     const users = await listUsers(deps.sql);

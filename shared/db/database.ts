@@ -29,6 +29,12 @@ export interface Database {
   where: string;
   /** Database round trips made through `sql` (bench/ and the round-trip tests read it). */
   roundTrips: RoundTripCounter;
+  /**
+   * The embedded database only: its whole data directory as a gzipped tarball (PGlite's
+   * dumpDataDir), taken while holding the one connection, so no transaction is half done in it;
+   * `describe` reads the same state on that connection (what the backup holds).
+   */
+  dumpEmbedded?<T>(describe: (q: Q) => Promise<T>): Promise<{ tarball: Uint8Array; described: T }>;
   close(): Promise<void>;
 }
 
@@ -128,6 +134,16 @@ async function openEmbedded(dataDir: string, inMemory: boolean, sharedBuffers: s
       embedded: true,
       roundTrips: counting.counter,
       where: inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${path.join(dataDir, 'pglite')}`,
+      async dumpEmbedded(describe) {
+        const conn = await sql.reserve();
+        try {
+          await conn`checkpoint`;
+          const described = await describe(conn as unknown as Q);
+          return { tarball: new Uint8Array(await (await db.dumpDataDir('gzip')).arrayBuffer()), described };
+        } finally {
+          conn.release();
+        }
+      },
       async close() {
         await sql.end({ timeout: 5 });
         await server.stop();
@@ -138,6 +154,38 @@ async function openEmbedded(dataDir: string, inMemory: boolean, sharedBuffers: s
   } catch (err) {
     release();
     throw err;
+  }
+}
+
+/**
+ * Restores a backup made by `aibt admin backup` into AIBT_DATA_DIR, which must hold no
+ * database (pglite/ absent or empty) and no running suite. Returns the directory restored.
+ * Throws DataDirectoryError with a sentence when the directory is in use or not empty, or
+ * the file is not a backup.
+ */
+export async function restoreEmbedded(dataDir: string, file: string): Promise<string> {
+  const pgdata = path.join(dataDir, 'pglite');
+  const present = countFiles(pgdata);
+  if (present > 0) {
+    throw new DataDirectoryError(`${pgdata} already holds ${present} files; restore goes into an empty directory only: set AIBT_DATA_DIR to a new directory, or move this one aside.`);
+  }
+  if (!fs.existsSync(file)) throw new DataDirectoryError(`There is no backup file ${file}.`);
+  const release = acquireLock(dataDir);
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const blob = new Blob([fs.readFileSync(file)]);
+    let db: InstanceType<typeof PGlite>;
+    try {
+      db = await PGlite.create(pgdata, { loadDataDir: blob, startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${DEFAULT_PGLITE_SHARED_BUFFERS}`] });
+    } catch (err) {
+      fs.rmSync(pgdata, { recursive: true, force: true });
+      throw new DataDirectoryError(`${file} is not a backup made by aibt admin backup (${(err instanceof Error ? err.message : String(err)).split('.')[0]}); nothing was restored.`);
+    }
+    await db.query('select 1');
+    await db.close();
+    return pgdata;
+  } finally {
+    release();
   }
 }
 
