@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../shared/db/database.js';
 import { connect, ROOT, spawnSuite } from './procs.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aibt-rel-datadir-'));
@@ -16,6 +17,7 @@ const base = { DATABASE_URL: '', REDIS_URL: '', AIBT_BOOTSTRAP_KEY: '', AIBT_RAT
 let demoKey = '';
 let orderIds: number[] = [];
 let modelId = 0;
+let ordersFile = '';
 
 /** Every file under dir with its SHA-256 (db.lock and admin.json excluded: they belong to a running process). */
 function snapshot(dir: string): Record<string, string> {
@@ -68,6 +70,9 @@ beforeAll(async () => {
   await runs.close();
   await trade.close();
   expect(await suite.kill('SIGTERM')).toBe(0);
+  const db = await openDatabase({ dataDir: origin });
+  ordersFile = (await db.sql<{ f: string }[]>`select pg_relation_filepath('orders') as f`)[0]!.f;
+  await db.close();
 }, 300_000);
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -128,6 +133,29 @@ describe('the embedded data directory is never initialised over data', () => {
       await trade.close();
     } finally {
       other.kill('SIGKILL');
+      expect(await suite.kill('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('a directory that opens but whose orders are damaged: reads answer the damaged sentence and /health 503', async () => {
+    const dir = copyOf('damaged-orders');
+    fs.writeFileSync(path.join(dir, 'pglite', ordersFile), Buffer.alloc(8192, 0x5a));
+    const suite = await spawnSuite({ ...base, AIBT_DATA_DIR: dir });
+    try {
+      const trade = await connect(suite.urls.trade!, demoKey);
+      const texts: string[] = [];
+      for (let i = 0; i < 3; i++) texts.push((((await trade.callTool({ name: 'list_orders', arguments: { model_id: modelId } })) as any).content[0].text));
+      await trade.close();
+      const health = await fetch(suite.urls.trade!.replace(/\/mcp$/, '/health'));
+      const body = (await health.json()) as { failed?: string[] };
+      const lines = suite.stdout().split('\n').filter((l) => l.includes('"storage_fault"'));
+      console.log(JSON.stringify({ case: 'damaged orders file', answers: texts, health: health.status, log_lines: lines.length }));
+      for (const t of texts) expect(t).toBe("The database's files are damaged; nothing was changed. Restore from a backup (aibt admin restore FILE) or ask the operator.");
+      expect(health.status).toBe(503);
+      expect(body.failed).toEqual(["database: the database's files are damaged"]);
+      expect(lines).toHaveLength(1);
+      expect(suite.stdout()).not.toMatch(/"stack"/);
+    } finally {
       expect(await suite.kill('SIGTERM')).toBe(0);
     }
   });
