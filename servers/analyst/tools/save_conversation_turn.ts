@@ -16,7 +16,7 @@ export const saveConversationTurnTool = defineTool({
   input: {
     model_id: idSchema('model_id'),
     run_id: idSchema('run_id').optional().describe('The run this turn is about; omit for the model-wide conversation'),
-    role: z.enum(ROLES, { error: `role must be one of ${ROLES.join(', ')}.` }),
+    role: z.enum(ROLES, { error: `role must be one of ${ROLES.join(', ')}.` }).describe('Who spoke this turn (one of the listed roles)'),
     content: z
       .string({ error: 'content must be a string.' })
       .refine((s) => Buffer.byteLength(s) <= MAX_CONTENT_BYTES, { error: `content must be at most ${MAX_CONTENT_BYTES.toLocaleString('en-US')} bytes of UTF-8 text.` })

@@ -53,4 +53,4 @@ export const barOutput = z.object({
   v: z.number().nullable(),
 });
 
-export const timespanSchema = z.enum(['minute', 'hour', 'day']).describe('Bar length');
+export const timespanSchema = z.enum(['minute', 'hour', 'day']).describe('Bar length: minute, hour or day');

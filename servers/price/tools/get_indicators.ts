@@ -23,7 +23,8 @@ export const getIndicatorsTool = defineTool({
         }, { error: 'each indicator is an object such as {"name": "rsi", "period": 14}.' }),
       )
       .min(1, { error: 'indicators must name at least one indicator.' })
-      .max(20),
+      .max(20)
+      .describe('1–20 indicators, e.g. [{"name": "rsi", "period": 14}]'),
     ...asOfInput,
   },
   output: {

@@ -18,13 +18,14 @@ export const checkOrderTool = defineTool({
   scope: 'read',
   input: {
     model_id: idSchema('model_id'),
-    side: z.enum(['buy', 'sell', 'short', 'cover']),
+    side: z.enum(['buy', 'sell', 'short', 'cover']).describe('Order side: buy, sell, short or cover'),
     symbol: symbolSchema,
     quantity: z
       .number({ error: 'quantity must be a whole number of shares.' })
       .int({ error: 'quantity must be a whole number of shares.' })
       .min(1, { error: 'quantity must be at least 1 share.' })
-      .max(1_000_000_000, { error: 'quantity must be at most 1,000,000,000 shares.' }),
+      .max(1_000_000_000, { error: 'quantity must be at most 1,000,000,000 shares.' })
+      .describe('Whole shares to check'),
     price: z
       .number()
       .min(0.0001, { error: 'price must be more than 0.' })

@@ -9,7 +9,7 @@ export const setRuleActiveTool = defineTool({
   title: 'Activate or deactivate rule',
   description: 'Turn a rule on or off (inactive rules are kept, never enforced). Needs rules:write.',
   scope: 'rules:write',
-  input: { rule_id: idSchema('rule_id'), is_active: z.boolean() },
+  input: { rule_id: idSchema('rule_id'), is_active: z.boolean().describe('true enforces the rule; false keeps it unenforced') },
   output: ruleOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler({ rule_id, is_active }, { deps, auth }) {

@@ -11,7 +11,7 @@ export const getReasoningTool = defineTool({
   title: 'Get reasoning',
   description: "A run's reasoning entries in the order they were logged (ascending id); paged with limit/cursor (truncated, next_cursor).",
   scope: 'read',
-  input: { run_id: idSchema('run_id'), reasoning_type: z.enum(REASONING_TYPES).optional(), ...pageInput(50, 500) },
+  input: { run_id: idSchema('run_id'), reasoning_type: z.enum(REASONING_TYPES).optional().describe('Only entries of this kind (default all)'), ...pageInput(50, 500) },
   output: {
     entries: z.array(
       z.object({

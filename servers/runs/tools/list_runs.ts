@@ -12,7 +12,7 @@ export const listRunsTool = defineTool({
   scope: 'read',
   input: {
     model_id: idSchema('model_id'),
-    status: z.enum(['running', 'completed', 'stopped']).optional(),
+    status: z.enum(['running', 'completed', 'stopped']).optional().describe('Only runs in this status (default all)'),
     ...pageInput(50, 500),
   },
   output: {

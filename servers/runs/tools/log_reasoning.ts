@@ -14,12 +14,13 @@ export const logReasoningTool = defineTool({
   scope: 'trade',
   input: {
     run_id: idSchema('run_id'),
-    reasoning_type: z.enum(REASONING_TYPES),
+    reasoning_type: z.enum(REASONING_TYPES).describe('What kind of reasoning this entry is'),
     content: z
       .string()
       .trim()
       .min(1, { error: 'content must not be empty.' })
-      .max(50_000, { error: 'content must be at most 50,000 characters.' }),
+      .max(50_000, { error: 'content must be at most 50,000 characters.' })
+      .describe('The reasoning text, stored as written (≤ 50,000 characters)'),
     context: z.record(z.string(), z.unknown()).optional().describe('Any JSON object (≤ 64 KB)'),
   },
   output: { id: z.number(), run_id: z.number(), clock: z.string() },

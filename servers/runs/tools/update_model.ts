@@ -9,7 +9,7 @@ export const updateModelTool = defineTool({
   description:
     'Change a model\'s settings (risk settings included). Needs rules:write, so a trade-only key cannot loosen its own limits. Running runs keep their snapshot.',
   scope: 'rules:write',
-  input: { model_id: idSchema('model_id'), name: nameSchema.optional(), ...modelFields },
+  input: { model_id: idSchema('model_id'), name: nameSchema.optional().describe('New model name, unique per user'), ...modelFields },
   output: modelOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler({ model_id, ...changes }, { deps, auth }) {

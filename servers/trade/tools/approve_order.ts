@@ -5,7 +5,7 @@ import { defineTool } from '../../../shared/mcp/tool.js';
 import { decideApproval } from '../../../shared/trading/orders.js';
 import { orderResultOutput, orderSummary } from './order-fields.js';
 
-const input = { order_id: idSchema('order_id'), note: z.string().max(2000).optional() };
+const input = { order_id: idSchema('order_id'), note: z.string().max(2000).optional().describe('Optional note for the audit trail') };
 
 export const approveOrderTool = defineTool({
   name: 'approve_order',

@@ -12,8 +12,8 @@ export const closingOrderInput = {
   model_id: idSchema('model_id'),
   symbol: symbolSchema,
   quantity: quantitySchema,
-  order_type: z.enum(['market', 'limit']).default('market'),
-  limit_price: priceSchema('limit_price').optional(),
+  order_type: z.enum(['market', 'limit']).default('market').describe('market fills at the clock price; limit rests at limit_price (default market)'),
+  limit_price: priceSchema('limit_price').optional().describe('Dollars per share; only with order_type limit'),
   reasoning: z.string().max(20_000).optional().describe('Why: stored with the order and in the reasoning log'),
   client_order_id: z.string().min(1).max(100).optional().describe('Idempotency key: a repeat returns the first result'),
 };

@@ -16,8 +16,8 @@ export const haltTradingTool = defineTool({
   scope: ['trade', 'approve'],
   input: {
     model_id: idSchema('model_id'),
-    reason: z.string().trim().min(1, { error: 'reason must not be empty.' }).max(2000),
-    mode: z.enum(['halted', 'reducing']).default('halted'),
+    reason: z.string().trim().min(1, { error: 'reason must not be empty.' }).max(2000).describe('Why, kept with the halt and shown by get_trading_status'),
+    mode: z.enum(['halted', 'reducing']).default('halted').describe('halted refuses every order; reducing allows only exposure cuts (default halted)'),
     flatten: z.boolean().default(false).describe('After the halt, close every position at market (the kill switch)'),
   },
   output: { ...stateOutput, closing_orders: closingOrdersOutput.optional().describe('With flatten: the orders that closed each position') },

@@ -17,7 +17,7 @@ export const listOrdersTool = defineTool({
   input: {
     model_id: idSchema('model_id').optional(),
     run_id: idSchema('run_id').optional(),
-    status: z.enum(['filled', 'rejected', 'pending_approval', 'open', 'validated', 'cancelled', 'expired']).optional(),
+    status: z.enum(['filled', 'rejected', 'pending_approval', 'open', 'validated', 'cancelled', 'expired']).optional().describe('Only orders in this status (default all)'),
     ...pageInput(50, 500),
   },
   output: { orders: z.array(orderRowOutput), ...pageOutput },

@@ -9,7 +9,7 @@ export const quantitySchema = z
   .int({ error: 'quantity must be whole shares.' })
   .min(1, { error: 'quantity must be at least 1 share.' })
   .max(10_000_000, { error: 'quantity must be at most 10,000,000 shares.' })
-  .describe('Whole shares');
+  .describe('Whole shares, 1 to 10,000,000');
 
 /** A share price at the US equity tick (defined with the other argument schemas). */
 export { priceSchema } from '../../../shared/mcp/schemas.js';

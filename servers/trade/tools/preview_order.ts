@@ -12,11 +12,11 @@ export const previewOrderTool = defineTool({
   scope: 'read',
   input: {
     model_id: idSchema('model_id'),
-    side: z.enum(['buy', 'sell', 'short', 'cover']),
+    side: z.enum(['buy', 'sell', 'short', 'cover']).describe('Order side: buy, sell, short or cover'),
     symbol: symbolSchema,
     quantity: quantitySchema,
-    order_type: z.enum(['market', 'limit']).default('market'),
-    limit_price: priceSchema('limit_price').optional(),
+    order_type: z.enum(['market', 'limit']).default('market').describe('market fills at the clock price; limit rests at limit_price (default market)'),
+    limit_price: priceSchema('limit_price').optional().describe('Dollars per share; only with order_type limit'),
   },
   output: {
     would_fill: z.boolean(),

@@ -268,20 +268,20 @@ export const ruleFieldsSchema = z.object({
   exclude_symbols: symbolList('Symbols the rule never applies to.').optional(),
   priority: z.number().int().min(1).max(10).default(5).describe('1–10; violations are reported highest first.'),
   is_active: z.boolean().default(true).describe('Inactive rules are kept but never enforced.'),
-  created_by: z.enum(['user', 'ai_suggested', 'template']).default('user'),
+  created_by: z.enum(['user', 'ai_suggested', 'template']).default('user').describe('Who made it: user, ai_suggested or template'),
 });
 
 /** The same fields with no defaults, every one optional: for update_rule. */
 export const ruleUpdateFieldsSchema = z.object({
-  rule_name: z.string().trim().min(1).max(100).optional(),
-  rule_description: z.string().max(2000).optional(),
+  rule_name: z.string().trim().min(1).max(100).optional().describe('New unique name for the rule'),
+  rule_description: z.string().max(2000).optional().describe('New explanation for people'),
   rule_category: ruleCategorySchema.optional(),
   enforcement_params: ruleFieldsSchema.shape.enforcement_params.optional(),
-  applies_to_symbols: symbolList('When set, the rule applies only to these symbols; null clears it.').nullable().optional(),
-  exclude_symbols: symbolList('Symbols the rule never applies to; null clears it.').nullable().optional(),
-  priority: z.number().int().min(1).max(10).optional(),
-  is_active: z.boolean().optional(),
-  created_by: z.enum(['user', 'ai_suggested', 'template']).optional(),
+  applies_to_symbols: symbolList('When set, the rule applies only to these symbols; null clears it.').nullable().optional().describe('When set, the rule applies only to these symbols; null clears it.'),
+  exclude_symbols: symbolList('Symbols the rule never applies to; null clears it.').nullable().optional().describe('Symbols the rule never applies to; null clears it.'),
+  priority: z.number().int().min(1).max(10).optional().describe('1–10; violations are reported highest first'),
+  is_active: z.boolean().optional().describe('false keeps the rule but stops enforcing it'),
+  created_by: z.enum(['user', 'ai_suggested', 'template']).optional().describe('Who made it: user, ai_suggested or template'),
 });
 
 export type RuleFields = z.infer<typeof ruleFieldsSchema>;
