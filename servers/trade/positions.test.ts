@@ -391,3 +391,22 @@ describe("risk_per_trade_pct measures to the order's own stop", () => {
     expect(await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 20, stop_loss: 95 })).toMatchObject({ status: 'filled', fill_price: 100 });
   });
 });
+
+describe('approval: the pending order states its notional, its risk to the stop and its expiry', () => {
+  it('approval_expiry_minutes 30; buy 20 at 100 with stop 95: notional $2,000, risk 20 × 5 = $100 = 1% of $10,000', async () => {
+    const { m } = await dayReplay('Approval terms', { require_approval: true, approval_expiry_minutes: 30 }, ['PMLG']);
+    expect(m.approval_expiry_minutes).toBe(30);
+    const before = Date.now();
+    const r = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 20, stop_loss: 95 });
+    expect(r.status).toBe('pending_approval');
+    expect(r.pending).toMatchObject({ notional: 2_000, risk_to_stop: 100, risk_fraction_of_equity: 0.01 });
+    const wait = Date.parse(r.pending.expires_at) - before;
+    expect(wait).toBeGreaterThanOrEqual(30 * 60_000);
+    expect(wait).toBeLessThan(31 * 60_000);
+    const { orders } = await ok(trade, 'list_orders', { model_id: m.model_id });
+    expect(orders[0].expires_at).toBe(r.pending.expires_at);
+    const bad = await call(runs, 'update_model', { model_id: m.model_id, approval_expiry_minutes: 0 });
+    expect(bad).toMatchObject({ isError: true });
+    expect(bad.text).toContain('approval_expiry_minutes must be at least 1.');
+  });
+});

@@ -16,6 +16,8 @@ export interface ModelSettings {
   max_orders_per_minute: number;
   /** Collateral beyond a short's proceeds, a fraction (0.5: a short needs its value × 1.5). */
   short_margin_pct: number;
+  /** Minutes a pending approval waits before it expires (default 15). */
+  approval_expiry_minutes: number;
 }
 
 export interface Model extends ModelSettings {
@@ -39,6 +41,7 @@ export const SETTING_COLUMNS = [
   'instructions',
   'max_orders_per_minute',
   'short_margin_pct',
+  'approval_expiry_minutes',
 ] as const;
 
 export function toModel(r: Record<string, any>): Model {
@@ -56,6 +59,7 @@ export function toModel(r: Record<string, any>): Model {
     instructions: r.instructions,
     max_orders_per_minute: r.max_orders_per_minute,
     short_margin_pct: r.short_margin_pct === undefined ? 0.5 : num(r.short_margin_pct),
+    approval_expiry_minutes: r.approval_expiry_minutes ?? 15,
     state: r.state,
     state_reason: r.state_reason ?? null,
     created_at: iso(r.created_at)!,

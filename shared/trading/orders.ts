@@ -9,7 +9,7 @@ import { decideOrder, type AccountAfter, type BookPosition, type DecideModel, ty
 import { isMarketOpen, type Rejection } from '../domain/gates.js';
 import { bracketShapeProblem, planOf, type OrderBracket } from '../domain/exits.js';
 import { accountFigures, type AppliedFill } from '../domain/ledger.js';
-import { fromCents, notionalCents, roundPrice, toCents } from '../domain/money.js';
+import { fromCents, notionalCents, priceTicks, roundPrice, toCents } from '../domain/money.js';
 import { portfolioValueCents } from '../domain/rules/engine.js';
 import type { Side } from '../domain/types.js';
 import type { Deps } from '../deps.js';
@@ -37,7 +37,6 @@ import { getRunningRun, readAccount, startRun, type RunRow } from '../store/runs
 import { num } from '../store/rows.js';
 import { recordBreakerThreats } from '../store/threats.js';
 
-export const APPROVAL_MINUTES = 15;
 
 export interface OrderRequest extends OrderBracket {
   model_id: number;
@@ -72,6 +71,29 @@ export interface OrderResult {
   replayed: boolean;
   /** Set when the order tripped a circuit breaker and the model is now halted. */
   halted_reason: string | null;
+  /** A pending approval's terms for the person deciding (null otherwise, and on a replayed result). */
+  pending: PendingTerms | null;
+}
+
+/** What a pending order risks, as its approval request states it (dollars; fraction of equity). */
+export interface PendingTerms {
+  notional: number;
+  /** quantity × |estimated fill − stop_loss|; null without a stop_loss. */
+  risk_to_stop: number | null;
+  risk_fraction_of_equity: number | null;
+  expires_at: string;
+}
+
+/** The pending order's notional and risk to its stop at the estimate the checks judged. */
+export function pendingTerms(state: OrderState, req: OrderRequest, price: number, expires: Date): PendingTerms {
+  const equity = portfolioValueCents(state);
+  const risk = req.stop_loss == null ? null : notionalCents(req.quantity, Math.abs(Number(priceTicks(price) - priceTicks(req.stop_loss)) / 10_000));
+  return {
+    notional: fromCents(notionalCents(req.quantity, price)),
+    risk_to_stop: risk === null ? null : fromCents(risk),
+    risk_fraction_of_equity: risk === null || equity <= 0 ? null : Math.round((risk / equity) * 1e6) / 1e6,
+    expires_at: expires.toISOString(),
+  };
 }
 
 function runClock(run: RunRow | null): Date {
@@ -217,6 +239,7 @@ async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean,
     clock: order.clock,
     replayed,
     halted_reason: haltedReason,
+    pending: null,
   };
 }
 
@@ -252,7 +275,7 @@ export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRe
     // persist: one round trip (a new live run first, when the order starts one)
     const startedRun = !run && d.status !== 'rejected';
     if (startedRun) run = await startRun(tx, auth.userId, model.model_id, { kind: 'live' });
-    const expires = d.status === 'pending_approval' ? new Date(Date.now() + APPROVAL_MINUTES * 60_000) : null;
+    const expires = d.status === 'pending_approval' ? new Date(Date.now() + model.approval_expiry_minutes * 60_000) : null;
     const base = { ...req, model_id: model.model_id, clock: state.clock, key_prefix: auth.keyPrefix, closes_position: opts.close === true };
     const writes: Promise<unknown>[] = [];
     if (d.tripped) writes.push(haltModel(tx, deps, model.model_id, d.tripped));
@@ -297,6 +320,7 @@ export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRe
       clock: state.clock.toISOString(),
       replayed: false,
       halted_reason: d.haltReason ?? d.tripped,
+      pending: expires ? pendingTerms(state, req, d.estimate.price, expires) : null,
     };
   });
 }

@@ -35,6 +35,13 @@ export const modelFields = {
     .max(5, { error: 'short_margin_pct must be at most 5 (0.5 means 50%).' })
     .optional()
     .describe('Reg T style short margin, a fraction: a short needs its value × (1 + this) as collateral, its proceeds included (default 0.5)'),
+  approval_expiry_minutes: z
+    .number()
+    .int({ error: 'approval_expiry_minutes must be whole minutes.' })
+    .min(1, { error: 'approval_expiry_minutes must be at least 1.' })
+    .max(10_080, { error: 'approval_expiry_minutes must be at most 10,080 (a week).' })
+    .optional()
+    .describe('With require_approval: minutes a pending order waits before it expires (default 15)'),
 };
 
 export const nameSchema = z
@@ -57,6 +64,7 @@ export const modelOutput = {
   instructions: z.string(),
   max_orders_per_minute: z.number(),
   short_margin_pct: z.number(),
+  approval_expiry_minutes: z.number(),
   state: z.string(),
   state_reason: z.string().nullable(),
   created_at: z.string(),

@@ -12,7 +12,7 @@ export const listOrdersTool = defineTool({
   name: 'list_orders',
   title: 'List orders',
   description:
-    'Orders of a model or run, oldest first (ascending id), rejected ones included with their reasons; paged with limit/cursor (truncated, next_cursor). A pending approval older than 15 minutes shows as expired.',
+    'Orders of a model or run, oldest first (ascending id), rejected ones included with their reasons; paged with limit/cursor (truncated, next_cursor). A pending approval past its model\'s approval_expiry_minutes shows as expired.',
   scope: 'read',
   input: {
     model_id: idSchema('model_id').optional(),

@@ -40,6 +40,10 @@ export const orderResultOutput = {
   clock: z.string(),
   replayed: z.boolean(),
   halted_reason: z.string().nullable(),
+  pending: z
+    .object({ notional: z.number(), risk_to_stop: z.number().nullable(), risk_fraction_of_equity: z.number().nullable(), expires_at: z.string() })
+    .nullable()
+    .describe("A pending approval's notional, risk to its stop ($ and fraction of equity) and expiry"),
 };
 
 export const orderRowOutput = z.object({
@@ -93,7 +97,7 @@ export function orderSummary(r: OrderResult): string {
     case 'rejected':
       return `${head}: ${what} REJECTED. ${r.rejections.map((x) => x.message).join(' ')}${r.run_id === null ? ' No run was started.' : ''}${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
     case 'pending_approval':
-      return `${head}: ${what} is waiting for a person to approve it (approve_order / reject_order); it expires in 15 minutes.`;
+      return `${head}: ${what} is waiting for a person to approve it (approve_order / reject_order)${r.pending ? `: notional $${r.pending.notional}${r.pending.risk_to_stop !== null ? `, risk to the stop $${r.pending.risk_to_stop} (${(r.pending.risk_fraction_of_equity! * 100).toFixed(2)}% of equity)` : ', no stop_loss'}; it expires at ${r.pending.expires_at}` : ''}.`;
     case 'open':
       return `${head}: ${what} limit $${r.limit_price} rests open until the clock passes a bar that trades through it.`;
     case 'validated':
