@@ -11,7 +11,7 @@ const fix = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
 export const calculateMetricsTool = defineTool({
   name: 'calculate_metrics',
   title: 'Calculate metrics',
-  description: `Metrics of a run (or a model's newest runs) from its equity curve and FIFO round trips; optional buy-and-hold benchmark, named with its source (a simulated one for a run on real bars is refused unless allow_simulated_benchmark). ${METRIC_CONVENTIONS}`,
+  description: `Metrics of a run (or a model's newest runs) from its equity curve and FIFO round trips; optional buy-and-hold benchmark with its source. ${METRIC_CONVENTIONS}`,
   scope: 'read',
   input: {
     run_id: idSchema('run_id').optional(),

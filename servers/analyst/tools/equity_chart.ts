@@ -90,7 +90,7 @@ export const equityChartTool = defineTool({
   name: 'equity_chart',
   title: 'Equity chart',
   description:
-    'PNG image of the equity curve of a run (run_id) or up to 5 runs (run_ids, each its colour and line style), its drawdown beneath, the start value (dashed level) and final value marked, entry fills (green ▲) and exit fills (red ▼) marked (every fill up to 600 a run, else the text says how many); trading-time axis (nights and weekends left out), dates in New York time with the month. Long curves are down-sampled per pixel column.',
+    'PNG of the equity curve of a run (run_id) or up to 5 runs (run_ids, own colour and dash each), drawdown beneath, start value (dashed) and final value marked, entry (green ▲) and exit (red ▼) fills (up to 600 a run, else the text counts them); trading-time axis (no nights or weekends), New York dates with the month; long curves down-sampled per pixel column.',
   scope: 'read',
   input: {
     run_id: idSchema('run_id').optional(),

@@ -26,10 +26,10 @@ export const metricsOutput = z.object({
   periods: z.number().describe('Number of returns'),
   periods_per_year: z.number(),
   total_return: n,
-  annualized_return: n,
-  volatility: n,
-  sharpe: n,
-  sortino: n,
+  annualized_return: n.describe('(1+total)^(ppy/n)−1'),
+  volatility: n.describe('std(r, ddof 1)·√ppy'),
+  sharpe: n.describe('mean/std·√ppy, rf 0'),
+  sortino: n.describe('mean/√mean(min(r,0)²)·√ppy'),
   calmar: n,
   max_drawdown: n.describe('A fraction ≤ 0'),
   drawdown: z.object({
@@ -57,7 +57,7 @@ export const metricsOutput = z.object({
 
 /** The metric conventions, in the words of every tool that returns metrics (CONTRACT §5). */
 export const METRIC_CONVENTIONS =
-  'Simple returns: per step for daily runs, per session close for intraday runs (start value first; returns: per_step for every step, ppy 252×390), ppy 252; rf 0; std ddof 1; Sharpe mean/std·√ppy; Sortino mean/√mean(min(r,0)²)·√ppy; max DD min(v/peak−1) over every point from the start, starting at the last peak; annualized (1+total)^(ppy/n)−1; zero-P&L round trip is a loss; undefined → null + note.';
+  'Conventions (empyrical): simple returns per step (daily runs) or per session close (intraday; per_step uses ppy 252×390), ppy 252, rf 0, std ddof 1; max DD min(v/peak−1) from the last peak; a zero-P&L round trip is a loss; undefined → null + note.';
 
 /** The headline metrics shown side by side by compare_runs (calculate_metrics gives every field and the notes). */
 export const HEADLINE_FIELDS = [

@@ -19,7 +19,7 @@ export const suggestRulesTool = defineTool({
   name: 'suggest_rules',
   title: 'Suggest rules, measured',
   description:
-    "Rules that would have made a run safer, each measured by replaying the run under it (replay_with_rules). Detectors give findings with evidence; grid candidates are kept when they cut the max drawdown or worst day for no more return than they save, and dropped when they stop the agent trading (refuse over half its entries, or leave a part of the run without a trade); levels the model has are skipped. Each: a create_rule payload, the in-sample effect (hindsight: picked and measured on the same run) and the out-of-sample one (walk-forward: picked on the first 2/3 of the sessions, measured on the rest and on the model's other finished runs); ranked by what helped out of sample. apply: true creates them (rules:write).",
+    "Rules that would have made a run safer, each measured by replaying the run. Kept if they cut max drawdown or worst day for no more return than they save, unless they stop the agent trading. Each: a create_rule payload, in-sample effect (hindsight) and out-of-sample (picked on the first 2/3 of sessions, measured on the rest and other runs), ranked by the latter. apply: true creates them.",
   scope: 'read',
   input: {
     run_id: idSchema('run_id'),
