@@ -69,7 +69,7 @@ describe('runs server', () => {
   it('refuses bad input with one sentence and writes nothing', async () => {
     const before = await countModels();
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ name: 'neg', initial_cash: -5 }, /initial_cash must be more than 0/],
+      [{ name: 'neg', initial_cash: -5 }, /initial_cash must be at least \$0\.01/],
       [{ name: '' }, /name must not be empty/],
       [{ name: 'big', instructions: 'x'.repeat(20_001) }, /instructions must be at most 20,000 characters/],
       [{ name: 'extra', leverage: 10 }, /leverage/],

@@ -229,13 +229,21 @@ function instrumentToolCalls(server: McpServer, deps: Deps, serverName: string, 
 export function argumentsSentence(tool: ToolDef<any, any>, args: unknown): string {
   const r = compile(tool).input.safeParse(args ?? {});
   if (r.success) return `Invalid arguments for ${tool.name}.`;
-  const sentences = r.error.issues.slice(0, 5).map((issue) => {
+  const seen = new Set<string>();
+  const sentences: string[] = [];
+  for (const issue of r.error.issues) {
     const field = issue.path.reduce<string>((at, p) => (typeof p === 'number' ? `${at}[${p}]` : at ? `${at}.${String(p)}` : String(p)), '');
+    // one sentence per argument: the first problem found (a denormal price breaks two checks)
+    if (field && seen.has(field)) continue;
+    seen.add(field);
     let msg = issue.message;
     const named = issue.path.filter((p) => typeof p === 'string').pop();
-    if (field && !(named && msg.includes(String(named)))) msg = `${field}: ${msg}`;
-    return /[.!?]$/.test(msg) ? msg : `${msg}.`;
-  });
+    // the message names the argument itself only when it holds the name as a whole word
+    const namesIt = named !== undefined && new RegExp(`(^|[^A-Za-z0-9_])${String(named).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9_])`).test(msg);
+    if (field && !namesIt) msg = `${field}: ${msg}`;
+    sentences.push(/[.!?]$/.test(msg) ? msg : `${msg}.`);
+    if (sentences.length === 5) break;
+  }
   return `Invalid arguments for ${tool.name}: ${sentences.join(' ')}`;
 }
 

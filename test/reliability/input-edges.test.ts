@@ -47,8 +47,8 @@ describe('input edges', () => {
     const cases: [Client, string, Record<string, unknown>, RegExp][] = [
       [runs, 'create_model', { name: 'x\ud800y', initial_cash: 1000 }, /^Invalid arguments for create_model: name: must be valid Unicode text: it holds a lone surrogate/],
       [runs, 'log_reasoning', { run_id: 1, reasoning_type: 'plan', content: 'dangling \udc00' }, /content: must be valid Unicode text: it holds a lone surrogate/],
-      [runs, 'create_model', { name: 'denormal', initial_cash: 1e-320 }, /initial_cash: must be 0 or at least 1e-9 in size\./],
-      [trade, 'buy', { model_id: modelId, symbol: 'AAPL', quantity: 1, order_type: 'limit', limit_price: 1e-320 }, /limit_price must be at least \$0\.0001\./],
+      [runs, 'create_model', { name: 'denormal', initial_cash: 1e-320 }, /^Invalid arguments for create_model: initial_cash must be at least \$0\.01\.$/],
+      [trade, 'buy', { model_id: modelId, symbol: 'AAPL', quantity: 1, order_type: 'limit', limit_price: 1e-320 }, /^Invalid arguments for buy: limit_price must be at least \$0\.0001\.$/],
       [trade, 'buy', { model_id: modelId, symbol: 'AAPL', quantity: 1, order_type: 'limit', limit_price: 150.005 }, /limit_price must be in whole cents \(\$0\.0001 steps below \$1\), the US equity tick \(SEC Rule 612\)\./],
       [trade, 'buy', { model_id: modelId, symbol: 'AAPL', quantity: 1, order_type: 'limit', limit_price: 0.00015 }, /limit_price must be in whole cents/],
       [trade, 'buy', { model_id: modelId, symbol: 'AAPL', quantity: 1, stop_loss: 99.999 }, /stop_loss must be in whole cents/],

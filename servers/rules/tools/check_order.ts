@@ -28,7 +28,7 @@ export const checkOrderTool = defineTool({
       .describe('Whole shares to check'),
     price: z
       .number()
-      .min(0.0001, { error: 'price must be more than 0.' })
+      .min(0.0001, { error: 'price must be at least $0.0001.' })
       .max(1_000_000, { error: 'price must be at most 1,000,000.' })
       .optional()
       .describe('Price per share, USD (default: the market price at the clock)'),

@@ -6,7 +6,7 @@ import type { Model } from '../../../shared/store/models.js';
 export const modelFields = {
   initial_cash: z
     .number()
-    .min(0.01, { error: 'initial_cash must be more than 0.' })
+    .min(0.01, { error: 'initial_cash must be at least $0.01.' })
     .max(1_000_000_000, { error: 'initial_cash must be at most 1,000,000,000.' })
     .multipleOf(0.01, { error: 'initial_cash must be whole cents.' })
     .optional()
@@ -19,7 +19,7 @@ export const modelFields = {
   slippage_bps: z.number().min(0).max(1000).optional().describe('Against the trader, basis points (default 0)'),
   max_drawdown_halt_pct: z
     .number()
-    .min(0.0001, { error: 'max_drawdown_halt_pct must be more than 0.' })
+    .min(0.0001, { error: 'max_drawdown_halt_pct must be at least 0.0001 (a fraction).' })
     .max(1, { error: 'max_drawdown_halt_pct must be at most 1 (0.25 means 25%).' })
     .optional()
     .describe('Halt when the run falls this far from its peak (default 0.25)'),
