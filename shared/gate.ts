@@ -25,10 +25,39 @@ export interface Gate {
 }
 
 const draining = new WeakSet<object>();
+const onBegin = new WeakMap<object, Set<() => void>>();
 
 /** True once the suite serving `deps` began shutting down: a long tool stops at its next step. */
 export function stopping(deps: Deps): boolean {
   return draining.has(deps);
+}
+
+/** The abort reason of a call's signal when the suite began shutting down (see callSignal). */
+export const SHUTDOWN_REASON = 'shutdown';
+
+/**
+ * The signal a tool call sees: aborted when the client cancels (the SDK's own signal, its reason
+ * kept) or when the suite serving `deps` begins shutting down (reason SHUTDOWN_REASON), so long
+ * tools stop at their next step either way. `release` stops listening once the call ended.
+ */
+export function callSignal(deps: Deps, client: AbortSignal): { signal: AbortSignal; release: () => void } {
+  const c = new AbortController();
+  if (client.aborted) c.abort(client.reason);
+  else if (draining.has(deps)) c.abort(SHUTDOWN_REASON);
+  if (c.signal.aborted) return { signal: c.signal, release: () => {} };
+  const fromClient = () => c.abort(client.reason);
+  const fromShutdown = () => c.abort(SHUTDOWN_REASON);
+  client.addEventListener('abort', fromClient, { once: true });
+  let set = onBegin.get(deps);
+  if (!set) onBegin.set(deps, (set = new Set()));
+  set.add(fromShutdown);
+  return {
+    signal: c.signal,
+    release: () => {
+      client.removeEventListener('abort', fromClient);
+      set.delete(fromShutdown);
+    },
+  };
 }
 
 export const SHUTTING_DOWN = 'The server is shutting down; nothing was done. Retry in a few seconds (against the restarted server or another replica).';
@@ -89,6 +118,7 @@ export function createGate(deps: Deps, opts: GateOptions): Gate {
     begin() {
       closing = true;
       draining.add(deps);
+      for (const f of [...(onBegin.get(deps) ?? [])]) f();
     },
     settle(ms) {
       if (active === 0) return Promise.resolve(true);

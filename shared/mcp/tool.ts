@@ -6,6 +6,7 @@ import type { AuthContext, Scope } from '../auth/keys.js';
 import { requireScope } from '../auth/scopes.js';
 import type { Deps } from '../deps.js';
 import { storageFaultSentence } from '../db/faults.js';
+import { callSignal, SHUTDOWN_REASON } from '../gate.js';
 import { logEvent } from '../log.js';
 import { isStorageUnavailable, ToolError } from './errors.js';
 import { refuseControlCharacters } from './schemas.js';
@@ -25,13 +26,23 @@ export interface ToolContext {
    * 100 ms, `done` of `total` in the tool's own unit, e.g. steps); a no-op otherwise. Never throws.
    */
   progress(done: number, total: number, message?: string): Promise<void>;
-  /** Aborted when the client cancels the call (or its connection closes): stop at the next step. */
+  /**
+   * Aborted when the client cancels the call (or its connection closes), or when the server
+   * begins shutting down (reason 'shutdown', shared/gate.ts): stop at the next step.
+   */
   signal: AbortSignal;
 }
 
-/** Throws CANCELLED when the client cancelled: for tools that stop between steps and commit nothing after. */
+/**
+ * Throws CANCELLED when the client cancelled, SHUTTING_DOWN when the server began shutting
+ * down: for tools that stop between steps and commit nothing after.
+ */
 export function stopIfCancelled(ctx: Pick<ToolContext, 'signal'>): void {
-  if (ctx.signal.aborted) throw new ToolError('CANCELLED', 'The client cancelled the call; it stopped at its next step and nothing after that was done.');
+  if (!ctx.signal.aborted) return;
+  if (ctx.signal.reason === SHUTDOWN_REASON) {
+    throw new ToolError('SHUTTING_DOWN', 'The server is shutting down; the call stopped at its next step and nothing after that was done. Retry in a few seconds.');
+  }
+  throw new ToolError('CANCELLED', 'The client cancelled the call; it stopped at its next step and nothing after that was done.');
 }
 
 /** ToolContext.progress for one request. */
@@ -131,7 +142,13 @@ export function registerTools(server: McpServer, deps: Deps, serverName: string,
         try {
           if (!auth) throw new ToolError('UNAUTHENTICATED', 'This call carries no authenticated key.');
           requireScope(auth, tool.scope, tool.name);
-          const result = await tool.handler(args as never, { deps, auth, server, extra, progress: progressFor(extra), signal: extra.mcpReq.signal });
+          const call = callSignal(deps, extra.mcpReq.signal);
+          let result: Awaited<ReturnType<typeof tool.handler>>;
+          try {
+            result = await tool.handler(args as never, { deps, auth, server, extra, progress: progressFor(extra), signal: call.signal });
+          } finally {
+            call.release();
+          }
           if ('inputRequired' in result) return result.inputRequired;
           const answer = {
             // the summary is one paragraph; clipped so it never crowds the structured result
