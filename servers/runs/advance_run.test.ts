@@ -101,9 +101,11 @@ describe('advance_run on Polygon', () => {
 
   it('fetches from Polygon before its transaction, never while holding the one connection', async () => {
     const held: string[] = [];
+    // a ticker of its own: on a database reused from an earlier test run its bars are not stored yet
+    const sym = `PG${Array.from({ length: 3 }, () => String.fromCharCode(65 + Math.floor(Math.random() * 26))).join('')}`;
     fake = await startPolygonFake({
       apiKey: KEY,
-      aggs: { 'PGAR/day': DAYS.map((d, i) => ({ t: polygonDayMs(d), o: 30 + i, h: 31 + i, l: 29 + i, c: 30.5 + i, v: 100 + i })) },
+      aggs: { [`${sym}/day`]: DAYS.map((d, i) => ({ t: polygonDayMs(d), o: 30 + i, h: 31 + i, l: 29 + i, c: 30.5 + i, v: 100 + i })) },
       // a query on the pool cannot start while a transaction holds the embedded connection
       onRequest: async (path) => {
         const free = await Promise.race([pt!.suite.deps.sql`select 1`.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
@@ -113,10 +115,10 @@ describe('advance_run on Polygon', () => {
     pt = await bootSuite({ specs: [runsServer], env: { POLYGON_API_KEY: KEY, POLYGON_BASE_URL: fake.url, POLYGON_REQUESTS_PER_MINUTE: '1000' } });
     const client = await pt.client('runs', (await pt.user()).key);
     const model = await ok(client, 'create_model', { name: 'polygon-replay' });
-    const run = await ok(client, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'day', start: '2024-06-03', end: '2024-06-10', symbols: ['PGAR'] });
+    const run = await ok(client, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'day', start: '2024-06-03', end: '2024-06-10', symbols: [sym] });
     const r = await ok(client, 'advance_run', { run_id: run.run_id, steps: 2, include_bars: true });
     expect(r.clock).toBe('2024-06-05T13:30:00.000Z');
-    expect(r.bars.PGAR.map((b: any) => [b.t, b.o])).toEqual([['2024-06-03T13:30:00.000Z', 30], ['2024-06-04T13:30:00.000Z', 31]]);
+    expect(r.bars[sym].map((b: any) => [b.t, b.o])).toEqual([['2024-06-03T13:30:00.000Z', 30], ['2024-06-04T13:30:00.000Z', 31]]);
     expect(fake.requests.length).toBeGreaterThan(0);
     expect(held).toEqual([]);
   });
