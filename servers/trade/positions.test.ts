@@ -7,12 +7,9 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../shared/auth/keys.js';
-import { toCents } from '../../shared/domain/money.js';
-import { loadRunFills } from '../../shared/store/analyst.js';
-import { getOwnedRun } from '../../shared/store/runs.js';
-import { replayRun } from '../../shared/trading/counterfactual.js';
 import { importDayBars, type DayBars } from '../../test/csv-bars.js';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
+import { expectReplayed as replayIdentity } from '../../test/replay-identity.js';
 
 let t: TestSuite;
 let trade: Client, runs: Client, rules: Client, analyst: Client;
@@ -207,21 +204,7 @@ describe('min_cash_reserve_pct does not count a short\'s proceeds (the seed\'s f
   });
 });
 
-/** The run replayed under its frozen rules: the same fills (to the tick and cent), cash and order outcomes. */
-async function expectReplayed(runId: number, fills: number) {
-  const deps = t.suite.deps;
-  const done = await getOwnedRun(deps.sql, userId, runId);
-  const replay = await replayRun(deps, done, null);
-  const strip = (f: { symbol: string; side: string; quantity: number; price: number; commission_cents: number; clock: string; source: string }) =>
-    `${f.clock} ${f.source} ${f.side} ${f.quantity} ${f.symbol} @${f.price} fee ${f.commission_cents}`;
-  const recorded = await loadRunFills(deps.sql, runId);
-  expect(recorded).toHaveLength(fills);
-  expect(replay.fills.map(strip).sort()).toEqual(recorded.map(strip).sort());
-  expect(replay.book.cashCents).toBe(toCents(done.cash));
-  expect(replay.book.realizedPnlCents).toBe(toCents(done.realized_pnl));
-  for (const o of replay.orders) expect(`${o.order_id} ${replay.book.outcomes.get(o.order_id)!.status}`).toBe(`${o.order_id} ${o.status}`);
-  expect((await ok(analyst, 'replay_with_rules', { run_id: runId, rules: [] })).orders_changed).toBe(0);
-}
+const expectReplayed = (runId: number, fills: number, withoutRules = 0) => replayIdentity(t, analyst, userId, runId, fills, withoutRules);
 
 describe('one engine: the counterfactual replays close_position', () => {
   it('a run with a halt and close_position replayed under its frozen rules reproduces its fills, cash and orders', async () => {

@@ -5,6 +5,7 @@ import { cancelOrderTool } from './tools/cancel_order.js';
 import { closePositionTool } from './tools/close_position.js';
 import { getPortfolioTool } from './tools/get_portfolio.js';
 import { setExitsTool } from './tools/set_exits.js';
+import { sizePositionTool } from './tools/size_position.js';
 import { getTradingStatusTool } from './tools/get_trading_status.js';
 import { haltTradingTool } from './tools/halt_trading.js';
 import { listOrdersTool } from './tools/list_orders.js';
@@ -24,6 +25,7 @@ export const tradeServer: ServerSpec = {
     closePositionTool,
     setExitsTool,
     previewOrderTool,
+    sizePositionTool,
     modifyOrderTool,
     cancelOrderTool,
     listOrdersTool,

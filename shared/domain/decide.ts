@@ -18,7 +18,8 @@ import type { OrderBracket } from './exits.js';
 import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from './fills.js';
 import { checkOrder, drawdownBreach, type GateModel, type Rejection } from './gates.js';
 import { formatCents, formatPrice, fromCents } from './money.js';
-import { lossLimitBreaches, portfolioValueCents } from './rules/engine.js';
+import { lossLimitBreaches, lossStreakHalt, portfolioValueCents } from './rules/engine.js';
+import { downsizeQuantity, type Downsized } from './sizing.js';
 import type { MarkedPosition, PortfolioSnapshot, RuleRecord, Side } from './types.js';
 
 /** The model settings an order decision reads (CONTRACT §1). */
@@ -144,7 +145,24 @@ export function marginCallReason(cashCents: number, what?: string): string | nul
  */
 export function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], maxDrawdownHaltPct: number): string | null {
   const dd = drawdownBreach(portfolioValueCents(snapshot), snapshot.peakValueCents, maxDrawdownHaltPct) ?? lossLimitBreaches(snapshot, rules)[0]?.message;
-  return dd ? breakerText(dd) : null;
+  return dd ? breakerText(dd) : lossStreakHalt(snapshot, rules);
+}
+
+/**
+ * The loss streak after one fill. An exit fill (sell, cover) closes a round trip of the shares
+ * it closed: its realized P&L (the ledger's, against the average cost, net of its commission)
+ * ≤ 0 counts as a loss (a zero too, CONTRACT §5) and stamps lastLossAt with `at`; a gain resets
+ * the streak to 0. Entries leave it. Migration 023's trigger keeps the same count on runs.
+ */
+export function lossStreakAfter(
+  s: Pick<PortfolioSnapshot, 'lossStreak' | 'lastLossAt'>,
+  fill: { side: Side; realizedCents: number },
+  at: Date,
+): { lossStreak: number; lastLossAt: string | null } {
+  const streak = s.lossStreak ?? 0;
+  const last = s.lastLossAt ?? null;
+  if (fill.side === 'buy' || fill.side === 'short') return { lossStreak: streak, lastLossAt: last };
+  return fill.realizedCents <= 0 ? { lossStreak: streak + 1, lastLossAt: at.toISOString() } : { lossStreak: 0, lastLossAt: last };
 }
 
 /**
@@ -155,10 +173,27 @@ export function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], 
  */
 export interface DecideOptions {
   close?: boolean;
+  /**
+   * Placing (not approving or modifying): an opening order refused by a position_sizing rule
+   * with downsize: true is cut to the largest quantity those rules and buying power allow
+   * (sizing.ts), when that is at least one share, and judged at it.
+   */
+  downsize?: boolean;
 }
 
-/** What an order becomes: the one decision placing, previewing, approving and replaying act on. */
-export function decideOrder(state: OrderState, req: OrderRequestShape, opts: DecideOptions = {}): OrderDecision {
+/**
+ * What an order becomes: the one decision placing, previewing, approving and replaying act on.
+ * `quantity` is the quantity decided (the request's, or less when downsized).
+ */
+export function decideOrder(state: OrderState, req: OrderRequestShape, opts: DecideOptions = {}): OrderDecision & { quantity: number; downsized: Downsized | null } {
+  const d = decideAt(state, req, opts);
+  if (!opts.downsize || opts.close || d.status !== 'rejected' || state.marketPrice === null) return { ...d, quantity: req.quantity, downsized: null };
+  const cut = downsizeQuantity(state, req, d.estimate.price, d.rejections);
+  if (!cut) return { ...d, quantity: req.quantity, downsized: null };
+  return { ...decideAt(state, { ...req, quantity: cut.to }, opts), quantity: cut.to, downsized: cut };
+}
+
+function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions): OrderDecision {
   const close = opts.close === true;
   const { model } = state;
   const symbol = req.symbol;
@@ -265,7 +300,13 @@ export function applyOrderFill(
   const positions = state.positions.filter((p) => p.symbol !== order.symbol);
   if (applied.position) positions.push({ symbol: order.symbol, ...applied.position, price: markPrice });
   positions.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
-  const next: OrderState = { ...state, cashCents: applied.cashCents, realizedPnlCents: applied.realizedPnlCents, positions };
+  const next: OrderState = {
+    ...state,
+    cashCents: applied.cashCents,
+    realizedPnlCents: applied.realizedPnlCents,
+    positions,
+    ...lossStreakAfter(state, { side: order.side, realizedCents: applied.realizedCents }, state.clock),
+  };
   const totalValueCents = portfolioValueCents(next);
   return {
     applied,

@@ -34,6 +34,10 @@ export interface PortfolioSnapshot {
   peakValueCents: number;
   tradesToday: number;
   tradesInRun: number;
+  /** Losing round trips in a row so far (round-trips.ts lossStreakAfter); absent: 0. */
+  lossStreak?: number;
+  /** Run clock (UTC ISO) of the latest losing round trip's close, or null/absent: none. */
+  lastLossAt?: string | null;
 }
 
 /** What the caller intends to do; price is the estimated fill price per share in dollars. */

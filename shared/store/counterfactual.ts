@@ -42,7 +42,9 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
       decided_by: r.decided_by ?? null,
       decided_at: iso(r.decided_at),
       closes_position: r.closes_position === true,
-      modifications: changes.map((c) => ({ wall: Date.parse(c.at), clock: Date.parse(c.clock), limit_price: c.after.limit_price, quantity: c.after.quantity })),
+      modifications: changes
+        .filter((c) => c.kind === undefined)
+        .map((c) => ({ wall: Date.parse(c.at), clock: Date.parse(c.clock), limit_price: c.after.limit_price, quantity: c.after.quantity })),
     };
   });
 }

@@ -7,15 +7,28 @@ import type { ExitPlan, OrderBracket } from '../domain/exits.js';
 import { notFound } from '../mcp/errors.js';
 import { iso, num, numOrNull } from './rows.js';
 
-/** One modify_order, as the order row keeps it (changes, oldest first). Times UTC ISO. */
+/** The terms a change moves (stop_loss / take_profit: an approval's edit). */
+export interface OrderTerms {
+  limit_price: number | null;
+  quantity: number;
+  stop_loss?: number | null;
+  take_profit?: number | null;
+}
+
+/**
+ * One change of an order's terms, as the order row keeps it (changes, oldest first). Times UTC
+ * ISO. kind: absent for modify_order; 'downsize' when placing cut it (downsize: true; before
+ * holds the quantity asked); 'approval' when the approver's edits changed it.
+ */
 export interface OrderChange {
+  kind?: 'downsize' | 'approval';
   /** Wall clock. */
   at: string;
   /** Run clock. */
   clock: string;
   key_prefix: string;
-  before: { limit_price: number | null; quantity: number };
-  after: { limit_price: number | null; quantity: number };
+  before: OrderTerms;
+  after: OrderTerms;
   reasoning: string | null;
 }
 
@@ -113,6 +126,8 @@ export interface NewOrder extends OrderRequestShape {
   expires_at?: Date | null;
   /** close_position's order: a close of the whole position. */
   closes_position?: boolean;
+  /** Changes made as it was placed (a downsize). */
+  changes?: OrderChange[];
 }
 
 export async function insertOrder(sql: Q, o: NewOrder): Promise<number> {

@@ -169,8 +169,8 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
         ordersLastMinute: ordersInLastMinute(book, ev.wall),
         priceOf,
       });
-      const d = decideOrder(state, req, { close: o.closes_position === true });
-      applyOrderDecision(book, o.order_id, req, d, clock);
+      const d = decideOrder(state, req, { close: o.closes_position === true, downsize: true });
+      applyOrderDecision(book, o.order_id, { ...req, quantity: d.quantity }, d, clock);
       if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) notePlaced(book, ev.wall);
       return;
     }

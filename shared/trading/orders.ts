@@ -11,6 +11,7 @@ import { bracketShapeProblem, planOf, type OrderBracket } from '../domain/exits.
 import { accountFigures, type AppliedFill } from '../domain/ledger.js';
 import { fromCents, notionalCents, priceTicks, roundPrice, toCents } from '../domain/money.js';
 import { portfolioValueCents } from '../domain/rules/engine.js';
+import type { Downsized } from '../domain/sizing.js';
 import type { Side } from '../domain/types.js';
 import type { Deps } from '../deps.js';
 import { notFound, ToolError } from '../mcp/errors.js';
@@ -73,6 +74,8 @@ export interface OrderResult {
   halted_reason: string | null;
   /** A pending approval's terms for the person deciding (null otherwise, and on a replayed result). */
   pending: PendingTerms | null;
+  /** Set when a downsize: true rule cut the order to the quantity it allows (the quantity above is the cut one). */
+  downsized?: Downsized | null;
 }
 
 /** What a pending order risks, as its approval request states it (dollars; fraction of equity). */
@@ -122,7 +125,7 @@ export function decideModel(model: Model): DecideModel {
  * running run the account is the model's initial cash (a live run starts only if the order
  * is not refused).
  */
-async function loadOrderState(
+export async function loadOrderState(
   tx: Tx,
   deps: Deps,
   model: Model,
@@ -248,7 +251,7 @@ async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean,
  * embedded database's one connection: read the price once before, so the transaction
  * finds the bars stored.
  */
-async function prefetch(deps: Deps, auth: AuthContext, req: Pick<OrderRequest, 'model_id' | 'symbol'>): Promise<void> {
+export async function prefetch(deps: Deps, auth: AuthContext, req: Pick<OrderRequest, 'model_id' | 'symbol'>): Promise<void> {
   if (!deps.market.fetches) return;
   await getOwnedModel(deps.sql, auth.userId, req.model_id);
   const run = await getRunningRun(deps.sql, req.model_id);
@@ -269,14 +272,15 @@ export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRe
     if (book.seen) return resultFor(tx, deps, book.seen.order_id, true, null);
     const { model } = book;
     let run = book.run;
-    const req = opts.close ? closingRequest(book, request) : request;
-    const state = await orderStateFromBook(deps, tx, book, req.symbol);
-    const d = decideOrder(state, req, opts);
+    const asked = opts.close ? closingRequest(book, request) : request;
+    const state = await orderStateFromBook(deps, tx, book, asked.symbol);
+    const d = decideOrder(state, asked, { ...opts, downsize: true });
+    const req = d.downsized ? { ...asked, quantity: d.quantity } : asked;
     // persist: one round trip (a new live run first, when the order starts one)
     const startedRun = !run && d.status !== 'rejected';
     if (startedRun) run = await startRun(tx, auth.userId, model.model_id, { kind: 'live' });
     const expires = d.status === 'pending_approval' ? new Date(Date.now() + model.approval_expiry_minutes * 60_000) : null;
-    const base = { ...req, model_id: model.model_id, clock: state.clock, key_prefix: auth.keyPrefix, closes_position: opts.close === true };
+    const base = { ...req, model_id: model.model_id, clock: state.clock, key_prefix: auth.keyPrefix, closes_position: opts.close === true, changes: d.downsized ? [downsizeChange(asked, d.downsized, state.clock, auth.keyPrefix)] : [] };
     const writes: Promise<unknown>[] = [];
     if (d.tripped) writes.push(haltModel(tx, deps, model.model_id, d.tripped));
     const filled = d.fill && d.applied ? { fill: d.fill, applied: d.applied } : null;
@@ -321,8 +325,23 @@ export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRe
       replayed: false,
       halted_reason: d.haltReason ?? d.tripped,
       pending: expires ? pendingTerms(state, req, d.estimate.price, expires) : null,
+      downsized: d.downsized,
     };
   });
+}
+
+/** The order row's record of a downsize: the quantity asked → the quantity placed, and why. */
+function downsizeChange(asked: OrderRequest, cut: Downsized, clock: Date, keyPrefix: string): OrderChange {
+  const terms = { limit_price: asked.limit_price ?? null };
+  return {
+    kind: 'downsize',
+    at: new Date().toISOString(),
+    clock: clock.toISOString(),
+    key_prefix: keyPrefix,
+    before: { ...terms, quantity: cut.from },
+    after: { ...terms, quantity: cut.to },
+    reasoning: cut.message,
+  };
 }
 
 /** close_position's order on the locked book: a market sell of the whole long, or cover of the whole short. */
@@ -410,6 +429,9 @@ async function orderStateFromBook(deps: Deps, tx: Tx, book: OrderBook, symbol: s
 }
 
 export interface Preview {
+  /** The quantity judged: the one asked, or less when a downsize: true rule cut it. */
+  quantity: number;
+  downsized: Downsized | null;
   would_fill: boolean;
   status_if_placed: OrderRow['status'];
   rejections: Rejection[];
@@ -427,14 +449,16 @@ export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequ
   return deps.sql.begin(async (tx) => {
     const model = await getOwnedModel(tx, auth.userId, req.model_id);
     const run = await getRunningRun(tx, model.model_id);
-    const d = decideOrder(await loadOrderState(tx, deps, model, run, req.symbol, { throttle: true }), req);
+    const d = decideOrder(await loadOrderState(tx, deps, model, run, req.symbol, { throttle: true }), req, { downsize: true });
     const priced = d.estimate.marketPrice !== null;
     return {
+      quantity: d.quantity,
+      downsized: d.downsized,
       would_fill: d.status === 'filled',
       status_if_placed: d.status,
       rejections: d.rejections,
       estimated_price: priced ? d.estimate.price : null,
-      estimated_cost: priced ? fromCents(notionalCents(req.quantity, d.estimate.price)) : null,
+      estimated_cost: priced ? fromCents(notionalCents(d.quantity, d.estimate.price)) : null,
       commission: fromCents(d.estimate.commissionCents),
       portfolio_after: d.projected
         ? {

@@ -22,6 +22,12 @@ export const fractionSchema = (what: string, meaning: string) =>
 
 export const portfolioAfterOutput = z.object({ cash: z.number(), position_quantity: z.number(), total_value: z.number(), buying_power: z.number() });
 
+export const downsizedOutput = z
+  .object({ from: z.number(), to: z.number(), rule_names: z.array(z.string()), message: z.string() })
+  .describe('Set when a downsize: true rule cut the order to the quantity it allows');
+
+const termsOutput = z.object({ limit_price: z.number().nullable(), quantity: z.number(), stop_loss: z.number().nullable().optional(), take_profit: z.number().nullable().optional() });
+
 export const orderResultOutput = {
   order_id: z.number(),
   status: z.string(),
@@ -44,6 +50,7 @@ export const orderResultOutput = {
     .object({ notional: z.number(), risk_to_stop: z.number().nullable(), risk_fraction_of_equity: z.number().nullable(), expires_at: z.string() })
     .nullable()
     .describe("A pending approval's notional, risk to its stop ($ and fraction of equity) and expiry"),
+  downsized: downsizedOutput.nullable().optional(),
 };
 
 export const orderRowOutput = z.object({
@@ -65,15 +72,16 @@ export const orderRowOutput = z.object({
   changes: z
     .array(
       z.object({
+        kind: z.enum(['downsize', 'approval']).optional(),
         at: z.string(),
         clock: z.string(),
         key_prefix: z.string(),
-        before: z.object({ limit_price: z.number().nullable(), quantity: z.number() }),
-        after: z.object({ limit_price: z.number().nullable(), quantity: z.number() }),
+        before: termsOutput,
+        after: termsOutput,
         reasoning: z.string().nullable(),
       }),
     )
-    .describe('modify_order history, oldest first: wall time, run clock, key, before → after, why'),
+    .describe('Changes of its terms, oldest first (modify_order; kind downsize or approval): wall time, run clock, key, before → after, why'),
   status: z.string(),
   rejections: z.array(rejectionOutput),
   reasoning: z.string().nullable(),
@@ -90,7 +98,9 @@ export const orderRowOutput = z.object({
 
 export function orderSummary(r: OrderResult): string {
   const what = `${r.side} ${r.quantity} ${r.symbol}`;
-  const head = r.replayed ? `Order ${r.order_id} (seen before: first result returned)` : `Order ${r.order_id}${r.started_run ? ` (started live run ${r.run_id})` : ''}`;
+  const head =
+    (r.replayed ? `Order ${r.order_id} (seen before: first result returned)` : `Order ${r.order_id}${r.started_run ? ` (started live run ${r.run_id})` : ''}`) +
+    (r.downsized ? ` (${r.downsized.message})` : '');
   switch (r.status) {
     case 'filled':
       return `${head}: ${what} filled at $${r.fill_price} (commission $${r.commission}). Cash $${r.portfolio_after.cash.toFixed(2)}, position ${r.portfolio_after.position_quantity}, value $${r.portfolio_after.total_value.toFixed(2)}, buying power $${r.portfolio_after.buying_power.toFixed(2)}.${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;

@@ -3,7 +3,7 @@ import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { previewOrder } from '../../../shared/trading/orders.js';
 import { rejectionOutput } from '../../../shared/mcp/schemas.js';
-import { portfolioAfterOutput, priceSchema, quantitySchema } from './order-fields.js';
+import { downsizedOutput, portfolioAfterOutput, priceSchema, quantitySchema } from './order-fields.js';
 
 export const previewOrderTool = defineTool({
   name: 'preview_order',
@@ -19,6 +19,8 @@ export const previewOrderTool = defineTool({
     limit_price: priceSchema('limit_price').optional().describe('Dollars per share; only with order_type limit'),
   },
   output: {
+    quantity: z.number(),
+    downsized: downsizedOutput.nullable(),
     would_fill: z.boolean(),
     status_if_placed: z.string(),
     rejections: z.array(rejectionOutput),
@@ -31,7 +33,7 @@ export const previewOrderTool = defineTool({
   annotations: READ_ONLY,
   async handler(args, { deps, auth }) {
     const p = await previewOrder(deps, auth, args);
-    const what = `${args.side} ${args.quantity} ${args.symbol}`;
+    const what = `${args.side} ${p.quantity} ${args.symbol}${p.downsized ? ` (${p.downsized.message})` : ''}`;
     return {
       data: p,
       summary: p.rejections.length

@@ -74,6 +74,7 @@ export const AFTER_FLATTEN_BY = 'AFTER_FLATTEN_BY';
 export const SYMBOL_NOT_ALLOWED = 'SYMBOL_NOT_ALLOWED';
 export const SYMBOL_DENIED = 'SYMBOL_DENIED';
 export const INVALID_RULE = 'INVALID_RULE';
+export const LOSS_COOLDOWN = 'LOSS_COOLDOWN';
 
 export const VIOLATION_CODES = [
   MAX_POSITION_PCT,
@@ -93,6 +94,7 @@ export const VIOLATION_CODES = [
   SYMBOL_NOT_ALLOWED,
   SYMBOL_DENIED,
   INVALID_RULE,
+  LOSS_COOLDOWN,
 ] as const;
 export type ViolationCode = (typeof VIOLATION_CODES)[number];
 
@@ -198,6 +200,7 @@ interface Ctx {
   after: number;
   notional: number;
   ny: { hhmm: string; minutes: number };
+  clock: Date;
 }
 
 type Emit = (code: ViolationCode, detail: string) => void;
@@ -217,6 +220,7 @@ export function evaluateOrder(order: OrderIntent, portfolio: PortfolioSnapshot, 
     after: before + signedDelta(order),
     notional: notionalCents(order.quantity, order.price),
     ny: { hhmm: local.hhmm, minutes: local.minutes },
+    clock,
   };
   const out: Violation[] = [];
   for (const rule of checkedRules(rules, order.symbol)) {
@@ -367,6 +371,48 @@ function checkRisk(ctx: Ctx, rule: RuleRecord, p: RiskParams, emit: Emit): void 
     );
   }
   for (const breach of lossBreaches(portfolio, V, p)) emit(breach.code, breach.detail);
+  const until = cooldownEnd(portfolio, p);
+  if (until && ctx.clock < until) {
+    emit(
+      LOSS_COOLDOWN,
+      `cooldown after ${portfolio.lossStreak} losing round trips in a row (limit ${p.cooldown_after_losses}): no new risk for ` +
+        `${p.cooldown_minutes} minutes of run clock after the last loss at ${nyStamp(new Date(portfolio.lastLossAt!))}, until ${nyStamp(until)} ` +
+        '(exits are still allowed)',
+    );
+  }
+}
+
+/** When a cooldown_after_losses streak's cooldown ends (run clock), or null when none applies. */
+export function cooldownEnd(portfolio: Pick<PortfolioSnapshot, 'lossStreak' | 'lastLossAt'>, p: RiskParams): Date | null {
+  if (p.cooldown_after_losses === undefined || p.cooldown_minutes === undefined || !portfolio.lastLossAt) return null;
+  if ((portfolio.lossStreak ?? 0) < p.cooldown_after_losses) return null;
+  return new Date(Date.parse(portfolio.lastLossAt) + p.cooldown_minutes * 60_000);
+}
+
+function nyStamp(at: Date): string {
+  const l = nyLocal(at);
+  return `${l.date} ${l.hhmm} ET`;
+}
+
+/**
+ * The halt a risk rule's halt_after_losses demands when the streak has reached it, as the
+ * model's halt reason (it starts with loss_streak), or null. The highest-priority rule reached is named.
+ */
+export function lossStreakHalt(portfolio: Pick<PortfolioSnapshot, 'lossStreak'>, rules: RuleRecord[]): string | null {
+  const streak = portfolio.lossStreak ?? 0;
+  if (streak <= 0) return null;
+  let hit: { rule: RuleRecord; n: number } | null = null;
+  for (const rule of rules) {
+    if (!rule.isActive || rule.ruleCategory !== 'risk') continue;
+    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
+    const n = parsed.ok ? parsed.params.halt_after_losses : undefined;
+    if (n === undefined || streak < n) continue;
+    if (!hit || byPriority(rule, hit.rule) < 0) hit = { rule, n };
+  }
+  return hit
+    ? `loss_streak: Rule '${hit.rule.ruleName}': ${streak} losing round trips in a row (halt_after_losses ${hit.n}); ` +
+        'trading is halted until a key with approve resumes it (resuming starts a new streak).'
+    : null;
 }
 
 function lossBreaches(

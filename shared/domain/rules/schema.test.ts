@@ -85,7 +85,7 @@ describe('parseEnforcementParams: refuses with a sentence naming the field', () 
   });
   it('unknown key', () => {
     expect(refuse('position_sizing', { max_pos: 0.2 })).toBe(
-      "enforcement_params has an unknown field 'max_pos' for category position_sizing (allowed: max_position_pct, max_order_value, max_order_qty, risk_per_trade_pct).",
+      "enforcement_params has an unknown field 'max_pos' for category position_sizing (allowed: max_position_pct, max_order_value, max_order_qty, risk_per_trade_pct, downsize).",
     );
     // Unknown keys are reported before other problems, and inside nested objects.
     expect(refuse('risk', { max_positions: -1, max_postions: 3 })).toContain("unknown field 'max_postions'");
@@ -105,7 +105,7 @@ describe('parseEnforcementParams: refuses with a sentence naming the field', () 
   });
   it('at least one parameter, an object, a known category', () => {
     expect(refuse('risk', {})).toBe(
-      'enforcement_params for category risk needs at least one of: max_positions, min_cash_reserve_pct, max_trades_per_run, max_trades_per_day, daily_loss_limit_pct, daily_loss_limit_abs, max_drawdown_pct.',
+      'enforcement_params for category risk needs at least one of: max_positions, min_cash_reserve_pct, max_trades_per_run, max_trades_per_day, daily_loss_limit_pct, daily_loss_limit_abs, max_drawdown_pct, cooldown_after_losses, cooldown_minutes, halt_after_losses.',
     );
     for (const c of RULE_CATEGORIES) expect(refuse(c, {})).toContain(`category ${c} needs at least one of`);
     expect(refuse('strategy', { guidance: '   ' })).toContain('enforcement_params.guidance must not be empty');

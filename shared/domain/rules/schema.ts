@@ -109,7 +109,11 @@ const positionSizingSchema = z.strictObject({
   max_order_qty: positiveInt('shares').optional().describe('Order quantity ≤ this many shares.'),
   risk_per_trade_pct: fraction()
     .optional()
-    .describe('Loss if the stop_loss_pct of a stop_loss rule is hit ≤ this fraction of portfolio value.'),
+    .describe("quantity × |entry − the order's stop_loss| (else the tightest stop_loss rule) ≤ this fraction of portfolio value."),
+  downsize: z
+    .boolean({ error: 'must be true or false' })
+    .optional()
+    .describe("true: an opening order over this rule's limits is cut to the largest quantity they allow instead of refused."),
 });
 
 const riskSchema = z.strictObject({
@@ -120,6 +124,14 @@ const riskSchema = z.strictObject({
   daily_loss_limit_pct: fraction().optional().describe('Loss since the day start ≥ this fraction halts new risk.'),
   daily_loss_limit_abs: dollars().optional().describe('Loss since the day start ≥ this many dollars halts new risk.'),
   max_drawdown_pct: fraction().optional().describe('Drawdown from the run peak ≥ this fraction halts new risk.'),
+  cooldown_after_losses: positiveInt('round trips').optional().describe('After this many losing round trips in a row, no new risk for cooldown_minutes.'),
+  cooldown_minutes: positiveInt('minutes').optional().describe('Run-clock minutes of the cooldown after the last loss of the streak.'),
+  halt_after_losses: positiveInt('round trips').optional().describe('This many losing round trips in a row halt the model (reason loss_streak).'),
+}).superRefine((p, ctx) => {
+  if ((p.cooldown_after_losses === undefined) !== (p.cooldown_minutes === undefined)) {
+    const missing = p.cooldown_after_losses === undefined ? 'cooldown_after_losses' : 'cooldown_minutes';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'is required with ' + (missing === 'cooldown_minutes' ? 'cooldown_after_losses' : 'cooldown_minutes') + ' (both or neither)' });
+  }
 });
 
 const timingSchema = z.strictObject({
@@ -258,8 +270,8 @@ export const ruleFieldsSchema = z.object({
     .record(z.string(), z.unknown())
     .describe(
       'Parameters for the category. Fractions are 0–1 (0.2 = 20%), times are "HH:MM" New York. ' +
-        'position_sizing: max_position_pct, max_order_value, max_order_qty, risk_per_trade_pct. ' +
-        'risk: max_positions, min_cash_reserve_pct, max_trades_per_run, max_trades_per_day, daily_loss_limit_pct, daily_loss_limit_abs, max_drawdown_pct. ' +
+        'position_sizing: max_position_pct, max_order_value, max_order_qty, risk_per_trade_pct, downsize. ' +
+        'risk: max_positions, min_cash_reserve_pct, max_trades_per_run, max_trades_per_day, daily_loss_limit_pct, daily_loss_limit_abs, max_drawdown_pct, cooldown_after_losses, cooldown_minutes, halt_after_losses. ' +
         'timing: blackout_windows [{start,end}], trading_hours {start,end}, no_new_positions_after, flatten_by. ' +
         'screening: allowed_symbols, denied_symbols. stop_loss: stop_loss_pct, take_profit_pct, trailing_stop_pct. ' +
         'strategy, entry_exit: guidance (text).',

@@ -1,0 +1,144 @@
+// Issue 18 items 5 and 6 through real MCP clients, on both databases: size_position (the
+// design's formula quantity = floor(equity × risk ÷ |entry − stop|), then the rules' caps and
+// buying power, each named), a position_sizing rule's downsize: true on the order path, and the
+// loss-streak cooldown and halt. Every expected figure is computed by hand below from the
+// made-up bars (fills.ts / ledger.ts conventions; commission per share in cents).
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importDayBars, type DayBars } from '../../test/csv-bars.js';
+import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
+import { expectReplayed as replayIdentity } from '../../test/replay-identity.js';
+
+let t: TestSuite;
+let trade: Client, runs: Client, rules: Client, analyst: Client;
+let userId: number;
+
+// Made-up daily bars [date, open, high, low, close] of symbols no other test touches.
+const CSV_BARS: DayBars = {
+  SZLG: [
+    ['2025-06-10', 100, 102, 99, 101],
+    ['2025-06-11', 104, 106, 103, 105],
+    ['2025-06-12', 107, 108, 106, 107],
+  ],
+  // falls every day: opens 100, 98, 96, 94, 92
+  SZDN: [
+    ['2025-06-10', 100, 101, 99, 99],
+    ['2025-06-11', 98, 99, 97, 97],
+    ['2025-06-12', 96, 97, 95, 95],
+    ['2025-06-13', 94, 95, 93, 93],
+    ['2025-06-16', 92, 93, 91, 91],
+  ],
+};
+
+beforeAll(async () => {
+  t = await bootSuite();
+  await importDayBars(t, 'sizing.csv', CSV_BARS);
+  const { key, name } = await t.user();
+  const [u] = await t.suite.deps.sql`select id from users where name = ${name}`;
+  userId = u!.id;
+  [trade, runs, rules, analyst] = await Promise.all(['trade', 'runs', 'rules', 'analyst'].map((s) => t.client(s as any, key)));
+}, 120_000);
+afterAll(() => t?.close());
+
+/** A model (its rules made before the run starts, so the run's frozen snapshot holds them) and a day replay. */
+async function dayReplay(
+  name: string,
+  settings: Record<string, unknown> = {},
+  symbols = ['SZLG'],
+  end = '2025-06-12',
+  rulesFirst: Array<[string, string, Record<string, unknown>]> = [],
+) {
+  const m = await ok(runs, 'create_model', { name, initial_cash: 10_000, allow_short: true, max_orders_per_minute: 10_000, ...settings });
+  for (const [n, c, p] of rulesFirst) await rule(m.model_id, n, c, p);
+  const run = await ok(runs, 'start_run', { model_id: m.model_id, kind: 'replay', timespan: 'day', start: '2025-06-10', end, symbols });
+  return { m, run };
+}
+
+const rule = (modelId: number, rule_name: string, rule_category: string, enforcement_params: Record<string, unknown>) =>
+  ok(rules, 'create_rule', { model_id: modelId, rule_name, rule_category, rule_description: 'test', enforcement_params });
+
+const expectReplayed = (runId: number, fills: number, withoutRules = 0) => replayIdentity(t, analyst, userId, runId, fills, withoutRules);
+
+describe('size_position: the risk quantity, then each cap named', () => {
+  it('1% of $10,000 over $5 a share = 20 shares at the price now (100), risk $100', async () => {
+    const { m } = await dayReplay('Size plain');
+    const s = await ok(trade, 'size_position', { model_id: m.model_id, symbol: 'SZLG', stop: 95, risk_pct: 0.01 });
+    // buying power $10,000 / $100 = 100 shares ≥ 20: only the risk binds
+    expect(s).toMatchObject({ side: 'buy', entry: 100, stop: 95, risk_per_share: 5, risk_quantity: 20, quantity: 20, risk: 100, risk_fraction_of_equity: 0.01, equity: 10_000, bound_by: [] });
+    expect(s.caps).toEqual([{ cap: 'buying_power', rule_name: null, max_quantity: 20 }]);
+    // a stop above the entry sizes a short: 1% / $5 = 20 again
+    expect(await ok(trade, 'size_position', { model_id: m.model_id, symbol: 'SZLG', stop: 105, risk_pct: 0.01 })).toMatchObject({ side: 'short', quantity: 20 });
+    // 1% over $0.30 = floor(100 / 0.3) = 333 (not 333.33…), capped by buying power at 100 shares
+    const wide = await ok(trade, 'size_position', { model_id: m.model_id, symbol: 'SZLG', stop: 99.7, risk_pct: 0.01 });
+    expect(wide).toMatchObject({ risk_quantity: 333, quantity: 100, risk: 30, risk_fraction_of_equity: 0.003, bound_by: [{ cap: 'buying_power', rule_name: null, max_quantity: 100 }] });
+  });
+
+  it('caps by max_position_pct, max_order_value and buying power (commission counted), naming the one that binds', async () => {
+    const { m } = await dayReplay('Size caps', { commission_per_share: 0.01 });
+    await rule(m.model_id, 'Max 15%', 'position_sizing', { max_position_pct: 0.15 });
+    await rule(m.model_id, 'Order cap', 'position_sizing', { max_order_value: 1_200 });
+    // 10% over $0.50 = floor(1,000 / 0.5) = 2,000 shares. Caps at $100: 15% of $10,000 = $1,500 → 15;
+    // $1,200 per order → 12; buying power: 100 × 100.01 = 10,001 > 10,000, 99 × 100.01 = 9,900.99 → 99
+    const s = await ok(trade, 'size_position', { model_id: m.model_id, symbol: 'SZLG', stop: 99.5, risk_pct: 0.1 });
+    expect(s.risk_quantity).toBe(2_000);
+    expect(s.caps).toEqual([
+      { cap: 'max_position_pct', rule_name: 'Max 15%', max_quantity: 15 },
+      { cap: 'max_order_value', rule_name: 'Order cap', max_quantity: 12 },
+      { cap: 'buying_power', rule_name: null, max_quantity: 99 },
+    ]);
+    expect(s).toMatchObject({ quantity: 12, risk: 6, bound_by: [{ cap: 'max_order_value', rule_name: 'Order cap', max_quantity: 12 }] });
+    // at a given entry of $50 with a $2 stop: 1% → 50 shares; $1,500 / 50 = 30; $1,200 / 50 = 24
+    const at50 = await ok(trade, 'size_position', { model_id: m.model_id, symbol: 'SZLG', entry: 50, stop: 48, risk_pct: 0.01 });
+    expect(at50).toMatchObject({ entry: 50, risk_quantity: 50, quantity: 24, risk: 48, risk_fraction_of_equity: 0.0048 });
+    expect(at50.caps.map((c: any) => c.max_quantity)).toEqual([30, 24, 50]);
+  });
+
+  it('bad input: risk_pct outside (0, 1] and entry equal to stop get one sentence', async () => {
+    const { m } = await dayReplay('Size bad');
+    for (const risk_pct of [0, -0.01, 1.5]) {
+      const r = await call(trade, 'size_position', { model_id: m.model_id, symbol: 'SZLG', stop: 95, risk_pct });
+      expect(r).toMatchObject({ isError: true });
+      expect(r.text).toContain('risk_pct must be greater than 0 and at most 1 (a fraction of equity: 0.01 = 1%).');
+    }
+    const same = await call(trade, 'size_position', { model_id: m.model_id, symbol: 'SZLG', entry: 100, stop: 100, risk_pct: 0.01 });
+    expect(same.text).toBe('stop must differ from entry (both $100.00): the risk per share is |entry − stop|; nothing was sized.');
+    const now = await call(trade, 'size_position', { model_id: m.model_id, symbol: 'SZLG', stop: 100, risk_pct: 0.01 });
+    expect(now.text).toBe('stop must differ from entry (both $100.00): the risk per share is |entry − stop|; nothing was sized.');
+  });
+});
+
+describe('downsize: true cuts an opening order to what the rule allows', () => {
+  it('risk 1% with downsize: buy 50 with stop 95 becomes 20 (20 × $5 = $100), says so, keeps the asked quantity in its history, and replays', async () => {
+    const { m, run } = await dayReplay('Downsize risk', {}, ['SZLG'], '2025-06-12', [['Risk 1%', 'position_sizing', { risk_per_trade_pct: 0.01, downsize: true }]]);
+    const r = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 50, stop_loss: 95 });
+    expect(r).toMatchObject({ status: 'filled', quantity: 20, fill_price: 100, portfolio_after: { cash: 8_000, position_quantity: 20 } });
+    expect(r.downsized).toEqual({
+      from: 50,
+      to: 20,
+      rule_names: ['Risk 1%'],
+      message: "Downsized from 50 to 20 shares: the most that rule 'Risk 1%' (downsize: true) and buying power allow at $100.00.",
+    });
+    const { orders } = await ok(trade, 'list_orders', { run_id: run.run_id });
+    expect(orders[0]).toMatchObject({ quantity: 20, changes: [{ kind: 'downsize', before: { quantity: 50 }, after: { quantity: 20 } }] });
+    // preview says the same, and an order within the rule is not touched
+    expect(await ok(trade, 'preview_order', { model_id: m.model_id, side: 'buy', symbol: 'SZLG', quantity: 1 })).toMatchObject({ quantity: 1, downsized: null });
+    expect((await ok(trade, 'preview_order', { model_id: m.model_id, side: 'buy', symbol: 'SZLG', quantity: 9 })).rejections.map((x: any) => x.code)).toEqual(['RISK_PER_TRADE']);
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    // under its own rules the replay cuts the asked 50 to 20 again; with no rules the 50 fill
+    const bare = await expectReplayed(run.run_id, 1, 1);
+    expect(bare.changed_orders[0]).toMatchObject({ changes: ['quantity'], original: { status: 'filled', quantity: 20 }, counterfactual: { status: 'filled', quantity: 50 } });
+  });
+
+  it('max_position_pct 15% with downsize: buy 30 at 100 on $10,000 becomes 15; without downsize it is refused; nothing fits: refused', async () => {
+    const { m } = await dayReplay('Downsize position');
+    const cap = await rule(m.model_id, 'Max 15%', 'position_sizing', { max_position_pct: 0.15, downsize: true });
+    expect(await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 30 })).toMatchObject({ status: 'filled', quantity: 15, downsized: { from: 30, to: 15 } });
+    // holding 15 ($1,500): not one more share fits, so the order is refused with the rule's sentence
+    const full = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 5 });
+    expect(full).toMatchObject({ status: 'rejected', quantity: 5, downsized: null });
+    expect(full.rejections.map((x: any) => x.code)).toEqual(['MAX_POSITION_PCT']);
+    await ok(rules, 'update_rule', { rule_id: cap.rule_id, enforcement_params: { max_position_pct: 0.2 } });
+    // 20% = $2,000: 5 more would fit, 10 more ($2,500) is refused as before (no downsize)
+    expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 10 })).rejections.map((x: any) => x.code)).toEqual(['MAX_POSITION_PCT']);
+  });
+});
