@@ -5,12 +5,13 @@
 // made-up bars (fills.ts / ledger.ts conventions; commission per share in cents).
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey } from '../../shared/auth/keys.js';
 import { importDayBars, type DayBars } from '../../test/csv-bars.js';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { expectReplayed as replayIdentity } from '../../test/replay-identity.js';
 
 let t: TestSuite;
-let trade: Client, runs: Client, rules: Client, analyst: Client;
+let trade: Client, runs: Client, rules: Client, analyst: Client, approver: Client;
 let userId: number;
 
 // Made-up daily bars [date, open, high, low, close] of symbols no other test touches.
@@ -37,6 +38,7 @@ beforeAll(async () => {
   const [u] = await t.suite.deps.sql`select id from users where name = ${name}`;
   userId = u!.id;
   [trade, runs, rules, analyst] = await Promise.all(['trade', 'runs', 'rules', 'analyst'].map((s) => t.client(s as any, key)));
+  approver = await t.client('trade', (await createKey(t.suite.deps.sql, name, ['read', 'approve'])).key);
 }, 120_000);
 afterAll(() => t?.close());
 
@@ -140,5 +142,82 @@ describe('downsize: true cuts an opening order to what the rule allows', () => {
     await ok(rules, 'update_rule', { rule_id: cap.rule_id, enforcement_params: { max_position_pct: 0.2 } });
     // 20% = $2,000: 5 more would fit, 10 more ($2,500) is refused as before (no downsize)
     expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 10 })).rejections.map((x: any) => x.code)).toEqual(['MAX_POSITION_PCT']);
+  });
+});
+
+describe('loss streaks: cooldown_after_losses and halt_after_losses', () => {
+  const codes = (r: any) => r.rejections.map((x: any) => x.code);
+  const step = (runId: number) => ok(runs, 'advance_run', { run_id: runId });
+
+  it('two losing round trips (zero P&L counts) start a 2,000-minute cooldown; a clock stop-out is a loss too; exits stay allowed', async () => {
+    const { m, run } = await dayReplay('Cooldown', {}, ['SZDN'], '2025-06-16', [['Cooldown 2', 'risk', { cooldown_after_losses: 2, cooldown_minutes: 2_000 }]]);
+    const trip = async (q: number) => {
+      expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZDN', quantity: q })).status).toBe('filled');
+      expect((await ok(trade, 'sell', { model_id: m.model_id, symbol: 'SZDN', quantity: q })).status).toBe('filled');
+    };
+    // 06-10 09:30 ET: buy and sell at the 100 open, no commission: P&L $0.00, a loss; then another
+    await trip(10);
+    await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZDN', quantity: 5 }); // one loss so far: allowed
+    expect((await ok(trade, 'sell', { model_id: m.model_id, symbol: 'SZDN', quantity: 3 })).status).toBe('filled'); // 3 of 5: a round trip of 3
+    const cooled = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZDN', quantity: 1 });
+    // 09:30 ET + 2,000 minutes = 06-11 18:50 ET
+    expect(cooled.rejections.map((x: any) => x.message)).toEqual([
+      "Rule 'Cooldown 2': cooldown after 2 losing round trips in a row (limit 2): no new risk for 2000 minutes of run clock after the last loss at 2025-06-10 09:30 ET, until 2025-06-11 18:50 ET (exits are still allowed)",
+    ]);
+    // the exit of the other 2 is allowed (a third loss); a short is new risk
+    expect((await ok(trade, 'sell', { model_id: m.model_id, symbol: 'SZDN', quantity: 2 })).status).toBe('filled');
+    expect(codes(await ok(trade, 'short', { model_id: m.model_id, symbol: 'SZDN', quantity: 1 }))).toEqual(['LOSS_COOLDOWN']);
+    await step(run.run_id); // 06-11 09:30 ET: still cooling down
+    expect(codes(await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZDN', quantity: 1 }))).toEqual(['LOSS_COOLDOWN']);
+    await step(run.run_id); // 06-12 09:30 ET: over
+    // buy 10 at 96 with a stop at 95: the 06-12 low (95) touches it, the clock sells at 95 at the bar's end (16:00 ET)
+    expect(await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZDN', quantity: 10, stop_loss: 95 })).toMatchObject({ status: 'filled', fill_price: 96 });
+    const stopped = await step(run.run_id);
+    expect(stopped.exits_triggered.map((e: any) => [e.side, e.quantity, e.price, e.trigger])).toEqual([['sell', 10, 95, 'stop_loss']]);
+    // a fourth loss (−$10.00) in a row: a new cooldown from 06-12 16:00 ET to 06-14 01:20 ET
+    const again = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZDN', quantity: 1 });
+    expect(again.rejections[0].message).toContain('cooldown after 4 losing round trips in a row (limit 2): no new risk for 2000 minutes of run clock after the last loss at 2025-06-12 16:00 ET, until 2025-06-14 01:20 ET');
+    const [row] = await t.suite.deps.sql`select loss_streak, last_loss_at from runs where id = ${run.run_id}`;
+    expect([row!.loss_streak, new Date(row!.last_loss_at).toISOString()]).toEqual([4, '2025-06-12T20:00:00.000Z']);
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    // fills: buy, sell, buy, sell 3, sell 2, the buy with the stop and the stop's sell; with no rules the 4 refused orders fill
+    await expectReplayed(run.run_id, 7, 4);
+  });
+
+  it('three losses in a row halt the model with reason loss_streak at the fill; a win resets the count; resuming starts a new streak', async () => {
+    const { m, run } = await dayReplay('Halt streak', {}, ['SZDN'], '2025-06-16', [['Halt 3', 'risk', { halt_after_losses: 3 }]]);
+    const order = (side: string, quantity: number) => ok(trade, side, { model_id: m.model_id, symbol: 'SZDN', quantity });
+    // a win first: short 10 at 100, cover at 98 on 06-11 (+$20.00)
+    await order('short', 10);
+    await step(run.run_id);
+    expect(await order('cover', 10)).toMatchObject({ status: 'filled', fill_price: 98 });
+    // loss 1: buy and sell at 98 ($0.00); loss 2: buy 10 at 98, sell at 96 on 06-12 (−$20.00)
+    await order('buy', 10);
+    await order('sell', 10);
+    await order('buy', 10);
+    await step(run.run_id);
+    expect(await order('sell', 10)).toMatchObject({ status: 'filled', fill_price: 96, halted_reason: null });
+    // loss 3: the sell's fill halts the model
+    await order('buy', 5);
+    const third = await order('sell', 5);
+    const reason = "loss_streak: Rule 'Halt 3': 3 losing round trips in a row (halt_after_losses 3); trading is halted until a key with approve resumes it (resuming starts a new streak).";
+    expect(third).toMatchObject({ status: 'filled', halted_reason: reason });
+    expect(await ok(trade, 'get_trading_status', { model_id: m.model_id })).toMatchObject({ state: 'halted', reason });
+    expect(codes(await order('buy', 1))).toEqual(['MODEL_HALTED']);
+    const streak = async () => (await t.suite.deps.sql`select loss_streak from runs where id = ${run.run_id}`)[0]!.loss_streak;
+    expect(await streak()).toBe(3); // the run's counter (migration 023's trigger) agrees
+    await ok(approver, 'resume_trading', { model_id: m.model_id });
+    expect(await streak()).toBe(0);
+    expect(await order('buy', 1)).toMatchObject({ status: 'filled', halted_reason: null });
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    // 8 fills and the buy after the resume; with no rules the buy refused while halted fills too
+    await expectReplayed(run.run_id, 9, 1);
+  });
+
+  it('bad input: cooldown_after_losses without cooldown_minutes is refused in one sentence', async () => {
+    const { m } = await dayReplay('Cooldown bad', {}, ['SZDN']);
+    const r = await call(rules, 'create_rule', { model_id: m.model_id, rule_name: 'Half', rule_category: 'risk', rule_description: '', enforcement_params: { cooldown_after_losses: 2 } });
+    expect(r).toMatchObject({ isError: true });
+    expect(r.text).toContain('enforcement_params.cooldown_minutes is required with cooldown_after_losses (both or neither).');
   });
 });

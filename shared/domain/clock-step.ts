@@ -84,6 +84,9 @@ export interface ClockStepState {
    */
   actionCash?: Array<{ at: Date; cents: number }>;
   tradesInRun: number;
+  /** Losing round trips in a row and the run clock (UTC ISO) of the latest, before the step; absent: none. */
+  lossStreak?: number;
+  lastLossAt?: string | null;
   /** Fills so far per New York date (YYYY-MM-DD), for the days this step touches. */
   tradesByDay: Record<string, number>;
   from: Date;
@@ -147,6 +150,9 @@ export interface ClockStepDecision {
   positions: ClockPosition[];
   /** Value at the clock after the step. */
   valueCents: number;
+  /** The loss streak after the step's fills (decide.ts lossStreakAfter). */
+  lossStreak: number;
+  lastLossAt: string | null;
 }
 
 interface Exit {
@@ -171,6 +177,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   const open = new Map<number, RestingOrder>(state.openOrders.map((o) => [o.order_id, o]));
   const tradesByDay = { ...state.tradesByDay };
   let tradesInRun = state.tradesInRun;
+  let streak = { lossStreak: state.lossStreak ?? 0, lastLossAt: state.lastLossAt ?? null };
   const lastPrice = new Map<string, number>();
   const fills: ClockFill[] = [];
   const refused: ClockRefusal[] = [];
@@ -190,6 +197,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
       peakValueCents: state.peakValueCents,
       tradesToday: tradesByDay[nyLocal(at).date] ?? 0,
       tradesInRun,
+      ...streak,
       model,
       rules: state.rules,
       clock: at,
@@ -210,7 +218,8 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     mark: number,
   ) => {
     const st = bookState(at, (s, p) => markOf(s, p.price));
-    const { applied } = applyOrderFill(st, o, terms, mark);
+    const { applied, state: after } = applyOrderFill(st, o, terms, mark);
+    streak = { lossStreak: after.lossStreak ?? 0, lastLossAt: after.lastLossAt ?? null };
     cash = applied.cashCents;
     realized = applied.realizedPnlCents;
     const prev = positions.get(o.symbol);
@@ -459,6 +468,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
           peakValueCents: state.peakValueCents,
           tradesToday: tradesByDay[today] ?? 0,
           tradesInRun,
+          ...streak,
         },
         state.rules,
         model.max_drawdown_halt_pct,
@@ -475,6 +485,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     realizedPnlCents: realized,
     positions: [...positions.values()],
     valueCents,
+    ...streak,
   };
 }
 

@@ -137,6 +137,9 @@ export interface ReplayBook {
   /** The equity curve as recordEquity would have written it. */
   equity: Array<{ clock: number; valueCents: number }>;
   tradesByDay: Map<string, number>;
+  /** Losing round trips in a row and the run clock (UTC ISO) of the latest (decide.ts lossStreakAfter). */
+  lossStreak: number;
+  lastLossAt: string | null;
   fills: ReplayFill[];
   outcomes: Map<number, Outcome>;
   /** Wall times of counterfactual agent orders not refused by the throttle (the throttle's window). */
@@ -174,6 +177,8 @@ export function newBook(model: DecideModel, rules: RuleRecord[], initialCents: n
     dayMarks: new Map(),
     equity: [],
     tradesByDay: new Map(),
+    lossStreak: 0,
+    lastLossAt: null,
     fills: [],
     outcomes: new Map(),
     placedWalls: [],
@@ -225,6 +230,8 @@ export function orderState(
     peakValueCents: book.peakValueCents,
     tradesToday: book.tradesByDay.get(nyLocal(clock).date) ?? 0,
     tradesInRun: book.fills.length,
+    lossStreak: book.lossStreak,
+    lastLossAt: book.lastLossAt,
     realizedPnlCents: book.realizedPnlCents,
     model,
     rules: book.rules,
@@ -360,6 +367,8 @@ export function applyOrderDecision(book: ReplayBook, orderId: number, req: Order
       reason: null,
     });
     countFill(book, clock);
+    book.lossStreak = d.next.lossStreak ?? 0;
+    book.lastLossAt = d.next.lastLossAt ?? null;
     if (d.haltReason) halt(book, d.haltReason, clock);
   }
   const outcome: Outcome = { status: d.status, quantity: req.quantity, fill_price: d.fill?.price ?? null, rejections: d.rejections };
@@ -408,6 +417,8 @@ export function applyStepDecision(book: ReplayBook, d: ClockStepDecision, clock:
   book.realizedPnlCents = d.realizedPnlCents;
   book.positions = new Map(d.positions.map((p) => [p.symbol, { ...p }]));
   for (const m of d.dayMarks) book.dayMarks.set(m.date, m.valueCents);
+  book.lossStreak = d.lossStreak;
+  book.lastLossAt = d.lastLossAt;
   if (d.haltReason) halt(book, d.haltReason, clock);
   return made;
 }

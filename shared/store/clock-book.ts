@@ -11,7 +11,7 @@ import type { StoredPosition } from './accounts.js';
 import { getModelById, type Model } from './models.js';
 import { expirePendingStatement, planFromRow } from './orders.js';
 import type { ExitPlan, OrderBracket } from '../domain/exits.js';
-import { num, numOrNull } from './rows.js';
+import { iso, num, numOrNull } from './rows.js';
 import { loadActiveRules } from './rules.js';
 
 /** A held position with its exit plan (exits.ts). */
@@ -45,6 +45,9 @@ export interface ClockBook {
   dayStartValueCents: number;
   /** Fills at or before `clock`. */
   tradesInRun: number;
+  /** Losing round trips in a row and the run clock of the latest (migration 023). */
+  lossStreak: number;
+  lastLossAt: string | null;
   /** Fills per New York date (YYYY-MM-DD) from the start of `from`'s New York day. */
   tradesByDay: Record<string, number>;
 }
@@ -80,6 +83,8 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
         (select close_value from day_marks where run_id = ${runId} and day < ${nyLocal(clock).date}::date order by day desc limit 1),
         (select total_value from equity_snapshots where run_id = ${runId} and clock <= ${dayStart} order by clock desc limit 1)) as day_start_value,
       (select trades_in_run from runs where id = ${runId}) as trades_in_run,
+      (select loss_streak from runs where id = ${runId}) as loss_streak,
+      (select last_loss_at from runs where id = ${runId}) as last_loss_at,
       (select coalesce(json_object_agg(day, n), '{}') from (
         select to_char(clock at time zone 'America/New_York', 'YYYY-MM-DD') as day, count(*)::int as n
         from fills where run_id = ${runId} and clock >= ${dayFrom} group by 1) d) as by_day`;
@@ -117,6 +122,8 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
     })),
     dayStartValueCents: c!.day_start_value === null || c!.day_start_value === undefined ? toCents(a!.initial_cash) : toCents(c!.day_start_value),
     tradesInRun: c!.trades_in_run,
+    lossStreak: c!.loss_streak,
+    lastLossAt: iso(c!.last_loss_at),
     tradesByDay: c!.by_day as Record<string, number>,
   };
 }

@@ -11,7 +11,7 @@ import { centsToDecimal, toCents } from '../domain/money.js';
 import type { RuleRecord } from '../domain/types.js';
 import { getOwnedModel, type Model } from './models.js';
 import { expirePending, findByClientOrderId, ordersLastMinute, TRADES_TODAY, type NewOrder, type OrderRow } from './orders.js';
-import { num } from './rows.js';
+import { iso, num } from './rows.js';
 import { getRunningRun, type RunRow } from './runs.js';
 import { loadActiveRules } from './rules.js';
 
@@ -28,6 +28,9 @@ export interface OrderBook {
   dayStartValueCents: number | null;
   tradesToday: number;
   tradesInRun: number;
+  /** Losing round trips in a row and the run clock of the latest (migration 023). */
+  lossStreak: number;
+  lastLossAt: string | null;
   /** Agent orders of the model in the last minute of wall time (0 when not asked). */
   ordersLastMinute: number;
 }
@@ -57,7 +60,7 @@ export async function readOrderBook(
     order by p.symbol`;
   const counts = tx`
     with r as (
-      select id, case when kind = 'replay' then clock else clock_timestamp() end as at, trades_in_run, trades_day, trades_on_day
+      select id, case when kind = 'replay' then clock else clock_timestamp() end as at, trades_in_run, trades_day, trades_on_day, loss_streak, last_loss_at
       from runs where model_id = ${modelId} and status = 'running'),
     d as (
       select r.*, (timezone('America/New_York', at))::date as day,
@@ -68,7 +71,7 @@ export async function readOrderBook(
         (select close_value from day_marks m where m.run_id = d.id and m.day < d.day order by m.day desc limit 1),
         (select total_value from equity_snapshots e where e.run_id = d.id and e.clock <= d.day_start order by e.clock desc limit 1)) as day_start_value,
       ${TRADES_TODAY(tx, tx`d.day`)} as trades_today,
-      d.trades_in_run
+      d.trades_in_run, d.loss_streak, d.last_loss_at
     from d`;
   const lastMinute = opts.throttle ? ordersLastMinute(tx, modelId) : Promise.resolve(0);
   await settleAll([model, expired, seen, run, rules, positions, counts, lastMinute]); // the model's not-found comes first
@@ -82,6 +85,8 @@ export async function readOrderBook(
     dayStartValueCents: c?.day_start_value === null || c?.day_start_value === undefined ? null : toCents(c.day_start_value),
     tradesToday: c?.trades_today ?? 0,
     tradesInRun: c?.trades_in_run ?? 0,
+    lossStreak: c?.loss_streak ?? 0,
+    lastLossAt: iso(c?.last_loss_at ?? null),
     ordersLastMinute: await lastMinute,
   };
 }

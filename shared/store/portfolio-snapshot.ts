@@ -12,7 +12,7 @@ import type { PortfolioSnapshot } from '../domain/types.js';
 import type { BookPosition } from '../domain/decide.js';
 import type { Market } from '../market/market.js';
 import { TRADES_TODAY } from './orders.js';
-import { num } from './rows.js';
+import { iso, num } from './rows.js';
 
 export interface SnapshotRun {
   run_id: number;
@@ -54,7 +54,7 @@ export async function loadPortfolioSnapshot(
         (select close_value from day_marks where run_id = ${run.run_id} and day < ${nyLocal(clock).date}::date order by day desc limit 1),
         (select total_value from equity_snapshots
           where run_id = ${run.run_id} and clock <= ${dayStart} order by clock desc limit 1)) as day_start_value,
-      t.trades_in_run, ${TRADES_TODAY(sql, sql`${nyLocal(clock).date}::date`, 't')} as trades_today
+      t.trades_in_run, t.loss_streak, t.last_loss_at, ${TRADES_TODAY(sql, sql`${nyLocal(clock).date}::date`, 't')} as trades_today
     from runs t where t.id = ${run.run_id}`;
   const dayStartValue = counts!.day_start_value;
   return {
@@ -64,5 +64,7 @@ export async function loadPortfolioSnapshot(
     peakValueCents: toCents(run.peak_value),
     tradesToday: counts!.trades_today,
     tradesInRun: counts!.trades_in_run,
+    lossStreak: counts!.loss_streak,
+    lastLossAt: iso(counts!.last_loss_at),
   };
 }

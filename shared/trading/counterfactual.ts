@@ -32,6 +32,7 @@ import {
   upperBound,
 } from '../domain/counterfactual.js';
 import { decideOrder, type DecideModel } from '../domain/decide.js';
+import { isLossStreakHalt } from '../domain/rules/engine.js';
 import { isMarketOpen } from '../domain/gates.js';
 import { notionalCents, toCents } from '../domain/money.js';
 import { nyLocal } from '../domain/ny-time.js';
@@ -194,7 +195,8 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       return;
     }
     if (ev.kind === 'state') {
-      // A person halted, set reducing or resumed the model: as recorded.
+      // A person halted, set reducing or resumed the model: as recorded (resuming a loss_streak halt starts a new streak, as live).
+      if (ev.state === 'active' && isLossStreakHalt(book.model.state_reason)) book.lossStreak = 0;
       book.model = { ...book.model, state: ev.state, state_reason: ev.state === 'active' ? null : ev.reason };
       return;
     }
@@ -267,6 +269,8 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
         fromValueCents,
         actionCash: dividendCash(events),
         tradesInRun: book.fills.length,
+        lossStreak: book.lossStreak,
+        lastLossAt: book.lastLossAt,
         tradesByDay: Object.fromEntries(book.tradesByDay),
         from: new Date(from),
         clock,

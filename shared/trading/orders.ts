@@ -417,6 +417,8 @@ async function orderStateFromBook(deps: Deps, tx: Tx, book: OrderBook, symbol: s
     peakValueCents: run ? toCents(run.peak_value) : initial,
     tradesToday: run ? book.tradesToday : 0,
     tradesInRun: run ? book.tradesInRun : 0,
+    lossStreak: run ? book.lossStreak : 0,
+    lastLossAt: run ? book.lastLossAt : null,
     realizedPnlCents: run ? toCents(run.realized_pnl) : 0,
     model: decideModel(model),
     rules: book.rules,

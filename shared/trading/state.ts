@@ -9,6 +9,7 @@ import { ToolError } from '../mcp/errors.js';
 import { getOwnedModel } from '../store/models.js';
 import { modelStateLocked, setModelState } from '../store/orders.js';
 import { recordStateChange } from '../store/counterfactual.js';
+import { isLossStreakHalt } from '../domain/rules/engine.js';
 
 type State = 'active' | 'reducing' | 'halted';
 const STRICTNESS: Record<State, number> = { active: 0, reducing: 1, halted: 2 };
@@ -31,6 +32,10 @@ export async function changeState(deps: Deps, auth: AuthContext, modelId: number
     }
     const locked = target === 'active' ? false : approver || stateLocked;
     await setModelState(tx, modelId, target, target === 'active' ? null : reason, locked);
+    // Resuming a halt_after_losses halt starts a new streak (else the next order would halt it again).
+    if (target === 'active' && isLossStreakHalt(model.state_reason)) {
+      await tx`update runs set loss_streak = 0 where model_id = ${modelId} and status = 'running'`;
+    }
     // Kept so a counterfactual replay puts this manual change back at its run clock.
     await recordStateChange(tx, modelId, target, target === 'active' ? null : reason, auth.keyPrefix);
     return { model_id: modelId, state: target, previous_state: model.state, reason: target === 'active' ? null : reason, locked };

@@ -394,6 +394,11 @@ function nyStamp(at: Date): string {
   return `${l.date} ${l.hhmm} ET`;
 }
 
+/** Is this model halt reason a halt_after_losses halt (reason loss_streak)? */
+export function isLossStreakHalt(reason: string | null | undefined): boolean {
+  return reason?.startsWith('loss_streak:') === true;
+}
+
 /**
  * The halt a risk rule's halt_after_losses demands when the streak has reached it, as the
  * model's halt reason (it starts with loss_streak), or null. The highest-priority rule reached is named.
