@@ -14,8 +14,9 @@
 // - Triggered stops, targets, trailing stops and flattens are market orders: the trigger
 //   price (the level, or the open when gapped) moves against the trader by slippage_bps,
 //   and commission applies. A resting limit fills at its limit, or at the bar's open when
-//   it opens beyond the limit, without slippage; the gates and rules judge it again then
-//   (on the account at that moment, timing rules at the bar's start).
+//   it opens beyond the limit, without slippage; a stop entry triggers and fills as
+//   fills.ts restingOnBar says; the gates and rules judge the fill again then (on the
+//   account at that moment, at the fill price, timing rules at the bar's start).
 // - When one bar touches a stop and a target, the stop wins; an attached stop is checked
 //   before the rules' stops, then the attached target, then the rules' targets.
 // - flatten_by acts at the earlier of its time and the session's last minute (half days
@@ -30,15 +31,15 @@
 //   resume over it accepts that day's loss).
 import { barEnd, sessionFor, type SessionKind } from './calendar.js';
 import type { AppliedFill } from './ledger.js';
-import { commissionCents, fillPrice, limitFillPrice } from './fills.js';
+import { commissionCents, fillPrice, restingOnBar } from './fills.js';
 import { checkOrder, type Rejection } from './gates.js';
-import { applyOrderFill, breakerReason, breakerText, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderState } from './decide.js';
+import { applyOrderFill, breakerReason, breakerText, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderRequestShape, type OrderState } from './decide.js';
 import { afterFirstTarget, firstTargetQuantity, liveTarget, mergePlan, planOf, planOfPosition, trailingLevel, trailingMark, type ExitPlan, type OrderBracket } from './exits.js';
 import { formatPct, formatPrice, priceTicks } from './money.js';
 import { nyLocal, nyToUtc } from './ny-time.js';
 import { exitSignals, lossLimitBreaches, portfolioValueCents, ruleAppliesTo } from './rules/engine.js';
 import { parseEnforcementParams } from './rules/schema.js';
-import type { Bar, RuleRecord, Side, Timespan } from './types.js';
+import type { Bar, OrderType, RuleRecord, Side, Timespan } from './types.js';
 
 export interface ClockPosition extends BookPosition, Partial<Omit<ExitPlan, 'stop' | 'target'>> {
   /** Highest / lowest price since entry before this step (trailing stops); null: none yet. */
@@ -54,9 +55,24 @@ export interface RestingOrder extends OrderBracket {
   side: Side;
   symbol: string;
   quantity: number;
-  limit_price: number;
+  /** Absent: limit. */
+  order_type?: OrderType;
+  /** null for a stop. */
+  limit_price: number | null;
+  /** stop and stop_limit: the trigger, dollars. */
+  stop_price?: number | null;
+  /** A stop-limit whose stop already traded: it rests as a limit. */
+  triggered?: boolean;
   stop_loss: number | null;
   take_profit: number | null;
+}
+
+/**
+ * The request modify_order re-judges: the resting order at its new terms; a stop-limit whose
+ * stop already traded is judged as the limit it rests as.
+ */
+export function modifiedRequest(o: RestingOrder, terms: { limit_price: number | null; stop_price: number | null; quantity: number }): OrderRequestShape {
+  return { ...o, order_type: o.triggered ? 'limit' : (o.order_type ?? 'limit'), ...terms };
 }
 
 export interface ClockStepState {
@@ -111,7 +127,7 @@ export interface ClockFill extends OrderBracket {
   side: Side;
   symbol: string;
   quantity: number;
-  /** 'limit', 'stop_loss', 'take_profit', 'take_profit_2', 'trailing_stop', or the exit rule's name. */
+  /** 'limit', 'stop' or 'stop_limit' (a resting order), 'stop_loss', 'take_profit', 'take_profit_2', 'trailing_stop', or the exit rule's name. */
   trigger: string;
   reason: string;
   /** The fill's time: a bar's end (touched inside), a bar's start (gapped), the clock, or a session close. */
@@ -135,8 +151,10 @@ export interface ClockRefusal {
 
 export interface ClockStepDecision {
   fills: ClockFill[];
-  /** Resting limits the checks refused when the bar reached them. */
+  /** Resting orders the checks refused when a bar reached them. */
   refused: ClockRefusal[];
+  /** Stop entries whose stop traded in the step, with when (a bar's end, or its start when gapped); a stop-limit not filled then rests as a limit. */
+  triggered: Array<{ order_id: number; at: Date }>;
   /** New water marks of positions still held. */
   waterMarks: Array<{ symbol: string; high: number | null; low: number | null }>;
   /** Exit plans the step moved (a first target filled) of positions still held. */
@@ -181,6 +199,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   const lastPrice = new Map<string, number>();
   const fills: ClockFill[] = [];
   const refused: ClockRefusal[] = [];
+  const triggered: ClockStepDecision['triggered'] = [];
   const dayMarks: ClockStepDecision['dayMarks'] = [];
   let dayStart = state.dayStartValueCents;
   const stopRules = state.rules.filter((r) => r.ruleCategory === 'stop_loss');
@@ -255,18 +274,29 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     }
   };
 
-  const limitOn = (o: RestingOrder, bar: Bar, barStart: Date, end: Date) => {
-    const price = limitFillPrice(o.side, o.limit_price, bar);
-    if (price === null) return;
+  /** A resting order meets a bar (fills.ts restingOnBar): a limit fills, a stop entry triggers and fills, or a stop-limit rests as a limit. */
+  const restingOn = (o: RestingOrder, bar: Bar, barStart: Date, end: Date) => {
+    const hit = restingOnBar(o, bar, model.slippage_bps);
+    if (hit === null) return;
+    const type = o.order_type ?? 'limit';
+    const what =
+      type === 'limit' || o.triggered
+        ? `Limit ${formatPrice(o.limit_price!)}`
+        : `${type === 'stop' ? 'Stop' : 'Stop-limit'} ${formatPrice(o.stop_price!)}${type === 'stop_limit' ? ` (limit ${formatPrice(o.limit_price!)})` : ''}`;
+    if (hit.stop) triggered.push({ order_id: o.order_id, at: hit.stop.gapped ? barStart : end });
+    if (!hit.fill) {
+      open.set(o.order_id, { ...o, triggered: true });
+      return;
+    }
     open.delete(o.order_id);
-    const gapped = priceTicks(price) !== priceTicks(o.limit_price);
-    const at = gapped ? barStart : end;
-    const st = bookState(at, (s, p) => (s === o.symbol ? price : markOf(s, p.price)));
+    const { price, slippagePerShare, market } = hit;
+    const at = hit.gapped ? barStart : end;
+    const st = bookState(at, (s, p) => (s === o.symbol ? market : markOf(s, p.price)));
     const commission = commissionCents(o.quantity, model.commission_per_share);
     // The gates and rules judge the fill again on the account as it is now.
     const check = checkOrder({
       order: { side: o.side, symbol: o.symbol, quantity: o.quantity, price, stopLoss: o.stop_loss ?? undefined },
-      orderType: 'limit',
+      orderType: type,
       model,
       portfolio: st,
       rules: state.rules,
@@ -277,9 +307,10 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
       ordersLastMinute: 0,
       maxOrdersPerMinute: model.max_orders_per_minute,
       clock: barStart,
-      marketPrice: price,
+      marketPrice: market,
       shortMarginPct: model.short_margin_pct,
     });
+    const reached = `${what} ${hit.stop ? (hit.stop.gapped ? 'gapped through at the open of' : 'traded in') : 'reached by'} the bar at ${bar.t}`;
     if (check.rejections.length) {
       refused.push({
         order_id: o.order_id,
@@ -288,11 +319,12 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
         quantity: o.quantity,
         at,
         rejections: check.rejections,
-        reason: `Limit ${formatPrice(o.limit_price)} reached by the bar at ${bar.t} but refused then: ${check.rejections.map((r) => r.message).join(' ')}`,
+        reason: `${reached} but refused then: ${check.rejections.map((r) => r.message).join(' ')}`,
       });
       return;
     }
-    record(o, { price, slippagePerShare: 0, commissionCents: commission }, at, 'limit', `Limit ${formatPrice(o.limit_price)} reached by the bar at ${bar.t}; filled at ${formatPrice(price)}.`, price);
+    const slip = slippagePerShare > 0 ? ` after ${model.slippage_bps} bps slippage` : '';
+    record(o, { price, slippagePerShare, commissionCents: commission }, at, hit.stop ? type : 'limit', `${reached}; filled at ${formatPrice(price)}${slip}.`, market);
   };
 
   const exitOn = (p: ClockPosition, bar: Bar): Exit | null => {
@@ -362,7 +394,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
         at: end.getTime(),
         order: 0,
         run: () => {
-          for (const o of [...open.values()]) if (o.symbol === symbol) limitOn(o, bar, start, end);
+          for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(o, bar, start, end);
           const p = positions.get(symbol);
           if (p) {
             const exit = exitOn(p, bar);
@@ -426,7 +458,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   for (const [symbol, openPrice] of Object.entries(market.openAtClock)) {
     if (openPrice === null) continue;
     const bar: Bar = { t: state.clock.toISOString(), o: openPrice, h: null, l: null, c: null, v: null };
-    for (const o of [...open.values()]) if (o.symbol === symbol) limitOn(o, bar, state.clock, state.clock);
+    for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(o, bar, state.clock, state.clock);
     const p = positions.get(symbol);
     if (p) {
       const exit = exitOn(p, bar);
@@ -477,6 +509,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   return {
     fills,
     refused,
+    triggered,
     waterMarks: [...positions.values()].map((p) => ({ symbol: p.symbol, high: p.highWater, low: p.lowWater })),
     plans: [...positions.values()].filter((p) => moved.has(p.symbol)).map((p) => ({ symbol: p.symbol, plan: planOfPosition(p) })),
     dayMarks,

@@ -63,6 +63,8 @@ export interface ActionOrder {
   symbol: string;
   quantity: number;
   limitPrice: number | null;
+  /** A stop entry's trigger, adjusted like the limit. */
+  stopPrice?: number | null;
   stopLoss: number | null;
   takeProfit: number | null;
 }
@@ -185,6 +187,7 @@ export function applyCorporateActions(input: ActionsInput): ActionsResult {
         if (o.symbol !== a.symbol || o.quantity === 0) continue;
         o.quantity = Number((BigInt(o.quantity) * to) / from);
         o.limitPrice = dividePrice(o.limitPrice, to, from);
+        if (o.stopPrice != null) o.stopPrice = dividePrice(o.stopPrice, to, from);
         o.stopLoss = dividePrice(o.stopLoss, to, from);
         o.takeProfit = dividePrice(o.takeProfit, to, from);
         changed.add(o.orderId);

@@ -12,6 +12,7 @@ const order = (o: Partial<RecordedOrder>): RecordedOrder => ({
   quantity: 10,
   order_type: 'market',
   limit_price: null,
+  stop_price: null,
   stop_loss: null,
   take_profit: null,
   clock: '2025-06-10T14:00:00.000Z',

@@ -36,7 +36,7 @@ export interface RecordedOrder extends OrderRecordFields {
   /** close_position's order: replayed as a close of whatever the counterfactual holds then. */
   closes_position?: boolean;
   /** modify_order's changes (wall and run clock, ms; the new terms); the fields above are the terms at placement. */
-  modifications?: Array<{ wall: number; clock: number; limit_price: number | null; quantity: number }>;
+  modifications?: Array<{ wall: number; clock: number; limit_price: number | null; stop_price?: number | null; quantity: number }>;
 }
 
 /** What the agent or a person did, in the order it happened: the replay's script. */
@@ -45,7 +45,7 @@ export type AgentEvent =
   | { kind: 'approve' | 'approver_reject' | 'cancel'; at: number; wall: number; order_id: number; by: string }
   | { kind: 'state'; at: number; wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null }
   | { kind: 'exits'; at: number; wall: number; symbol: string; changes: ExitChanges }
-  | { kind: 'modify'; at: number; wall: number; order_id: number; limit_price: number | null; quantity: number };
+  | { kind: 'modify'; at: number; wall: number; order_id: number; limit_price: number | null; stop_price: number | null; quantity: number };
 
 /** A set_exits the run recorded: its wall time, run clock and the fields given. */
 export interface RecordedExitChange {
@@ -86,7 +86,7 @@ export function agentScript(
   for (const o of orders) {
     const at = Date.parse(o.clock);
     out.push({ kind: 'order', at, wall: Date.parse(o.created_at), order: o });
-    for (const m of o.modifications ?? []) out.push({ kind: 'modify', at: m.clock, wall: m.wall, order_id: o.order_id, limit_price: m.limit_price, quantity: m.quantity });
+    for (const m of o.modifications ?? []) out.push({ kind: 'modify', at: m.clock, wall: m.wall, order_id: o.order_id, limit_price: m.limit_price, stop_price: m.stop_price ?? null, quantity: m.quantity });
     // Expiry (after 15 minutes, or with the run's end) is no person's decision.
     if (!o.decided_at || !o.decided_by || o.status === 'expired' || o.decided_by === 'expiry') continue;
     const wall = Date.parse(o.decided_at);
@@ -291,6 +291,7 @@ export function intentOf(order: RecordedOrder, heldQuantity: number): { req: Ord
       quantity,
       order_type: order.order_type,
       limit_price: order.limit_price,
+      stop_price: order.stop_price,
       stop_loss: order.stop_loss,
       take_profit: order.take_profit,
       take_profit_2: order.take_profit_2,
@@ -326,7 +327,10 @@ export function applyOrderDecision(book: ReplayBook, orderId: number, req: Order
       side: req.side,
       symbol: req.symbol,
       quantity: req.quantity,
-      limit_price: req.limit_price!,
+      order_type: req.order_type,
+      limit_price: req.limit_price ?? null,
+      stop_price: req.stop_price ?? null,
+      triggered: false,
       stop_loss: req.stop_loss ?? null,
       take_profit: req.take_profit ?? null,
       take_profit_2: req.take_profit_2 ?? null,
@@ -408,6 +412,10 @@ export function applyStepDecision(book: ReplayBook, d: ClockStepDecision, clock:
       if (o) book.outcomes.set(f.order_id, { ...o, status: 'filled', fill_price: f.fill.price });
     }
   }
+  for (const t of d.triggered) {
+    const o = book.resting.get(t.order_id);
+    if (o) book.resting.set(t.order_id, { ...o, triggered: true });
+  }
   for (const r of d.refused) {
     book.resting.delete(r.order_id);
     const o = book.outcomes.get(r.order_id);
@@ -469,8 +477,12 @@ export function applyExitChange(book: ReplayBook, symbol: string, changes: ExitC
 export function applyModification(book: ReplayBook, orderId: number, req: OrderRequestShape, d: OrderDecision, clock: Date): void {
   if (d.tripped) halt(book, d.tripped, clock);
   if (d.status === 'rejected') return;
+  const was = book.resting.get(orderId);
   book.resting.delete(orderId);
   applyOrderDecision(book, orderId, req, d, clock);
+  const now = book.resting.get(orderId);
+  // a triggered stop-limit stays one (the row keeps its type and stop)
+  if (was?.triggered && now) book.resting.set(orderId, { ...now, order_type: was.order_type, stop_price: was.stop_price, triggered: true });
 }
 
 /** An approver's refusal, worded as approve_order words it. */
@@ -614,8 +626,8 @@ export function actionsInput(book: ReplayBook): Pick<ActionsInput, 'account' | '
       target2Price: p.target2 ?? null,
     })),
     orders: [
-      ...[...book.resting.values()].map((o) => ({ orderId: o.order_id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price, stopLoss: o.stop_loss, takeProfit: o.take_profit })),
-      ...[...book.pending].map(([id, o]) => ({ orderId: id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price ?? null, stopLoss: o.stop_loss ?? null, takeProfit: o.take_profit ?? null })),
+      ...[...book.resting.values()].map((o) => ({ orderId: o.order_id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price, stopPrice: o.stop_price ?? null, stopLoss: o.stop_loss, takeProfit: o.take_profit })),
+      ...[...book.pending].map(([id, o]) => ({ orderId: id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price ?? null, stopPrice: o.stop_price ?? null, stopLoss: o.stop_loss ?? null, takeProfit: o.take_profit ?? null })),
     ].sort((a, b) => a.orderId - b.orderId),
   };
 }
@@ -654,8 +666,8 @@ export function applyActionsResult(book: ReplayBook, r: ActionsResult): void {
       continue;
     }
     const rest = book.resting.get(o.orderId);
-    if (rest) book.resting.set(o.orderId, { ...rest, quantity: o.quantity, limit_price: o.limitPrice ?? rest.limit_price, stop_loss: o.stopLoss, take_profit: o.takeProfit });
+    if (rest) book.resting.set(o.orderId, { ...rest, quantity: o.quantity, limit_price: o.limitPrice, stop_price: o.stopPrice ?? null, stop_loss: o.stopLoss, take_profit: o.takeProfit });
     const pend = book.pending.get(o.orderId);
-    if (pend) book.pending.set(o.orderId, { ...pend, quantity: o.quantity, limit_price: o.limitPrice, stop_loss: o.stopLoss, take_profit: o.takeProfit });
+    if (pend) book.pending.set(o.orderId, { ...pend, quantity: o.quantity, limit_price: o.limitPrice, stop_price: o.stopPrice ?? null, stop_loss: o.stopLoss, take_profit: o.takeProfit });
   }
 }

@@ -8,19 +8,22 @@
 //   loss limits) halts the model before the order is judged: no order fills past it.
 // - The estimated fill: a market order fills at the market price moved by slippage; a
 //   marketable limit likewise but never worse than its limit; a limit that is not
-//   marketable rests at its limit (no slippage). Commission = quantity × per-share rate.
+//   marketable rests at its limit (no slippage). A stop or stop-limit entry rests until a
+//   bar trades at or through its stop and is judged at the fill it gets there (fills.ts
+//   stopEstimate); the gates refuse one on the near side of the market (BAD_STOP).
+//   Commission = quantity × per-share rate.
 // - The gates (gates.ts) and rules (rules/engine.ts) judge the order at that estimate.
 // - After a fill: a debit (cash < 0, only a risk-reducing order can leave one) halts the
 //   model with reason margin_call; else a breaker reached by the fill halts it.
 // - Every money figure is integer cents; prices are dollars with 4 dp (money.ts).
 import { accountFigures, applyFill, type AccountFigures, type AppliedFill, type LedgerFill } from './ledger.js';
 import type { OrderBracket } from './exits.js';
-import { boundedByLimit, commissionCents, fillPrice, limitMarketable } from './fills.js';
+import { boundedByLimit, commissionCents, fillPrice, limitMarketable, stopEstimate } from './fills.js';
 import { checkOrder, drawdownBreach, type GateModel, type Rejection } from './gates.js';
 import { formatCents, formatPrice, fromCents } from './money.js';
 import { lossLimitBreaches, lossStreakHalt, portfolioValueCents } from './rules/engine.js';
 import { downsizeQuantity, type Downsized } from './sizing.js';
-import type { MarkedPosition, PortfolioSnapshot, RuleRecord, Side } from './types.js';
+import type { MarkedPosition, OrderType, PortfolioSnapshot, RuleRecord, Side } from './types.js';
 
 /** The model settings an order decision reads (CONTRACT §1). */
 export interface DecideModel extends GateModel {
@@ -60,8 +63,10 @@ export interface OrderRequestShape extends OrderBracket {
   side: Side;
   symbol: string;
   quantity: number;
-  order_type: 'market' | 'limit';
+  order_type: OrderType;
   limit_price?: number | null;
+  /** stop and stop_limit: the trigger, dollars. */
+  stop_price?: number | null;
 }
 
 export type DecidedStatus = 'filled' | 'rejected' | 'pending_approval' | 'open' | 'validated';
@@ -202,10 +207,14 @@ function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions
   const gated: GateModel = close && halted.state === 'halted' ? { ...halted, state: 'reducing' } : halted;
   const commission = commissionCents(req.quantity, model.commission_per_share);
   const limit = req.limit_price ?? undefined;
-  let price = limit ?? 0;
+  const stopEntry = req.order_type === 'stop' || req.order_type === 'stop_limit';
+  let price = limit ?? req.stop_price ?? 0;
   let slippagePerShare = 0;
   let marketable = req.order_type === 'market';
-  if (state.marketPrice !== null) {
+  if (stopEntry) {
+    // rests until its stop trades (a stop on the near side is refused: BAD_STOP)
+    ({ price, slippagePerShare } = stopEstimate(req.side, req.order_type as 'stop' | 'stop_limit', req.stop_price!, req.limit_price ?? null, model.slippage_bps));
+  } else if (state.marketPrice !== null) {
     const est = fillPrice(req.side, state.marketPrice, model.slippage_bps);
     if (req.order_type === 'market') {
       price = est.price;
@@ -233,6 +242,7 @@ function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions
     shortMarginPct: model.short_margin_pct,
     stopLoss: req.stop_loss ?? undefined,
     takeProfit: req.take_profit ?? undefined,
+    stopPrice: stopEntry ? req.stop_price! : undefined,
   });
   const rejections = check.rejections;
   const status: DecidedStatus = rejections.length

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Bar } from './types.js';
-import { boundedByLimit, commissionCents, fillPrice, limitFillPrice, limitMarketable, limitTouched } from './fills.js';
+import { boundedByLimit, commissionCents, fillPrice, limitFillPrice, limitMarketable, limitTouched, restingOnBar, stopEstimate, stopRests, stopTrigger } from './fills.js';
 
 const bar = (o: number, h: number | null, l: number | null, c: number | null = null): Bar => ({ t: '2025-01-06T14:30:00.000Z', o, h, l, c, v: null });
 
@@ -148,5 +148,59 @@ describe('limit orders', () => {
         },
       ),
     );
+  });
+});
+
+// Stop entries (CONTRACT §4): expected values worked out by hand from the bars below.
+describe('stop and stop-limit entries', () => {
+  it('a stop rests on the far side of the market: buy/cover above, sell/short below (at the price is the near side)', () => {
+    expect(stopRests('buy', 105, 100)).toBe(true);
+    expect(stopRests('cover', 100, 100)).toBe(false);
+    expect(stopRests('sell', 95, 100)).toBe(true);
+    expect(stopRests('short', 100.01, 100)).toBe(false);
+  });
+
+  it('triggers at the stop when a bar trades at or through it, at the open when the bar opens through it', () => {
+    expect(stopTrigger('buy', 105, bar(101, 104.99, 100))).toBeNull();
+    expect(stopTrigger('buy', 105, bar(101, 105, 100))).toEqual({ price: 105, gapped: false }); // at the stop
+    expect(stopTrigger('buy', 105, bar(106, 108, 105.5))).toEqual({ price: 106, gapped: true });
+    expect(stopTrigger('short', 95, bar(99, 100, 95.01))).toBeNull();
+    expect(stopTrigger('sell', 95, bar(99, 100, 94))).toEqual({ price: 95, gapped: false });
+    expect(stopTrigger('short', 95, bar(93, 94, 92))).toEqual({ price: 93, gapped: true });
+    // an open-only bar (the bar starting at the clock): only a gap triggers
+    expect(stopTrigger('buy', 105, bar(105, null, null))).toEqual({ price: 105, gapped: true });
+  });
+
+  it('a stop fills at market after it triggers: the stop (or the gapped open) moved by slippage', () => {
+    // buy stop 105, 10 bps: 105 + 0.105 = 105.105; gapped open 106 + 0.106 = 106.106
+    expect(restingOnBar({ side: 'buy', order_type: 'stop', limit_price: null, stop_price: 105 }, bar(101, 107, 100), 10)).toEqual({
+      fill: true, price: 105.105, slippagePerShare: 0.105, market: 105, gapped: false, stop: { gapped: false },
+    });
+    expect(restingOnBar({ side: 'buy', order_type: 'stop', limit_price: null, stop_price: 105 }, bar(106, 107, 105.5), 10)).toMatchObject({ price: 106.106, market: 106, gapped: true });
+    // short stop 95, no slippage: 95
+    expect(restingOnBar({ side: 'short', order_type: 'stop', limit_price: null, stop_price: 95 }, bar(99, 99, 90), 0)).toMatchObject({ fill: true, price: 95, gapped: false });
+  });
+
+  it('a stop-limit marketable at its trigger fills there, never worse than the limit; else it rests as a limit', () => {
+    // buy stop 105 limit 106, 10 bps: 105.105 ≤ 106
+    expect(restingOnBar({ side: 'buy', order_type: 'stop_limit', limit_price: 106, stop_price: 105 }, bar(101, 107, 100), 10)).toMatchObject({ fill: true, price: 105.105, slippagePerShare: 0.105 });
+    // limit 105.05: 105.105 is bounded at 105.05 (slippage 0.05)
+    expect(restingOnBar({ side: 'buy', order_type: 'stop_limit', limit_price: 105.05, stop_price: 105 }, bar(101, 107, 100), 10)).toMatchObject({ fill: true, price: 105.05, slippagePerShare: 0.05 });
+    // limit 104 below the stop: touched inside the bar, it rests (judged from the next bar)
+    expect(restingOnBar({ side: 'buy', order_type: 'stop_limit', limit_price: 104, stop_price: 105 }, bar(101, 107, 100), 0)).toEqual({ fill: false, stop: { gapped: false } });
+    // gapped to 108 over the 106 limit: the rest of the bar trades down to 105.5 → the limit fills at 106 at the bar's end
+    expect(restingOnBar({ side: 'buy', order_type: 'stop_limit', limit_price: 106, stop_price: 105 }, bar(108, 109, 105.5), 0)).toEqual({
+      fill: true, price: 106, slippagePerShare: 0, market: 106, gapped: false, stop: { gapped: true },
+    });
+    // gapped over the limit and stays above it: rests
+    expect(restingOnBar({ side: 'buy', order_type: 'stop_limit', limit_price: 106, stop_price: 105 }, bar(108, 109, 107), 0)).toEqual({ fill: false, stop: { gapped: true } });
+    // once triggered it is a limit: the next bar's low 103.5 reaches 104 → 104
+    expect(restingOnBar({ side: 'buy', order_type: 'stop_limit', limit_price: 104, stop_price: 105, triggered: true }, bar(105, 106, 103.5), 0)).toMatchObject({ fill: true, price: 104, stop: null });
+  });
+
+  it('is judged before it triggers at its fill at the stop (a stop-limit that would rest there: its limit)', () => {
+    expect(stopEstimate('buy', 'stop', 105, null, 10)).toEqual({ price: 105.105, slippagePerShare: 0.105 });
+    expect(stopEstimate('sell', 'stop_limit', 95, 94.5, 10)).toEqual({ price: 94.905, slippagePerShare: 0.095 });
+    expect(stopEstimate('buy', 'stop_limit', 105, 104, 0)).toEqual({ price: 104, slippagePerShare: 0 });
   });
 });

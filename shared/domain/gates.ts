@@ -19,16 +19,20 @@
 //   leaves a debit, the order path halts the model with reason margin_call.
 // - Bracket prices (BAD_BRACKET): for a buy, stop_loss below and take_profit above the
 //   expected fill; for a short, mirrored. A level on the wrong side would fire at once.
+// - A stop entry (BAD_STOP) rests on the far side of the market: a buy or cover stop above the
+//   price now, a sell or short stop below; on the near side it would trigger at once.
 // - allowed_symbols null or empty means every symbol (as applies_to_symbols in the rules);
 //   symbols compare case-insensitively. Like the rules, it never traps a position: an
 //   order that only shrinks a position in a symbol no longer allowed passes this gate.
 // - The rules engine runs only when the symbol is known and priced: its limits need a
 //   price, and the gates already refuse the order otherwise.
 
-import type { OrderIntent, PortfolioSnapshot, RuleRecord, Side } from './types.js';
+import type { OrderIntent, OrderType, PortfolioSnapshot, RuleRecord, Side } from './types.js';
+export type { OrderType };
 import { formatCents, formatPct, formatPrice, notionalCents as notionalOf, priceTicks } from './money.js';
 import { accountFigures, DEFAULT_SHORT_MARGIN_PCT } from './ledger.js';
 import { evaluateOrder, isRiskReducing } from './rules/engine.js';
+import { stopRests } from './fills.js';
 import { marketStatus, type SessionKind } from './calendar.js';
 import { nyLocal } from './ny-time.js';
 
@@ -46,6 +50,7 @@ export const OVERSELL = 'OVERSELL';
 export const OVERCOVER = 'OVERCOVER';
 export const INSUFFICIENT_BUYING_POWER = 'INSUFFICIENT_BUYING_POWER';
 export const BAD_BRACKET = 'BAD_BRACKET';
+export const BAD_STOP = 'BAD_STOP';
 
 export const GATE_CODES = [
   MODEL_HALTED,
@@ -61,11 +66,11 @@ export const GATE_CODES = [
   OVERCOVER,
   INSUFFICIENT_BUYING_POWER,
   BAD_BRACKET,
+  BAD_STOP,
 ] as const;
 export type GateCode = (typeof GATE_CODES)[number];
 
 export type ModelState = 'active' | 'reducing' | 'halted';
-export type OrderType = 'market' | 'limit';
 
 export interface GateModel {
   allow_short: boolean;
@@ -88,6 +93,8 @@ export interface GateInput {
   marketPrice?: number;
   /** Collateral beyond a short's proceeds, a fraction (default 0.5). */
   shortMarginPct?: number;
+  /** A stop entry's stop_price before it triggers, dollars: it must rest on the far side of the market (BAD_STOP). */
+  stopPrice?: number;
   /** Exit levels attached to an opening order, dollars. */
   stopLoss?: number;
   takeProfit?: number;
@@ -229,7 +236,7 @@ export function evaluateGates(input: GateInput): GateRejection[] {
     const cashAfter = account.cashCents + (order.side === 'buy' ? -notional : notional) - fee;
     const after = accountFigures(cashAfter, [...others, { quantity: held + (order.side === 'buy' ? q : -q), price: mark }], pct);
     if (after.buyingPowerCents < 0) {
-      const at = `${q} ${sym} at ${formatPrice(order.price)}${input.orderType === 'limit' ? ' (limit)' : ''}`;
+      const at = `${q} ${sym} at ${formatPrice(order.price)}${input.orderType === 'market' ? '' : ` (${input.orderType.replace('_', '-')})`}`;
       const needs =
         order.side === 'buy'
           ? `costs ${formatCents(notional)} plus ${formatCents(fee)} commission`
@@ -257,6 +264,14 @@ export function evaluateGates(input: GateInput): GateRejection[] {
     };
     bracket('stop_loss', input.stopLoss, long);
     bracket('take_profit', input.takeProfit, !long);
+  }
+  if (input.priced && input.stopPrice !== undefined && input.marketPrice !== undefined && !stopRests(order.side, input.stopPrice, input.marketPrice)) {
+    const above = order.side === 'buy' || order.side === 'cover';
+    reject(
+      BAD_STOP,
+      `stop_price ${formatPrice(input.stopPrice)} must be ${above ? 'above' : 'below'} ${sym}'s price now, ${formatPrice(input.marketPrice)}, for a ${order.side} stop ` +
+        `(it triggers when a bar trades at or ${above ? 'above' : 'below'} it; a ${above ? 'lower' : 'higher'} price is a limit order).`,
+    );
   }
   return out;
 }

@@ -2,6 +2,9 @@
 
 export type Timespan = 'minute' | 'hour' | 'day';
 export type Side = 'buy' | 'sell' | 'short' | 'cover';
+
+/** market fills now; limit rests at limit_price; stop and stop_limit rest until a bar trades at or through stop_price (CONTRACT §4). */
+export type OrderType = 'market' | 'limit' | 'stop' | 'stop_limit';
 export type PriceSource = 'polygon' | 'imported' | 'simulated';
 
 /** One OHLCV bar. `t` is the bar's start (UTC ISO). h/l/c are null for an open-only bar. */

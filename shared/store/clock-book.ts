@@ -6,7 +6,7 @@
 import { settleAll, type Tx } from '../db/database.js';
 import { toCents } from '../domain/money.js';
 import { nyLocal, nyToUtc } from '../domain/ny-time.js';
-import type { RuleRecord, Side } from '../domain/types.js';
+import type { OrderType, RuleRecord, Side } from '../domain/types.js';
 import type { StoredPosition } from './accounts.js';
 import { getModelById, type Model } from './models.js';
 import { expirePendingStatement, planFromRow } from './orders.js';
@@ -23,7 +23,11 @@ export interface ClockBookOrder extends OrderBracket {
   side: Side;
   symbol: string;
   quantity: number;
+  order_type: OrderType;
   limit_price: number | null;
+  stop_price: number | null;
+  /** A stop entry whose stop already traded. */
+  triggered: boolean;
   stop_loss: number | null;
   take_profit: number | null;
 }
@@ -74,7 +78,7 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
   // pending approvals past their time expire first (a CTE: the select excludes them)
   const orders = tx`
     with expired as (${expirePendingStatement(tx, run.model_id)})
-    select id, status, side, symbol, quantity, limit_price, stop_loss, take_profit,
+    select id, status, side, symbol, quantity, order_type, limit_price, stop_price, triggered_at, stop_loss, take_profit,
            take_profit_2, first_target_fraction, breakeven_after_first_target, trailing_stop_pct from orders
     where run_id = ${runId} and status in ('open', 'pending_approval') and id not in (select id from expired) order by id`;
   const counts = tx`
@@ -112,7 +116,10 @@ export async function readClockBook(tx: Tx, run: { run_id: number; model_id: num
       side: r.side,
       symbol: r.symbol,
       quantity: r.quantity,
+      order_type: r.order_type,
       limit_price: numOrNull(r.limit_price),
+      stop_price: numOrNull(r.stop_price),
+      triggered: r.triggered_at !== null && r.triggered_at !== undefined,
       stop_loss: numOrNull(r.stop_loss),
       take_profit: numOrNull(r.take_profit),
       take_profit_2: numOrNull(r.take_profit_2),

@@ -13,7 +13,7 @@ import type { StrategySnapshot } from './runs.js';
 /** Every order the agent placed in the run (source 'agent'), in placement order, with its fill. */
 export async function loadRecordedOrders(sql: Q, runId: number): Promise<RecordedOrder[]> {
   const rows = await sql`
-    select o.id, o.side, o.symbol, o.quantity, o.order_type, o.limit_price, o.stop_loss, o.take_profit, o.clock, o.created_at,
+    select o.id, o.side, o.symbol, o.quantity, o.order_type, o.limit_price, o.stop_price, o.stop_loss, o.take_profit, o.clock, o.created_at,
            o.take_profit_2, o.first_target_fraction, o.breakeven_after_first_target, o.trailing_stop_pct, o.changes,
            (case when o.status = 'pending_approval' and o.expires_at <= clock_timestamp() then 'expired' else o.status end) as status,
            o.rejections, o.decided_by, o.decided_at, o.closes_position, f.price as f_price, f.quantity as f_quantity, f.clock as f_clock
@@ -24,6 +24,7 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
     const changes = (r.changes ?? []) as OrderChange[];
     // a modified row holds its latest terms; the first change holds the placed ones
     const placed = changes[0]?.before;
+    const stopOf = (t: Partial<OrderChange['before']> | undefined) => t?.stop_price ?? numOrNull(r.stop_price);
     return {
       order_id: r.id as number,
       side: r.side,
@@ -31,6 +32,7 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
       quantity: placed ? placed.quantity : (r.quantity as number),
       order_type: r.order_type,
       limit_price: placed ? placed.limit_price : numOrNull(r.limit_price),
+      stop_price: placed ? stopOf(placed) : numOrNull(r.stop_price),
       stop_loss: numOrNull(r.stop_loss),
       take_profit: numOrNull(r.take_profit),
       ...bracketFromRow(r),
@@ -44,7 +46,7 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
       closes_position: r.closes_position === true,
       modifications: changes
         .filter((c) => c.kind === undefined)
-        .map((c) => ({ wall: Date.parse(c.at), clock: Date.parse(c.clock), limit_price: c.after.limit_price, quantity: c.after.quantity })),
+        .map((c) => ({ wall: Date.parse(c.at), clock: Date.parse(c.clock), limit_price: c.after.limit_price, stop_price: stopOf(c.after), quantity: c.after.quantity })),
     };
   });
 }

@@ -113,12 +113,12 @@ export async function insertOrderWithFill(
     with o as (
       insert into orders (run_id, model_id, client_order_id, side, symbol, quantity, order_type, limit_price, stop_loss, take_profit,
                           status, rejections, reasoning, source, clock, key_prefix, expires_at, closes_position,
-                          take_profit_2, first_target_fraction, breakeven_after_first_target, trailing_stop_pct, changes)
+                          take_profit_2, first_target_fraction, breakeven_after_first_target, trailing_stop_pct, changes, stop_price)
       values (${o.run_id}, ${o.model_id}, ${o.client_order_id ?? null}, ${o.side}, ${o.symbol}, ${o.quantity}, ${o.order_type},
               ${o.limit_price ?? null}, ${o.stop_loss ?? null}, ${o.take_profit ?? null}, ${o.status}, ${tx.json(o.rejections as any)},
               ${o.reasoning ?? null}, ${o.source ?? 'agent'}, ${o.clock}, ${o.key_prefix ?? null}, ${o.expires_at ?? null},
               ${o.closes_position ?? false}, ${o.take_profit_2 ?? null}, ${o.first_target_fraction ?? null},
-              ${o.breakeven_after_first_target === true}, ${o.trailing_stop_pct ?? null}, ${tx.json((o.changes ?? []) as any)})
+              ${o.breakeven_after_first_target === true}, ${o.trailing_stop_pct ?? null}, ${tx.json((o.changes ?? []) as any)}, ${o.stop_price ?? null})
       returning id),
     f as (
       insert into fills (order_id, run_id, symbol, side, quantity, price, commission, slippage, cash_change, realized_pnl, clock)

@@ -7,9 +7,10 @@ import type { ExitPlan, OrderBracket } from '../domain/exits.js';
 import { notFound } from '../mcp/errors.js';
 import { iso, num, numOrNull } from './rows.js';
 
-/** The terms a change moves (stop_loss / take_profit: an approval's edit). */
+/** The terms a change moves (stop_loss / take_profit: an approval's edit; stop_price null: not a stop entry, or a change kept before stop entries). */
 export interface OrderTerms {
   limit_price: number | null;
+  stop_price: number | null;
   quantity: number;
   stop_loss?: number | null;
   take_profit?: number | null;
@@ -32,6 +33,9 @@ export interface OrderChange {
   reasoning: string | null;
 }
 
+/** Terms as stored, with the fields an older row lacks as null. */
+const terms = (t: Partial<OrderTerms> & { quantity: number }): OrderTerms => ({ ...t, limit_price: t.limit_price ?? null, stop_price: t.stop_price ?? null });
+
 /** An order row with its fill (dollars), as the order tools return it. Times UTC ISO. */
 export interface OrderRow extends OrderRecordFields {
   /** null: refused while the model had no running run. */
@@ -48,6 +52,8 @@ export interface OrderRow extends OrderRecordFields {
   trailing_stop_pct: number | null;
   /** modify_order's history, oldest first. */
   changes: OrderChange[];
+  /** When a stop entry's stop traded (UTC ISO); null: not yet, or not a stop entry. */
+  triggered_at: string | null;
   fill: { price: number; commission: number; slippage: number; cash_change: number; realized_pnl: number; clock: string } | null;
 }
 
@@ -76,10 +82,12 @@ function toOrder(r: Record<string, any>): OrderRow {
     quantity: r.quantity,
     order_type: r.order_type,
     limit_price: numOrNull(r.limit_price),
+    stop_price: numOrNull(r.stop_price),
+    triggered_at: iso(r.triggered_at),
     stop_loss: numOrNull(r.stop_loss),
     take_profit: numOrNull(r.take_profit),
     ...bracketFromRow(r),
-    changes: r.changes ?? [],
+    changes: ((r.changes ?? []) as OrderChange[]).map((c) => ({ ...c, before: terms(c.before), after: terms(c.after) })),
     status: r.effective_status ?? r.status,
     rejections: r.rejections ?? [],
     reasoning: r.reasoning ?? null,
@@ -141,6 +149,7 @@ export async function insertOrder(sql: Q, o: NewOrder): Promise<number> {
       quantity: o.quantity,
       order_type: o.order_type,
       limit_price: o.limit_price ?? null,
+      stop_price: o.stop_price ?? null,
       stop_loss: o.stop_loss ?? null,
       take_profit: o.take_profit ?? null,
       status: o.status,
@@ -329,6 +338,11 @@ export async function readPosition(sql: Q, runId: number, symbol: string): Promi
 export async function ownedOrderModel(sql: Q, userId: number, orderId: number): Promise<number | null> {
   const [r] = await sql`select o.model_id from orders o join models m on m.id = o.model_id where o.id = ${orderId} and m.user_id = ${userId}`;
   return r ? (r.model_id as number) : null;
+}
+
+/** A stop entry's stop traded at `at` (run clock). */
+export async function setOrderTriggered(sql: Q, orderId: number, at: Date): Promise<void> {
+  await sql`update orders set triggered_at = ${at} where id = ${orderId} and triggered_at is null`;
 }
 
 export async function setWaterMarks(sql: Q, runId: number, symbol: string, high: number | null, low: number | null): Promise<void> {

@@ -1,7 +1,8 @@
 // What happens to a run's account when its clock moves to a new instant, read as
 // load → decideClockStep (domain/clock-step.ts, pure) → persist: resting limit orders
 // fill, stop-loss, take-profit, trailing and flatten_by exits fire, session closes are
-// marked, pending approvals expire, circuit breakers halt. advance_run and the live ticker
+// marked, pending approvals expire, circuit breakers halt. Resting stop entries trigger
+// (orders.triggered_at) and fill. advance_run and the live ticker
 // call this once per step, inside their transaction, before the equity point. The database
 // sees two round trips: the step's state read at once (store/clock-book.ts) and every write
 // pipelined; the market's bars and prices come from its cache (the database only when cold).
@@ -19,7 +20,7 @@ import { applySplits, type Split } from '../market/polygon.js';
 import type { MarkedAccount } from '../store/accounts.js';
 import { readClockBook, type ClockBook, type ClockBookKnown } from '../store/clock-book.js';
 import { insertOrderWithFill } from '../store/order-book.js';
-import { setAccount, setOrderStatus, setPositionPlan, setWaterMarks, writePosition } from '../store/orders.js';
+import { setAccount, setOrderStatus, setOrderTriggered, setPositionPlan, setWaterMarks, writePosition } from '../store/orders.js';
 import type { RunRow } from '../store/runs.js';
 import { decideModel, haltModel, persistFill } from './orders.js';
 import { applyCorporateActionsStep } from './corporate-actions.js';
@@ -31,7 +32,7 @@ export interface ClockEvent {
   side: string;
   quantity: number;
   price: number;
-  /** What fired: 'limit', 'stop_loss', 'take_profit', or the exit rule's name. */
+  /** What fired: 'limit', 'stop' or 'stop_limit' (a resting entry), 'stop_loss', 'take_profit', or the exit rule's name. */
   trigger: string;
   reason: string;
   /** When it filled (UTC ISO): a bar's end, a gapped bar's open, the clock, or a session close. */
@@ -140,7 +141,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
   const fromValueCents = await valueAtCents(tx, deps.market, book.cashCents, book.positions, from);
   const actions = await applyCorporateActionsStep(tx, deps, run, clock, actionsState(book));
   if (actions.length) book = await readClockBook(tx, run, from, clock);
-  const resting = book.orders.filter((o) => o.status === 'open' && o.limit_price !== null);
+  const resting = book.orders.filter((o) => o.status === 'open' && o.order_type !== 'market');
   const symbols = [...new Set([...book.positions.map((p) => p.symbol), ...resting.map((o) => o.symbol)])];
   const runTimespan = run.timespan ?? 'minute';
   const market = await loadStepMarket(
@@ -159,7 +160,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
       cashCents: book.cashCents,
       realizedPnlCents: book.realizedPnlCents,
       positions: book.positions.map((p) => ({ ...p, price: market.priceAtClock[p.symbol] ?? p.avgCost })),
-      openOrders: resting.map((o) => ({ ...o, limit_price: o.limit_price! })),
+      openOrders: resting,
       rules: book.rules,
       peakValueCents: book.peakValueCents,
       dayStartValueCents: book.dayStartValueCents,
@@ -197,6 +198,7 @@ export async function onClockStep(tx: Tx, deps: Deps, run: RunRow, clock: Date, 
     }
   }
   for (const r of d.refused) writes.push(setOrderStatus(tx, r.order_id, 'rejected', { rejections: r.rejections }));
+  for (const x of d.triggered) writes.push(setOrderTriggered(tx, x.order_id, x.at));
   for (const w of d.waterMarks) writes.push(setWaterMarks(tx, run.run_id, w.symbol, w.high, w.low));
   for (const p of d.plans) writes.push(setPositionPlan(tx, run.run_id, p.symbol, p.plan));
   for (const m of d.dayMarks) {
@@ -226,6 +228,6 @@ function actionsState(book: ClockBook) {
   return {
     account: { cashCents: book.cashCents, realizedPnlCents: book.realizedPnlCents },
     positions: book.positions.map((p) => ({ symbol: p.symbol, quantity: p.quantity, costCents: p.costCents, highWater: p.highWater, lowWater: p.lowWater, stopPrice: p.stop, targetPrice: p.target, target2Price: p.target2 })),
-    orders: book.orders.map((o) => ({ orderId: o.order_id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price, stopLoss: o.stop_loss, takeProfit: o.take_profit })),
+    orders: book.orders.map((o) => ({ orderId: o.order_id, symbol: o.symbol, quantity: o.quantity, limitPrice: o.limit_price, stopPrice: o.stop_price, stopLoss: o.stop_loss, takeProfit: o.take_profit })),
   };
 }

@@ -52,7 +52,7 @@ export async function applyCorporateActionsStep(tx: Tx, deps: Deps, run: RunRow,
     if (o.quantity === 0) {
       await setOrderStatus(tx, o.orderId, 'cancelled', { decided_by: 'system', decision_note: 'A reverse split left this order less than one share.' });
     } else {
-      await tx`update orders set quantity = ${o.quantity}, limit_price = ${o.limitPrice}, stop_loss = ${o.stopLoss}, take_profit = ${o.takeProfit} where id = ${o.orderId}`;
+      await tx`update orders set quantity = ${o.quantity}, limit_price = ${o.limitPrice}, stop_price = ${o.stopPrice ?? null}, stop_loss = ${o.stopLoss}, take_profit = ${o.takeProfit} where id = ${o.orderId}`;
     }
   }
   await setAccount(tx, run.run_id, result.account.cashCents, result.account.realizedPnlCents);

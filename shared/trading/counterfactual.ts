@@ -6,7 +6,7 @@
 import { barEnd, sessionFor } from '../domain/calendar.js';
 import { applyCorporateActions, lotActionOf, type CorporateAction } from '../domain/corporate-actions.js';
 import type { LotAction } from '../domain/round-trips.js';
-import { decideClockStep } from '../domain/clock-step.js';
+import { decideClockStep, modifiedRequest } from '../domain/clock-step.js';
 import {
   actionsInput,
   agentScript,
@@ -179,7 +179,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       // modify_order: the resting order re-judged at its new terms, as the live tool does
       const resting = book.resting.get(ev.order_id);
       if (!resting) return;
-      const req = { ...resting, order_type: 'limit' as const, limit_price: ev.limit_price, quantity: ev.quantity };
+      const req = modifiedRequest(resting, { limit_price: ev.limit_price, stop_price: ev.stop_price, quantity: ev.quantity });
       const quote = await priceAt(req.symbol, ev.at);
       const state = orderState(
         book,

@@ -8,11 +8,12 @@ import { settleAll, type Tx } from '../db/database.js';
 import { decideOrder, type AccountAfter, type BookPosition, type DecideModel, type DecideOptions, type OrderState } from '../domain/decide.js';
 import { isMarketOpen, type Rejection } from '../domain/gates.js';
 import { bracketShapeProblem, planOf, type OrderBracket } from '../domain/exits.js';
+import { modifiedRequest, type RestingOrder } from '../domain/clock-step.js';
 import { accountFigures, type AppliedFill } from '../domain/ledger.js';
 import { fromCents, notionalCents, priceTicks, roundPrice, toCents } from '../domain/money.js';
 import { portfolioValueCents } from '../domain/rules/engine.js';
 import type { Downsized } from '../domain/sizing.js';
-import type { Side } from '../domain/types.js';
+import type { OrderType, Side } from '../domain/types.js';
 import type { Deps } from '../deps.js';
 import { notFound, ToolError } from '../mcp/errors.js';
 import { getOwnedModel, type Model } from '../store/models.js';
@@ -44,8 +45,10 @@ export interface OrderRequest extends OrderBracket {
   side: Side;
   symbol: string;
   quantity: number;
-  order_type: 'market' | 'limit';
+  order_type: OrderType;
   limit_price?: number;
+  /** stop and stop_limit: the trigger, dollars. */
+  stop_price?: number;
   reasoning?: string;
   client_order_id?: string;
 }
@@ -56,8 +59,9 @@ export interface OrderResult {
   side: Side;
   symbol: string;
   quantity: number;
-  order_type: 'market' | 'limit';
+  order_type: OrderType;
   limit_price: number | null;
+  stop_price: number | null;
   fill_price: number | null;
   commission: number | null;
   slippage: number | null;
@@ -232,6 +236,7 @@ async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean,
     quantity: order.quantity,
     order_type: order.order_type,
     limit_price: order.limit_price,
+    stop_price: order.stop_price,
     fill_price: order.fill?.price ?? null,
     commission: order.fill?.commission ?? null,
     slippage: order.fill?.slippage ?? null,
@@ -309,6 +314,7 @@ export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRe
       quantity: req.quantity,
       order_type: req.order_type,
       limit_price: req.limit_price === undefined ? null : roundPrice(req.limit_price), // as numeric(18,4) stores it
+      stop_price: req.stop_price === undefined ? null : roundPrice(req.stop_price),
       fill_price: d.fill?.price ?? null,
       commission: d.fill ? fromCents(d.fill.commissionCents) : null,
       slippage: d.fill?.slippagePerShare ?? null,
@@ -332,7 +338,7 @@ export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRe
 
 /** The order row's record of a downsize: the quantity asked → the quantity placed, and why. */
 function downsizeChange(asked: OrderRequest, cut: Downsized, clock: Date, keyPrefix: string): OrderChange {
-  const terms = { limit_price: asked.limit_price ?? null };
+  const terms = { limit_price: asked.limit_price ?? null, stop_price: asked.stop_price ?? null };
   return {
     kind: 'downsize',
     at: new Date().toISOString(),
@@ -350,7 +356,7 @@ function closingRequest(book: OrderBook, req: OrderRequest): OrderRequest {
   if (held === 0) {
     throw new ToolError('NO_POSITION', `Model ${req.model_id} holds no ${req.symbol} position${book.run ? '' : ' (it has no running run)'}; nothing was closed.`);
   }
-  return { ...req, side: held > 0 ? 'sell' : 'cover', quantity: Math.abs(held), order_type: 'market', limit_price: undefined };
+  return { ...req, side: held > 0 ? 'sell' : 'cover', quantity: Math.abs(held), order_type: 'market', limit_price: undefined, stop_price: undefined };
 }
 
 /**
@@ -535,11 +541,39 @@ export function currentOrderResult(deps: Deps, auth: AuthContext, orderId: numbe
   });
 }
 
+/** A resting order row as the clock and modifiedRequest read it. */
+function restingOf(o: OrderRow): RestingOrder {
+  return { ...o, triggered: o.triggered_at !== null };
+}
+
 /**
- * modify_order: a resting (open) limit changes in place, re-judged by decideOrder at its new
+ * Why a modification does not fit the resting order, one phrase naming the field and what is
+ * allowed, or null: limit_price for limit and stop-limit orders, stop_price for a stop entry
+ * whose stop has not traded, quantity down only.
+ */
+function modificationProblem(o: OrderRow, req: { limit_price?: number; stop_price?: number; quantity?: number }): string | null {
+  if (req.quantity !== undefined && req.quantity >= o.quantity) {
+    return `quantity must be between 1 and ${o.quantity - 1} (down only from the order's ${o.quantity} shares)`;
+  }
+  if (req.limit_price !== undefined && o.order_type === 'stop') {
+    return `limit_price is for limit and stop_limit orders; order ${o.order_id} is a stop order (change stop_price)`;
+  }
+  if (req.stop_price !== undefined && o.order_type !== 'stop' && o.order_type !== 'stop_limit') {
+    return `stop_price is for stop and stop_limit orders; order ${o.order_id} is a ${o.order_type} order`;
+  }
+  if (req.stop_price !== undefined && o.triggered_at !== null) {
+    return `stop_price can no longer change: order ${o.order_id}'s stop traded at ${o.triggered_at} and it rests as a limit (change limit_price)`;
+  }
+  return null;
+}
+
+/**
+ * modify_order: a resting (open) order changes in place, re-judged by decideOrder at its new
  * terms on the locked account at the clock (as an approval is): refused, the order stays as
  * it was and the rejections are returned; marketable now, it fills; else it rests with the
- * new terms. The row keeps the change (orders.changes). Bad input throws one sentence.
+ * new terms. A stop entry's new stop_price must rest on the far side of the market (BAD_STOP);
+ * a stop-limit whose stop traded is judged as the limit it rests as. The row keeps the change
+ * (orders.changes). Bad input throws one sentence.
  */
 export async function modifyOrder(
   deps: Deps,
@@ -557,15 +591,12 @@ export async function modifyOrder(
     if (order.status !== 'open') {
       throw new ToolError('NOT_OPEN', `Order ${req.order_id} is ${order.status}; only an open (resting) order can be modified; nothing was changed.`);
     }
-    if (req.stop_price !== undefined) {
-      throw new ToolError('BAD_INPUT', `stop_price is for stop and stop_limit orders; order ${req.order_id} is a ${order.order_type} order; nothing was changed.`);
-    }
-    if (req.quantity !== undefined && req.quantity >= order.quantity) {
-      throw new ToolError('BAD_INPUT', `quantity must be between 1 and ${order.quantity - 1} (down only from the order's ${order.quantity} shares); nothing was changed.`);
-    }
+    const problem = modificationProblem(order, req);
+    if (problem) throw new ToolError('BAD_INPUT', `${problem}; nothing was changed.`);
     const run = await getRunningRun(tx, model.model_id, true);
     if (!run || run.run_id !== order.run_id) throw new ToolError('RUN_ENDED', `Run ${order.run_id} has ended; nothing was changed.`);
-    const terms = { ...order, limit_price: req.limit_price ?? order.limit_price, quantity: req.quantity ?? order.quantity };
+    const after = { limit_price: req.limit_price ?? order.limit_price, stop_price: req.stop_price ?? order.stop_price, quantity: req.quantity ?? order.quantity };
+    const terms = { ...order, ...modifiedRequest(restingOf(order), after) };
     const state = await loadOrderState(tx, deps, { ...model, require_approval: false }, run, order.symbol, { throttle: false });
     const d = decideOrder(state, terms);
     if (d.tripped) await haltModel(tx, deps, model.model_id, d.tripped);
@@ -574,12 +605,12 @@ export async function modifyOrder(
       at: new Date().toISOString(),
       clock: state.clock.toISOString(),
       key_prefix: auth.keyPrefix,
-      before: { limit_price: order.limit_price, quantity: order.quantity },
-      after: { limit_price: terms.limit_price, quantity: terms.quantity },
+      before: { limit_price: order.limit_price, stop_price: order.stop_price, quantity: order.quantity },
+      after,
       reasoning: req.reasoning ?? null,
     };
     await tx`
-      update orders set limit_price = ${terms.limit_price}, quantity = ${terms.quantity}, changes = changes || ${tx.json([change] as any)}
+      update orders set limit_price = ${after.limit_price}, stop_price = ${after.stop_price}, quantity = ${after.quantity}, changes = changes || ${tx.json([change] as any)}
       where id = ${order.order_id}`;
     if (d.fill && d.applied) {
       await persistFill(tx, run.run_id, terms, d.fill, d.applied, state.clock);
@@ -601,11 +632,18 @@ export async function cancelOrder(deps: Deps, auth: AuthContext, orderId: number
 }
 
 function validateShape(req: OrderRequest): void {
-  if (req.order_type === 'limit' && req.limit_price === undefined) {
-    throw new ToolError('BAD_ORDER', 'A limit order needs limit_price.');
+  const type = req.order_type;
+  if ((type === 'limit' || type === 'stop_limit') && req.limit_price === undefined) {
+    throw new ToolError('BAD_ORDER', `A ${type} order needs limit_price (dollars per share).`);
   }
-  if (req.order_type === 'market' && req.limit_price !== undefined) {
-    throw new ToolError('BAD_ORDER', 'limit_price is only for order_type limit.');
+  if ((type === 'market' || type === 'stop') && req.limit_price !== undefined) {
+    throw new ToolError('BAD_ORDER', 'limit_price is only for order_type limit or stop_limit.');
+  }
+  if ((type === 'stop' || type === 'stop_limit') && req.stop_price === undefined) {
+    throw new ToolError('BAD_ORDER', `A ${type} order needs stop_price (the trigger, dollars per share).`);
+  }
+  if ((type === 'market' || type === 'limit') && req.stop_price !== undefined) {
+    throw new ToolError('BAD_ORDER', 'stop_price is only for order_type stop or stop_limit (a bracket\'s exit is stop_loss).');
   }
   const bracket = planOf(req);
   if (Object.keys(bracket).length && (req.side === 'sell' || req.side === 'cover')) {

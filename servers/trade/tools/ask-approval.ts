@@ -27,7 +27,7 @@ const FORM = {
 };
 
 const question = (o: OrderResult) =>
-  `Approve order ${o.order_id}: ${o.side} ${o.quantity} ${o.symbol}${o.limit_price ? ` limit $${o.limit_price}` : ' at market'}? Checks run again at current prices.`;
+  `Approve order ${o.order_id}: ${o.side} ${o.quantity} ${o.symbol}${o.stop_price ? ` stop $${o.stop_price}` : ''}${o.limit_price ? ` limit $${o.limit_price}` : o.stop_price ? '' : ' at market'}? Checks run again at current prices.`;
 
 /** Places the order through `place`, then asks the person when it needs approval. */
 export async function withApproval(ctx: ToolContext, place: () => Promise<OrderResult>): Promise<OrderResult | InputRequiredAnswer> {
@@ -107,6 +107,7 @@ async function oneOrderPerIntent(ctx: ToolContext, placed: OrderResult): Promise
        and (o.expires_at is null or o.expires_at > now())
        and o.key_prefix is not distinct from mine.key_prefix and o.side = mine.side and o.symbol = mine.symbol
        and o.quantity = mine.quantity and o.order_type = mine.order_type and o.limit_price is not distinct from mine.limit_price
+       and o.stop_price is not distinct from mine.stop_price
        and o.stop_loss is not distinct from mine.stop_loss and o.take_profit is not distinct from mine.take_profit
      order by o.id limit 1`;
   if (!twin) return placed;

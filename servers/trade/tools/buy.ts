@@ -12,8 +12,9 @@ export const closingOrderInput = {
   model_id: idSchema('model_id'),
   symbol: symbolSchema,
   quantity: quantitySchema,
-  order_type: z.enum(['market', 'limit']).default('market').describe('market fills at the clock price; limit rests at limit_price (default market)'),
-  limit_price: priceSchema('limit_price').optional().describe('Dollars per share; only with order_type limit'),
+  order_type: z.enum(['market', 'limit', 'stop', 'stop_limit']).default('market').describe('market (default), limit, stop or stop_limit'),
+  limit_price: priceSchema('limit_price').optional().describe('Dollars per share; limit and stop_limit only'),
+  stop_price: priceSchema('stop_price').optional().describe('Trigger, dollars; stop and stop_limit only'),
   reasoning: z.string().max(20_000).optional().describe('Why: stored with the order and in the reasoning log'),
   client_order_id: z.string().min(1).max(100).optional().describe('Idempotency key: a repeat returns the first result'),
 };
@@ -48,7 +49,7 @@ function orderTool(side: Side) {
   return defineTool({
     name: side,
     title: side[0]!.toUpperCase() + side.slice(1),
-    description: `${DESCRIPTIONS[side]} Gates, then rules; a refusal is status rejected with reasons. Market: the clock's price + slippage + commission. Limit: rests open until a bar trades through it; expires with its run. No running run: a fill starts a live one (started_run).`,
+    description: `${DESCRIPTIONS[side]} Gates, then rules; a refusal is status rejected with reasons. Market: the clock's price + slippage + commission. Limit/stop: rests until a bar trades through it; expires with its run. No running run: a fill starts a live one (started_run).`,
     scope: 'trade',
     input: side === 'sell' || side === 'cover' ? (closingOrderInput as typeof orderInput) : orderInput,
     output: orderResultOutput,

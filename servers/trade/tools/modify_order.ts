@@ -8,12 +8,12 @@ export const modifyOrderTool = defineTool({
   name: 'modify_order',
   title: 'Modify order',
   description:
-    'Change a resting (open) order in place: limit_price, quantity (down only). Re-checked by the gates and rules at the new terms at the clock: refused, the order stays as it was (modified false, rejections); marketable now, it fills. The order keeps its id and its change history (when, key, before → after, why).',
+    'Change a resting (open) order in place: limit_price, stop_price (stop entries not yet triggered), quantity (down only). Re-checked by the gates and rules at the new terms at the clock: refused, the order stays as it was (modified false, rejections); marketable now, it fills. The order keeps its id and its change history (when, key, before → after, why).',
   scope: 'trade',
   input: {
     order_id: idSchema('order_id'),
     limit_price: priceSchema('limit_price').optional().describe('New limit, dollars'),
-    stop_price: priceSchema('stop_price').optional().describe('New stop, dollars (stop and stop_limit orders)'),
+    stop_price: priceSchema('stop_price').optional().describe('New stop, dollars (stop and stop_limit orders not yet triggered)'),
     quantity: quantitySchema.optional().describe('New quantity, below the current one'),
     reasoning: z.string().max(20_000).optional().describe('Why: kept in the change history'),
   },

@@ -26,7 +26,7 @@ export const downsizedOutput = z
   .object({ from: z.number(), to: z.number(), rule_names: z.array(z.string()), message: z.string() })
   .describe('Set when a downsize: true rule cut the order to the quantity it allows');
 
-const termsOutput = z.object({ limit_price: z.number().nullable(), quantity: z.number(), stop_loss: z.number().nullable().optional(), take_profit: z.number().nullable().optional() });
+const termsOutput = z.object({ limit_price: z.number().nullable(), stop_price: z.number().nullable(), quantity: z.number(), stop_loss: z.number().nullable().optional(), take_profit: z.number().nullable().optional() });
 
 export const orderResultOutput = {
   order_id: z.number(),
@@ -36,6 +36,7 @@ export const orderResultOutput = {
   quantity: z.number(),
   order_type: z.string(),
   limit_price: z.number().nullable(),
+  stop_price: z.number().nullable(),
   fill_price: z.number().nullable(),
   commission: z.number().nullable(),
   slippage: z.number().nullable(),
@@ -63,6 +64,8 @@ export const orderRowOutput = z.object({
   quantity: z.number(),
   order_type: z.string(),
   limit_price: z.number().nullable(),
+  stop_price: z.number().nullable(),
+  triggered_at: z.string().nullable().describe("When a stop entry's stop traded (a stop_limit then rests as a limit)"),
   stop_loss: z.number().nullable(),
   take_profit: z.number().nullable(),
   take_profit_2: z.number().nullable(),
@@ -109,6 +112,9 @@ export function orderSummary(r: OrderResult): string {
     case 'pending_approval':
       return `${head}: ${what} is waiting for a person to approve it (approve_order / reject_order)${r.pending ? `: notional $${r.pending.notional}${r.pending.risk_to_stop !== null ? `, risk to the stop $${r.pending.risk_to_stop} (${(r.pending.risk_fraction_of_equity! * 100).toFixed(2)}% of equity)` : ', no stop_loss'}; it expires at ${r.pending.expires_at}` : ''}.`;
     case 'open':
+      if (r.stop_price !== null) {
+        return `${head}: ${what} stop $${r.stop_price} rests until a bar trades at or through it, then ${r.order_type === 'stop_limit' ? `rests as a limit at $${r.limit_price}` : 'fills at market'}.`;
+      }
       return `${head}: ${what} limit $${r.limit_price} rests open until the clock passes a bar that trades through it.`;
     case 'validated':
       return `${head}: ${what} passed every check (validation mode: nothing filled).`;
