@@ -1,4 +1,5 @@
 // Every environment variable the suite reads, parsed once. README.md lists them all.
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseToolsets } from './mcp/toolsets.js';
@@ -49,6 +50,11 @@ const envSchema = z.object({
   AIBT_BAD_KEY_MAX_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   AIBT_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   AIBT_PROBES_PER_SEC: z.coerce.number().int().min(0).max(100_000).default(20),
+  // the analyst's worker pool (shared/workers/pool.ts): threads (default: the cores but one, 1–2), jobs per key, queue, heap per thread
+  AIBT_ANALYST_THREADS: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(2, os.availableParallelism() - 1))),
+  AIBT_ANALYST_PER_KEY: z.coerce.number().int().min(1).max(64).default(2),
+  AIBT_ANALYST_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
+  AIBT_ANALYST_MEMORY_MB: z.coerce.number().int().min(32).max(65_536).default(512),
   AIBT_FETCH_BLOCKS_PER_HOUR: z.coerce.number().int().min(1).max(10_000_000).default(5000),
   POLYGON_API_KEY: optionalString,
   POLYGON_BASE_URL: optionalString,

@@ -23,6 +23,7 @@ import { createMarket } from './market/market.js';
 import { createHost, type Host } from './mcp/host.js';
 import { createLimits } from './mcp/limits.js';
 import { Metrics } from './mcp/metrics.js';
+import { WorkerPool } from './workers/pool.js';
 import { buildServer, type ServerSpec } from './mcp/server-spec.js';
 
 export interface StartOptions {
@@ -71,6 +72,7 @@ export async function startSuite(opts: StartOptions): Promise<RunningSuite> {
     if (applied.length) logEvent('migrations_applied', { applied });
     const deps = buildDeps(config, db);
     closers.push(() => deps.cache.close());
+    closers.push(() => deps.workers.close());
     closers.push(() => deps.limits.close());
     closers.push(await syncKeyCache(db.sql, config.REDIS_URL));
 
@@ -138,7 +140,12 @@ export function buildDeps(config: Config, db: Database): Deps {
     timeoutMs: config.AIBT_CACHE_TIMEOUT_MS,
     breakerOpenMs: config.AIBT_CACHE_BREAKER_MS,
   });
-  return { config, db, sql: db.sql, cache, metrics: new Metrics(), limits: createLimits(config), market: createMarket({ sql: db.sql, cache, config }) };
+  const market = createMarket({ sql: db.sql, cache, config });
+  const workers = new WorkerPool(
+    { sql: db.sql, market },
+    { threads: config.AIBT_ANALYST_THREADS, perKey: config.AIBT_ANALYST_PER_KEY, maxQueue: config.AIBT_ANALYST_QUEUE, memoryMb: config.AIBT_ANALYST_MEMORY_MB, workerData: config },
+  );
+  return { config, db, sql: db.sql, cache, metrics: new Metrics(), limits: createLimits(config), market, workers };
 }
 
 function listen(fetch: (req: Request, env?: unknown) => Response | Promise<Response>, hostname: string, port: number): Promise<Server> {

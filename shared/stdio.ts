@@ -37,6 +37,7 @@ export async function runStdio(specs: ServerSpec[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     await handle.close().catch(() => {});
+    await deps.workers.close().catch(() => {});
     await deps.cache.close().catch(() => {});
     await deps.limits.close().catch(() => {});
     await db.close().catch(() => {});

@@ -41,6 +41,11 @@ describe('npm start', () => {
     expect((await ok(client, 'get_reasoning', { run_id: replay.run_id })).entries.map((e: any) => e.content)).toEqual(['one', 'two']);
     expect((await ok(client, 'end_run', { run_id: replay.run_id })).status).toBe('completed');
     await client.close();
+    // the analyst computes in a worker thread started from the built worker.js
+    const analyst = new Client({ name: 'start-test', version: '1' });
+    await analyst.connect(new StreamableHTTPClientTransport(new URL(urls.analyst!), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    expect((await ok(analyst, 'calculate_metrics', { run_id: replay.run_id })).runs[0].total_return).toBe(0);
+    await analyst.close();
 
     // one process: nothing runs under it that a SIGTERM to its PID could leave behind
     expect(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim()).toBe('');

@@ -7,6 +7,8 @@ import { metricsHeadline, pct, rejectionLines, roundTripLines, runTitle, worstRo
 import { getOwnedModel } from '../../shared/store/models.js';
 import { newestRunIdsOfModel, recentModelIds, recentRuns } from '../../shared/store/recent.js';
 import { loadRunFacts, type RunFacts } from '../../shared/store/run-facts.js';
+import { jobDeps, offloadRequest } from '../../shared/workers/offload.js';
+import type { JobContext } from '../../shared/workers/pool.js';
 
 const COMPLETIONS = 100;
 const MAX_COMPARE = 10;
@@ -56,7 +58,17 @@ function factsBlock(f: RunFacts, worst = 3): string {
 }
 
 async function facts(ctx: RequestContext, runIdText: string): Promise<RunFacts> {
-  return loadRunFacts(ctx.deps, ctx.auth.userId, idArgument(runIdText, 'run_id'));
+  return runFactsOffLoop(ctx, idArgument(runIdText, 'run_id'));
+}
+
+/** A run's facts (metrics, round trips, rejections) computed in a worker thread, off the loop that serves orders. */
+function runFactsOffLoop(ctx: RequestContext, runId: number): Promise<RunFacts> {
+  return offloadRequest<RunFacts>(ctx, import.meta.url, 'factsJob', { userId: ctx.auth.userId, runId });
+}
+
+/** Worker job: store/run-facts.ts loadRunFacts over the data port. */
+export function factsJob(input: { userId: number; runId: number }, ctx: JobContext): Promise<RunFacts> {
+  return loadRunFacts(jobDeps(ctx), input.userId, input.runId);
 }
 
 /**
@@ -144,7 +156,7 @@ export const buildStrategyPrompt = definePrompt({
     const model = await getOwnedModel(ctx.deps.sql, ctx.auth.userId, modelId);
     const runs = await newestRunIdsOfModel(ctx.deps.sql, modelId, 5);
     const all = [];
-    for (const id of runs) all.push(await loadRunFacts(ctx.deps, ctx.auth.userId, id));
+    for (const id of runs) all.push(await runFactsOffLoop(ctx, id));
     const settings = `initial cash $${model.initial_cash}, allow_short ${model.allow_short}, commission $${model.commission_per_share}/share, slippage ${model.slippage_bps} bps, drawdown halt ${pct(model.max_drawdown_halt_pct, 0)}, symbols ${model.allowed_symbols?.join(', ') ?? 'any'}`;
     const lines = [
       `Help me build a better strategy for model ${modelId} ('${model.name}'): ${settings}.`,
@@ -179,7 +191,7 @@ export const compareStrategiesPrompt = definePrompt({
     if (ids.length < 2 || ids.length > MAX_COMPARE) throw new ToolError('BAD_ARGUMENTS', `run_ids must name 2 to ${MAX_COMPARE} runs separated by commas, e.g. "3, 5".`);
     if (new Set(ids).size !== ids.length) throw new ToolError('BAD_ARGUMENTS', 'run_ids must not name a run twice.');
     const all: RunFacts[] = [];
-    for (const id of ids) all.push(await loadRunFacts(ctx.deps, ctx.auth.userId, id));
+    for (const id of ids) all.push(await runFactsOffLoop(ctx, id));
     const list = JSON.stringify(ids);
     const lines = [`Compare these ${ids.length} runs and tell me which strategy is better and why, with the figures.`, ''];
     for (const f of all) {

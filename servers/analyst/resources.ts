@@ -7,7 +7,9 @@ import { loadRunFacts } from '../../shared/store/run-facts.js';
 import { runThreatReport } from '../../shared/store/threats.js';
 import { suggestRules } from '../../shared/trading/suggest.js';
 import { completeRunId } from './prompts.js';
-import { CHART_HEIGHT, CHART_WIDTH, drawEquityChart } from './tools/equity_chart.js';
+import { CHART_HEIGHT, CHART_WIDTH, drawOffLoop } from './tools/equity_chart.js';
+import { jobDeps, offloadRequest, requestCall } from '../../shared/workers/offload.js';
+import type { JobContext } from '../../shared/workers/pool.js';
 
 const LISTED_RUNS = 20;
 /** suggest_rules' default count. */
@@ -30,9 +32,8 @@ export const runReportResource: ResourceDef = {
   },
   complete: { run_id: completeRunId },
   async read(vars, ctx) {
-    const facts = await loadRunFacts(ctx.deps, ctx.auth.userId, idArgument(vars.run_id, 'run_id'));
-    const threats = await runThreatReport(ctx.deps.sql, ctx.deps.market, facts.run);
-    return { text: reportMarkdown(facts, threats, await suggestRules(ctx.deps, facts.run, REPORTED_SUGGESTIONS)) };
+    // facts, threats and measured suggestions computed in a worker thread, off the loop that serves orders
+    return { text: await offloadRequest<string>(ctx, import.meta.url, 'reportJob', { userId: ctx.auth.userId, runId: idArgument(vars.run_id, 'run_id') }) };
   },
 };
 
@@ -52,9 +53,17 @@ export const runEquityResource: ResourceDef = {
   },
   complete: { run_id: completeRunId },
   async read(vars, ctx) {
-    const chart = await drawEquityChart(ctx.deps.sql, ctx.auth.userId, [idArgument(vars.run_id, 'run_id')], CHART_WIDTH.fallback, CHART_HEIGHT.fallback);
+    const chart = await drawOffLoop(requestCall(ctx), [idArgument(vars.run_id, 'run_id')], CHART_WIDTH.fallback, CHART_HEIGHT.fallback);
     return { blob: chart.png };
   },
 };
 
 export const ANALYST_RESOURCES = [runReportResource, runEquityResource];
+
+/** Worker job: the run report's markdown (facts, threats with the risk score, measured suggestions). */
+export async function reportJob(input: { userId: number; runId: number }, ctx: JobContext): Promise<string> {
+  const deps = jobDeps(ctx);
+  const facts = await loadRunFacts(deps, input.userId, input.runId);
+  const threats = await runThreatReport(deps.sql, deps.market, facts.run);
+  return reportMarkdown(facts, threats, await suggestRules(deps, facts.run, REPORTED_SUGGESTIONS));
+}

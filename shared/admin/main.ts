@@ -34,6 +34,7 @@ export async function adminMain(argv: string[]): Promise<void> {
     print(await runAdminCommand(deps, argv));
   } finally {
     await unsync();
+    await deps.workers.close();
     await deps.cache.close();
     await deps.limits.close();
     await db.close();

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
 import { clip, RESULT_BUDGET_BYTES } from '../../../shared/mcp/paging.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
-import { resolveRuns, runMetrics } from '../../../shared/store/analyst.js';
+import { resolveRuns, runMetrics, type RunMetrics } from '../../../shared/store/analyst.js';
+import type { ReturnsBasis } from '../../../shared/domain/metrics.js';
+import type { RunRow } from '../../../shared/store/runs.js';
+import { jobDeps, offload } from '../../../shared/workers/offload.js';
+import type { JobContext } from '../../../shared/workers/pool.js';
 import { METRIC_CONVENTIONS, metricsOutput } from './metric-fields.js';
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
@@ -26,17 +30,10 @@ export const calculateMetricsTool = defineTool({
     truncated: z.boolean().describe('With model_id: more runs exist than were returned (limit or the ~10 KB budget); raise limit or ask by run_id'),
   },
   annotations: READ_ONLY,
-  async handler({ run_id, model_id, limit, benchmark, allow_simulated_benchmark, returns }, { deps, auth }) {
-    const runs = await resolveRuns(deps.sql, auth.userId, { run_id, model_id }, limit + 1);
-    const out = [];
-    let bytes = 0;
-    for (const run of runs.slice(0, limit)) {
-      const m = await runMetrics(deps, run, { benchmark, allowSimulatedBenchmark: allow_simulated_benchmark, returns });
-      bytes += Buffer.byteLength(JSON.stringify(m));
-      // always at least one run; stop before the page passes its byte budget
-      if (out.length && bytes > RESULT_BUDGET_BYTES) break;
-      out.push(m);
-    }
+  async handler({ run_id, model_id, limit, benchmark, allow_simulated_benchmark, returns }, ctx) {
+    const runs = await resolveRuns(ctx.deps.sql, ctx.auth.userId, { run_id, model_id }, limit + 1);
+    // computed in a worker thread, off the loop that serves orders
+    const out = await offload<RunMetrics[]>(ctx, import.meta.url, 'metricsJob', { runs: runs.slice(0, limit), opts: { benchmark, allowSimulatedBenchmark: allow_simulated_benchmark, returns } });
     const truncated = runs.length > out.length;
     const lines = out.map(
       (m) =>
@@ -52,3 +49,17 @@ export const calculateMetricsTool = defineTool({
     };
   },
 });
+
+/** Worker job: the runs' metrics in order, at least one, stopping before the page passes its byte budget. */
+export async function metricsJob(input: { runs: RunRow[]; opts: { benchmark?: string; allowSimulatedBenchmark?: boolean; returns?: ReturnsBasis } }, ctx: JobContext): Promise<RunMetrics[]> {
+  const deps = jobDeps(ctx);
+  const out: RunMetrics[] = [];
+  let bytes = 0;
+  for (const run of input.runs) {
+    const m = await runMetrics(deps, run, input.opts);
+    bytes += Buffer.byteLength(JSON.stringify(m));
+    if (out.length && bytes > RESULT_BUDGET_BYTES) break;
+    out.push(m);
+  }
+  return out;
+}

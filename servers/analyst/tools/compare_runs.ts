@@ -5,6 +5,8 @@ import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { runMetrics, type RunMetrics } from '../../../shared/store/analyst.js';
 import { getOwnedRun, type RunRow } from '../../../shared/store/runs.js';
+import { jobDeps, offload } from '../../../shared/workers/offload.js';
+import type { JobContext } from '../../../shared/workers/pool.js';
 import { HEADLINE_FIELDS, headlineOutput } from './metric-fields.js';
 import { clip } from '../../../shared/mcp/paging.js';
 
@@ -51,15 +53,16 @@ export const compareRunsTool = defineTool({
     warnings: z.array(z.string()),
   },
   annotations: READ_ONLY,
-  async handler({ run_ids }, { deps, auth }) {
+  async handler({ run_ids }, ctx) {
+    const { deps, auth } = ctx;
     if (run_ids.length < 2) throw new ToolError('INVALID_ARGUMENT', `compare_runs needs 2 to 10 run ids; got ${run_ids.length}.`);
     if (run_ids.length > 10) throw new ToolError('INVALID_ARGUMENT', `compare_runs compares at most 10 runs; got ${run_ids.length}.`);
     const dupes = run_ids.filter((id, i) => run_ids.indexOf(id) !== i);
     if (dupes.length) throw new ToolError('INVALID_ARGUMENT', `run_ids lists run ${[...new Set(dupes)].join(', ')} more than once; give each run once.`);
     const runs: RunRow[] = [];
     for (const id of run_ids) runs.push(await getOwnedRun(deps.sql, auth.userId, id));
-    const metrics: RunMetrics[] = [];
-    for (const run of runs) metrics.push(await runMetrics(deps, run));
+    // computed in a worker thread, off the loop that serves orders
+    const metrics = await offload<RunMetrics[]>(ctx, import.meta.url, 'compareMetricsJob', { runs });
 
     const base = runs[0]!;
     const allChanges = runs.slice(1).flatMap((r) => diffSnapshots(base.strategy_snapshot, r.strategy_snapshot).map((c) => ({ run_id: r.run_id, ...c })));
@@ -121,3 +124,11 @@ export const compareRunsTool = defineTool({
     };
   },
 });
+
+/** Worker job: each run's metrics, in order. */
+export async function compareMetricsJob(input: { runs: RunRow[] }, ctx: JobContext): Promise<RunMetrics[]> {
+  const deps = jobDeps(ctx);
+  const out: RunMetrics[] = [];
+  for (const run of input.runs) out.push(await runMetrics(deps, run));
+  return out;
+}

@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { SEVERITIES, THREAT_TYPES } from '../../../shared/domain/threats.js';
+import { detectThreats, SEVERITIES, THREAT_TYPES, type ThreatEvent } from '../../../shared/domain/threats.js';
 import { notFound } from '../../../shared/mcp/errors.js';
 import { clip, pageInput, pageOutput } from '../../../shared/mcp/paging.js';
 import { idSchema, timeSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { getOwnedModel } from '../../../shared/store/models.js';
 import { getOwnedRun, toRun, type RunRow } from '../../../shared/store/runs.js';
-import { detectAndRecord, listThreats } from '../../../shared/store/threats.js';
+import { listThreats, loadThreatFacts, recordThreats } from '../../../shared/store/threats.js';
+import { jobDeps, offload } from '../../../shared/workers/offload.js';
+import type { JobContext } from '../../../shared/workers/pool.js';
 import { threatOutput, THRESHOLD_TEXT } from './threat-fields.js';
 
 const MAX_RUNS = 10;
@@ -33,7 +35,8 @@ export const detectThreatsTool = defineTool({
     ...pageOutput,
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  async handler({ model_id, run_id, since, type, severity, limit, cursor }, { deps, auth }) {
+  async handler({ model_id, run_id, since, type, severity, limit, cursor }, ctx) {
+    const { deps, auth } = ctx;
     await getOwnedModel(deps.sql, auth.userId, model_id);
     const sinceIso = since === undefined ? undefined : new Date(since).toISOString();
     let runs: RunRow[] = [];
@@ -49,7 +52,11 @@ export const detectThreatsTool = defineTool({
     }
     let added = 0;
     // a continued page lists what the first page detected
-    if (!cursor) for (const run of runs) added += (await detectAndRecord(deps.sql, deps.market, run.run_id, 'detect_threats')).added;
+    if (!cursor && runs.length) {
+      // detected in a worker thread, off the loop that serves orders; recorded here
+      const found = await offload<ThreatEvent[][]>(ctx, import.meta.url, 'detectJob', { runs });
+      for (const [i, events] of found.entries()) added += await recordThreats(deps.sql, runs[i]!.model_id, events, 'detect_threats');
+    }
     const page = await listThreats(deps.sql, auth.userId, { model_id, run_id, since: sinceIso, type, min_severity: severity, limit, cursor });
     const counts = new Map<string, number>();
     for (const e of page.items) counts.set(`${e.severity} ${e.type}`, (counts.get(`${e.severity} ${e.type}`) ?? 0) + 1);
@@ -63,3 +70,11 @@ export const detectThreatsTool = defineTool({
     };
   },
 });
+
+/** Worker job: each run's threat events as detected now (store/threats.ts loadThreatFacts, domain detectThreats). */
+export async function detectJob(input: { runs: RunRow[] }, ctx: JobContext): Promise<ThreatEvent[][]> {
+  const deps = jobDeps(ctx);
+  const out: ThreatEvent[][] = [];
+  for (const run of input.runs) out.push(detectThreats(await loadThreatFacts(deps.sql, deps.market, run)));
+  return out;
+}

@@ -3,9 +3,11 @@ import { LINE_STYLES, renderEquityChart } from '../../../shared/chart/equity-cha
 import { nyLocal } from '../../../shared/domain/ny-time.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { idSchema } from '../../../shared/mcp/schemas.js';
-import { defineTool, READ_ONLY, stopIfCancelled } from '../../../shared/mcp/tool.js';
+import { defineTool, READ_ONLY, stopIfCancelled, type ToolContext } from '../../../shared/mcp/tool.js';
 import type { Q } from '../../../shared/db/database.js';
 import { loadChartRuns, type ChartRunData } from '../../../shared/store/chart-data.js';
+import { offload } from '../../../shared/workers/offload.js';
+import type { JobContext } from '../../../shared/workers/pool.js';
 
 export const CHART_WIDTH = { min: 320, max: 2400, fallback: 1000 };
 export const CHART_HEIGHT = { min: 240, max: 1600, fallback: 600 };
@@ -61,6 +63,18 @@ export async function drawEquityChart(sql: Q, userId: number, runIds: number[], 
   return { png: rendered.png, title, data: { title, width, height, scale: rendered.scale, trading_time: rendered.compressed, png_bytes: rendered.png.length, runs } };
 }
 
+/** drawEquityChart in a worker thread (rendering is CPU work), off the loop that serves orders. */
+export async function drawOffLoop(ctx: Pick<ToolContext, 'deps' | 'auth' | 'signal' | 'progress'>, runIds: number[], width: number, height: number): Promise<EquityChart> {
+  const chart = await offload<EquityChart>(ctx, import.meta.url, 'chartJob', { userId: ctx.auth.userId, runIds, width, height });
+  // the PNG crossed the thread as a Uint8Array
+  return { ...chart, png: Buffer.from(chart.png.buffer, chart.png.byteOffset, chart.png.byteLength) };
+}
+
+/** Worker job: drawEquityChart over the data port. */
+export function chartJob(input: { userId: number; runIds: number[]; width: number; height: number }, ctx: JobContext): Promise<EquityChart> {
+  return drawEquityChart(ctx.sql, input.userId, input.runIds, input.width, input.height);
+}
+
 const chartOutput = {
   title: z.string(),
   width: z.number(),
@@ -106,14 +120,15 @@ export const equityChartTool = defineTool({
   },
   output: chartOutput,
   annotations: READ_ONLY,
-  async handler({ run_id, run_ids, width, height }, { deps, auth, progress, signal }) {
+  async handler({ run_id, run_ids, width, height }, ctx) {
+    const { progress, signal } = ctx;
     if ((run_id === undefined) === (run_ids === undefined)) {
       throw new ToolError('BAD_ARGUMENTS', 'Give either run_id or run_ids (not both, not neither).');
     }
     const ids = run_ids ?? [run_id!];
     stopIfCancelled({ signal });
     await progress(0, 1, 'drawing');
-    const chart = await drawEquityChart(deps.sql, auth.userId, ids, width ?? CHART_WIDTH.fallback, height ?? CHART_HEIGHT.fallback);
+    const chart = await drawOffLoop(ctx, ids, width ?? CHART_WIDTH.fallback, height ?? CHART_HEIGHT.fallback);
     const d = chart.data;
     const parts = d.runs.map(
       (r) =>

@@ -7,8 +7,11 @@ import { clip, decodeCursor, pageInput, pageOutput, toPage } from '../../../shar
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY, stopIfCancelled } from '../../../shared/mcp/tool.js';
 import type { RunMetrics } from '../../../shared/store/analyst.js';
-import { getOwnedRun } from '../../../shared/store/runs.js';
-import { counterfactual, type Counterfactual } from '../../../shared/trading/counterfactual.js';
+import { getOwnedRun, type RunRow } from '../../../shared/store/runs.js';
+import type { RuleRecord } from '../../../shared/domain/types.js';
+import { jobDeps, offload } from '../../../shared/workers/offload.js';
+import type { JobContext } from '../../../shared/workers/pool.js';
+import { counterfactual, type Counterfactual, type ReplaySettings } from '../../../shared/trading/counterfactual.js';
 import { HEADLINE_FIELDS, headlineOutput } from './metric-fields.js';
 import { modelFields } from '../../runs/tools/model-fields.js';
 
@@ -121,17 +124,27 @@ export const replayWithRulesTool = defineTool({
     notes: z.array(z.string()),
   },
   annotations: READ_ONLY,
-  async handler({ run_id, rules, settings, limit, cursor }, { deps, auth, progress, signal }) {
+  async handler({ run_id, rules, settings, limit, cursor }, ctx) {
+    const { deps, auth, progress, signal } = ctx;
     const after = decodeCursor(cursor, 'number') ?? 0;
     const run = await getOwnedRun(deps.sql, auth.userId, run_id);
     const ruleSet = parseAlternativeRules(rules);
     await progress(0, 1, 'replaying under the alternative rules');
-    const cf = await counterfactual(deps, run, ruleSet, settings ?? {});
+    // replayed in a worker thread, off the loop that serves orders; only the shaped page comes back
+    const out = await offload<ReplayJobOutput>(ctx, import.meta.url, 'replayJob', { run, rules: ruleSet, settings: settings ?? {}, limit, after });
     stopIfCancelled({ signal });
     await progress(1, 1);
-    return { data: shape(cf, run_id, limit, after), summary: summarize(cf, run_id) };
+    return out;
   },
 });
+
+type ReplayJobOutput = { data: ReturnType<typeof shape>; summary: string };
+
+/** Worker job: the run replayed under the rules and settings, shaped for the page asked for. */
+export async function replayJob(input: { run: RunRow; rules: RuleRecord[] | null; settings: ReplaySettings; limit: number; after: number }, ctx: JobContext): Promise<ReplayJobOutput> {
+  const cf = await counterfactual(jobDeps(ctx), input.run, input.rules, input.settings);
+  return { data: shape(cf, input.run.run_id, input.limit, input.after), summary: summarize(cf, input.run.run_id) };
+}
 
 function shape(cf: Counterfactual, runId: number, limit: number, after: number) {
   const { replay } = cf;

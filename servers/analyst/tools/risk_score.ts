@@ -6,6 +6,9 @@ import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { resolveRuns } from '../../../shared/store/analyst.js';
 import { runRiskScore } from '../../../shared/store/threats.js';
+import type { RunRow } from '../../../shared/store/runs.js';
+import { jobDeps, offload } from '../../../shared/workers/offload.js';
+import type { JobContext } from '../../../shared/workers/pool.js';
 
 export const riskScoreTool = defineTool({
   name: 'risk_score',
@@ -38,10 +41,11 @@ export const riskScoreTool = defineTool({
     missing_protections: z.array(z.string()).describe('Of: position cap, loss limit, stop'),
   },
   annotations: READ_ONLY,
-  async handler({ run_id, model_id }, { deps, auth }) {
-    const runs = await resolveRuns(deps.sql, auth.userId, { run_id, model_id }, 1);
+  async handler({ run_id, model_id }, ctx) {
+    const runs = await resolveRuns(ctx.deps.sql, ctx.auth.userId, { run_id, model_id }, 1);
     if (!runs.length) throw new ToolError('NOT_FOUND', `Model ${model_id} has no runs yet: start_run first.`);
-    const s = await runRiskScore(deps.sql, deps.market, runs[0]!);
+    // computed in a worker thread, off the loop that serves orders
+    const s = await offload<Awaited<ReturnType<typeof runRiskScore>>>(ctx, import.meta.url, 'riskScoreJob', { run: runs[0]! });
     const byName = new Map(s.factors.map((f) => [f.name, f]));
     const top = s.top.map((n) => `${n} ${byName.get(n)!.contribution.toFixed(1)}`).join(', ');
     const weights_sum = Math.round(s.factors.reduce((a, f) => a + f.weight, 0) * 1e9) / 1e9;
@@ -55,3 +59,9 @@ export const riskScoreTool = defineTool({
     };
   },
 });
+
+/** Worker job: the run's risk score (store/threats.ts runRiskScore). */
+export function riskScoreJob(input: { run: RunRow }, ctx: JobContext): ReturnType<typeof runRiskScore> {
+  const deps = jobDeps(ctx);
+  return runRiskScore(deps.sql, deps.market, input.run);
+}

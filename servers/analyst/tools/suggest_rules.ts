@@ -5,9 +5,11 @@ import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, stopIfCancelled } from '../../../shared/mcp/tool.js';
 import { getOwnedModel } from '../../../shared/store/models.js';
 import { insertRule, takenRuleNames, type Rule } from '../../../shared/store/rules.js';
-import { getOwnedRun } from '../../../shared/store/runs.js';
+import { getOwnedRun, type RunRow } from '../../../shared/store/runs.js';
 import { suggestRules } from '../../../shared/trading/suggest.js';
-import { HINDSIGHT, type OutOfSample } from '../../../shared/domain/suggestions.js';
+import { HINDSIGHT, type OutOfSample, type SuggestResult } from '../../../shared/domain/suggestions.js';
+import { jobDeps, offload } from '../../../shared/workers/offload.js';
+import type { JobContext } from '../../../shared/workers/pool.js';
 import { ruleOutputObject } from '../../rules/tools/rule-fields.js';
 
 const change = z.object({ before: z.number().nullable(), after: z.number().nullable() });
@@ -71,11 +73,13 @@ export const suggestRulesTool = defineTool({
     hindsight: z.string(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async handler({ run_id, max_suggestions, apply }, { deps, auth, progress, signal }) {
+  async handler({ run_id, max_suggestions, apply }, ctx) {
+    const { deps, auth, progress, signal } = ctx;
     if (apply) requireScope(auth, 'rules:write', 'suggest_rules with apply: true');
     const run = await getOwnedRun(deps.sql, auth.userId, run_id);
     await progress(0, 2, 'replaying candidate rules');
-    const r = await suggestRules(deps, run, max_suggestions);
+    // every candidate is replayed in a worker thread, off the loop that serves orders
+    const r = await offload<SuggestResult>(ctx, import.meta.url, 'suggestJob', { run, max: max_suggestions });
     // cancelled while replaying: nothing is applied
     stopIfCancelled({ signal });
     await progress(1, 2, apply ? 'creating the rules' : 'ranking');
@@ -128,6 +132,11 @@ export const suggestRulesTool = defineTool({
     return { data, summary };
   },
 });
+
+/** Worker job: the measured suggestions of one run (trading/suggest.ts); nothing is written. */
+export function suggestJob(input: { run: RunRow; max: number }, ctx: JobContext): Promise<SuggestResult> {
+  return suggestRules(jobDeps(ctx), input.run, input.max);
+}
 
 /** One clause: the walk-forward effect on the rest of the run, or why there is none. */
 function oosText(o: OutOfSample | null, note: string | null): string {
