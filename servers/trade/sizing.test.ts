@@ -1,8 +1,9 @@
-// Issue 18 items 5 and 6 through real MCP clients, on both databases: size_position (the
+// Issue 18 items 5, 6 and 7 through real MCP clients, on both databases: size_position (the
 // design's formula quantity = floor(equity × risk ÷ |entry − stop|), then the rules' caps and
 // buying power, each named), a position_sizing rule's downsize: true on the order path, and the
-// loss-streak cooldown and halt. Every expected figure is computed by hand below from the
-// made-up bars (fills.ts / ledger.ts conventions; commission per share in cents).
+// loss-streak cooldown and halt, approval with edits (approve_order and both eras' forms). Every
+// expected figure is computed by hand below from the made-up bars (fills.ts / ledger.ts
+// conventions; commission per share in cents).
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../shared/auth/keys.js';
@@ -13,6 +14,7 @@ import { expectReplayed as replayIdentity } from '../../test/replay-identity.js'
 let t: TestSuite;
 let trade: Client, runs: Client, rules: Client, analyst: Client, approver: Client;
 let userId: number;
+let userName: string;
 
 // Made-up daily bars [date, open, high, low, close] of symbols no other test touches.
 const CSV_BARS: DayBars = {
@@ -37,6 +39,7 @@ beforeAll(async () => {
   const { key, name } = await t.user();
   const [u] = await t.suite.deps.sql`select id from users where name = ${name}`;
   userId = u!.id;
+  userName = name;
   [trade, runs, rules, analyst] = await Promise.all(['trade', 'runs', 'rules', 'analyst'].map((s) => t.client(s as any, key)));
   approver = await t.client('trade', (await createKey(t.suite.deps.sql, name, ['read', 'approve'])).key);
 }, 120_000);
@@ -220,4 +223,79 @@ describe('loss streaks: cooldown_after_losses and halt_after_losses', () => {
     expect(r).toMatchObject({ isError: true });
     expect(r.text).toContain('enforcement_params.cooldown_minutes is required with cooldown_after_losses (both or neither).');
   });
+});
+
+describe('approval with edits: a smaller quantity, a tighter stop or target, re-checked at approval', () => {
+  const ELICIT = { elicitation: { form: {} } };
+  const orderRow = async (id: number) =>
+    (await t.suite.deps.sql`select status, quantity, stop_loss::float8 as stop_loss, take_profit::float8 as take_profit, changes from orders where id = ${id}`)[0]!;
+
+  it('approve_order: bad edits get one sentence, a refused edit leaves it pending as it was, then 10 of 20 with stop 97 and target 108 fill and replay', async () => {
+    const { m, run } = await dayReplay('Approve edits', { require_approval: true });
+    const placed = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 20, stop_loss: 95, take_profit: 110 });
+    expect(placed).toMatchObject({ status: 'pending_approval', pending: { notional: 2_000, risk_to_stop: 100, risk_fraction_of_equity: 0.01 } });
+    const id = placed.order_id;
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ quantity: 25 }, "quantity must be between 1 and 20 (down only from the order's 20 shares); nothing was changed."],
+      [{ stop_loss: 90 }, "stop_loss must be at least the order's $95.00 (tighter only) and below the expected fill $100.00 for a long; nothing was changed."],
+      [{ stop_loss: 100 }, "stop_loss must be at least the order's $95.00 (tighter only) and below the expected fill $100.00 for a long; nothing was changed."],
+      [{ take_profit: 115 }, "take_profit must be at most the order's $110.00 (tighter only) and above the expected fill $100.00 for a long; nothing was changed."],
+      [{ take_profit: 99 }, "take_profit must be at most the order's $110.00 (tighter only) and above the expected fill $100.00 for a long; nothing was changed."],
+    ];
+    for (const [edit, sentence] of bad) {
+      const r = await call(approver, 'approve_order', { order_id: id, ...edit });
+      expect(r, JSON.stringify(edit)).toMatchObject({ isError: true, text: sentence });
+    }
+    expect(await orderRow(id)).toMatchObject({ status: 'pending_approval', quantity: 20, stop_loss: 95, take_profit: 110, changes: [] });
+    // a rule made while it waits: at most 10 shares an order. 15 is refused by it: still pending, unchanged
+    await rule(m.model_id, 'Max 10', 'position_sizing', { max_order_qty: 10 });
+    const refused = await ok(approver, 'approve_order', { order_id: id, quantity: 15 });
+    expect(refused).toMatchObject({ status: 'pending_approval', quantity: 20 });
+    expect(refused.rejections.map((x: any) => x.message)).toEqual(["Rule 'Max 10': order is for 15 shares (limit 10 shares per order)"]);
+    expect(await orderRow(id)).toMatchObject({ status: 'pending_approval', quantity: 20, changes: [] });
+    const done = await ok(approver, 'approve_order', { order_id: id, quantity: 10, stop_loss: 97, take_profit: 108, note: 'half, tighter' });
+    // 10 × 100 = $1,000: cash 9,000
+    expect(done).toMatchObject({ order_id: id, status: 'filled', quantity: 10, fill_price: 100, portfolio_after: { cash: 9_000, position_quantity: 10 } });
+    const row = await orderRow(id);
+    expect(row).toMatchObject({ status: 'filled', quantity: 10, stop_loss: 97, take_profit: 108 });
+    expect(row.changes).toEqual([
+      expect.objectContaining({ kind: 'approval', before: { limit_price: null, stop_price: null, quantity: 20, stop_loss: 95, take_profit: 110 }, after: { limit_price: null, stop_price: null, quantity: 10, stop_loss: 97, take_profit: 108 }, reasoning: 'half, tighter' }),
+    ]);
+    const held = (await ok(trade, 'get_portfolio', { run_id: run.run_id })).positions[0];
+    expect([held.quantity, held.exits.stop_loss.price, held.exits.take_profit.price]).toEqual([10, 97, 108]);
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    // the replay places 20 pending and approves 10 with the edits, as live
+    await expectReplayed(run.run_id, 1, 0);
+  });
+
+  for (const era of ['modern', 'legacy'] as const) {
+    it(`the ${era === 'modern' ? '2026-07-28 input_required' : '2025 elicitation'} form offers the edits and states notional and risk; the answer's edits apply to the same order`, async () => {
+      const { m } = await dayReplay(`Form edits ${era}`, { require_approval: true });
+      // one key that trades and approves: the person answers the agent's own client
+      const client = await t.client('trade', (await createKey(t.suite.deps.sql, userName, ['read', 'trade', 'approve'])).key, ELICIT, era);
+      const asked: Array<{ message: string; fields: string[] }> = [];
+      let content: Record<string, string | number> = { decision: 'approve', quantity: 30 };
+      client.setRequestHandler('elicitation/create', async (req) => {
+        asked.push({ message: req.params.message, fields: Object.keys((req.params as { requestedSchema: { properties: object } }).requestedSchema.properties) });
+        return { action: 'accept' as const, content };
+      });
+      // buy 20 at 100 with stop 95: notional $2,000, risk 20 × $5 = $100 = 1% of $10,000
+      const tooMany = await call(client, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 20, stop_loss: 95 });
+      expect(tooMany).toMatchObject({ isError: true, text: "quantity must be between 1 and 20 (down only from the order's 20 shares); nothing was changed." });
+      expect(asked[0]!.message).toBe(
+        `Approve order ${(await t.suite.deps.sql`select max(id) as id from orders where model_id = ${m.model_id}`)[0]!.id}: buy 20 SZLG at market? Notional $2,000.00; risk to the stop $100.00 = 1.00% of equity. ` +
+          'You may lower the quantity or tighten stop_loss / take_profit. Checks run again at current prices.',
+      );
+      expect(asked[0]!.fields).toEqual(['decision', 'note', 'quantity', 'stop_loss', 'take_profit']);
+      const [pending] = await t.suite.deps.sql`select id, status, quantity from orders where model_id = ${m.model_id}`;
+      expect(pending).toMatchObject({ status: 'pending_approval', quantity: 20 });
+      // the agent tries again (the same intent: the same pending order); this time the person halves it with a tighter stop and a target
+      content = { decision: 'approve', quantity: 10, stop_loss: 96, take_profit: 104 };
+      const r = await ok(client, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 20, stop_loss: 95 });
+      expect(r).toMatchObject({ order_id: pending!.id, status: 'filled', quantity: 10, fill_price: 100 });
+      expect(await orderRow(pending!.id)).toMatchObject({ quantity: 10, stop_loss: 96, take_profit: 104 });
+      const rows = await t.suite.deps.sql`select status from orders where model_id = ${m.model_id} and status <> 'cancelled'`;
+      expect(rows.map((x) => x.status)).toEqual(['filled']);
+    });
+  }
 });

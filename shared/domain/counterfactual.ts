@@ -35,6 +35,8 @@ export interface RecordedOrder extends OrderRecordFields {
   decided_at: string | null;
   /** close_position's order: replayed as a close of whatever the counterfactual holds then. */
   closes_position?: boolean;
+  /** An approver's edits (approve_order with quantity, stop_loss, take_profit): the terms approved. */
+  approval_edit?: { quantity: number; stop_loss: number | null; take_profit: number | null };
   /** modify_order's changes (wall and run clock, ms; the new terms); the fields above are the terms at placement. */
   modifications?: Array<{ wall: number; clock: number; limit_price: number | null; stop_price?: number | null; quantity: number }>;
 }
@@ -42,7 +44,7 @@ export interface RecordedOrder extends OrderRecordFields {
 /** What the agent or a person did, in the order it happened: the replay's script. */
 export type AgentEvent =
   | { kind: 'order'; at: number; wall: number; order: RecordedOrder }
-  | { kind: 'approve' | 'approver_reject' | 'cancel'; at: number; wall: number; order_id: number; by: string }
+  | { kind: 'approve' | 'approver_reject' | 'cancel'; at: number; wall: number; order_id: number; by: string; edit?: RecordedOrder['approval_edit'] }
   | { kind: 'state'; at: number; wall: number; state: 'active' | 'reducing' | 'halted'; reason: string | null }
   | { kind: 'exits'; at: number; wall: number; symbol: string; changes: ExitChanges }
   | { kind: 'modify'; at: number; wall: number; order_id: number; limit_price: number | null; stop_price: number | null; quantity: number };
@@ -93,7 +95,7 @@ export function agentScript(
     const when = o.fill ? Date.parse(o.fill.clock) : runClockAt(marks, wall, at);
     if (o.status === 'cancelled') out.push({ kind: 'cancel', at: when, wall, order_id: o.order_id, by: o.decided_by });
     else if (o.rejections.some((r) => r.code === 'REJECTED_BY_APPROVER')) out.push({ kind: 'approver_reject', at: when, wall, order_id: o.order_id, by: o.decided_by });
-    else out.push({ kind: 'approve', at: when, wall, order_id: o.order_id, by: o.decided_by });
+    else out.push({ kind: 'approve', at: when, wall, order_id: o.order_id, by: o.decided_by, edit: o.approval_edit });
   }
   return out.sort((a, b) => a.at - b.at || a.wall - b.wall || (a.kind === 'order' ? 0 : 1) - (b.kind === 'order' ? 0 : 1));
 }

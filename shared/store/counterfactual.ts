@@ -22,9 +22,11 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
     order by o.id`;
   return rows.map((r) => {
     const changes = (r.changes ?? []) as OrderChange[];
-    // a modified row holds its latest terms; the first change holds the placed ones
+    // a modified row holds its latest terms; the first change holds the placed ones (an
+    // approval's edit holds the stop and target placed, and the terms approved)
     const placed = changes[0]?.before;
     const stopOf = (t: Partial<OrderChange['before']> | undefined) => t?.stop_price ?? numOrNull(r.stop_price);
+    const approval = changes.find((c) => c.kind === 'approval');
     return {
       order_id: r.id as number,
       side: r.side,
@@ -33,8 +35,9 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
       order_type: r.order_type,
       limit_price: placed ? placed.limit_price : numOrNull(r.limit_price),
       stop_price: placed ? stopOf(placed) : numOrNull(r.stop_price),
-      stop_loss: numOrNull(r.stop_loss),
-      take_profit: numOrNull(r.take_profit),
+      stop_loss: approval ? (approval.before.stop_loss ?? null) : numOrNull(r.stop_loss),
+      take_profit: approval ? (approval.before.take_profit ?? null) : numOrNull(r.take_profit),
+      approval_edit: approval && { quantity: approval.after.quantity, stop_loss: approval.after.stop_loss ?? null, take_profit: approval.after.take_profit ?? null },
       ...bracketFromRow(r),
       clock: iso(r.clock)!,
       created_at: iso(r.created_at)!,

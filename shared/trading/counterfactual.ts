@@ -212,7 +212,8 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'rejected', rejections: [approverRejection(ev.by)] });
       return;
     }
-    // Approval: the checks run again at the clock it happened, as approve_order runs them.
+    // Approval: the checks run again at the clock it happened, as approve_order runs them, at
+    // the approver's edited terms (refused there: the order stays pending, as live).
     const quote = await priceAt(req.symbol, ev.at);
     const priceOf = await priceAll(ev.at);
     const state = orderState(
@@ -221,7 +222,14 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       { marketOpen: marketOpen(ev.at), symbolKnown: quote !== null || (await market.isKnown(req.symbol, sql)), marketPrice: quote, ordersLastMinute: 0, priceOf },
       { ...book.model, require_approval: false },
     );
-    applyOrderDecision(book, id, req, decideOrder(state, req), clock);
+    const approved = ev.kind === 'approve' && ev.edit ? { ...req, ...ev.edit } : req;
+    const d = decideOrder(state, approved);
+    if (d.status === 'rejected' && approved !== req) {
+      if (d.tripped) applyModification(book, id, approved, d, clock); // the breaker's halt only
+      book.pending.set(id, req);
+      return;
+    }
+    applyOrderDecision(book, id, approved, d, clock);
   };
 
   // Splits and dividends first at each step, as the live clock applies them (applyCorporateActionsStep).

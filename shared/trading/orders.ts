@@ -10,7 +10,7 @@ import { isMarketOpen, type Rejection } from '../domain/gates.js';
 import { bracketShapeProblem, planOf, type OrderBracket } from '../domain/exits.js';
 import { modifiedRequest, type RestingOrder } from '../domain/clock-step.js';
 import { accountFigures, type AppliedFill } from '../domain/ledger.js';
-import { fromCents, notionalCents, priceTicks, roundPrice, toCents } from '../domain/money.js';
+import { formatPrice, fromCents, notionalCents, priceTicks, roundPrice, toCents } from '../domain/money.js';
 import { portfolioValueCents } from '../domain/rules/engine.js';
 import type { Downsized } from '../domain/sizing.js';
 import type { OrderType, Side } from '../domain/types.js';
@@ -481,7 +481,51 @@ export async function previewOrder(deps: Deps, auth: AuthContext, req: OrderRequ
   });
 }
 
-/** approve_order / reject_order, and the answer of a person asked through elicitation. */
+/** What an approver may change as they approve: a smaller quantity, a tighter stop_loss or take_profit (dollars). */
+export interface ApprovalEdits {
+  quantity?: number;
+  stop_loss?: number;
+  take_profit?: number;
+}
+
+const hasEdits = (e: ApprovalEdits | undefined): e is ApprovalEdits =>
+  !!e && (e.quantity !== undefined || e.stop_loss !== undefined || e.take_profit !== undefined);
+
+/**
+ * The sentence refusing an approval edit, or null when it is allowed: quantity down only;
+ * stop_loss and take_profit only on opening orders, tighter only (a long's stop higher, its
+ * target lower; mirrored for a short) and on their side of the expected fill `fill`.
+ */
+export function approvalEditProblem(order: OrderRow, edits: ApprovalEdits, fill: number): string | null {
+  const tail = '; nothing was changed.';
+  if (edits.quantity !== undefined && edits.quantity > order.quantity) {
+    return `quantity must be between 1 and ${order.quantity} (down only from the order's ${order.quantity} shares)${tail}`;
+  }
+  if (edits.stop_loss === undefined && edits.take_profit === undefined) return null;
+  if (order.side !== 'buy' && order.side !== 'short') {
+    return `stop_loss and take_profit attach to opening orders (buy or short); order ${order.order_id} is a ${order.side}${tail}`;
+  }
+  const long = order.side === 'buy';
+  const at = (p: number) => priceTicks(p);
+  // a long's stop sits below the fill and only rises; its target above and only falls (a short: mirrored)
+  const check = (field: 'stop_loss' | 'take_profit', level: number | undefined, old: number | null, below: boolean): string | null => {
+    if (level === undefined) return null;
+    const wrongSide = below ? at(level) >= at(fill) : at(level) <= at(fill);
+    const looser = old !== null && (below ? at(level) < at(old) : at(level) > at(old));
+    if (!wrongSide && !looser) return null;
+    const bound = old === null ? '' : `at ${below ? 'least' : 'most'} the order's ${formatPrice(old)} (tighter only) and `;
+    return `${field} must be ${bound}${below ? 'below' : 'above'} the expected fill ${formatPrice(fill)} for a ${long ? 'long' : 'short'}${tail}`;
+  };
+  return check('stop_loss', edits.stop_loss, order.stop_loss, long) ?? check('take_profit', edits.take_profit, order.take_profit, !long);
+}
+
+/**
+ * approve_order / reject_order, and the answer of a person asked through elicitation. An
+ * approval may carry edits (ApprovalEdits): bad ones throw one sentence; edits the checks refuse
+ * at current prices leave the order pending and unchanged (the result carries the rejections);
+ * accepted ones change the order's row (its changes keep kind 'approval', before → after) and it
+ * fills or rests at the new terms.
+ */
 export async function decideApproval(
   deps: Deps,
   auth: AuthContext,
@@ -489,6 +533,7 @@ export async function decideApproval(
   decision: 'approve' | 'reject',
   note: string | null,
   decidedBy: string,
+  edits?: ApprovalEdits,
 ): Promise<OrderResult> {
   // Expiry commits on its own: a refusal below rolls its transaction back, and an expired
   // order must read as expired afterwards too.
@@ -518,15 +563,32 @@ export async function decideApproval(
     }
     // Checks run again on current prices: the approval is of the order, not of old numbers.
     const state = await loadOrderState(tx, deps, { ...model, require_approval: false }, run, order.symbol, { throttle: false });
-    const d = decideOrder(state, order);
+    let terms: OrderRow = order;
+    if (hasEdits(edits)) {
+      const problem = approvalEditProblem(order, edits, decideOrder(state, order).estimate.price);
+      if (problem) throw new ToolError('BAD_INPUT', problem);
+      terms = { ...order, quantity: edits.quantity ?? order.quantity, stop_loss: edits.stop_loss ?? order.stop_loss, take_profit: edits.take_profit ?? order.take_profit };
+    }
+    const d = decideOrder(state, terms);
     if (d.tripped) await haltModel(tx, deps, model.model_id, d.tripped);
+    if (d.status === 'rejected' && terms !== order) {
+      // a refused edit: the order stays pending as it was
+      return { ...(await resultFor(tx, deps, orderId, false, d.tripped)), rejections: d.rejections };
+    }
     if (d.status === 'rejected') {
       await setOrderStatus(tx, orderId, 'rejected', { rejections: d.rejections, decided_by: decidedBy, decision_note: note });
       return resultFor(tx, deps, orderId, false, d.tripped);
     }
+    if (terms !== order) {
+      const view = (o: OrderRow) => ({ limit_price: o.limit_price, stop_price: o.stop_price, quantity: o.quantity, stop_loss: o.stop_loss, take_profit: o.take_profit });
+      const change: OrderChange = { kind: 'approval', at: new Date().toISOString(), clock: state.clock.toISOString(), key_prefix: auth.keyPrefix, before: view(order), after: view(terms), reasoning: note };
+      await tx`
+        update orders set quantity = ${terms.quantity}, stop_loss = ${terms.stop_loss}, take_profit = ${terms.take_profit}, changes = changes || ${tx.json([change] as any)}
+        where id = ${order.order_id}`;
+    }
     await setOrderStatus(tx, orderId, d.status === 'filled' ? 'filled' : 'open', { decided_by: decidedBy, decision_note: note });
     if (d.fill && d.applied) {
-      await persistFill(tx, run.run_id, order, d.fill, d.applied, state.clock);
+      await persistFill(tx, run.run_id, terms, d.fill, d.applied, state.clock);
       if (d.haltReason) await haltModel(tx, deps, model.model_id, d.haltReason);
     }
     return resultFor(tx, deps, orderId, false, d.haltReason);

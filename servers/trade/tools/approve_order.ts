@@ -3,20 +3,25 @@ import { z } from 'zod';
 import { idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { decideApproval } from '../../../shared/trading/orders.js';
-import { orderResultOutput, orderSummary } from './order-fields.js';
+import { orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
 
 const input = { order_id: idSchema('order_id'), note: z.string().max(2000).optional().describe('Optional note for the audit trail') };
 
 export const approveOrderTool = defineTool({
   name: 'approve_order',
   title: 'Approve order',
-  description: 'Approve an order pending approval: every check runs again at current prices, then it fills (or is rejected). Needs approve.',
+  description: 'Approve a pending order, optionally smaller or with a tighter stop/target: checks run again at current prices (a refused edit leaves it pending). Needs approve.',
   scope: 'approve',
-  input,
+  input: {
+    ...input,
+    quantity: quantitySchema.optional().describe('Smaller quantity, whole shares (down only)'),
+    stop_loss: priceSchema('stop_loss').optional().describe('Tighter stop price in dollars'),
+    take_profit: priceSchema('take_profit').optional().describe('Tighter target price in dollars'),
+  },
   output: orderResultOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async handler({ order_id, note }, { deps, auth }) {
-    const r = await decideApproval(deps, auth, order_id, 'approve', note ?? null, auth.keyPrefix);
+  async handler({ order_id, note, ...edits }, { deps, auth }) {
+    const r = await decideApproval(deps, auth, order_id, 'approve', note ?? null, auth.keyPrefix, edits);
     return { data: r, summary: orderSummary(r), outcome: r.status === 'rejected' ? 'rejected' : 'ok' };
   },
 });

@@ -23,11 +23,36 @@ const FORM = {
       description: 'approve (the default when you accept) fills the order at current prices after the checks run again; reject refuses it, as declining does',
     },
     note: { type: 'string' as const, title: 'Note', description: 'Optional note for the audit trail' },
+    quantity: { type: 'integer' as const, title: 'Quantity', minimum: 1, description: 'Optional smaller quantity, whole shares (down only)' },
+    stop_loss: { type: 'number' as const, title: 'Stop loss', description: 'Optional tighter stop price in dollars' },
+    take_profit: { type: 'number' as const, title: 'Take profit', description: 'Optional tighter target price in dollars' },
   },
 };
 
-const question = (o: OrderResult) =>
-  `Approve order ${o.order_id}: ${o.side} ${o.quantity} ${o.symbol}${o.stop_price ? ` stop $${o.stop_price}` : ''}${o.limit_price ? ` limit $${o.limit_price}` : o.stop_price ? '' : ' at market'}? Checks run again at current prices.`;
+const usd = (x: number) => `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** The form's message: the order, its notional and its risk to the stop ($ and fraction of equity). */
+export function question(o: OrderResult): string {
+  const p = o.pending;
+  const terms = p
+    ? ` Notional ${usd(p.notional)}; ${p.risk_to_stop === null ? 'no stop_loss, so its risk to a stop is unknown' : `risk to the stop ${usd(p.risk_to_stop)} = ${((p.risk_fraction_of_equity ?? 0) * 100).toFixed(2)}% of equity`}.`
+    : '';
+  return (
+    `Approve order ${o.order_id}: ${o.side} ${o.quantity} ${o.symbol}${o.stop_price ? ` stop $${o.stop_price}` : ''}${o.limit_price ? ` limit $${o.limit_price}` : o.stop_price ? '' : ' at market'}?${terms} ` +
+    'You may lower the quantity or tighten stop_loss / take_profit. Checks run again at current prices.'
+  );
+}
+
+/** The person's answer: approve or reject, the note and any edits the form offers. */
+function answerOf(content: Record<string, unknown> | undefined, action: string) {
+  const c = content ?? {};
+  const num = (k: string) => (typeof c[k] === 'number' ? (c[k] as number) : undefined);
+  return {
+    approve: action === 'accept' && c.decision !== 'reject',
+    note: typeof c.note === 'string' ? c.note : null,
+    edits: { quantity: num('quantity'), stop_loss: num('stop_loss'), take_profit: num('take_profit') },
+  };
+}
 
 /** Places the order through `place`, then asks the person when it needs approval. */
 export async function withApproval(ctx: ToolContext, place: () => Promise<OrderResult>): Promise<OrderResult | InputRequiredAnswer> {
@@ -70,9 +95,8 @@ async function answerFromRetry(ctx: ToolContext, token: string): Promise<OrderRe
   const orderId = Number(state.order_id);
   const answer = inputResponse(ctx.extra.mcpReq.inputResponses, 'approval');
   if (answer.kind !== 'elicit' || answer.action === 'cancel') return current(ctx, orderId);
-  const note = typeof answer.content?.note === 'string' ? answer.content.note : null;
-  const approve = answer.action === 'accept' && answer.content?.decision !== 'reject';
-  return decideApproval(ctx.deps, ctx.auth, orderId, approve ? 'approve' : 'reject', note, `person via ${ctx.auth.keyPrefix}`);
+  const a = answerOf(answer.content, answer.action);
+  return decideApproval(ctx.deps, ctx.auth, orderId, a.approve ? 'approve' : 'reject', a.note, `person via ${ctx.auth.keyPrefix}`, a.edits);
 }
 
 /** 2025 session: the form as a request, waited on for at most AIBT_APPROVAL_WAIT_MS. */
@@ -84,9 +108,8 @@ async function askInSession(ctx: ToolContext, pending: OrderResult): Promise<Ord
     .catch(() => null);
   // no answer in time (or cancelled): the order stays pending, and the result says how to decide it
   if (!answer || answer.action === 'cancel') return current(ctx, pending.order_id);
-  const note = typeof answer.content?.note === 'string' ? answer.content.note : null;
-  const approve = answer.action === 'accept' && answer.content?.decision !== 'reject';
-  return decideApproval(ctx.deps, ctx.auth, pending.order_id, approve ? 'approve' : 'reject', note, `person via ${ctx.auth.keyPrefix}`);
+  const a = answerOf(answer.content, answer.action);
+  return decideApproval(ctx.deps, ctx.auth, pending.order_id, a.approve ? 'approve' : 'reject', a.note, `person via ${ctx.auth.keyPrefix}`, a.edits);
 }
 
 /** The order as it stands (a late answer or another call may have decided it meanwhile). */

@@ -110,6 +110,7 @@ export function orderSummary(r: OrderResult): string {
     case 'rejected':
       return `${head}: ${what} REJECTED. ${r.rejections.map((x) => x.message).join(' ')}${r.run_id === null ? ' No run was started.' : ''}${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
     case 'pending_approval':
+      if (r.rejections.length) return `${head}: the edit was refused, so ${what} is unchanged and still pending approval: ${r.rejections.map((x) => x.message).join(' ')}`;
       return `${head}: ${what} is waiting for a person to approve it (approve_order / reject_order)${r.pending ? `: notional $${r.pending.notional}${r.pending.risk_to_stop !== null ? `, risk to the stop $${r.pending.risk_to_stop} (${(r.pending.risk_fraction_of_equity! * 100).toFixed(2)}% of equity)` : ', no stop_loss'}; it expires at ${r.pending.expires_at}` : ''}.`;
     case 'open':
       if (r.stop_price !== null) {
