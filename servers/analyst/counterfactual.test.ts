@@ -1,7 +1,9 @@
 // replay_with_rules through real MCP clients on runs driven through the trade and runs servers:
 // the identity (a run replayed under its own frozen rules reproduces its fills, cash,
-// positions and equity curve to the cent), a stop-loss counterfactual checked by hand, bad
-// input, and the bounds of the result.
+// positions and equity curve to the cent), also as a fast-check property over random runs
+// with every order kind (brackets with two targets, trailing stops, stop entries,
+// modify_order, set_exits, close_position, approvals, halts), a stop-loss counterfactual
+// checked by hand, bad input, and the bounds of the result.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Client } from '@modelcontextprotocol/client';
@@ -144,58 +146,113 @@ describe('replay_with_rules: identity as a property over random order sequences 
     { rule_name: 'Trail 0.5%', rule_category: 'stop_loss', enforcement_params: { trailing_stop_pct: 0.005 } },
     { rule_name: 'Eight a day', rule_category: 'risk', enforcement_params: { max_trades_per_day: 8 } },
   ];
+  const SYMBOL = fc.constantFrom('WMT', 'NFLX', 'TSLA');
   const action = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), steps: fc.integer({ min: 1, max: 15 }) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('advance' as const), steps: fc.integer({ min: 1, max: 15 }) }) },
     {
-      weight: 5,
+      weight: 7,
       arbitrary: fc.record({
         kind: fc.constant('order' as const),
-        side: fc.constantFrom('buy', 'buy', 'buy', 'sell', 'sell', 'short', 'cover'),
-        symbol: fc.constantFrom('WMT', 'NFLX', 'TSLA'),
+        // 'reduce': sell a long or cover a short held in the symbol (buy when flat)
+        side: fc.constantFrom('buy', 'buy', 'buy', 'short', 'short', 'reduce', 'reduce', 'sell', 'cover'),
+        symbol: SYMBOL,
         quantity: fc.integer({ min: 1, max: 120 }),
-        limit: fc.option(fc.integer({ min: -8, max: 8 }), { freq: 3 }),
-        stop: fc.boolean(),
+        type: fc.constantFrom('market', 'market', 'limit', 'stop', 'stop_limit'),
+        // per mille of the price: a limit's distance (either side), a stop's distance on its far side, a stop-limit's limit from its stop
+        offset: fc.integer({ min: -8, max: 8 }),
+        stopOffset: fc.integer({ min: 1, max: 5 }),
+        // exits attached to an opening order: a stop, two targets (with a fraction and breakeven), a trailing stop
+        bracket: fc.constantFrom('none', 'none', 'stop', 'two', 'two_be', 'trail'),
+        fraction: fc.constantFrom(0.25, 0.5, 0.75),
       }),
     },
-    { weight: 1, arbitrary: fc.constantFrom({ kind: 'cancel' as const }, { kind: 'approve' as const }, { kind: 'halt' as const }, { kind: 'resume' as const }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('modify' as const), offset: fc.integer({ min: -6, max: 6 }), smaller: fc.boolean() }) },
+    // on a held position (the pick-th one), if any
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('exits' as const), pick: fc.nat(), what: fc.constantFrom('stop', 'target', 'trail', 'remove') }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), pick: fc.option(fc.nat(), { freq: 3 }) }) },
+    { weight: 2, arbitrary: fc.constantFrom({ kind: 'cancel' as const }, { kind: 'approve' as const }, { kind: 'approve' as const }, { kind: 'halt' as const }, { kind: 'resume' as const }) },
   );
   const sample = fc.record({
     rules: fc.subarray(RULES),
     approval: fc.boolean(),
     commission: fc.constantFrom(0, 0.005),
     slippage: fc.constantFrom(0, 4),
-    actions: fc.array(action, { minLength: 4, maxLength: 16 }),
+    actions: fc.array(action, { minLength: 8, maxLength: 24 }),
   });
+  /** A price `permille` per mille from `px`, in whole cents. */
+  const off = (px: number, permille: number) => Math.round(px * (1 + permille / 1000) * 100) / 100;
 
-  it('replaying under the frozen rules reproduces fills, cash, positions and the equity curve to the cent', async () => {
+  it('replaying under the frozen rules reproduces fills, cash, positions and the equity curve to the cent, across brackets with two targets, trailing stops, stop entries, modifications, set_exits and close_position', async () => {
     let n = 0;
-    let fills = 0;
-    let exits = 0;
+    const seen = { fills: 0, exits: 0, stopEntries: 0, secondTargets: 0, trailing: 0, modified: 0, exitsSet: 0, closed: 0 };
     await fc.assert(
       fc.asyncProperty(sample, async (s) => {
         const model = await ok(runs, 'create_model', { name: `prop ${++n} ${Date.now()}`, initial_cash: 200_000, allow_short: true, require_approval: s.approval, commission_per_share: s.commission, slippage_bps: s.slippage });
         for (const r of s.rules) await ok(rules, 'create_rule', { model_id: model.model_id, ...r });
         const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'minute', start: '2025-06-11', end: '2025-06-11', symbols: ['WMT', 'NFLX', 'TSLA'] });
-        let lastOpen: number | null = null;
+        const priceOf = async (symbol: string) => (await ok(price, 'get_price', { symbol, run_id: run.run_id })).price as number;
+        let lastOpen: { id: number; type: string; symbol: string } | null = null;
         let lastPending: number | null = null;
         for (const a of s.actions) {
           if (a.kind === 'advance') {
             const r = await ok(runs, 'advance_run', { run_id: run.run_id, steps: a.steps });
             if (r.done) break;
           } else if (a.kind === 'order') {
-            const px = (await ok(price, 'get_price', { symbol: a.symbol, run_id: run.run_id })).price as number;
-            const args: Record<string, unknown> = { model_id: model.model_id, symbol: a.symbol, quantity: a.quantity };
-            if (a.limit !== null) Object.assign(args, { order_type: 'limit', limit_price: Math.round(px * (1 + a.limit / 1000) * 100) / 100 });
-            if (a.stop && a.side === 'buy') args.stop_loss = Math.round(px * 0.995 * 100) / 100;
-            const r = await call(trade, a.side, args);
-            if (!r.isError && r.data.status === 'open') lastOpen = r.data.order_id;
+            const px = await priceOf(a.symbol);
+            let side = a.side;
+            if (side === 'reduce') {
+              const held = (await ok(trade, 'get_portfolio', { run_id: run.run_id })).positions.find((p: any) => p.symbol === a.symbol)?.quantity ?? 0;
+              side = held > 0 ? 'sell' : held < 0 ? 'cover' : 'buy';
+            }
+            const up = side === 'buy' || side === 'cover';
+            const args: Record<string, unknown> = { model_id: model.model_id, symbol: a.symbol, quantity: a.quantity, order_type: a.type };
+            // the price the order expects to fill near: a stop entry's stop, else the market
+            let ref = px;
+            if (a.type === 'limit') args.limit_price = off(px, a.offset);
+            if (a.type === 'stop' || a.type === 'stop_limit') {
+              ref = off(px, up ? a.stopOffset : -a.stopOffset);
+              args.stop_price = ref;
+              if (a.type === 'stop_limit') args.limit_price = off(ref, up ? a.offset : -a.offset);
+            }
+            if (side === 'buy' || side === 'short') {
+              const dir = side === 'buy' ? 1 : -1;
+              if (a.bracket === 'stop' || a.bracket === 'two_be') args.stop_loss = off(ref, -5 * dir);
+              if (a.bracket === 'two' || a.bracket === 'two_be') Object.assign(args, { take_profit: off(ref, 2 * dir), take_profit_2: off(ref, 4 * dir), first_target_fraction: a.fraction });
+              if (a.bracket === 'two_be') args.breakeven_after_first_target = true;
+              if (a.bracket === 'trail') args.trailing_stop_pct = 0.003;
+            }
+            const r = await call(trade, side, args);
+            if (!r.isError && r.data.status === 'open') lastOpen = { id: r.data.order_id, type: a.type, symbol: a.symbol };
             if (!r.isError && r.data.status === 'pending_approval') lastPending = r.data.order_id;
+          } else if (a.kind === 'modify' && lastOpen !== null) {
+            const px = await priceOf(lastOpen.symbol);
+            const args: Record<string, unknown> = { order_id: lastOpen.id };
+            if (lastOpen.type === 'stop') args.stop_price = off(px, a.offset);
+            else args.limit_price = off(px, a.offset);
+            if (a.smaller) args.quantity = 1;
+            const r = await call(trade, 'modify_order', args);
+            if (!r.isError && r.data.modified) seen.modified++;
+          } else if (a.kind === 'exits') {
+            const positions = (await ok(trade, 'get_portfolio', { run_id: run.run_id })).positions;
+            const held = positions[a.pick % Math.max(1, positions.length)];
+            if (!held) continue;
+            const dir = held.quantity > 0 ? 1 : -1;
+            const px = held.price as number;
+            const changes =
+              a.what === 'stop' ? { stop_loss: off(px, -3 * dir) } : a.what === 'target' ? { take_profit: off(px, 2 * dir) } : a.what === 'trail' ? { trailing_stop_pct: 0.002 } : { stop_loss: null, trailing_stop_pct: null };
+            const r = await call(trade, 'set_exits', { model_id: model.model_id, symbol: held.symbol, ...changes });
+            if (!r.isError) seen.exitsSet++;
+          } else if (a.kind === 'close') {
+            const positions = (await ok(trade, 'get_portfolio', { run_id: run.run_id })).positions;
+            const one = a.pick === null ? null : positions[a.pick % Math.max(1, positions.length)];
+            const r = await call(trade, 'close_position', one ? { model_id: model.model_id, symbol: one.symbol } : { model_id: model.model_id, all: true });
+            if (!r.isError) seen.closed += r.data.orders.filter((o: any) => o.status === 'filled').length;
           } else if (a.kind === 'cancel' && lastOpen !== null) {
-            await call(trade, 'cancel_order', { order_id: lastOpen });
+            await call(trade, 'cancel_order', { order_id: lastOpen.id });
             lastOpen = null;
           } else if (a.kind === 'approve' && lastPending !== null) {
             const r = await call(trade, 'approve_order', { order_id: lastPending });
-            if (!r.isError && r.data.status === 'open') lastOpen = r.data.order_id;
+            if (!r.isError && r.data.status === 'open') lastOpen = { id: r.data.order_id, type: r.data.order_type, symbol: r.data.symbol };
             lastPending = null;
           } else if (a.kind === 'halt') {
             await ok(trade, 'halt_trading', { model_id: model.model_id, reason: 'a person stepped in', mode: 'reducing' });
@@ -205,13 +262,17 @@ describe('replay_with_rules: identity as a property over random order sequences 
         }
         await ok(runs, 'end_run', { run_id: run.run_id });
         const replay = await expectIdentity(run.run_id);
-        fills += replay.fills.length;
-        exits += replay.fills.filter((f) => f.source !== 'agent').length;
+        const typeOf = new Map(replay.orders.map((o) => [o.order_id, o.order_type]));
+        seen.fills += replay.fills.length;
+        seen.exits += replay.fills.filter((f) => f.source !== 'agent').length;
+        seen.stopEntries += replay.fills.filter((f) => f.source === 'agent' && /stop/.test(typeOf.get(f.order_id) ?? '')).length;
+        seen.secondTargets += replay.fills.filter((f) => f.source === 'take_profit_2').length;
+        seen.trailing += replay.fills.filter((f) => f.source === 'trailing_stop').length;
       }),
-      { numRuns: 6, seed: 12, endOnFailure: true },
+      { numRuns: 10, seed: 12, endOnFailure: true },
     );
-    // the samples traded and the clock made exits: the property was not vacuous
-    expect(fills).toBeGreaterThan(5);
-    expect(exits).toBeGreaterThan(0);
+    console.log('property samples saw', JSON.stringify(seen));
+    // each new order kind traded in the samples: the property was not vacuous
+    for (const [kind, count] of Object.entries(seen)) expect(count, kind).toBeGreaterThan(0);
   });
 });
