@@ -170,9 +170,12 @@ describe('loss streaks: cooldown_after_losses and halt_after_losses', () => {
     // the exit of the other 2 is allowed (a third loss); a short is new risk
     expect((await ok(trade, 'sell', { model_id: m.model_id, symbol: 'SZDN', quantity: 2 })).status).toBe('filled');
     expect(codes(await ok(trade, 'short', { model_id: m.model_id, symbol: 'SZDN', quantity: 1 }))).toEqual(['LOSS_COOLDOWN']);
+    // 18:50 EDT = 22:50 UTC
+    expect(await ok(trade, 'get_trading_status', { model_id: m.model_id })).toMatchObject({ state: 'active', loss_streak: 3, cooldown_until: '2025-06-11T22:50:00.000Z' });
     await step(run.run_id); // 06-11 09:30 ET: still cooling down
     expect(codes(await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZDN', quantity: 1 }))).toEqual(['LOSS_COOLDOWN']);
     await step(run.run_id); // 06-12 09:30 ET: over
+    expect(await ok(trade, 'get_trading_status', { model_id: m.model_id })).toMatchObject({ loss_streak: 3, cooldown_until: null });
     // buy 10 at 96 with a stop at 95: the 06-12 low (95) touches it, the clock sells at 95 at the bar's end (16:00 ET)
     expect(await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZDN', quantity: 10, stop_loss: 95 })).toMatchObject({ status: 'filled', fill_price: 96 });
     const stopped = await step(run.run_id);

@@ -5,12 +5,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideClockStep, type ClockPosition, type ClockStepState, type StepMarket } from './clock-step.js';
-import { decideOrder, type DecideModel, type OrderRequestShape, type OrderState } from './decide.js';
+import { decideOrder, type OrderRequestShape, type OrderState } from './decide.js';
 import { accountFigures } from './ledger.js';
 import { notionalCents } from './money.js';
 import { nyToUtc } from './ny-time.js';
 import type { Bar, RuleRecord } from './types.js';
 import { AAPL_DAY, quoted } from '../../test/ai-trader-quotes.js';
+import { testModel, testState } from './order-state.fixture.js';
 
 /** An AAPL day bar as the clock sees it: starting 09:30 New York time. */
 const aaplBar = (date: string): Bar => {
@@ -18,42 +19,8 @@ const aaplBar = (date: string): Bar => {
   return { t: nyToUtc(date, '09:30').toISOString(), o: q.o, h: q.h, l: q.l, c: q.c, v: 1 };
 };
 
-const model = (over: Partial<DecideModel> = {}): DecideModel => ({
-  allow_short: true,
-  allowed_symbols: null,
-  state: 'active',
-  state_reason: null,
-  execution_mode: 'simulation',
-  require_approval: false,
-  commission_per_share: 0,
-  slippage_bps: 0,
-  max_drawdown_halt_pct: 1,
-  max_orders_per_minute: 1_000_000,
-  short_margin_pct: 0.5,
-  ...over,
-});
-
-const NOON = nyToUtc('2025-06-20', '12:00');
-
-function state(over: Partial<OrderState> = {}): OrderState {
-  return {
-    cashCents: 1_000_000,
-    realizedPnlCents: 0,
-    positions: [],
-    dayStartValueCents: 1_000_000,
-    peakValueCents: 1_000_000,
-    tradesToday: 0,
-    tradesInRun: 0,
-    model: model(),
-    rules: [],
-    clock: NOON,
-    marketOpen: true,
-    symbolKnown: true,
-    marketPrice: 100,
-    ordersLastMinute: 0,
-    ...over,
-  };
-}
+const model = testModel;
+const state = testState;
 
 const req = (side: OrderRequestShape['side'], symbol: string, quantity: number, extra: Partial<OrderRequestShape> = {}): OrderRequestShape => ({
   side,

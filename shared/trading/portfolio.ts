@@ -6,7 +6,7 @@ import { formatCents, fromCents, toCents } from '../domain/money.js';
 import type { Deps } from '../deps.js';
 import { ToolError } from '../mcp/errors.js';
 import { loadPositions } from '../store/accounts.js';
-import { dailyLossLimitCents } from '../domain/rules/engine.js';
+import { cooldownUntil, dailyLossLimitCents } from '../domain/rules/engine.js';
 import type { PortfolioSnapshot } from '../domain/types.js';
 import { getModelDetail, getOwnedModel, type Model } from '../store/models.js';
 import { countPending, positionPlans } from '../store/orders.js';
@@ -123,7 +123,9 @@ export async function tradingStatus(deps: Deps, auth: AuthContext, modelId: numb
   const { view, snapshot } = await valueRun(deps, model, run);
   const clock = new Date(view.as_of);
   const dayPnlCents = toCents(view.day_pnl);
-  const limitCents = dailyLossLimitCents(snapshot.dayStartValueCents, await loadActiveRules(deps.sql, modelId));
+  const rules = await loadActiveRules(deps.sql, modelId);
+  const limitCents = dailyLossLimitCents(snapshot.dayStartValueCents, rules);
+  const cooling = run?.status === 'running' ? cooldownUntil(snapshot, rules, clock) : null;
   const lossLeft = limitCents === null ? null : fromCents(Math.max(0, limitCents + Math.min(0, dayPnlCents)));
   return {
     model_id: modelId,
@@ -135,6 +137,8 @@ export async function tradingStatus(deps: Deps, auth: AuthContext, modelId: numb
     loss_limit_left: lossLeft,
     loss_limit_text: limitCents === null ? 'no daily loss limit rule' : `${formatCents(limitCents)} daily loss limit`,
     pending_approvals: await countPending(deps.sql, modelId),
+    loss_streak: snapshot.lossStreak ?? 0,
+    cooldown_until: cooling?.toISOString() ?? null,
     as_of: clock.toISOString(),
   };
 }

@@ -19,6 +19,8 @@ export const getTradingStatusTool = defineTool({
     loss_limit_left: z.number().nullable(),
     loss_limit_text: z.string(),
     pending_approvals: z.number(),
+    loss_streak: z.number().describe('Losing round trips in a row in the run'),
+    cooldown_until: z.string().nullable().describe('Run clock at which a loss-streak cooldown ends, when one is on'),
     as_of: z.string(),
   },
   annotations: READ_ONLY,
@@ -26,7 +28,7 @@ export const getTradingStatusTool = defineTool({
     const s = await tradingStatus(deps, auth, model_id);
     return {
       data: s,
-      summary: `Model ${model_id} is ${s.state}${s.reason ? ` (${s.reason})` : ''}; ${s.trades_today} trade(s) today, day P&L $${s.day_pnl.toFixed(2)}, ${s.loss_limit_left === null ? s.loss_limit_text : `$${s.loss_limit_left.toFixed(2)} left of the ${s.loss_limit_text}`}, ${s.pending_approvals} pending approval(s).`,
+      summary: `Model ${model_id} is ${s.state}${s.reason ? ` (${s.reason})` : ''}; ${s.trades_today} trade(s) today, day P&L $${s.day_pnl.toFixed(2)}, ${s.loss_limit_left === null ? s.loss_limit_text : `$${s.loss_limit_left.toFixed(2)} left of the ${s.loss_limit_text}`}, ${s.pending_approvals} pending approval(s)${s.cooldown_until ? `; ${s.loss_streak} losing round trips in a row: no new risk until ${s.cooldown_until} (run clock)` : ''}.`,
     };
   },
 });

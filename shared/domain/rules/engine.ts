@@ -389,6 +389,18 @@ export function cooldownEnd(portfolio: Pick<PortfolioSnapshot, 'lossStreak' | 'l
   return new Date(Date.parse(portfolio.lastLossAt) + p.cooldown_minutes * 60_000);
 }
 
+/** The latest end, after `clock`, of any active risk rule's cooldown the streak has started, or null. */
+export function cooldownUntil(portfolio: Pick<PortfolioSnapshot, 'lossStreak' | 'lastLossAt'>, rules: RuleRecord[], clock: Date): Date | null {
+  let until: Date | null = null;
+  for (const rule of rules) {
+    if (!rule.isActive || rule.ruleCategory !== 'risk') continue;
+    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
+    const end = parsed.ok ? cooldownEnd(portfolio, parsed.params) : null;
+    if (end && end > clock && (!until || end > until)) until = end;
+  }
+  return until;
+}
+
 function nyStamp(at: Date): string {
   const l = nyLocal(at);
   return `${l.date} ${l.hhmm} ET`;
