@@ -11,6 +11,7 @@ import type { ReplayFigures } from './replay.js';
 import type { TradeFigures } from './trade.js';
 import type { HostFigures } from './host.js';
 import type { HistoryFigures } from './order-history.js';
+import type { MetricsFigures } from './metrics.js';
 import { BENCH_RATE_LIMIT, perSec, tripsPerCall } from './lib/server.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
@@ -58,7 +59,8 @@ if (trade || replay || footprint) {
 // figure yet (never a looser target in their place).
 const history = results['order-history'] as HistoryFigures[] | undefined;
 const host = results.host as HostFigures | undefined;
-if (history || trade || host) {
+const metrics = results.metrics as MetricsFigures | undefined;
+if (history || trade || host || metrics) {
   const x = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 'not run' : `${v.toFixed(2)}x`);
   const ratioAt = (f: HistoryFigures | undefined, n: number) => {
     const base = f?.points.find((p) => p.earlier === 0)?.p50;
@@ -81,7 +83,22 @@ if (history || trade || host) {
       '—',
       'print it',
     ],
-    ['calculate_metrics 1M points vs numpy', 'not measured (item 3 not built)', '420×', '≤ 20×'],
+    [
+      'calculate_metrics 1M points vs numpy (bench/metrics.ts: the MCP call; the array path alone)',
+      metrics
+        ? metrics.numpyMs
+          ? `${x(metrics.toolMs / metrics.numpyMs)} (${metrics.toolMs.toFixed(0)} ms vs ${metrics.numpyMs.toFixed(1)} ms); array path ${x(metrics.arrayMs / metrics.numpyMs)}`
+          : `numpy absent: MCP call ${metrics.toolMs.toFixed(0)} ms, array path ${metrics.arrayMs.toFixed(1)} ms, JS floor ${metrics.floorMs.toFixed(2)} ms`
+        : 'not run',
+      '420×',
+      '≤ 20×',
+    ],
+    [
+      'analyze_trades 50k / 100k / 200k fills, vs 50k (bench/metrics.ts)',
+      metrics && metrics.trades.length ? metrics.trades.map((t) => x(t.ms / metrics.trades[0]!.ms)).join(' / ') : 'not run',
+      '—',
+      'linear (1× / 2× / 4×)',
+    ],
     ['counterfactual 10k orders, minute run', 'not measured here (item 4 not built)', '1.3–1.9 s', '< 0.3 s'],
     ['RSS during the analyst attack', 'not measured (item 1 not built)', '2.1 GB', '≤ 1 GB'],
   ];

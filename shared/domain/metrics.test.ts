@@ -7,8 +7,13 @@ import {
   annualizedVolatility,
   benchmarkStats,
   curveMetrics,
+  curveMetricsOf,
   downsideDeviation,
+  equityColumns,
   exposure,
+  exposureOf,
+  pickColumns,
+  returnSeriesIndex,
   maxDrawdown,
   returnSeries,
   sharpeRatio,
@@ -270,5 +275,82 @@ describe('drawdown start: the last peak before the valley (empyrical get_max_dra
     expect(m.drawdown.start).toBe(p[3]!.clock);
     expect(m.drawdown.valley).toBe(p[4]!.clock);
     expect(maxDrawdown([100, 110, 110, 110, 99, 105])).toMatchObject({ peak: 3, valley: 4, recovery: null, duration_periods: 2 });
+  });
+});
+
+describe('the column path (curveMetricsOf over Float64Arrays) gives the figures of the object path it replaced', () => {
+  // A curve over New York's switch to daylight time (Sun 2025-03-09), with an evening point
+  // (23:30 EST on Mar 7 is still Mar 7), a point at 23:59 and at 00:00 EDT.
+  // Session closes by hand: 1000 (start), 1005 (Mar 7's last, 04:30Z on the 8th), 1025 (Mar 10's
+  // last, 03:59Z on the 11th), 1040 (Mar 11). The expected figures are what curveMetrics over
+  // EquityPoint objects printed at b8d543c (before the column path), checked by hand below.
+  const pts: EquityPoint[] = [
+    { clock: '2025-03-07T14:30:00.000Z', value: 1000 },
+    { clock: '2025-03-07T15:00:00.000Z', value: 1010 },
+    { clock: '2025-03-07T21:00:00.000Z', value: 1020 },
+    { clock: '2025-03-08T04:30:00.000Z', value: 1005 },
+    { clock: '2025-03-10T13:30:00.000Z', value: 990 },
+    { clock: '2025-03-10T20:00:00.000Z', value: 1030 },
+    { clock: '2025-03-11T03:59:00.000Z', value: 1025 },
+    { clock: '2025-03-11T04:00:00.000Z', value: 1015 },
+    { clock: '2025-03-11T20:00:00.000Z', value: 1040 },
+  ];
+  const cols = equityColumns(pts);
+
+  it('session closes, Sharpe, volatility, drawdown and best/worst period as before, to the last bit', () => {
+    const notes: string[] = [];
+    const s = returnSeriesIndex(cols.clock, 'minute', undefined, notes);
+    expect(Array.from(s.index!)).toEqual([0, 3, 6, 8]);
+    const m = curveMetricsOf(cols, s.periods_per_year, notes, pickColumns(cols, s.index!));
+    expect(m).toEqual({
+      start_value: 1000,
+      end_value: 1040,
+      periods: 3,
+      periods_per_year: 252,
+      total_return: 0.040000000000000036,
+      annualized_return: 25.96500474817131,
+      volatility: 0.1199507998019304,
+      sharpe: 27.68560184018251,
+      sortino: null,
+      calmar: 882.8101614378244,
+      max_drawdown: -0.02941176470588236,
+      drawdown: { start: '2025-03-07T21:00:00.000Z', valley: '2025-03-10T13:30:00.000Z', end: '2025-03-10T20:00:00.000Z', recovery: '2025-03-10T20:00:00.000Z', duration_periods: 3 },
+      best_period: { clock: '2025-03-11T03:59:00.000Z', return: 0.01990049751243772 },
+      worst_period: { clock: '2025-03-08T04:30:00.000Z', return: 0.004999999999999893 },
+    });
+    expect(notes).toEqual(['sortino is null: sortino is undefined: no return was negative (zero downside deviation).']);
+    // by hand: returns 1005/1000 − 1, 1025/1005 − 1, 1040/1025 − 1
+    const r = [1005 / 1000 - 1, 1025 / 1005 - 1, 1040 / 1025 - 1];
+    const mu = (r[0]! + r[1]! + r[2]!) / 3;
+    const sd = Math.sqrt(r.reduce((a, x) => a + (x - mu) ** 2, 0) / 2);
+    expect(m.sharpe).toBeCloseTo((mu / sd) * Math.sqrt(252), 10);
+    expect(m.max_drawdown).toBeCloseTo(990 / 1020 - 1, 14);
+  });
+
+  it('per step: every point at 252 × 390, as before', () => {
+    const m = curveMetricsOf(cols, 98_280, []);
+    expect(m).toMatchObject({ periods: 8, volatility: 6.256430076328195, sharpe: 79.90562445351195, sortino: 190.97935536118104 });
+    expect(m.best_period).toEqual({ clock: '2025-03-10T20:00:00.000Z', return: 0.04040404040404044 });
+    expect(m.worst_period).toEqual({ clock: '2025-03-10T13:30:00.000Z', return: -0.014925373134328401 });
+  });
+
+  it('exposure over the clock column as before (steps 2–7 of 8 held, by hand)', () => {
+    const fills = [
+      { clock: pts[1]!.clock, symbol: 'A', delta: 5 },
+      { clock: pts[4]!.clock, symbol: 'B', delta: -3 },
+      { clock: pts[5]!.clock, symbol: 'A', delta: -5 },
+      { clock: pts[7]!.clock, symbol: 'B', delta: 3 },
+    ];
+    expect(exposureOf(cols.clock, fills)).toBe(0.75);
+    expect(exposure(pts, fills)).toBe(0.75);
+  });
+
+  it('a step from a value ≤ 0 is left out as before', () => {
+    const notes: string[] = [];
+    const m = curveMetricsOf(equityColumns(points([100, 0, 50, 55])), 252, notes);
+    expect(m.periods).toBe(2); // 100→0 = −100%, 0→50 none, 50→55 = +10%
+    expect(m.worst_period!.return).toBe(-1);
+    expect(m.best_period!.return).toBeCloseTo(0.1, 14);
+    expect(notes[0]).toBe('1 step(s) from a value ≤ 0 have no simple return and were left out.');
   });
 });

@@ -24,7 +24,7 @@
 // Anything undefined (too few returns, zero volatility, no losing round trip…) is null and
 // a sentence in `notes` says why: never NaN, Infinity or a made-up 0.
 
-import { nyLocal } from './ny-time.js';
+import { nyOffsetMs } from './ny-time.js';
 
 export const DAILY_PERIODS_PER_YEAR = 252;
 export const MINUTE_PERIODS_PER_YEAR = 252 * 390;
@@ -33,41 +33,117 @@ export const MINUTE_PERIODS_PER_YEAR = 252 * 390;
 export type ReturnsBasis = 'per_step' | 'session_close';
 
 /**
+ * An equity curve as columns: `clock[i]` the UTC instant in epoch milliseconds, `value[i]` the
+ * total value in dollars, in time order. The metric functions read these arrays (no object
+ * per point); the store reads them straight from SQL (store/analyst.ts loadEquityColumns) and
+ * they move to a worker thread without copying.
+ */
+export interface EquityColumns {
+  clock: Float64Array;
+  value: Float64Array;
+}
+
+/** Points as columns. */
+export function equityColumns(points: readonly EquityPoint[]): EquityColumns {
+  const n = points.length;
+  const clock = new Float64Array(n);
+  const value = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    clock[i] = Date.parse(points[i]!.clock);
+    value[i] = points[i]!.value;
+  }
+  return { clock, value };
+}
+
+/** The points of some indexes of a curve (a return series), as columns. */
+export function pickColumns(cols: EquityColumns, index: ArrayLike<number>): EquityColumns {
+  const clock = new Float64Array(index.length);
+  const value = new Float64Array(index.length);
+  for (let i = 0; i < index.length; i++) {
+    clock[i] = cols.clock[index[i]!]!;
+    value[i] = cols.value[index[i]!]!;
+  }
+  return { clock, value };
+}
+
+/**
+ * Indexes of the last point of each New York date, after the first point (the run's start
+ * value), which stays first; a date whose last point is the first point adds nothing. Clocks
+ * ascending (epoch ms). New York's offset is read twice per date (at its first point and its
+ * next midnight), not per point.
+ */
+export function sessionCloseIndex(clock: ArrayLike<number>): Int32Array {
+  const n = clock.length;
+  if (!n) return new Int32Array(0);
+  const out = new Int32Array(n);
+  out[0] = 0;
+  let k = 1;
+  // the New York date of the previous point and the UTC instant its next midnight falls at
+  let lastDay = NaN;
+  let dayEnd = -Infinity;
+  for (let i = 1; i < n; i++) {
+    const t = clock[i]!;
+    if (t < dayEnd) {
+      out[k - 1] = i;
+      continue;
+    }
+    const day = Math.floor((t + nyOffsetMs(t)) / DAY_MS);
+    // New York changes its offset at 02:00 local, so its next midnight has the offset of the
+    // evening before: of the instant `midnight` read as UTC (19:00 or 20:00 New York time)
+    const midnight = (day + 1) * DAY_MS;
+    dayEnd = midnight - nyOffsetMs(midnight);
+    if (day === lastDay) out[k - 1] = i;
+    else {
+      out[k++] = i;
+      lastDay = day;
+    }
+  }
+  return out.slice(0, k);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
  * The last point of each New York date, after the first point (the run's start value), which
  * stays first; a date whose last point is the first point adds nothing. Points in time order.
  */
 export function sessionCloses<P extends { clock: string }>(points: readonly P[]): P[] {
-  if (!points.length) return [];
-  const out: P[] = [points[0]!];
-  let lastDate = '';
-  for (let i = 1; i < points.length; i++) {
-    const date = nyLocal(new Date(points[i]!.clock)).date;
-    if (date === lastDate) out[out.length - 1] = points[i]!;
-    else {
-      out.push(points[i]!);
-      lastDate = date;
-    }
-  }
-  return out;
+  const clock = new Float64Array(points.length);
+  for (let i = 0; i < points.length; i++) clock[i] = Date.parse(points[i]!.clock);
+  return Array.from(sessionCloseIndex(clock), (i) => points[i]!);
 }
 
 /**
- * The series a run's return metrics are computed on and its periods_per_year: a daily run's
- * steps (252); an intraday run's session closes (252) unless `asked` is 'per_step' (252 × 390).
- * `notes` gets a sentence when a daily run was asked for session closes (its steps are sessions).
+ * Which points of a run's curve its return metrics are computed on (`index`, null: every
+ * point) and its periods_per_year: a daily run's steps (252); an intraday run's session
+ * closes (252) unless `asked` is 'per_step' (252 × 390). `notes` gets a sentence when a daily
+ * run was asked for session closes (its steps are sessions).
  */
+export function returnSeriesIndex(
+  clock: ArrayLike<number>,
+  timespan: 'day' | 'minute' | null,
+  asked: ReturnsBasis | undefined,
+  notes?: string[],
+): { index: Int32Array | null; basis: ReturnsBasis; periods_per_year: number } {
+  if (timespan === 'day') {
+    if (asked === 'session_close') notes?.push("A daily run steps once per session: its per-step returns are the session returns.");
+    return { index: null, basis: 'per_step', periods_per_year: DAILY_PERIODS_PER_YEAR };
+  }
+  if (asked === 'per_step') return { index: null, basis: 'per_step', periods_per_year: MINUTE_PERIODS_PER_YEAR };
+  return { index: sessionCloseIndex(clock), basis: 'session_close', periods_per_year: DAILY_PERIODS_PER_YEAR };
+}
+
+/** returnSeriesIndex over points: the series' points themselves. */
 export function returnSeries<P extends { clock: string }>(
   points: readonly P[],
   timespan: 'day' | 'minute' | null,
   asked: ReturnsBasis | undefined,
   notes?: string[],
 ): { points: P[]; basis: ReturnsBasis; periods_per_year: number } {
-  if (timespan === 'day') {
-    if (asked === 'session_close') notes?.push("A daily run steps once per session: its per-step returns are the session returns.");
-    return { points: [...points], basis: 'per_step', periods_per_year: DAILY_PERIODS_PER_YEAR };
-  }
-  if (asked === 'per_step') return { points: [...points], basis: 'per_step', periods_per_year: MINUTE_PERIODS_PER_YEAR };
-  return { points: sessionCloses(points), basis: 'session_close', periods_per_year: DAILY_PERIODS_PER_YEAR };
+  const clock = new Float64Array(points.length);
+  for (let i = 0; i < points.length; i++) clock[i] = Date.parse(points[i]!.clock);
+  const s = returnSeriesIndex(clock, timespan, asked, notes);
+  return { points: s.index ? Array.from(s.index, (i) => points[i]!) : [...points], basis: s.basis, periods_per_year: s.periods_per_year };
 }
 
 /** Simple returns v_i / v_{i-1} − 1 of a value series; a step from a value ≤ 0 gives null. */
@@ -80,27 +156,29 @@ export function simpleReturns(values: readonly number[]): (number | null)[] {
   return out;
 }
 
-export function mean(xs: readonly number[]): number | null {
+export function mean(xs: ArrayLike<number>): number | null {
   if (!xs.length) return null;
   let s = 0;
-  for (const x of xs) s += x;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
   return s / xs.length;
 }
 
 /** Sample standard deviation (ddof = 1); null for fewer than 2 values. */
-export function sampleStd(xs: readonly number[]): number | null {
-  if (xs.length < 2) return null;
-  const m = mean(xs)!;
+export function sampleStd(xs: ArrayLike<number>, m = mean(xs)): number | null {
+  if (xs.length < 2 || m === null) return null;
   let ss = 0;
-  for (const x of xs) ss += (x - m) * (x - m);
+  for (let i = 0; i < xs.length; i++) ss += (xs[i]! - m) * (xs[i]! - m);
   return Math.sqrt(ss / (xs.length - 1));
 }
 
 /** √mean(min(r, 0)²) per period (empyrical downside_risk before annualizing); null for no returns. */
-export function downsideDeviation(returns: readonly number[]): number | null {
+export function downsideDeviation(returns: ArrayLike<number>): number | null {
   if (!returns.length) return null;
   let ss = 0;
-  for (const r of returns) if (r < 0) ss += r * r;
+  for (let i = 0; i < returns.length; i++) {
+    const r = returns[i]!;
+    if (r < 0) ss += r * r;
+  }
   return Math.sqrt(ss / returns.length);
 }
 
@@ -112,26 +190,53 @@ const none = (why: string): Maybe => ({ value: null, why });
 // A standard deviation this small relative to the mean is rounding noise: treat it as zero.
 const isZeroSpread = (std: number) => std < 1e-15;
 
+/**
+ * The moments the return ratios read, each summed in series order (so a figure is the same
+ * whichever function asks): count, mean, sample std (ddof 1, null under 2 returns) and the
+ * downside deviation. Three passes over the returns.
+ */
+export interface ReturnMoments {
+  n: number;
+  mean: number | null;
+  std: number | null;
+  downside: number | null;
+}
+
+export function returnMoments(returns: ArrayLike<number>): ReturnMoments {
+  const m = mean(returns);
+  return { n: returns.length, mean: m, std: sampleStd(returns, m), downside: downsideDeviation(returns) };
+}
+
 /** mean / std(ddof 1) × √ppy. */
-export function sharpeRatio(returns: readonly number[], ppy: number): Maybe {
-  if (returns.length < 2) return none(`sharpe needs at least 2 returns, the run has ${returns.length}`);
-  const sd = sampleStd(returns)!;
-  if (isZeroSpread(sd)) return none('sharpe is undefined: the returns have zero volatility');
-  return some((mean(returns)! / sd) * Math.sqrt(ppy));
+export function sharpeRatio(returns: ArrayLike<number>, ppy: number): Maybe {
+  return sharpeOf(returnMoments(returns), ppy);
+}
+
+function sharpeOf(m: ReturnMoments, ppy: number): Maybe {
+  if (m.n < 2) return none(`sharpe needs at least 2 returns, the run has ${m.n}`);
+  if (isZeroSpread(m.std!)) return none('sharpe is undefined: the returns have zero volatility');
+  return some((m.mean! / m.std!) * Math.sqrt(ppy));
 }
 
 /** mean / downside deviation × √ppy. */
-export function sortinoRatio(returns: readonly number[], ppy: number): Maybe {
-  if (returns.length < 2) return none(`sortino needs at least 2 returns, the run has ${returns.length}`);
-  const dd = downsideDeviation(returns)!;
-  if (isZeroSpread(dd)) return none('sortino is undefined: no return was negative (zero downside deviation)');
-  return some((mean(returns)! / dd) * Math.sqrt(ppy));
+export function sortinoRatio(returns: ArrayLike<number>, ppy: number): Maybe {
+  return sortinoOf(returnMoments(returns), ppy);
+}
+
+function sortinoOf(m: ReturnMoments, ppy: number): Maybe {
+  if (m.n < 2) return none(`sortino needs at least 2 returns, the run has ${m.n}`);
+  if (isZeroSpread(m.downside!)) return none('sortino is undefined: no return was negative (zero downside deviation)');
+  return some((m.mean! / m.downside!) * Math.sqrt(ppy));
 }
 
 /** std(ddof 1) × √ppy. */
-export function annualizedVolatility(returns: readonly number[], ppy: number): Maybe {
-  if (returns.length < 2) return none(`volatility needs at least 2 returns, the run has ${returns.length}`);
-  return some(sampleStd(returns)! * Math.sqrt(ppy));
+export function annualizedVolatility(returns: ArrayLike<number>, ppy: number): Maybe {
+  return volatilityOf(returnMoments(returns), ppy);
+}
+
+function volatilityOf(m: ReturnMoments, ppy: number): Maybe {
+  if (m.n < 2) return none(`volatility needs at least 2 returns, the run has ${m.n}`);
+  return some(m.std! * Math.sqrt(ppy));
 }
 
 /** (1 + total)^(ppy / n) − 1. */
@@ -154,7 +259,7 @@ export interface Drawdown {
 }
 
 /** Max drawdown of a value series (the first value is the starting point) with its peak, valley and recovery. */
-export function maxDrawdown(values: readonly number[]): Drawdown {
+export function maxDrawdown(values: ArrayLike<number>): Drawdown {
   let peakIdx = 0;
   let best = { dd: 0, peak: -1, valley: -1 };
   for (let i = 0; i < values.length; i++) {
@@ -305,20 +410,50 @@ export interface CurveMetrics {
 
 /**
  * Metrics of an equity curve (points in time order, the first being the starting value) under
- * the conventions above. `notes` receives one sentence per null. The return metrics (periods,
- * annualized return, volatility, Sharpe, Sortino, best and worst period) come from
- * `returnPoints` (returnSeries: session closes for intraday runs), the total return and the
- * drawdown from every point.
+ * the conventions above: curveMetricsOf over the points as columns.
  */
 export function curveMetrics(points: readonly EquityPoint[], ppy: number, notes: string[], returnPoints: readonly EquityPoint[] = points): CurveMetrics {
-  const values = points.map((p) => p.value);
-  const raw = simpleReturns(returnPoints.map((p) => p.value));
-  const returns = raw.filter((r): r is number => r !== null);
-  if (returns.length < raw.length) notes.push(`${raw.length - returns.length} step(s) from a value ≤ 0 have no simple return and were left out.`);
+  const cols = equityColumns(points);
+  return curveMetricsOf(cols, ppy, notes, returnPoints === points ? cols : equityColumns(returnPoints));
+}
+
+const isoOf = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Metrics of an equity curve as columns (time order, the first point being the starting
+ * value) under the conventions above. `notes` receives one sentence per null. The return
+ * metrics (periods, annualized return, volatility, Sharpe, Sortino, best and worst period)
+ * come from `ret` (the return series: pickColumns of returnSeriesIndex, session closes for
+ * intraday runs), the total return and the drawdown from every point. A few passes over the
+ * arrays, one Float64Array of returns allocated. Pure.
+ */
+export function curveMetricsOf(cols: EquityColumns, ppy: number, notes: string[], ret: EquityColumns = cols): CurveMetrics {
+  const values = cols.value;
+  const n = values.length;
+  // simple returns of the series; a step from a value ≤ 0 has none (left out, counted)
+  const rv = ret.value;
+  const returns = new Float64Array(Math.max(0, rv.length - 1));
+  let m = 0;
+  // the first highest and lowest return, by the index of the point it ends at
+  let best = -1;
+  let worst = -1;
+  let bestR = 0;
+  let worstR = 0;
+  for (let i = 1; i < rv.length; i++) {
+    const prev = rv[i - 1]!;
+    if (!(prev > 0)) continue;
+    const r = rv[i]! / prev - 1;
+    returns[m++] = r;
+    if (best < 0 || r > bestR) (best = i), (bestR = r);
+    if (worst < 0 || r < worstR) (worst = i), (worstR = r);
+  }
+  const skipped = Math.max(0, rv.length - 1) - m;
+  const rs = m === returns.length ? returns : returns.subarray(0, m);
+  if (skipped) notes.push(`${skipped} step(s) from a value ≤ 0 have no simple return and were left out.`);
   const out: CurveMetrics = {
-    start_value: values.length ? values[0]! : null,
-    end_value: values.length ? values[values.length - 1]! : null,
-    periods: returns.length,
+    start_value: n ? values[0]! : null,
+    end_value: n ? values[n - 1]! : null,
+    periods: m,
     periods_per_year: ppy,
     total_return: null,
     annualized_return: null,
@@ -331,31 +466,32 @@ export function curveMetrics(points: readonly EquityPoint[], ppy: number, notes:
     best_period: null,
     worst_period: null,
   };
-  if (!values.length) {
+  if (!n) {
     notes.push('The run has no equity points: every curve metric is undefined.');
     return out;
   }
-  const take = (field: keyof CurveMetrics, m: Maybe) => {
-    (out as any)[field] = m.value;
-    if (m.value === null) notes.push(`${field} is null: ${m.why}.`);
+  const take = (field: keyof CurveMetrics, x: Maybe) => {
+    (out as any)[field] = x.value;
+    if (x.value === null) notes.push(`${field} is null: ${x.why}.`);
   };
-  if (values[0]! > 0) out.total_return = values[values.length - 1]! / values[0]! - 1;
+  if (values[0]! > 0) out.total_return = values[n - 1]! / values[0]! - 1;
   else notes.push('total_return is null: the starting value is not positive.');
-  if (out.total_return !== null) take('annualized_return', annualizedReturn(out.total_return, returns.length, ppy));
-  else if (returns.length) notes.push('annualized_return is null: total_return is undefined.');
-  take('volatility', annualizedVolatility(returns, ppy));
-  take('sharpe', sharpeRatio(returns, ppy));
-  take('sortino', sortinoRatio(returns, ppy));
+  if (out.total_return !== null) take('annualized_return', annualizedReturn(out.total_return, m, ppy));
+  else if (m) notes.push('annualized_return is null: total_return is undefined.');
+  const moments = returnMoments(rs);
+  take('volatility', volatilityOf(moments, ppy));
+  take('sharpe', sharpeOf(moments, ppy));
+  take('sortino', sortinoOf(moments, ppy));
 
   const dd = maxDrawdown(values);
   out.max_drawdown = dd.max_drawdown;
   if (dd.peak !== null) {
-    const end = dd.recovery ?? values.length - 1;
+    const end = dd.recovery ?? n - 1;
     out.drawdown = {
-      start: points[dd.peak]!.clock,
-      valley: points[dd.valley!]!.clock,
-      end: points[end]!.clock,
-      recovery: dd.recovery === null ? null : points[dd.recovery]!.clock,
+      start: isoOf(cols.clock[dd.peak]!),
+      valley: isoOf(cols.clock[dd.valley!]!),
+      end: isoOf(cols.clock[end]!),
+      recovery: dd.recovery === null ? null : isoOf(cols.clock[dd.recovery]!),
       duration_periods: dd.duration_periods,
     };
     if (dd.recovery === null) notes.push('The max drawdown has not recovered by the last point: drawdown.recovery is null.');
@@ -364,17 +500,9 @@ export function curveMetrics(points: readonly EquityPoint[], ppy: number, notes:
   else if (dd.max_drawdown === 0) notes.push('calmar is null: the run never drew down (max drawdown 0).');
   else out.calmar = out.annualized_return / Math.abs(dd.max_drawdown);
 
-  let best = -1;
-  let worst = -1;
-  for (let i = 0; i < raw.length; i++) {
-    const r = raw[i];
-    if (r === null || r === undefined) continue;
-    if (best < 0 || r > raw[best]!) best = i;
-    if (worst < 0 || r < raw[worst]!) worst = i;
-  }
   if (best >= 0) {
-    out.best_period = { clock: returnPoints[best + 1]!.clock, return: raw[best]! };
-    out.worst_period = { clock: returnPoints[worst + 1]!.clock, return: raw[worst]! };
+    out.best_period = { clock: isoOf(ret.clock[best]!), return: bestR };
+    out.worst_period = { clock: isoOf(ret.clock[worst]!), return: worstR };
   } else {
     notes.push('best_period and worst_period are null: the run has no return (one equity point).');
   }
@@ -388,21 +516,28 @@ export interface ExposureFill {
   delta: number;
 }
 
-/**
- * Share of clock steps (equity points after the first) at which any position was held,
- * the position being what the fills up to and including that step's clock left open.
- * Null when there is no step.
- */
+/** exposureOf over points. */
 export function exposure(points: readonly EquityPoint[], fills: readonly ExposureFill[]): number | null {
-  if (points.length < 2) return null;
+  return exposureOf(equityColumns(points).clock, fills);
+}
+
+/**
+ * Share of clock steps (equity points after the first; `clock` in epoch ms, ascending) at
+ * which any position was held, the position being what the fills up to and including that
+ * step's clock left open. Null when there is no step. One pass over the clocks.
+ */
+export function exposureOf(clock: ArrayLike<number>, fills: readonly ExposureFill[]): number | null {
+  const n = clock.length;
+  if (n < 2) return null;
   const held = new Map<string, number>();
   let open = 0;
   let f = 0;
   let steps = 0;
-  const sorted = [...fills].sort((a, b) => (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : 0));
+  // by time; a stable sort keeps fills at one instant in the order given
+  const sorted = fills.map((x) => ({ t: Date.parse(x.clock), x })).sort((a, b) => a.t - b.t);
   const apply = (upTo: number) => {
-    while (f < sorted.length && Date.parse(sorted[f]!.clock) <= upTo) {
-      const x = sorted[f++]!;
+    while (f < sorted.length && sorted[f]!.t <= upTo) {
+      const x = sorted[f++]!.x;
       const before = held.get(x.symbol) ?? 0;
       const after = before + x.delta;
       if (before === 0 && after !== 0) open++;
@@ -410,11 +545,11 @@ export function exposure(points: readonly EquityPoint[], fills: readonly Exposur
       held.set(x.symbol, after);
     }
   };
-  apply(Date.parse(points[0]!.clock));
-  for (let i = 1; i < points.length; i++) {
+  apply(clock[0]!);
+  for (let i = 1; i < n; i++) {
     // A step counts as exposed when a position was open during it: held at its start.
     if (open > 0) steps++;
-    apply(Date.parse(points[i]!.clock));
+    if (f < sorted.length) apply(clock[i]!);
   }
-  return steps / (points.length - 1);
+  return steps / (n - 1);
 }

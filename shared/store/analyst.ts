@@ -2,19 +2,22 @@
 // reasoning, snapshot) and the analyses built from them: metrics and FIFO round trips.
 // Every analyst tool, the report resource, the prompts and part 2 (threats, suggestions)
 // read runs through these functions, so they all agree on one set of numbers.
-import type { Q } from '../db/database.js';
+import type { Q, Sql } from '../db/database.js';
 import type { Deps } from '../deps.js';
 import { barEnd } from '../domain/calendar.js';
 import {
   benchmarkStats,
-  curveMetrics,
-  exposure,
-  returnSeries,
+  curveMetricsOf,
+  equityColumns,
+  exposureOf,
+  pickColumns,
+  returnSeriesIndex,
   simpleReturns,
   type ReturnsBasis,
   tradeStats,
   type BenchmarkStats,
   type CurveMetrics,
+  type EquityColumns,
   type EquityPoint,
   type TradeStats,
 } from '../domain/metrics.js';
@@ -65,16 +68,65 @@ export async function resolveRuns(sql: Q, userId: number, args: { run_id?: numbe
 /**
  * The run's equity curve, one point per clock step as recorded, in time order, values in dollars.
  * The starting value is the first point: a replay records it at start_run; a live run records
- * none, so its initial cash at `started_at` is put first.
+ * none, so its initial cash at `started_at` is put first. Read as columns (loadEquityColumns).
  */
 export async function loadEquityCurve(sql: Q, run: RunRow): Promise<EquityPoint[]> {
-  const rows = await sql`select clock, total_value from equity_snapshots where run_id = ${run.run_id} order by clock`;
-  const points: EquityPoint[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) points[i] = { clock: iso(rows[i]!.clock)!, value: Number(rows[i]!.total_value) };
-  if (run.kind === 'live' && (!points.length || points[0]!.clock > run.started_at)) {
-    points.unshift({ clock: run.started_at, value: run.initial_cash });
-  }
+  const { clock, value } = await loadEquityColumns(sql, run);
+  const points: EquityPoint[] = new Array(clock.length);
+  for (let i = 0; i < clock.length; i++) points[i] = { clock: new Date(clock[i]!).toISOString(), value: value[i]! };
   return points;
+}
+
+/**
+ * The run's equity curve as columns (epoch ms, dollars), the live run's start value first as
+ * loadEquityCurve. One row comes back: Postgres writes every point as "ms,cents" integers into
+ * one text (string_agg, sorted in memory: work_mem is raised for this statement when `sql`
+ * is the pool), parsed here into two Float64Arrays, so no object is made per point.
+ * Clocks are whole milliseconds (floor); values cents / 100, which is Number() of the
+ * numeric's decimal text (both are the double nearest the same rational).
+ */
+export async function loadEquityColumns(sql: Q, run: RunRow): Promise<EquityColumns> {
+  const read = (q: Q) => q`
+    select coalesce(string_agg(floor(extract(epoch from clock) * 1000)::bigint || ',' || (total_value * 100)::bigint, ' ' order by clock), '') as packed,
+           count(*)::int as n
+    from equity_snapshots where run_id = ${run.run_id}`;
+  const [row] =
+    'begin' in sql
+      ? await (sql as Sql).begin(async (tx) => {
+          await tx`set local work_mem = '128MB'`;
+          return read(tx);
+        })
+      : await read(sql);
+  const packed = row!.packed as string;
+  const recorded = row!.n as number;
+  const startAt = Date.parse(run.started_at);
+  const clock = new Float64Array(recorded + 1);
+  const value = new Float64Array(recorded + 1);
+  // integers as "ms,cents ms,cents …"
+  let k = 1;
+  let x = 0;
+  let neg = false;
+  let first = 0;
+  for (let i = 0; i <= packed.length; i++) {
+    const c = i < packed.length ? packed.charCodeAt(i) : 32;
+    if (c >= 48 && c <= 57) x = x * 10 + (c - 48);
+    else if (c === 45) neg = true;
+    else if (c === 44) {
+      first = neg ? -x : x;
+      x = 0;
+      neg = false;
+    } else if (i > 0) {
+      clock[k] = first;
+      value[k++] = (neg ? -x : x) / 100;
+      x = 0;
+      neg = false;
+    }
+  }
+  const prepend = run.kind === 'live' && (recorded === 0 || clock[1]! > startAt);
+  if (!prepend) return { clock: clock.subarray(1), value: value.subarray(1) };
+  clock[0] = startAt;
+  value[0] = run.initial_cash;
+  return { clock, value };
 }
 
 /** A fill with what its order said: source (agent or the exit that fired), reasoning, placement time. */
@@ -340,29 +392,31 @@ export interface RunMetrics extends CurveMetrics, TradeStats {
 /**
  * Every metric of CONTRACT §5 for one run, from its recorded equity curve and its FIFO round
  * trips, with an optional buy-and-hold benchmark of `benchmark` over the same clock steps at
- * as-of prices (market.priceAt at each step's clock). Undefined values are null with a note.
+ * as-of prices (market.priceAt at each step's clock). The curve is read and computed as columns
+ * (loadEquityColumns, curveMetricsOf; `curve` or `points` when the caller has it). Undefined values are null with a note.
  * Throws ToolError UNKNOWN_SYMBOL when the benchmark symbol has no source.
  */
 export async function runMetrics(
   deps: Deps,
   run: RunRow,
-  opts: { benchmark?: string; allowSimulatedBenchmark?: boolean; points?: EquityPoint[]; fills?: RunFill[]; actions?: LotAction[]; returns?: ReturnsBasis } = {},
+  opts: { benchmark?: string; allowSimulatedBenchmark?: boolean; points?: EquityPoint[]; curve?: EquityColumns; fills?: RunFill[]; actions?: LotAction[]; returns?: ReturnsBasis } = {},
 ): Promise<RunMetrics> {
   const notes: string[] = [];
-  const points = opts.points ?? (await loadEquityCurve(deps.sql, run));
+  const cols = opts.curve ?? (opts.points ? equityColumns(opts.points) : await loadEquityColumns(deps.sql, run));
   const fills = opts.fills ?? (await loadRunFills(deps.sql, run.run_id));
   const actions = opts.actions ?? (await loadRunActions(deps.sql, run.run_id));
-  const series = returnSeries(points, run.timespan, opts.returns, notes);
+  const series = returnSeriesIndex(cols.clock, run.timespan, opts.returns, notes);
   const ppy = series.periods_per_year;
   if (series.basis === 'per_step' && run.session === 'extended' && run.timespan !== 'day') {
     notes.push('The run steps through the extended session; periods_per_year stays 252 × 390 (the contract convention for minute steps).');
   }
-  const curve = curveMetrics(points, ppy, notes, series.points);
+  const ret = series.index ? pickColumns(cols, series.index) : cols;
+  const curve = curveMetricsOf(cols, ppy, notes, ret);
   const { round_trips } = runBooks(run, fills, actions);
   const trades = tradeStats(round_trips.map((t) => t.pnl_cents), notes);
   if (!fills.length) notes.push('The run has no fills: exposure is 0 and turnover 0.');
-  const exp = exposure(
-    points,
+  const exp = exposureOf(
+    cols.clock,
     [
       // a split changes the shares held without a fill (first at its instant: exposure's sort is stable)
       ...actions.filter((a) => a.kind === 'split').map((a) => ({ clock: a.clock, symbol: a.symbol, delta: a.quantity_after - a.quantity_before })),
@@ -379,15 +433,17 @@ export async function runMetrics(
     slippage += f.slippage_cents;
   }
   let turnover: number | null = null;
-  if (points.length) {
-    const meanValue = points.reduce((s, p) => s + p.value, 0) / points.length;
+  if (cols.value.length) {
+    let sum = 0;
+    for (let i = 0; i < cols.value.length; i++) sum += cols.value[i]!;
+    const meanValue = sum / cols.value.length;
     if (meanValue > 0) turnover = traded / 100 / meanValue;
     else notes.push('turnover is null: the mean equity value is not positive.');
   } else {
     notes.push('turnover is null: the run has no equity points.');
   }
   const benchmark = opts.benchmark
-    ? await benchmarkOf(deps, opts.benchmark, await benchmarkSource(deps, run, fills, opts.benchmark, opts.allowSimulatedBenchmark === true, notes), series.points, ppy, curve.total_return, notes)
+    ? await benchmarkOf(deps, opts.benchmark, await benchmarkSource(deps, run, fills, opts.benchmark, opts.allowSimulatedBenchmark === true, notes), columnPoints(ret), ppy, curve.total_return, notes)
     : null;
   return {
     run_id: run.run_id,
@@ -428,6 +484,8 @@ async function benchmarkSource(deps: Deps, run: RunRow, fills: readonly RunFill[
   notes.push(`The benchmark ${symbol} is simulated (made-up prices), while the run traded real bars: its figures compare against no real market.`);
   return source;
 }
+
+const columnPoints = (c: EquityColumns): EquityPoint[] => Array.from(c.clock, (t, i) => ({ clock: new Date(t).toISOString(), value: c.value[i]! }));
 
 async function benchmarkOf(deps: Deps, symbol: string, source: PriceSource, points: readonly EquityPoint[], ppy: number, totalReturn: number | null, notes: string[]): Promise<RunMetrics['benchmark']> {
   const base = { symbol, source, benchmark_return: null, excess_return: null, beta: null, alpha: null, correlation: null, tracking_error: null, information_ratio: null };
