@@ -258,7 +258,7 @@ export function notePlaced(book: ReplayBook, wall: number): void {
 }
 
 /** Index of the first element > x in an ascending array (binary search). */
-export function upperBound(xs: readonly number[], x: number): number {
+export function upperBound(xs: ArrayLike<number>, x: number): number {
   let a = 0;
   let b = xs.length;
   while (a < b) {

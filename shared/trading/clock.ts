@@ -61,12 +61,72 @@ export { stepTimespan };
 /** Bars of `symbol` that closed in (from, clock], ascending (market.barsClosedBetween, or a tape of them). */
 export type ClosedBetween = (symbol: string, timespan: Timespan, from: Date, clock: Date) => Promise<Bar[]>;
 
+/** A price at an instant and whether it is the open of a bar starting then (quoteAt's basis open_at_clock). */
+export interface StepQuote {
+  price: number;
+  openAtClock: boolean;
+}
+
+/** What stepMarketOf reads, answered synchronously (the live step loads it first; the counterfactual preloads a run's). */
+export interface StepMarketSource {
+  timespan(symbol: string): Timespan | null;
+  /** Bars of `symbol` on `timespan` that closed in (from, clock], ascending. */
+  closedBetween(symbol: string, timespan: Timespan, from: Date, clock: Date): Bar[];
+  quote(symbol: string, at: Date): StepQuote | null;
+  splits(symbol: string): Split[];
+}
+
+/** The New York session closes in (from, clock]. */
+export function sessionClosesIn(from: Date, clock: Date): { date: string; at: Date }[] {
+  const out: { date: string; at: Date }[] = [];
+  for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
+    const session = sessionFor(d);
+    if (session && session.close > from && session.close <= clock) out.push({ date: d, at: session.close });
+  }
+  return out;
+}
+
 /**
  * What one clock step reads of the market for `symbols`: per symbol the bars that closed in
  * (from, clock] on its timespan, the price at the clock and the open of the bar starting at
- * the clock; the prices at each session close the step passes. Reads the market only
- * (its cache; the database through `q` when cold). The counterfactual replay reads the
- * same way with its own timespan picker and bar tape.
+ * the clock; the prices at each session close the step passes, on the clock's share basis (a
+ * split the step passes after a close has changed the shares held). Pure over `src`.
+ */
+export function stepMarketOf(src: StepMarketSource, symbols: readonly string[], from: Date, clock: Date): StepMarket {
+  const out: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
+  for (const symbol of symbols) {
+    const timespan = src.timespan(symbol);
+    if (timespan) out.bars[symbol] = { timespan, bars: src.closedBetween(symbol, timespan, from, clock) };
+    const quote = src.quote(symbol, clock);
+    out.priceAtClock[symbol] = quote?.price ?? null;
+    out.openAtClock[symbol] = quote && quote.openAtClock ? quote.price : null;
+  }
+  for (const { date, at } of sessionClosesIn(from, clock)) {
+    const prices: Record<string, number | null> = {};
+    for (const symbol of symbols) {
+      const price = src.quote(symbol, at)?.price ?? null;
+      prices[symbol] = price === null ? null : applySplits([{ t: at.toISOString(), o: price, h: null, l: null, c: null, v: null }], src.splits(symbol), clock)[0]!.o;
+    }
+    out.sessionCloses.push({ date, at, prices });
+  }
+  return out;
+}
+
+/** market.priceAt as a StepQuote (open_at_clock: the open of the bar starting at `at`). */
+export async function stepQuote(market: Market, symbol: string, at: Date, q?: Q): Promise<StepQuote | null> {
+  // priceAt's basis is quoteAt's (an open at the clock is of the bar starting at the clock), without its last-bar search.
+  const quote = await market.priceAt(symbol, at, q);
+  return quote ? { price: quote.price, openAtClock: quote.basis === 'open_at_clock' } : null;
+}
+
+/** A symbol's splits as applySplits reads them. */
+export async function splitsOf(market: Market, symbol: string, q?: Q): Promise<Split[]> {
+  return (await market.corporateActions(symbol, q)).flatMap((a) => (a.kind === 'split' ? [{ executionDate: a.date, splitFrom: a.splitFrom, splitTo: a.splitTo }] : []));
+}
+
+/**
+ * What one clock step reads of the market for `symbols` (stepMarketOf), loaded from the market
+ * (its cache; the database through `q` when cold): load, then the pure assembly.
  */
 export async function loadStepMarket(
   q: Q,
@@ -77,29 +137,30 @@ export async function loadStepMarket(
   from: Date,
   clock: Date,
 ): Promise<StepMarket> {
-  const out: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
+  const timespans = new Map<string, Timespan | null>();
+  const bars = new Map<string, Bar[]>();
+  const quotes = new Map<string, StepQuote | null>();
+  const splits = new Map<string, Split[]>();
+  const closes = sessionClosesIn(from, clock);
   for (const symbol of symbols) {
     const timespan = await timespanOf(symbol);
-    if (timespan) out.bars[symbol] = { timespan, bars: await closedBetween(symbol, timespan, from, clock) };
-    // priceAt's basis is quoteAt's (an open at the clock is of the bar starting at the clock), without its last-bar search.
-    const quote = await market.priceAt(symbol, clock, q);
-    out.priceAtClock[symbol] = quote?.price ?? null;
-    out.openAtClock[symbol] = quote && quote.basis === 'open_at_clock' ? quote.price : null;
+    timespans.set(symbol, timespan);
+    if (timespan) bars.set(symbol, await closedBetween(symbol, timespan, from, clock));
+    quotes.set(`${symbol}|${clock.getTime()}`, await stepQuote(market, symbol, clock, q));
+    for (const c of closes) quotes.set(`${symbol}|${c.at.getTime()}`, await stepQuote(market, symbol, c.at, q));
+    if (closes.length) splits.set(symbol, await splitsOf(market, symbol, q));
   }
-  const splits = new Map<string, Split[]>();
-  for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
-    const session = sessionFor(d);
-    if (!session || session.close <= from || session.close > clock) continue;
-    const prices: Record<string, number | null> = {};
-    for (const symbol of symbols) {
-      const price = (await market.priceAt(symbol, session.close, q))?.price ?? null;
-      if (!splits.has(symbol)) splits.set(symbol, (await market.corporateActions(symbol, q)).flatMap((a) => (a.kind === 'split' ? [{ executionDate: a.date, splitFrom: a.splitFrom, splitTo: a.splitTo }] : [])));
-      // on the clock's share basis: a split the step passes after this close has changed the shares held
-      prices[symbol] = price === null ? null : applySplits([{ t: session.close.toISOString(), o: price, h: null, l: null, c: null, v: null }], splits.get(symbol)!, clock)[0]!.o;
-    }
-    out.sessionCloses.push({ date: d, at: session.close, prices });
-  }
-  return out;
+  return stepMarketOf(
+    {
+      timespan: (s) => timespans.get(s) ?? null,
+      closedBetween: (s) => bars.get(s) ?? [],
+      quote: (s, at) => quotes.get(`${s}|${at.getTime()}`) ?? null,
+      splits: (s) => splits.get(s) ?? [],
+    },
+    symbols,
+    from,
+    clock,
+  );
 }
 
 /**

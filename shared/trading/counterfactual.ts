@@ -4,7 +4,7 @@
 // and bars are the stored ones, read through a private market that never calls a provider;
 // nothing is written.
 import { barEnd, sessionFor } from '../domain/calendar.js';
-import { applyCorporateActions, lotActionOf, type CorporateAction } from '../domain/corporate-actions.js';
+import { actionsDue, applyCorporateActions, effectiveAt, lotActionOf, type CorporateAction } from '../domain/corporate-actions.js';
 import type { LotAction } from '../domain/round-trips.js';
 import { decideClockStep, modifiedRequest } from '../domain/clock-step.js';
 import {
@@ -29,6 +29,7 @@ import {
   compareOutcome,
   type ChangedOrder,
   type RecordedOrder,
+  bookValueCents,
   upperBound,
 } from '../domain/counterfactual.js';
 import { decideOrder, type DecideModel } from '../domain/decide.js';
@@ -38,18 +39,19 @@ import { notionalCents, toCents } from '../domain/money.js';
 import { nyLocal } from '../domain/ny-time.js';
 import { fillNotionalCents } from '../domain/round-trips.js';
 import type { Bar, RuleRecord, Timespan } from '../domain/types.js';
-import type { EquityPoint } from '../domain/metrics.js';
+import type { EquityColumns, EquityPoint } from '../domain/metrics.js';
+import type { Split } from '../market/polygon.js';
 import { memoryCache } from '../cache.js';
 import type { Deps } from '../deps.js';
 import type { Q } from '../db/database.js';
 import { importedSpans } from '../market/bars-store.js';
-import { loadStepMarket, stepTimespan, type ClosedBetween } from './clock.js';
+import { sessionClosesIn, splitsOf, stepMarketOf, stepQuote, stepTimespan, type StepMarketSource } from './clock.js';
 import { actionKey, loadDueActions } from './corporate-actions.js';
-import { createMarket, type Market, type Quote } from '../market/market.js';
-import { loadEquityCurve, loadRunFills, runMetrics, type RunFill, type RunMetrics } from '../store/analyst.js';
+import { createMarket, type Market } from '../market/market.js';
+import { loadEquityColumns, loadRunFills, runMetrics, type RunFill, type RunMetrics } from '../store/analyst.js';
 import { loadClockMarks, loadExitChanges, loadRecordedOrders, loadStateChanges, snapshotModel, snapshotRules } from '../store/counterfactual.js';
 import type { RunRow } from '../store/runs.js';
-import { dividendCash, valueAtCents } from './clock.js';
+import { dividendCash } from './clock.js';
 
 /** Setting overrides a counterfactual may make (CONTRACT §5). */
 export interface ReplaySettings {
@@ -68,6 +70,8 @@ export interface ReplayOutput {
   points: EquityPoint[];
   /** The recorded curve (dollars). */
   originalPoints: EquityPoint[];
+  /** The same as columns (epoch ms, dollars). */
+  originalCurve: EquityColumns;
   /** The counterfactual fills shaped as the analyst's loader returns recorded ones. */
   fills: RunFill[];
   /** The splits and dividends applied in memory, as the analyst's loader returns recorded ones. */
@@ -98,46 +102,64 @@ const ORDER: Timespan[] = ['minute', 'hour', 'day'];
  * Replays `run` under `rules` (null: its own frozen rule set) and setting overrides, in memory.
  * The run's clock steps are its recorded equity points; at each step the clock's exits and
  * resting limits are decided, the point is marked, then the agent's events at that clock are
- * re-submitted in their recorded order.
+ * re-submitted in their recorded order. Read as load → replay: every record and every bar and
+ * price the replay can ask for is read first (preloadMarket), then one synchronous loop steps
+ * the book through the pure decisions, so its cost is the bars' read plus arithmetic.
  */
 export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}): Promise<ReplayOutput> {
   const sql = deps.sql;
-  const market = storedMarket(deps);
   const model: DecideModel = { ...snapshotModel(run.strategy_snapshot), ...definedOnly(settings) };
   const ruleSet = rules ?? snapshotRules(run.strategy_snapshot);
-  const [orders, marks, originalPoints, states, exitChanges] = await Promise.all([
+  // load
+  const [orders, marks, originalCurve, states, exitChanges] = await Promise.all([
     loadRecordedOrders(sql, run.run_id),
     loadClockMarks(sql, run.run_id),
-    loadEquityCurve(sql, run),
+    loadEquityColumns(sql, run),
     loadStateChanges(sql, run.run_id),
     loadExitChanges(sql, run.run_id),
   ]);
-  const script = agentScript(orders, marks, states, Date.parse(originalPoints[0]?.clock ?? run.started_at), exitChanges);
-  const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
-  const spans = new Map<string, Promise<Timespan | null>>();
-  const timespanOf = (symbol: string) => {
-    if (!spans.has(symbol)) spans.set(symbol, stepTimespan(market, symbol, run.timespan ?? 'minute', sql));
-    return spans.get(symbol)!;
-  };
-  const cut = new Set<number>();
-
-  const steps = originalPoints.map((p) => Date.parse(p.clock));
+  const steps = Array.from(originalCurve.clock);
   if (!steps.length) steps.push(Date.parse(run.started_at));
-  const tape = marketTape(sql, market, steps[0]!, steps.at(-1)!);
-  const prices = new Map<string, number | null>();
-  let pricedAt = -1;
-  const priceAt = async (symbol: string, at: number) => {
-    if (at !== pricedAt) {
-      prices.clear();
-      pricedAt = at;
-    }
-    if (!prices.has(symbol)) prices.set(symbol, (await tape.market.priceAt(symbol, new Date(at)))?.price ?? null);
-    return prices.get(symbol)!;
+  const script = agentScript(orders, marks, states, steps[0]!, exitChanges);
+  const symbols = [...new Set([...run.symbols, ...orders.map((o) => o.symbol), ...exitChanges.map((x) => x.symbol)])];
+  const pm = await preloadMarket(sql, storedMarket(deps), symbols, run.timespan ?? 'minute', steps, script.map((e) => e.at));
+  // replay
+  const replayed = replaySteps(pm, run, model, ruleSet, steps, script);
+  const { book } = replayed;
+  const partial = run.status === 'running';
+  const last = steps.at(-1)!;
+  // Resting and pending orders end with their run; a pending one may have expired before (wall clock).
+  const expire = (id: number) => book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'expired' });
+  const statusOf = new Map(orders.map((o) => [o.order_id, o.status]));
+  for (const [id] of book.pending) if (!partial || statusOf.get(id) === 'expired') expire(id);
+  if (!partial) for (const [id] of book.resting) expire(id);
+
+  return {
+    book,
+    orders,
+    cut: replayed.cut,
+    points: book.equity.map((p) => ({ clock: new Date(p.clock).toISOString(), value: p.valueCents / 100 })),
+    originalPoints: Array.from(originalCurve.clock, (t, i) => ({ clock: new Date(t).toISOString(), value: originalCurve.value[i]! })),
+    originalCurve,
+    fills: runFills(book.fills),
+    actions: replayed.lotActions,
+    partial,
+    asOf: new Date(partial ? Date.parse(run.clock) : last).toISOString(),
+    model,
+    rules: ruleSet,
   };
-  const priceAll = async (at: number) => {
-    for (const s of book.positions.keys()) await priceAt(s, at);
-    return (s: string) => (pricedAt === at ? (prices.get(s) ?? null) : null);
-  };
+}
+
+/**
+ * The replay loop over a preloaded market: synchronous, no I/O. At each step the splits and
+ * dividends first (as applyCorporateActionsStep), the clock's decision (decideClockStep), the
+ * mark, then the agent's events before the next step (decideOrder and the book's keepers).
+ */
+function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleSet: RuleRecord[], steps: readonly number[], script: ReturnType<typeof agentScript>) {
+  const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
+  const cut = new Set<number>();
+  const priceAt = (symbol: string, at: number) => pm.quote(symbol, new Date(at))?.price ?? null;
+  const priceAll = (at: number) => (s: string) => priceAt(s, at);
 
   // Many orders share a clock: the calendar is asked once per instant.
   const openAt = new Map<number, boolean>();
@@ -149,20 +171,20 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
 
   recordPoint(book, steps[0]!, book.initialCents);
   let e = 0;
-  const eventsBefore = async (limit: number) => {
-    while (e < script.length && script[e]!.at < limit) await runEvent(script[e++]!);
+  const eventsBefore = (limit: number) => {
+    while (e < script.length && script[e]!.at < limit) runEvent(script[e++]!);
   };
 
-  const runEvent = async (ev: (typeof script)[number]) => {
+  const runEvent = (ev: (typeof script)[number]) => {
     const clock = new Date(ev.at);
     if (ev.kind === 'order') {
       const o = ev.order;
       const held = book.positions.get(o.symbol)?.quantity ?? 0;
       const { req, cut: wasCut } = intentOf(o, held);
       if (wasCut) cut.add(o.order_id);
-      const quote = await priceAt(o.symbol, ev.at);
-      const priceOf = await priceAll(ev.at);
-      const known = quote !== null || (await market.isKnown(o.symbol, sql));
+      const quote = priceAt(o.symbol, ev.at);
+      const priceOf = priceAll(ev.at);
+      const known = quote !== null || pm.known(o.symbol);
       const state = orderState(book, clock, {
         marketOpen: marketOpen(ev.at),
         symbolKnown: known,
@@ -180,18 +202,18 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       const resting = book.resting.get(ev.order_id);
       if (!resting) return;
       const req = modifiedRequest(resting, { limit_price: ev.limit_price, stop_price: ev.stop_price, quantity: ev.quantity });
-      const quote = await priceAt(req.symbol, ev.at);
+      const quote = priceAt(req.symbol, ev.at);
       const state = orderState(
         book,
         clock,
-        { marketOpen: marketOpen(ev.at), symbolKnown: true, marketPrice: quote, ordersLastMinute: 0, priceOf: await priceAll(ev.at) },
+        { marketOpen: marketOpen(ev.at), symbolKnown: true, marketPrice: quote, ordersLastMinute: 0, priceOf: priceAll(ev.at) },
         { ...book.model, require_approval: false },
       );
       applyModification(book, ev.order_id, req, decideOrder(state, req), clock);
       return;
     }
     if (ev.kind === 'exits') {
-      applyExitChange(book, ev.symbol, ev.changes, await priceAt(ev.symbol, ev.at));
+      applyExitChange(book, ev.symbol, ev.changes, priceAt(ev.symbol, ev.at));
       return;
     }
     if (ev.kind === 'state') {
@@ -214,12 +236,11 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
     }
     // Approval: the checks run again at the clock it happened, as approve_order runs them, at
     // the approver's edited terms (refused there: the order stays pending, as live).
-    const quote = await priceAt(req.symbol, ev.at);
-    const priceOf = await priceAll(ev.at);
+    const quote = priceAt(req.symbol, ev.at);
     const state = orderState(
       book,
       clock,
-      { marketOpen: marketOpen(ev.at), symbolKnown: quote !== null || (await market.isKnown(req.symbol, sql)), marketPrice: quote, ordersLastMinute: 0, priceOf },
+      { marketOpen: marketOpen(ev.at), symbolKnown: quote !== null || pm.known(req.symbol), marketPrice: quote, ordersLastMinute: 0, priceOf: priceAll(ev.at) },
       { ...book.model, require_approval: false },
     );
     const approved = ev.kind === 'approve' && ev.edit ? { ...req, ...ev.edit } : req;
@@ -235,35 +256,32 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
   // Splits and dividends first at each step, as the live clock applies them (applyCorporateActionsStep).
   const applied = new Set<string>();
   const lotActions: LotAction[] = [];
-  const corporateActions = async (from: Date, to: Date) => {
+  const corporateActions = (from: Date, to: Date) => {
     const input = actionsInput(book);
-    const symbols = [...new Set([...input.positions, ...input.orders].map((x) => x.symbol))];
-    if (!symbols.length) return [];
-    const { due, lastClose } = await loadDueActions(tape.market, symbols, from, to, () => applied, sql);
+    const held = [...new Set([...input.positions, ...input.orders].map((x) => x.symbol))];
+    if (!held.length) return [];
+    const due = actionsDue(held.flatMap((s) => pm.actions(s)).filter((a) => !applied.has(actionKey(a))), from, to);
     if (!due.length) return [];
+    const lastClose: Record<string, number | null> = {};
+    // the close before the symbol's first split due (as loadDueActions reads it)
+    for (const a of due) if (a.kind === 'split' && !(a.symbol in lastClose)) lastClose[a.symbol] = pm.closeBefore(a);
     const result = applyCorporateActions({ ...input, actions: due, from, to, lastClose });
     applyActionsResult(book, result);
-    lotActions.push(...result.events.map((e) => ({ ...lotActionOf(e), fills_before: book.fills.length })));
+    lotActions.push(...result.events.map((ev) => ({ ...lotActionOf(ev), fills_before: book.fills.length })));
     for (const a of due) applied.add(actionKey(a));
     return result.events;
   };
 
-  await eventsBefore(steps[1] ?? Infinity);
+  eventsBefore(steps[1] ?? Infinity);
   for (let i = 1; i < steps.length; i++) {
     const from = steps[i - 1]!;
     const at = steps[i]!;
     const clock = new Date(at);
     // the value when the step began, before its actions (as the live clock step)
-    const fromValueCents = await valueAtCents(sql, market, book.cashCents, book.positions.values(), new Date(from));
-    const events = await corporateActions(new Date(from), clock);
+    const fromValueCents = bookValueCents(book, priceAll(from));
+    const events = corporateActions(new Date(from), clock);
     const symbols = [...new Set([...book.positions.keys(), ...[...book.resting.values()].map((o) => o.symbol)])];
-    const stepMarket = await loadStepMarket(sql, tape.market, timespanOf, tape.closedBetween, symbols, new Date(from), clock);
-    // The step's quotes are the prices at the clock: the mark below reads them again.
-    if (pricedAt !== at) {
-      prices.clear();
-      pricedAt = at;
-    }
-    for (const [s, p] of Object.entries(stepMarket.priceAtClock)) prices.set(s, p);
+    const stepMarket = stepMarketOf(pm, symbols, new Date(from), clock);
     const d = decideClockStep(
       {
         model: book.model,
@@ -287,31 +305,12 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
       stepMarket,
     );
     applyStepDecision(book, d, clock);
-    markPoint(book, at, await priceAll(at));
-    await eventsBefore(steps[i + 1] ?? Infinity);
+    markPoint(book, at, priceAll(at));
+    eventsBefore(steps[i + 1] ?? Infinity);
   }
   // end_run marks the account once more at the final clock, after the orders placed there.
-  const partial = run.status === 'running';
-  const last = steps.at(-1)!;
-  if (!partial) markPoint(book, last, await priceAll(last));
-  // Resting and pending orders end with their run; a pending one may have expired before (wall clock).
-  const expire = (id: number) => book.outcomes.set(id, { ...book.outcomes.get(id)!, status: 'expired' });
-  for (const [id] of book.pending) if (!partial || orders.find((x) => x.order_id === id)?.status === 'expired') expire(id);
-  if (!partial) for (const [id] of book.resting) expire(id);
-
-  return {
-    book,
-    orders,
-    cut,
-    points: book.equity.map((p) => ({ clock: new Date(p.clock).toISOString(), value: p.valueCents / 100 })),
-    originalPoints,
-    fills: runFills(book.fills),
-    actions: lotActions,
-    partial,
-    asOf: new Date(partial ? Date.parse(run.clock) : last).toISOString(),
-    model,
-    rules: ruleSet,
-  };
+  if (run.status !== 'running') markPoint(book, steps.at(-1)!, priceAll(steps.at(-1)!));
+  return { book, cut, lotActions };
 }
 
 function definedOnly(s: ReplaySettings): Partial<DecideModel> {
@@ -339,92 +338,135 @@ export function runFills(fills: readonly ReplayFill[]): RunFill[] {
     }));
 }
 
-interface Tape {
-  bars: Bar[];
-  /** Bar starts and ends (ms), ascending. */
-  starts: number[];
-  ends: number[];
+/** The market a replay reads, preloaded: answered synchronously (stepMarketOf's source, plus what orders ask). */
+export interface PreloadedMarket extends StepMarketSource {
+  known(symbol: string): boolean;
+  /** The symbol's known splits and dividends. */
+  actions(symbol: string): CorporateAction[];
+  /** The official close of the session before a split (applyCorporateActions' lastClose). */
+  closeBefore(split: CorporateAction): number | null;
 }
 
+/** A run of bars of one symbol and timespan, with their starts and ends (ms) for binary search. */
+interface Tape {
+  bars: Bar[];
+  starts: Float64Array;
+  ends: Float64Array;
+}
+
+const tapeOf = (bars: Bar[], timespan: Timespan): Tape => ({
+  bars,
+  starts: Float64Array.from(bars, (b) => Date.parse(b.t)),
+  ends: Float64Array.from(bars, (b) => barEnd(timespan, new Date(b.t)).getTime()),
+});
+
 /**
- * The run's market read once up front and stepped in memory: per symbol and timespan, the bars
- * that closed over the replayed range (market.barsClosedBetween once), cut by binary search
- * for each step; and the price at a clock where a bar starts, which is that bar's open, as
- * market.priceAt reads it. Whatever the tape cannot answer exactly goes to the market as the
- * live clock asks it: Polygon bars (adjusted for splits as of each read), symbols with splits,
- * clocks outside the range, and prices between bar starts or at bars not yet closed.
+ * Everything a replay of `symbols` over `steps` (and the script's event clocks) can ask of the
+ * market, read once: per symbol its source, step timespan, splits and dividends, the bars of
+ * its step timespan closed over the run (barsClosedBetween once) cut by binary search per step,
+ * and its price at every clock the replay prices at: the open of the bar starting there from
+ * the same kind of tape (a simulated symbol's day bar at a regular open and minute bar
+ * otherwise, an imported one's finest stored timespan, as quoteAt picks them), else
+ * market.priceAt's own answer read here. Polygon symbols (adjusted for splits as of each read)
+ * get their bars read per step here, and imported symbols with splits their prices from the
+ * market, as the live clock reads them.
  */
-function marketTape(sql: Q, market: Market, first: number, last: number) {
-  const loaded = new Map<string, Tape | null>();
-  const loading = new Map<string, Promise<Tape | null>>();
-  // A symbol's splits and dividends, read once per replay.
-  const actions = new Map<string, Promise<CorporateAction[]>>();
-  const actionsOf = (symbol: string) => {
-    if (!actions.has(symbol)) actions.set(symbol, market.corporateActions(symbol, sql));
-    return actions.get(symbol)!;
-  };
-  const priceSources = new Map<string, Promise<{ simulated: boolean; finest: Timespan } | null>>();
-  /** Whether the tape may price the symbol, and from which timespan (an imported symbol's finest stored one). */
-  const priceSource = (symbol: string) => {
-    let p = priceSources.get(symbol);
-    if (!p) {
-      p = (async () => {
-        const source = await market.sourceOf(symbol, sql);
-        if (source === 'simulated') return { simulated: true, finest: 'minute' as Timespan };
-        if (source !== 'imported' || (await actionsOf(symbol)).some((a) => a.kind === 'split')) return null;
-        const have = new Set((await importedSpans(sql, symbol)).map((s) => s.timespan));
-        const finest = ORDER.find((ts) => have.has(ts));
-        return finest ? { simulated: false, finest } : null;
-      })();
-      priceSources.set(symbol, p);
-    }
-    return p;
-  };
-  const tapeOf = async (symbol: string, timespan: Timespan): Promise<Tape | null> => {
+export async function preloadMarket(sql: Q, market: Market, symbols: readonly string[], runTimespan: 'day' | 'minute', steps: readonly number[], eventClocks: readonly number[]): Promise<PreloadedMarket> {
+  const first = steps[0]!;
+  const last = steps.at(-1)!;
+  // every instant a price is asked at: the steps, the script's events, the session closes passed
+  const at = new Set<number>([...steps, ...eventClocks]);
+  for (const c of sessionClosesIn(new Date(first), new Date(last))) at.add(c.at.getTime());
+  const clocks = Float64Array.from(at).sort();
+  const known = new Map<string, boolean>();
+  const timespans = new Map<string, Timespan | null>();
+  const actions = new Map<string, CorporateAction[]>();
+  const splits = new Map<string, Split[]>();
+  const tapes = new Map<string, Tape>();
+  const perStep = new Map<string, Map<number, Bar[]>>();
+  const prices = new Map<string, Float64Array>();
+  const opens = new Map<string, Uint8Array>();
+  const closes = new Map<string, number | null>();
+  const loadTape = async (symbol: string, timespan: Timespan) => {
     const key = `${symbol}|${timespan}`;
-    if (loaded.has(key)) return loaded.get(key)!;
-    let p = loading.get(key);
-    if (!p) {
-      p = (async () => {
-        if ((await market.sourceOf(symbol, sql)) === 'polygon') return null;
-        const bars = await market.barsClosedBetween(symbol, timespan, new Date(first), new Date(last), sql);
-        return { bars, starts: bars.map((b) => Date.parse(b.t)), ends: bars.map((b) => barEnd(timespan, new Date(b.t)).getTime()) };
-      })();
-      loading.set(key, p);
-    }
-    const t = await p;
-    loaded.set(key, t);
-    return t;
+    if (!tapes.has(key)) tapes.set(key, tapeOf(await market.barsClosedBetween(symbol, timespan, new Date(first), new Date(last), sql), timespan));
+    return tapes.get(key)!;
   };
-  const closedBetween: ClosedBetween = async (symbol, timespan, from, clock) => {
-    const t = await tapeOf(symbol, timespan);
-    if (!t || from.getTime() < first || clock.getTime() > last) return market.barsClosedBetween(symbol, timespan, from, clock, sql);
-    return t.bars.slice(upperBound(t.ends, from.getTime()), upperBound(t.ends, clock.getTime()));
-  };
-  /**
-   * market.priceAt's open at the clock from the tape: an imported symbol's finest stored
-   * timespan, a simulated one's day bar at a regular open and minute bar otherwise (as quoteAt
-   * picks them). Else the market's own answer.
-   */
-  const priceAt = async (symbol: string, at: Date): Promise<Quote | null> => {
-    const ms = at.getTime();
-    const src = ms >= first && ms <= last ? await priceSource(symbol) : null;
-    if (src) {
-      // quoteAt's choice: a provider's day bar at a regular open, else its minute bar; an imported symbol's finest first.
-      const ts = src.simulated ? (sessionFor(nyLocal(at).date)?.open.getTime() === ms ? 'day' : 'minute') : src.finest;
-      const t = await tapeOf(symbol, ts);
-      if (t) {
-        const i = upperBound(t.starts, ms) - 1;
-        if (i >= 0 && t.starts[i] === ms) {
-          return { symbol: symbol.trim().toUpperCase(), price: t.bars[i]!.o, time: at.toISOString(), source: src.simulated ? 'simulated' : 'imported', basis: 'open_at_clock' };
-        }
+  for (const symbol of symbols) {
+    const source = await market.sourceOf(symbol, sql);
+    known.set(symbol, source !== null);
+    const acts = await market.corporateActions(symbol, sql);
+    actions.set(symbol, acts);
+    splits.set(symbol, await splitsOf(market, symbol, sql));
+    const timespan = await stepTimespan(market, symbol, runTimespan, sql);
+    timespans.set(symbol, timespan);
+    if (timespan && source === 'polygon') {
+      const bySteps = new Map<number, Bar[]>();
+      for (let i = 1; i < steps.length; i++) bySteps.set(steps[i]!, await market.barsClosedBetween(symbol, timespan, new Date(steps[i - 1]!), new Date(steps[i]!), sql));
+      perStep.set(symbol, bySteps);
+    } else if (timespan) await loadTape(symbol, timespan);
+    // the tape that prices the symbol, when it may
+    let priceTape: ((ms: number) => Timespan) | null = null;
+    if (source === 'simulated') {
+      await loadTape(symbol, 'day');
+      await loadTape(symbol, 'minute');
+      priceTape = (ms) => (sessionFor(nyLocal(new Date(ms)).date)?.open.getTime() === ms ? 'day' : 'minute');
+    } else if (source === 'imported' && !acts.some((a) => a.kind === 'split')) {
+      const have = new Set((await importedSpans(sql, symbol)).map((s) => s.timespan));
+      const finest = ORDER.find((ts) => have.has(ts));
+      if (finest) {
+        await loadTape(symbol, finest);
+        priceTape = () => finest;
       }
     }
-    return market.priceAt(symbol, at, sql);
+    const price = new Float64Array(clocks.length).fill(NaN);
+    const open = new Uint8Array(clocks.length);
+    for (let i = 0; i < clocks.length; i++) {
+      const ms = clocks[i]!;
+      if (priceTape && ms >= first && ms <= last) {
+        const t = tapes.get(`${symbol}|${priceTape(ms)}`)!;
+        const j = upperBound(t.starts, ms) - 1;
+        if (j >= 0 && t.starts[j] === ms) {
+          price[i] = t.bars[j]!.o;
+          open[i] = 1;
+          continue;
+        }
+      }
+      const q = await stepQuote(market, symbol, new Date(ms), sql);
+      if (q) {
+        price[i] = q.price;
+        open[i] = q.openAtClock ? 1 : 0;
+      }
+    }
+    prices.set(symbol, price);
+    opens.set(symbol, open);
+    for (const a of acts) {
+      if (a.kind !== 'split' || effectiveAt(a).getTime() <= first || effectiveAt(a).getTime() > last) continue;
+      const { lastClose } = await loadDueActions(market, [symbol], new Date(effectiveAt(a).getTime() - 1), effectiveAt(a), () => new Set(), sql);
+      closes.set(actionKey(a), lastClose[symbol] ?? null);
+    }
+  }
+  return {
+    known: (s) => known.get(s) ?? false,
+    timespan: (s) => timespans.get(s) ?? null,
+    actions: (s) => actions.get(s) ?? [],
+    splits: (s) => splits.get(s) ?? [],
+    closeBefore: (a) => closes.get(actionKey(a)) ?? null,
+    closedBetween(symbol, timespan, from, clock) {
+      const bySteps = perStep.get(symbol);
+      if (bySteps) return bySteps.get(clock.getTime()) ?? [];
+      const t = tapes.get(`${symbol}|${timespan}`);
+      if (!t) return [];
+      return t.bars.slice(upperBound(t.ends, from.getTime()), upperBound(t.ends, clock.getTime()));
+    },
+    quote(symbol, when) {
+      const price = prices.get(symbol);
+      if (!price) return null;
+      const i = upperBound(clocks, when.getTime()) - 1;
+      if (i < 0 || clocks[i] !== when.getTime() || Number.isNaN(price[i]!)) return null;
+      return { price: price[i]!, openAtClock: opens.get(symbol)![i] === 1 };
+    },
   };
-  /** The market as the live clock's loaders read it (loadStepMarket), its prices from the tape. */
-  const taped: Market = { ...market, priceAt: (symbol, at) => priceAt(symbol, at), corporateActions: (symbol) => actionsOf(symbol) };
-  return { closedBetween, market: taped };
 }
 
 /** An exit the clock made (stop, target, trailing stop, flatten_by), dollars. */
@@ -465,7 +507,7 @@ const isExit = (source: string) => source !== 'agent' && source !== 'limit';
 export async function counterfactual(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}, original?: RunMetrics): Promise<Counterfactual> {
   const replay = await replayRun(deps, run, rules, settings);
   const recordedFills = await loadRunFills(deps.sql, run.run_id);
-  const base = original ?? (await runMetrics(deps, run, { points: replay.originalPoints, fills: recordedFills }));
+  const base = original ?? (await runMetrics(deps, run, { curve: replay.originalCurve, fills: recordedFills }));
   const cf = await runMetrics(deps, run, { points: replay.points, fills: replay.fills, actions: replay.actions });
   const changed: ChangedOrder[] = [];
   for (const o of replay.orders) {
