@@ -18,7 +18,7 @@ import type { RuleRecord } from '../shared/domain/types.js';
 const START = '2025-03-10';
 const END = '2025-03-14';
 const SYMBOLS = ['JPM', 'V', 'UNH', 'XOM', 'JNJ', 'WMT', 'PG', 'MA', 'HD', 'KO'].filter((s) => SIMULATED_SYMBOLS.includes(s));
-const RULES: RuleRecord[] = [
+export const RULES: RuleRecord[] = [
   { ruleId: 'a', ruleName: 'Cap 20%', ruleCategory: 'position_sizing', enforcementParams: { max_position_pct: 0.2 }, appliesToSymbols: null, excludeSymbols: null, priority: 5, isActive: true },
   { ruleId: 'b', ruleName: 'Stop 1%', ruleCategory: 'stop_loss', enforcementParams: { stop_loss_pct: 0.01 }, appliesToSymbols: null, excludeSymbols: null, priority: 5, isActive: true },
 ];
@@ -33,7 +33,7 @@ function rng(seed: number) {
   };
 }
 
-async function makeRun(deps: Deps, userId: number, orders: number): Promise<number> {
+export async function makeRun(deps: Deps, userId: number, orders: number): Promise<number> {
   const sql = deps.sql;
   const [m] = await sql`insert into models (user_id, name, initial_cash) values (${userId}, ${`bench ${orders}`}, 1000000) returning id`;
   const modelId = m!.id as number;

@@ -158,8 +158,8 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
 function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleSet: RuleRecord[], steps: readonly number[], script: ReturnType<typeof agentScript>) {
   const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
   const cut = new Set<number>();
-  const priceAt = (symbol: string, at: number) => pm.quote(symbol, new Date(at))?.price ?? null;
-  const priceAll = (at: number) => (s: string) => priceAt(s, at);
+  const priceAt = (symbol: string, at: number) => pm.price(symbol, at);
+  const priceAll = (at: number) => (s: string) => pm.price(s, at);
 
   // Many orders share a clock: the calendar is asked once per instant.
   const openAt = new Map<number, boolean>();
@@ -256,7 +256,15 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
   // Splits and dividends first at each step, as the live clock applies them (applyCorporateActionsStep).
   const applied = new Set<string>();
   const lotActions: LotAction[] = [];
+  const withActions = new Set(pm.symbols.filter((s) => pm.actions(s).length));
+  const holdsAny = () => {
+    for (const s of book.positions.keys()) if (withActions.has(s)) return true;
+    for (const o of book.resting.values()) if (withActions.has(o.symbol)) return true;
+    for (const o of book.pending.values()) if (withActions.has(o.symbol)) return true;
+    return false;
+  };
   const corporateActions = (from: Date, to: Date) => {
+    if (!withActions.size || !holdsAny()) return [];
     const input = actionsInput(book);
     const held = [...new Set([...input.positions, ...input.orders].map((x) => x.symbol))];
     if (!held.length) return [];
@@ -340,7 +348,11 @@ export function runFills(fills: readonly ReplayFill[]): RunFill[] {
 
 /** The market a replay reads, preloaded: answered synchronously (stepMarketOf's source, plus what orders ask). */
 export interface PreloadedMarket extends StepMarketSource {
+  /** The symbols it was loaded for. */
+  symbols: readonly string[];
   known(symbol: string): boolean;
+  /** quote's price at an instant in epoch ms (null: unpriced, or an instant the replay does not price at). */
+  price(symbol: string, ms: number): number | null;
   /** The symbol's known splits and dividends. */
   actions(symbol: string): CorporateAction[];
   /** The official close of the session before a split (applyCorporateActions' lastClose). */
@@ -378,6 +390,8 @@ export async function preloadMarket(sql: Q, market: Market, symbols: readonly st
   const at = new Set<number>([...steps, ...eventClocks]);
   for (const c of sessionClosesIn(new Date(first), new Date(last))) at.add(c.at.getTime());
   const clocks = Float64Array.from(at).sort();
+  const indexOf = new Map<number, number>();
+  clocks.forEach((ms, i) => indexOf.set(ms, i));
   const known = new Map<string, boolean>();
   const timespans = new Map<string, Timespan | null>();
   const actions = new Map<string, CorporateAction[]>();
@@ -447,6 +461,7 @@ export async function preloadMarket(sql: Q, market: Market, symbols: readonly st
     }
   }
   return {
+    symbols,
     known: (s) => known.get(s) ?? false,
     timespan: (s) => timespans.get(s) ?? null,
     actions: (s) => actions.get(s) ?? [],
@@ -461,10 +476,16 @@ export async function preloadMarket(sql: Q, market: Market, symbols: readonly st
     },
     quote(symbol, when) {
       const price = prices.get(symbol);
-      if (!price) return null;
-      const i = upperBound(clocks, when.getTime()) - 1;
-      if (i < 0 || clocks[i] !== when.getTime() || Number.isNaN(price[i]!)) return null;
+      const i = indexOf.get(when.getTime());
+      if (!price || i === undefined || Number.isNaN(price[i]!)) return null;
       return { price: price[i]!, openAtClock: opens.get(symbol)![i] === 1 };
+    },
+    price(symbol, ms) {
+      const price = prices.get(symbol);
+      const i = indexOf.get(ms);
+      if (!price || i === undefined) return null;
+      const p = price[i]!;
+      return Number.isNaN(p) ? null : p;
     },
   };
 }
