@@ -1,15 +1,15 @@
-// replay_with_rules on a run of 10k agent orders over five sessions of minute bars for 10
-// symbols, against the time to read the same run's data (its orders, equity points and the
-// bars of its symbols) in the same process; and the scaling from 1k to 10k orders.
+// replay_with_rules (counterfactual(): the replay and both runs' metrics) on runs of 40 / 1k /
+// 10k / 100k agent orders over five sessions of minute bars for 10 symbols, against what the
+// replay reads before its loop (the run's records and the preloaded bars and prices), in the
+// same process (issue 19 item 4).
 // The run's rows are written directly (a bench of the replay, not of the order path).
 import { nextStep } from '../shared/domain/calendar.js';
 import { SIMULATED_SYMBOLS } from '../shared/domain/simulated-market.js';
 import { centsToDecimal, toCents } from '../shared/domain/money.js';
-import { getModelDetail } from '../shared/store/models.js';
 import { getOwnedRun, startRun } from '../shared/store/runs.js';
-import { loadRecordedOrders } from '../shared/store/counterfactual.js';
-import { loadEquityCurve } from '../shared/store/analyst.js';
-import { counterfactual, storedMarket } from '../shared/trading/counterfactual.js';
+import { loadClockMarks, loadExitChanges, loadRecordedOrders, loadStateChanges } from '../shared/store/counterfactual.js';
+import { loadEquityColumns } from '../shared/store/analyst.js';
+import { counterfactual, preloadMarket, storedMarket } from '../shared/trading/counterfactual.js';
 import { bootSuite } from '../test/harness.js';
 import { analystServer } from '../servers/analyst/server.js';
 import type { Deps } from '../shared/deps.js';
@@ -66,13 +66,23 @@ export async function makeRun(deps: Deps, userId: number, orders: number): Promi
   return run.run_id;
 }
 
+/**
+ * What the replay reads before its loop, in the same process: the run's records and the
+ * preloaded market of its symbols (its bars over the run and its prices at the clocks it
+ * prices at), as replayRun reads them.
+ */
 async function readData(deps: Deps, userId: number, runId: number): Promise<number> {
   const t0 = performance.now();
   const run = await getOwnedRun(deps.sql, userId, runId);
-  await loadRecordedOrders(deps.sql, runId);
-  await loadEquityCurve(deps.sql, run);
-  const market = storedMarket(deps);
-  for (const s of SYMBOLS) await market.barsClosedBetween(s, 'minute', new Date(run.start!), new Date(run.clock), deps.sql);
+  const [orders, , curve] = await Promise.all([
+    loadRecordedOrders(deps.sql, runId),
+    loadClockMarks(deps.sql, runId),
+    loadEquityColumns(deps.sql, run),
+    loadStateChanges(deps.sql, runId),
+    loadExitChanges(deps.sql, runId),
+  ]);
+  const symbols = [...new Set([...run.symbols, ...orders.map((o) => o.symbol)])];
+  await preloadMarket(deps.sql, storedMarket(deps), symbols, 'minute', Array.from(curve.clock), orders.map((o) => Date.parse(o.clock)));
   return performance.now() - t0;
 }
 
@@ -83,34 +93,45 @@ async function replay(deps: Deps, userId: number, runId: number): Promise<{ ms: 
   return { ms: performance.now() - t0, fills: cf.replay.fills.length, changed: cf.changed.length };
 }
 
-export async function main(): Promise<void> {
+export interface CounterfactualFigures {
+  readMs: number;
+  /** orders → counterfactual() ms (replay and both runs' metrics). */
+  replayMs: Record<number, number>;
+}
+
+const SIZES = (process.env.BENCH_CF_ORDERS ?? '40,1000,10000,100000').split(',').map(Number);
+
+export async function main(): Promise<CounterfactualFigures> {
   const t = await bootSuite({ specs: [analystServer] });
   try {
     const deps = t.suite.deps;
     const { name } = await t.user();
     const [u] = await deps.sql`select id from users where name = ${name}`;
     const userId = u!.id as number;
-    const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(46)} ${v}\n`);
-    const small = await makeRun(deps, userId, 1_000);
-    const big = await makeRun(deps, userId, 10_000);
-    await getModelDetail(deps.sql, userId, (await getOwnedRun(deps.sql, userId, big)).model_id);
+    const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(52)} ${v}\n`);
+    const runs = new Map<number, number>();
+    for (const n of SIZES) runs.set(n, await makeRun(deps, userId, n));
     // First pass stores the simulated bars of the five sessions (a one-time cost, not measured).
-    await replay(deps, userId, small);
+    await replay(deps, userId, runs.get(SIZES[0]!)!);
     const median = async (f: () => Promise<number>) => {
       const xs: number[] = [];
       for (let i = 0; i < 3; i++) xs.push(await f());
       return xs.sort((a, b) => a - b)[1]!;
     };
-    const read = await median(() => readData(deps, userId, big));
-    const r1 = await median(async () => (await replay(deps, userId, small)).ms);
-    let detail = { ms: 0, fills: 0, changed: 0 };
-    const r10 = await median(async () => (detail = await replay(deps, userId, big)).ms);
-    line('run', `${START}…${END} minute, ${SYMBOLS.length} symbols, 1,950 steps`);
-    line('read the run (orders, curve, bars of 10 symbols)', `${read.toFixed(0)} ms`);
-    line('replay_with_rules 1k orders', `${r1.toFixed(0)} ms`);
-    line('replay_with_rules 10k orders', `${r10.toFixed(0)} ms (${detail.fills} fills, ${detail.changed} orders changed)`);
-    line('ratio replay 10k / read', `${(r10 / read).toFixed(2)}x`);
-    line('scaling 1k → 10k orders', `${(r10 / r1).toFixed(2)}x`);
+    const read = await median(() => readData(deps, userId, runs.get(SIZES[0]!)!));
+    line('run', `${START}…${END} minute, ${SYMBOLS.length} symbols, 1,950 steps; counterfactual() in process (replay + both runs' metrics)`);
+    line('read before the loop (records + preloaded bars and prices)', `${read.toFixed(0)} ms`);
+    const replayMs: Record<number, number> = {};
+    for (const n of SIZES) {
+      let detail = { ms: 0, fills: 0, changed: 0 };
+      const ms = await median(async () => (detail = await replay(deps, userId, runs.get(n)!)).ms);
+      replayMs[n] = ms;
+      line(`replay_with_rules ${n.toLocaleString('en-US')} orders`, `${ms.toFixed(0)} ms = read + ${(ms - read).toFixed(0)} ms (${(ms / read).toFixed(2)}× read; ${detail.fills} fills, ${detail.changed} orders changed)`);
+    }
+    const small = SIZES.find((n) => n >= 1000);
+    const big = SIZES.find((n) => n >= 10_000);
+    if (small && big) line(`scaling ${small / 1000}k → ${big / 1000}k orders`, `${(replayMs[big]! / replayMs[small]!).toFixed(2)}x`);
+    return { readMs: read, replayMs };
   } finally {
     await t.close();
   }
