@@ -134,6 +134,24 @@ describe('downsize: true cuts an opening order to what the rule allows', () => {
     expect(bare.changed_orders[0]).toMatchObject({ changes: ['quantity'], original: { status: 'filled', quantity: 20 }, counterfactual: { status: 'filled', quantity: 50 } });
   });
 
+  it('a cut order another rule refuses is stored refused at the cut quantity, and replays unchanged under the same rules', async () => {
+    const rulesFirst: Array<[string, string, Record<string, unknown>]> = [
+      ['Risk 1%', 'position_sizing', { risk_per_trade_pct: 0.01, downsize: true }],
+      ['Max 10', 'position_sizing', { max_order_qty: 10 }],
+    ];
+    const { m, run } = await dayReplay('Downsize refused', {}, ['SZLG'], '2025-06-12', rulesFirst);
+    // 50 → 20 by the risk rule (20 × $5 = $100), then 20 > 10 shares: refused
+    const r = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 50, stop_loss: 95 });
+    expect(r).toMatchObject({ status: 'rejected', quantity: 20, downsized: { from: 50, to: 20 } });
+    expect(r.rejections.map((x: any) => x.message)).toEqual(["Rule 'Max 10': order is for 20 shares (limit 10 shares per order)"]);
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    const same = await ok(analyst, 'replay_with_rules', {
+      run_id: run.run_id,
+      rules: rulesFirst.map(([rule_name, rule_category, enforcement_params]) => ({ rule_name, rule_category, enforcement_params })),
+    });
+    expect(same.orders_changed).toBe(0);
+  });
+
   it('max_position_pct 15% with downsize: buy 30 at 100 on $10,000 becomes 15; without downsize it is refused; nothing fits: refused', async () => {
     const { m } = await dayReplay('Downsize position');
     const cap = await rule(m.model_id, 'Max 15%', 'position_sizing', { max_position_pct: 0.15, downsize: true });

@@ -35,6 +35,8 @@ export interface RecordedOrder extends OrderRecordFields {
   decided_at: string | null;
   /** close_position's order: replayed as a close of whatever the counterfactual holds then. */
   closes_position?: boolean;
+  /** The quantity the run decided on (the row's: after a downsize, a modification or an approval's edit); absent: quantity. */
+  decided_quantity?: number;
   /** An approver's edits (approve_order with quantity, stop_loss, take_profit): the terms approved. */
   approval_edit?: { quantity: number; stop_loss: number | null; take_profit: number | null };
   /** modify_order's changes (wall and run clock, ms; the new terms); the fields above are the terms at placement. */
@@ -518,7 +520,7 @@ const reasonCodes = (rs: readonly Rejection[]) => rs.map((r) => (r.source === 'r
 export function compareOutcome(order: RecordedOrder, cf: Outcome): ChangedOrder | null {
   const original: OutcomeView = {
     status: order.status,
-    quantity: order.fill?.quantity ?? order.quantity,
+    quantity: order.fill?.quantity ?? order.decided_quantity ?? order.quantity,
     fill_price: order.fill?.price ?? null,
     reasons: order.rejections.map((r) => r.message),
   };

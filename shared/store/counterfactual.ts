@@ -32,6 +32,7 @@ export async function loadRecordedOrders(sql: Q, runId: number): Promise<Recorde
       side: r.side,
       symbol: r.symbol,
       quantity: placed ? placed.quantity : (r.quantity as number),
+      decided_quantity: r.quantity as number,
       order_type: r.order_type,
       limit_price: placed ? placed.limit_price : numOrNull(r.limit_price),
       stop_price: placed ? stopOf(placed) : numOrNull(r.stop_price),
