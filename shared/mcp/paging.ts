@@ -7,6 +7,7 @@
 //   whole tool result stays under RESULT_CAP_BYTES whatever the rows hold.
 import { z } from 'zod';
 import { ToolError } from './errors.js';
+import { unlisted } from './schemas.js';
 
 /** The documented cap on one tool result (content text plus structuredContent), in bytes of JSON. */
 export const RESULT_CAP_BYTES = 16 * 1024;
@@ -24,12 +25,13 @@ export function pageInput(fallback: number, max: number) {
       .min(1, { error: 'limit must be at least 1.' })
       .max(max, { error: `limit must be at most ${max}.` })
       .default(fallback)
-      .describe(`Rows per page (default ${fallback}, at most ${max}); a page also stops before ~${RESULT_BUDGET_BYTES / 1024} KB of JSON`),
+      .describe(`Rows per page; a page stops before ~${RESULT_BUDGET_BYTES / 1024} KB`),
     cursor: z
       .string({ error: 'cursor must be a string.' })
       .max(200, { error: 'cursor must be the next_cursor of a previous page.' })
+      .meta(unlisted('maxLength'))
       .optional()
-      .describe('next_cursor of the previous page, to continue after it'),
+      .describe('next_cursor of the previous page'),
   };
 }
 

@@ -3,25 +3,36 @@ import { z } from 'zod';
 
 /** What an id argument names and where it comes from, for its description. */
 const ID_WORDS: Record<string, string> = {
-  model_id: 'Model id, from create_model or list_models',
-  run_id: 'Run id, from start_run or list_runs',
-  order_id: 'Order id, from an order result or list_orders',
-  rule_id: 'Rule id, from create_rule or list_rules',
+  model_id: 'The model id',
+  run_id: 'The run id',
+  order_id: 'The order id',
+  rule_id: 'The rule id',
 };
 
-/** A positive whole id (JSON Schema minimum 1, never exclusiveMinimum, which Gemini refuses). */
+/**
+ * Metadata that leaves JSON Schema keywords out of tools/list (an undefined key is not sent).
+ * tools/list shows the bounds an agent chooses within (page sizes, steps, fractions, settings);
+ * guards it never meets in use (an id's range, a price's $0.0001–$1,000,000, a ticker's shape,
+ * the length of free text or of an opaque cursor, 500 symbols in a list, a tool's refusal of unknown arguments) would
+ * cost every agent tokens on every list. The server still enforces them, with the same refusal
+ * sentence.
+ */
+export const unlisted = (...keywords: ('minimum' | 'maximum' | 'minLength' | 'maxLength' | 'pattern' | 'maxItems' | 'additionalProperties')[]) =>
+  Object.fromEntries(keywords.map((k) => [k, undefined]));
+
+/** A positive whole id (never exclusiveMinimum, which Gemini refuses; its range is not listed). */
 export const idSchema = (what: string) =>
   z
     .number({ error: `${what} must be a whole number.` })
     .int({ error: `${what} must be a whole number.` })
     .min(1, { error: `${what} must be positive.` })
     .max(2_147_483_647, { error: `${what} is out of range.` })
-    .describe(ID_WORDS[what] ?? `${what}, a positive whole number`);
+    .meta({ ...unlisted('minimum', 'maximum'), description: ID_WORDS[what] ?? `${what}, a positive whole number` });
 
 /**
  * A ticker: 1–10 characters, a letter first, then letters, digits, '.' or '-', in any case
- * (upper-cased here). The pattern is checked before the upper-casing, so the JSON Schema a
- * client validates against accepts exactly what the server accepts (lowercase included).
+ * (upper-cased here). Its shape is not listed in tools/list (see unlisted): a client that
+ * validates accepts any string, and the server refuses a non-ticker in one sentence.
  */
 export const symbolSchema = z
   .string({ error: 'symbol must be a string.' })
@@ -30,9 +41,21 @@ export const symbolSchema = z
   .max(10, { error: 'symbol must be at most 10 characters (a ticker such as AAPL).' })
   .regex(/^[A-Za-z][A-Za-z0-9.-]{0,9}$/, { error: 'symbol must be a ticker such as AAPL or BRK.B (letters, digits, . or -).' })
   .toUpperCase()
-  .describe('Ticker, e.g. AAPL');
+  .meta({ ...unlisted('minLength', 'maxLength', 'pattern'), description: 'The stock ticker' });
 
-export const symbolListSchema = z.array(symbolSchema).max(500, { error: 'At most 500 symbols.' });
+/**
+ * Parameters that mean exactly what the same-named parameters of `tool` mean, described
+ * "As in <tool>" so a list that shows both says it once (use only beside a tool always
+ * listed with it: same server and toolset).
+ */
+export function asIn<T extends Record<string, z.ZodType>>(tool: string, shape: T): T {
+  return Object.fromEntries(Object.entries(shape).map(([k, s]) => [k, s.describe(`As in ${tool}`)])) as T;
+}
+
+/** Free text of at most `max` characters (enforced, not listed: see unlisted). */
+export const freeTextSchema = (max: number) => z.string().max(max).meta(unlisted('maxLength'));
+
+export const symbolListSchema = z.array(symbolSchema).max(500, { error: 'At most 500 symbols.' }).meta(unlisted('maxItems'));
 
 /** The instants and dates any argument may name (CONTRACT §0): 1970-01-01 … 2100-12-31, UTC. */
 export const EARLIEST_MS = Date.UTC(1970, 0, 1);
@@ -42,6 +65,7 @@ export const LATEST_MS = Date.UTC(2101, 0, 1) - 1;
 export const timeSchema = z
   .string()
   .max(40)
+  .meta(unlisted('maxLength'))
   .refine((s) => !Number.isNaN(Date.parse(s)), { error: 'must be an ISO-8601 time or a YYYY-MM-DD date.', abort: true })
   .refine(
     (s) => {
@@ -123,7 +147,8 @@ export const priceSchema = (what: string) =>
     .max(1_000_000, { error: `${what} must be at most 1,000,000.` })
     .refine((x) => onTick(x, x >= 1 ? 100 : 10_000), {
       error: `${what} must be in whole cents ($0.0001 steps below $1), the US equity tick (SEC Rule 612).`,
-    });
+    })
+    .meta(unlisted('minimum', 'maximum'));
 
 function onTick(x: number, perDollar: number): boolean {
   const steps = x * perDollar;
@@ -131,7 +156,7 @@ function onTick(x: number, perDollar: number): boolean {
 }
 
 export const limitSchema = (fallback: number, max: number) =>
-  z.number().int().min(1).max(max).default(fallback).describe(`How many to return (default ${fallback}, at most ${max})`);
+  z.number().int().min(1).max(max).default(fallback).describe('How many to return');
 
 export const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 

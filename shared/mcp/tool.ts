@@ -9,7 +9,7 @@ import { storageFaultSentence } from '../db/faults.js';
 import { callSignal, SHUTDOWN_REASON } from '../gate.js';
 import { logEvent } from '../log.js';
 import { isStorageUnavailable, ToolError } from './errors.js';
-import { refuseControlCharacters } from './schemas.js';
+import { refuseControlCharacters, unlisted } from './schemas.js';
 import { clip, RESULT_CAP_BYTES, resultBytes } from './paging.js';
 
 /** The SDK's per-request context (signal, progress token in _meta, envelope, HTTP auth). */
@@ -118,8 +118,8 @@ const compiled = new WeakMap<ToolDef<any, any>, Compiled>();
 function compile(tool: ToolDef<any, any>): Compiled {
   let c = compiled.get(tool);
   if (!c) {
-    // strict: an unknown argument is refused, not silently dropped
-    c = { input: z.object(tool.input).strict().superRefine(refuseControlCharacters), output: z.object(tool.output) };
+    // strict: an unknown argument is refused, not silently dropped (said in the refusal, not in tools/list)
+    c = { input: z.object(tool.input).strict().superRefine(refuseControlCharacters).meta(unlisted('additionalProperties')), output: z.object(tool.output) };
     compiled.set(tool, c);
   }
   return c;

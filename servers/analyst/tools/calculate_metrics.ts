@@ -19,11 +19,11 @@ export const calculateMetricsTool = defineTool({
   scope: 'read',
   input: {
     run_id: idSchema('run_id').optional(),
-    model_id: idSchema('model_id').optional().describe("Every run of the model, newest first (instead of run_id)"),
-    limit: z.number().int().min(1).max(10).default(5).describe('With model_id: how many runs (default 5, at most 10)'),
-    benchmark: symbolSchema.optional().describe('Ticker held buy-and-hold over the same clock steps, e.g. SPY'),
-    allow_simulated_benchmark: z.boolean().default(false).describe('Accept a benchmark only the simulated market serves for a run on real bars (marked simulated)'),
-    returns: z.enum(['session_close', 'per_step']).optional().describe("Intraday runs: 'session_close' (default, daily returns) or 'per_step'; daily runs always per step"),
+    model_id: idSchema('model_id').optional().describe("The model's newest runs (instead of run_id)"),
+    limit: z.number().int().min(1).max(10).default(5).describe('With model_id: how many runs'),
+    benchmark: symbolSchema.optional().describe('Ticker held over the same clock steps, e.g. SPY'),
+    allow_simulated_benchmark: z.boolean().default(false).describe('Accept a benchmark only the simulated market serves (marked simulated)'),
+    returns: z.enum(['session_close', 'per_step']).optional().describe('Intraday runs: daily returns (session_close, default) or per_step'),
   },
   output: {
     runs: z.array(metricsOutput),

@@ -18,10 +18,10 @@ const rankOutput = z.object({ run_id: z.number(), value: z.number() }).nullable(
 export const compareRunsTool = defineTool({
   name: 'compare_runs',
   title: 'Compare runs',
-  description: '2–10 of your runs side by side: metrics (conventions of calculate_metrics), what changed in the strategy snapshot against the first run (settings, rules added/removed/changed, paired by rule id, then category and parameters, instructions), best and worst by total return and Sharpe, warnings when runs are not like for like.',
+  description: '2–10 of your runs side by side: metrics (as calculate_metrics), what changed in the strategy snapshot against the first run (settings, rules added/removed/changed, instructions), best and worst by total return and Sharpe, warnings when runs are not like for like.',
   scope: 'read',
   input: {
-    run_ids: z.array(idSchema('run_id')).describe('2 to 10 run ids; the first is the baseline of the differences'),
+    run_ids: z.array(idSchema('run_id').meta({ description: undefined })).describe('2 to 10 run ids; the first is the baseline'),
   },
   output: {
     runs: z.array(

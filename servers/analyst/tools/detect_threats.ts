@@ -17,13 +17,13 @@ export const detectThreatsTool = defineTool({
   name: 'detect_threats',
   title: 'Detect threats',
   description:
-    "Finds risky behaviour in a run (or the model's newest runs): overtrading, consecutive_losses, revenge_trading, concentration, drawdown, rule_violation_attempts, circuit_breaker. Stores new events in the threat history (idempotent; also stored when a run ends or a breaker halts) and lists it, oldest first, with severity, run-clock time (UTC), evidence and a recommended create_rule payload.",
+    "Finds risky behaviour (see type) in a run or the model's newest runs, stores new events in the threat history (idempotent; also stored when a run ends or a breaker halts) and lists it, oldest first, with severity, run-clock time (UTC), evidence and a recommended create_rule payload.",
   scope: 'read',
   input: {
     model_id: idSchema('model_id'),
     run_id: idSchema('run_id').optional().describe('Only this run (detect and list)'),
-    since: timeSchema.optional().describe('Only events at or after this run-clock time (UTC ISO-8601 or YYYY-MM-DD)'),
-    type: z.enum(THREAT_TYPES).optional().describe('Only this type'),
+    since: timeSchema.optional().describe('Only events from this run-clock time (UTC) on'),
+    type: z.enum(THREAT_TYPES).optional().describe('Only this threat type'),
     severity: z.enum(SEVERITIES).optional().describe('Only this severity or worse'),
     ...pageInput(20, 100),
   },

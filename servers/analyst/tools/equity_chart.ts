@@ -20,7 +20,7 @@ const pixels = (what: string, b: typeof CHART_WIDTH) =>
     .min(b.min, { error: `${what} must be at least ${b.min} pixels.` })
     .max(b.max, { error: `${what} must be at most ${b.max} pixels.` })
     .optional()
-    .describe(`${what} in pixels (${b.min}–${b.max}, default ${b.fallback})`);
+    .describe(`${what[0]!.toUpperCase()}${what.slice(1)} in pixels (default ${b.fallback})`);
 
 export interface EquityChart {
   png: Buffer;
@@ -104,17 +104,17 @@ export const equityChartTool = defineTool({
   name: 'equity_chart',
   title: 'Equity chart',
   description:
-    'PNG of the equity curve of a run (run_id) or up to 5 runs (run_ids, own colour and dash each), drawdown beneath, start value (dashed) and final value marked, entry (green ▲) and exit (red ▼) fills (up to 600 a run, else the text counts them); trading-time axis (no nights or weekends), New York dates with the month; long curves down-sampled per pixel column.',
+    'PNG of the equity curve of a run (run_id) or up to 5 runs (run_ids), drawdown beneath, start and final value marked, entry (green ▲) and exit (red ▼) fills (up to 600 a run, else counted in the text); trading-time axis (no nights or weekends), New York dates.',
   scope: 'read',
   input: {
     run_id: idSchema('run_id').optional(),
     run_ids: z
-      .array(idSchema('run_ids item'), { error: 'run_ids must be a list of run ids.' })
+      .array(idSchema('run_ids item').meta({ description: undefined }), { error: 'run_ids must be a list of run ids.' })
       .min(1, { error: 'run_ids must name at least one run.' })
       .max(MAX_RUNS, { error: `run_ids can name at most ${MAX_RUNS} runs.` })
       .refine((ids) => new Set(ids).size === ids.length, { error: 'run_ids must not name a run twice.' })
       .optional()
-      .describe(`Up to ${MAX_RUNS} runs drawn together`),
+      .describe(`Up to ${MAX_RUNS} run ids drawn together`),
     width: pixels('width', CHART_WIDTH),
     height: pixels('height', CHART_HEIGHT),
   },

@@ -10,13 +10,13 @@ export const getConversationTool = defineTool({
   name: 'get_conversation',
   title: 'Get conversation',
   description:
-    'The chat turns about a model (every turn, its runs’ included) or about one run (run_id), oldest first; paged with limit/cursor, or latest: true for the newest turns. Times UTC.',
+    'The chat turns about a model (its runs’ included) or one run (run_id), oldest first; paged, or latest: true for the newest turns. Times UTC.',
   scope: 'trade',
   input: {
     model_id: idSchema('model_id'),
     run_id: idSchema('run_id').optional().describe("Only this run's conversation"),
     ...pageInput(50, 200),
-    latest: z.boolean({ error: 'latest must be true or false.' }).default(false).describe('The newest turns (still oldest first), to resume a conversation; no cursor'),
+    latest: z.boolean({ error: 'latest must be true or false.' }).default(false).describe('The newest turns (still oldest first), to resume a conversation'),
   },
   output: {
     turns: z.array(turnOutput),

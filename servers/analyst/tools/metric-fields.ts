@@ -57,7 +57,7 @@ export const metricsOutput = z.object({
 
 /** The metric conventions, in the words of every tool that returns metrics (CONTRACT §5). */
 export const METRIC_CONVENTIONS =
-  'Conventions (empyrical): simple returns per step (daily runs) or per session close (intraday; per_step uses ppy 252×390), ppy 252, rf 0, std ddof 1; max DD min(v/peak−1) from the last peak; a zero-P&L round trip is a loss; undefined → null + note.';
+  'Conventions (empyrical): simple returns per step (daily runs) or per session close (intraday; per_step: ppy 252×390), ppy 252, rf 0, std ddof 1; max DD min(v/peak−1); a zero-P&L round trip is a loss; undefined → null + note.';
 
 /** The headline metrics shown side by side by compare_runs (calculate_metrics gives every field and the notes). */
 export const HEADLINE_FIELDS = [

@@ -4,7 +4,7 @@ import { parseEnforcementParams, ruleFieldsSchema } from '../../../shared/domain
 import { formatCents, toCents } from '../../../shared/domain/money.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { clip, decodeCursor, pageInput, pageOutput, toPage } from '../../../shared/mcp/paging.js';
-import { idSchema } from '../../../shared/mcp/schemas.js';
+import { idSchema, unlisted } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY, stopIfCancelled } from '../../../shared/mcp/tool.js';
 import type { RunMetrics } from '../../../shared/store/analyst.js';
 import { getOwnedRun, type RunRow } from '../../../shared/store/runs.js';
@@ -22,22 +22,26 @@ const EXITS_BUDGET = 2 * 1024;
 /** A rule of the alternative set: create_rule's fields without model_id (created_by is ignored). */
 export const alternativeRuleSchema = ruleFieldsSchema.omit({ created_by: true }).extend({
   // create_rule describes these at length; here they point there, to keep tools/list short
-  rule_name: ruleFieldsSchema.shape.rule_name.describe('Unique name in this set'),
-  rule_description: ruleFieldsSchema.shape.rule_description.describe('Why, for people (optional)'),
-  enforcement_params: ruleFieldsSchema.shape.enforcement_params.describe("The category's parameters exactly as create_rule takes them (fractions 0–1)"),
-  applies_to_symbols: ruleFieldsSchema.shape.applies_to_symbols.describe('Only these symbols (optional)'),
-  exclude_symbols: ruleFieldsSchema.shape.exclude_symbols.describe('Never these symbols (optional)'),
+  rule_name: ruleFieldsSchema.shape.rule_name.meta(unlisted('minLength', 'maxLength')).describe('Unique name in this set'),
+  rule_description: ruleFieldsSchema.shape.rule_description.meta(unlisted('maxLength')).describe('Why, for people'),
+  rule_category: ruleFieldsSchema.shape.rule_category.describe('As in create_rule (strategy, entry_exit: advisory)'),
+  enforcement_params: ruleFieldsSchema.shape.enforcement_params.describe("The category's parameters as create_rule takes them (fractions 0–1)"),
+  applies_to_symbols: ruleFieldsSchema.shape.applies_to_symbols.describe('Only these symbols'),
+  exclude_symbols: ruleFieldsSchema.shape.exclude_symbols.describe('Never these symbols'),
+  priority: ruleFieldsSchema.shape.priority.describe('Violations are reported highest first'),
+  is_active: ruleFieldsSchema.shape.is_active.describe('Inactive rules are never enforced'),
 });
 
 export const settingsSchema = z
   .object({
-    allow_short: modelFields.allow_short,
-    commission_per_share: modelFields.commission_per_share,
-    slippage_bps: modelFields.slippage_bps,
-    max_drawdown_halt_pct: modelFields.max_drawdown_halt_pct,
+    // an override left out keeps the run's frozen value, so no model default is stated here
+    allow_short: modelFields.allow_short.describe('Allow short and cover'),
+    commission_per_share: modelFields.commission_per_share.describe('USD per share'),
+    slippage_bps: modelFields.slippage_bps.describe('Against the trader, basis points'),
+    max_drawdown_halt_pct: modelFields.max_drawdown_halt_pct.describe('Halt this far below the peak (fraction)'),
   })
   .strict()
-  .describe("Setting overrides for the replay; the others are the run's frozen settings");
+  .describe("Overrides of the run's frozen settings");
 
 const outcomeOutput = z.object({ status: z.string(), quantity: z.number(), fill_price: z.number().nullable(), reasons: z.array(z.string()) });
 const exitOutput = z.object({
@@ -83,7 +87,7 @@ export const replayWithRulesTool = defineTool({
   name: 'replay_with_rules',
   title: 'Replay a run under other rules',
   description:
-    "Replay a run's recorded agent orders in memory under another rule set and settings, on its stored bars, through the trade server's own gates, rules, fills and clock exits; writes nothing. Returns orders whose outcome changed (paged), the exits made, the equity curve (down-sampled) and both runs' metrics (conventions of calculate_metrics). A running run is replayed up to its clock (partial).",
+    "Replay a run's recorded agent orders in memory under another rule set and settings, on its stored bars, through the trade server's own gates, rules, fills and clock exits; writes nothing. Returns orders whose outcome changed (paged), the exits made, the equity curve (down-sampled) and both runs' metrics (as calculate_metrics). A running run replays up to its clock.",
   scope: 'read',
   input: {
     run_id: idSchema('run_id'),

@@ -14,7 +14,7 @@ export const riskScoreTool = defineTool({
   name: 'risk_score',
   title: 'Risk score',
   description:
-    "Risk score of a run (or a model's newest run), 0 calm to 100 extreme: the sum of named factors (concentration, drawdown, gross exposure with shorts, loss streak, trading pace vs the model's limits, rule-violation attempts, equity volatility, rule coverage), each with raw value, normalized 0–1, weight (sum 1) and contribution. Same run state, same score.",
+    "Risk score of a run (or a model's newest run), 0 calm to 100 extreme: the sum of named factors (concentration, drawdown, gross exposure, loss streak, trading pace, violation attempts, volatility, rule coverage), each with raw value, normalized 0–1, weight (sum 1) and contribution. Same run state, same score.",
   scope: 'read',
   input: {
     run_id: idSchema('run_id').optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ToolError } from '../../../shared/mcp/errors.js';
-import { idSchema } from '../../../shared/mcp/schemas.js';
+import { idSchema, unlisted } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { ownConversation, saveTurn } from '../../../shared/store/conversations.js';
 import { MAX_CONTENT_BYTES, MAX_TOOL_CALLS_BYTES, ROLES, turnOutput } from './conversation-fields.js';
@@ -11,12 +11,12 @@ const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 export const saveConversationTurnTool = defineTool({
   name: 'save_conversation_turn',
   title: 'Save conversation turn',
-  description: `Append one turn (role user/assistant/tool, content ≤ ${MAX_CONTENT_BYTES} bytes, tool_calls ≤ ${MAX_TOOL_CALLS_BYTES} bytes of JSON) to the chat about a model, or about one of its runs with run_id. Oversized turns are refused and nothing is written.`,
+  description: 'Append one turn to the chat about a model, or about one of its runs (run_id). An oversized turn is refused; nothing is written.',
   scope: 'trade',
   input: {
     model_id: idSchema('model_id'),
-    run_id: idSchema('run_id').optional().describe('The run this turn is about; omit for the model-wide conversation'),
-    role: z.enum(ROLES, { error: `role must be one of ${ROLES.join(', ')}.` }).describe('Who spoke this turn (one of the listed roles)'),
+    run_id: idSchema('run_id').optional().describe('The run this turn is about (omit: model-wide)'),
+    role: z.enum(ROLES, { error: `role must be one of ${ROLES.join(', ')}.` }).describe('Who spoke this turn'),
     content: z
       .string({ error: 'content must be a string.' })
       .refine((s) => Buffer.byteLength(s) <= MAX_CONTENT_BYTES, { error: `content must be at most ${MAX_CONTENT_BYTES.toLocaleString('en-US')} bytes of UTF-8 text.` })
@@ -26,12 +26,13 @@ export const saveConversationTurnTool = defineTool({
       .array(z.record(z.string(), z.unknown()), { error: 'tool_calls must be a list of JSON objects.' })
       .max(32, { error: 'tool_calls can hold at most 32 calls.' })
       .optional()
-      .describe(`The tool calls an assistant turn made, as JSON objects such as {"id","name","arguments"} (≤ ${MAX_TOOL_CALLS_BYTES} bytes)`),
+      .describe(`An assistant turn's tool calls, JSON objects such as {id, name, arguments} (≤ ${MAX_TOOL_CALLS_BYTES} bytes)`),
     tool_call_id: z
       .string({ error: 'tool_call_id must be a string.' })
       .min(1, { error: 'tool_call_id must not be empty.' })
       .max(200, { error: 'tool_call_id must be at most 200 characters.' })
       .refine((s) => !CONTROL.test(s), { error: 'tool_call_id must not contain control characters.' })
+      .meta(unlisted('minLength', 'maxLength'))
       .optional()
       .describe('On a tool turn: the id of the call it answers'),
   },

@@ -21,11 +21,11 @@ export const suggestRulesTool = defineTool({
   name: 'suggest_rules',
   title: 'Suggest rules, measured',
   description:
-    "Rules that would have made a run safer, each measured by replaying the run. Kept if they cut max drawdown or worst day for no more return than they save, unless they stop the agent trading. Each: a create_rule payload, in-sample effect (hindsight) and out-of-sample (picked on the first 2/3 of sessions, measured on the rest and other runs), ranked by the latter. apply: true creates them.",
+    "Rules that would have made a run safer, each measured by replaying the run: kept if they cut max drawdown or worst day for no more return than they save, unless they stop the agent trading. Each: a create_rule payload, in-sample effect (hindsight) and out-of-sample (picked on the first 2/3 of sessions, measured on the rest and other runs), ranked by the latter.",
   scope: 'read',
   input: {
     run_id: idSchema('run_id'),
-    max_suggestions: z.number().int().min(1).max(10).default(3).describe('At most this many suggestions (default 3, at most 10)'),
+    max_suggestions: z.number().int().min(1).max(10).default(3).describe('At most this many suggestions'),
     apply: z.boolean().default(false).describe('Create the suggested rules on the run’s model (needs rules:write)'),
   },
   output: {

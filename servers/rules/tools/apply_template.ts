@@ -15,8 +15,8 @@ export const applyTemplateTool = defineTool({
   scope: 'rules:write',
   input: {
     model_id: idSchema('model_id'),
-    template: z.enum(TEMPLATE_NAMES).describe('day_trader, swing_trader, scalper or investor (see list_templates)'),
-    replace: z.boolean().default(false).describe("Delete the model's existing rules first (default false)"),
+    template: z.enum(TEMPLATE_NAMES).describe('Template name (see list_templates)'),
+    replace: z.boolean().default(false).describe("Delete the model's existing rules first"),
   },
   output: { template: z.string(), rules: z.array(ruleOutputObject), deleted_rule_ids: z.array(z.number()) },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },

@@ -3,7 +3,7 @@ import { checkedRules, evaluateOrder, portfolioValueCents } from '../../../share
 import { formatCents, formatPrice, fromCents } from '../../../shared/domain/money.js';
 import { commissionCents } from '../../../shared/domain/fills.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
-import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
+import { idSchema, symbolSchema, unlisted } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { getOwnedModel } from '../../../shared/store/models.js';
 import { loadPortfolioSnapshot } from '../../../shared/store/portfolio-snapshot.js';
@@ -18,18 +18,20 @@ export const checkOrderTool = defineTool({
   scope: 'read',
   input: {
     model_id: idSchema('model_id'),
-    side: z.enum(['buy', 'sell', 'short', 'cover']).describe('Order side: buy, sell, short or cover'),
+    side: z.enum(['buy', 'sell', 'short', 'cover']).describe('Side of the order'),
     symbol: symbolSchema,
     quantity: z
       .number({ error: 'quantity must be a whole number of shares.' })
       .int({ error: 'quantity must be a whole number of shares.' })
       .min(1, { error: 'quantity must be at least 1 share.' })
       .max(1_000_000_000, { error: 'quantity must be at most 1,000,000,000 shares.' })
+      .meta(unlisted('maximum'))
       .describe('Whole shares to check'),
     price: z
       .number()
       .min(0.0001, { error: 'price must be at least $0.0001.' })
       .max(1_000_000, { error: 'price must be at most 1,000,000.' })
+      .meta(unlisted('minimum', 'maximum'))
       .optional()
       .describe('Price per share, USD (default: the market price at the clock)'),
   },

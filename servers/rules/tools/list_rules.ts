@@ -11,7 +11,7 @@ export const listRulesTool = defineTool({
   scope: 'read',
   input: {
     model_id: idSchema('model_id'),
-    include_inactive: z.boolean().default(false).describe('Include inactive rules (default false)'),
+    include_inactive: z.boolean().default(false).describe('Include inactive rules too'),
   },
   output: { rules: z.array(ruleOutputObject) },
   annotations: READ_ONLY,

@@ -1,9 +1,14 @@
 import { ruleUpdateFieldsSchema } from '../../../shared/domain/rules/schema.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
-import { idSchema } from '../../../shared/mcp/schemas.js';
+import { asIn, idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { getOwnedRule, updateRule } from '../../../shared/store/rules.js';
 import { changeBy, ruleOutput, ruleSummary, validParams } from './rule-fields.js';
+
+const updates = ruleUpdateFieldsSchema.shape;
+/** A symbol list of update_rule, said once on the field (not again on the list inside it). */
+const asInOrNull = (list: typeof updates.applies_to_symbols) =>
+  list.unwrap().unwrap().meta({ description: undefined }).nullable().optional().describe('As in create_rule; null clears it.');
 
 export const updateRuleTool = defineTool({
   name: 'update_rule',
@@ -11,7 +16,14 @@ export const updateRuleTool = defineTool({
   description:
     'Change any field of a rule; version + 1 and a history row. enforcement_params replaces the whole object. Needs rules:write.',
   scope: 'rules:write',
-  input: { rule_id: idSchema('rule_id'), ...ruleUpdateFieldsSchema.shape },
+  input: {
+    rule_id: idSchema('rule_id'),
+    ...asIn('create_rule', updates),
+    rule_name: updates.rule_name.describe('New unique name'),
+    rule_description: updates.rule_description.describe('New explanation for people'),
+    applies_to_symbols: asInOrNull(updates.applies_to_symbols),
+    exclude_symbols: asInOrNull(updates.exclude_symbols),
+  },
   output: ruleOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler({ rule_id, ...changes }, { deps, auth }) {

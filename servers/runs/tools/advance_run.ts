@@ -4,7 +4,7 @@ import { formatCents, fromCents } from '../../../shared/domain/money.js';
 import type { Bar } from '../../../shared/domain/types.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { RESULT_BUDGET_BYTES, toPage } from '../../../shared/mcp/paging.js';
-import { idSchema, rejectionOutput } from '../../../shared/mcp/schemas.js';
+import { idSchema, rejectionOutput, unlisted } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import type { Deps } from '../../../shared/deps.js';
 import { stopping } from '../../../shared/gate.js';
@@ -25,18 +25,19 @@ export const advanceRunTool = defineTool({
   name: 'advance_run',
   title: 'Advance run',
   description:
-    "Move a replay run's clock by `steps` open minutes or trading days (never past its end): returns per symbol the count of bars that closed meanwhile and the latest one (all of them, capped, with include_bars), the portfolio at the new clock and exits triggered. At the end, the next call completes the run (done, final_stats).",
+    "Move a replay run's clock by steps open minutes or trading days (never past its end): per symbol the count of bars closed meanwhile and the latest, the portfolio at the new clock and exits triggered. At the end the next call completes the run (done, final_stats).",
   scope: 'trade',
   input: {
     run_id: idSchema('run_id'),
-    steps: z.number().int().min(1).max(MAX_STEPS_PER_CALL).default(1).describe(`Clock steps to take (default 1, at most ${MAX_STEPS_PER_CALL})`),
-    include_bars: z.boolean().default(false).describe('Also return the closed bars themselves (the latest ones, capped; bars_truncated says so)'),
+    steps: z.number().int().min(1).max(MAX_STEPS_PER_CALL).default(1).describe('Clock steps to take'),
+    include_bars: z.boolean().default(false).describe('Also return the closed bars (the latest, capped; bars_truncated says so)'),
     client_request_id: z
       .string()
       .min(1)
       .max(64)
       .optional()
-      .describe('Your id for this call (1-64 characters); a retry with the same id on the same run returns the first answer and does not advance again'),
+      .meta(unlisted('minLength', 'maxLength'))
+      .describe('Your id for this call (1–64 characters): a retry with it returns the first answer, not advancing again'),
   },
   output: {
     run_id: z.number(),

@@ -9,7 +9,7 @@ import { REASONING_TYPES } from './log_reasoning.js';
 export const getReasoningTool = defineTool({
   name: 'get_reasoning',
   title: 'Get reasoning',
-  description: "A run's reasoning entries in the order they were logged (ascending id); paged with limit/cursor (truncated, next_cursor).",
+  description: "A run's reasoning entries in the order they were logged; paged.",
   scope: 'read',
   input: { run_id: idSchema('run_id'), reasoning_type: z.enum(REASONING_TYPES).optional().describe('Only entries of this kind (default all)'), ...pageInput(50, 500) },
   output: {

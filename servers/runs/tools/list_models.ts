@@ -7,7 +7,7 @@ import { modelOutput, runningRunOutput } from './model-fields.js';
 export const listModelsTool = defineTool({
   name: 'list_models',
   title: 'List models',
-  description: 'Your models, oldest first (ascending model_id), with their state (active/halted/reducing) and running run; paged with limit/cursor (truncated, next_cursor).',
+  description: 'Your models, oldest first, with their state (active/halted/reducing) and running run; paged.',
   scope: 'read',
   input: { ...pageInput(50, 500) },
   output: {

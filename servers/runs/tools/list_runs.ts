@@ -8,11 +8,11 @@ import { runOutput } from './run-fields.js';
 export const listRunsTool = defineTool({
   name: 'list_runs',
   title: 'List runs',
-  description: "A model's runs, oldest first (ascending run_number), with summary stats (trades, latest value, return); paged with limit/cursor (truncated, next_cursor).",
+  description: "A model's runs, oldest first, with summary stats (trades, latest value, return); paged.",
   scope: 'read',
   input: {
     model_id: idSchema('model_id'),
-    status: z.enum(['running', 'completed', 'stopped']).optional().describe('Only runs in this status (default all)'),
+    status: z.enum(['running', 'completed', 'stopped']).optional().describe('Only this status (default all)'),
     ...pageInput(50, 500),
   },
   output: {

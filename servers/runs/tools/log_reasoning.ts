@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ToolError } from '../../../shared/mcp/errors.js';
-import { idSchema } from '../../../shared/mcp/schemas.js';
+import { idSchema, unlisted } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { getOwnedRun, logReasoning } from '../../../shared/store/runs.js';
 
@@ -20,6 +20,7 @@ export const logReasoningTool = defineTool({
       .trim()
       .min(1, { error: 'content must not be empty.' })
       .max(50_000, { error: 'content must be at most 50,000 characters.' })
+      .meta(unlisted('minLength', 'maxLength'))
       .describe('The reasoning text, stored as written (≤ 50,000 characters)'),
     context: z.record(z.string(), z.unknown()).optional().describe('Any JSON object (≤ 64 KB)'),
   },

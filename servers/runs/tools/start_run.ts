@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { barEnd, endInstant, firstStep, lastStep, startInstant } from '../../../shared/domain/calendar.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
-import { idSchema, symbolListSchema, timeSchema } from '../../../shared/mcp/schemas.js';
+import { freeTextSchema, idSchema, symbolListSchema, timeSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { recordEquity, startRun, type NewRun } from '../../../shared/store/runs.js';
 import { toCents } from '../../../shared/domain/money.js';
@@ -13,17 +13,17 @@ export const startRunTool = defineTool({
   name: 'start_run',
   title: 'Start run',
   description:
-    'Start a run of a model with a fresh portfolio at its initial_cash. replay steps a simulated clock through [start, end] (needs timespan); live uses the wall clock. One running run per model. Freezes the strategy_snapshot. A symbol no source serves is refused.',
+    'Start a run of a model with a fresh portfolio at its initial_cash; one running run per model; freezes the strategy_snapshot. A symbol no source serves is refused.',
   scope: 'trade',
   input: {
     model_id: idSchema('model_id'),
-    kind: z.enum(['replay', 'live']).describe('replay steps a simulated clock over stored bars; live uses the wall clock'),
+    kind: z.enum(['replay', 'live']).describe('replay steps a simulated clock through [start, end] of stored bars; live uses the wall clock'),
     timespan: z.enum(['day', 'minute']).optional().describe('Replay step (required for replay)'),
     start: timeSchema.optional().describe('Replay start: a date means its first step'),
     end: timeSchema.optional().describe('Replay end: a date means its last step (inclusive)'),
     symbols: symbolListSchema.optional().describe('Symbols whose bars advance_run returns'),
     session: z.enum(['regular', 'extended']).optional().describe('Minute replays: regular (default) or extended hours'),
-    label: z.string().max(200).optional().describe('Optional name for the run, for people'),
+    label: freeTextSchema(200).optional().describe('A name for people'),
   },
   output: { ...runOutput, strategy_snapshot: snapshotOutput },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

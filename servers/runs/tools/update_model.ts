@@ -1,4 +1,4 @@
-import { idSchema } from '../../../shared/mcp/schemas.js';
+import { asIn, idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { updateModel } from '../../../shared/store/models.js';
 import { modelFields, modelOutput, modelSummary, nameSchema } from './model-fields.js';
@@ -9,7 +9,7 @@ export const updateModelTool = defineTool({
   description:
     'Change a model\'s settings (risk settings included). Needs rules:write, so a trade-only key cannot loosen its own limits. Running runs keep their snapshot.',
   scope: 'rules:write',
-  input: { model_id: idSchema('model_id'), name: nameSchema.optional().describe('New model name, unique per user'), ...modelFields },
+  input: { model_id: idSchema('model_id'), name: nameSchema.optional().describe('New name, unique per user'), ...asIn('create_model', modelFields) },
   output: modelOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler({ model_id, ...changes }, { deps, auth }) {

@@ -1,22 +1,21 @@
 // approve_order and reject_order: a person with `approve` decides a pending order.
-import { z } from 'zod';
-import { idSchema } from '../../../shared/mcp/schemas.js';
+import { freeTextSchema, idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { decideApproval } from '../../../shared/trading/orders.js';
 import { orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
 
-const input = { order_id: idSchema('order_id'), note: z.string().max(2000).optional().describe('Optional note for the audit trail') };
+const input = { order_id: idSchema('order_id'), note: freeTextSchema(2000).optional().describe('Note for the audit trail') };
 
 export const approveOrderTool = defineTool({
   name: 'approve_order',
   title: 'Approve order',
-  description: 'Approve a pending order, optionally smaller or with a tighter stop/target: checks run again at current prices (a refused edit leaves it pending). Needs approve.',
+  description: 'Approve a pending order, optionally smaller or with a tighter stop/target; checks run again at current prices (a refused edit leaves it pending). Needs approve.',
   scope: 'approve',
   input: {
     ...input,
-    quantity: quantitySchema.optional().describe('Smaller quantity, whole shares (down only)'),
-    stop_loss: priceSchema('stop_loss').optional().describe('Tighter stop price in dollars'),
-    take_profit: priceSchema('take_profit').optional().describe('Tighter target price in dollars'),
+    quantity: quantitySchema.optional().describe('Smaller quantity (down only)'),
+    stop_loss: priceSchema('stop_loss').optional().describe('Tighter stop, dollars'),
+    take_profit: priceSchema('take_profit').optional().describe('Tighter target, dollars'),
   },
   output: orderResultOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
@@ -29,7 +28,7 @@ export const approveOrderTool = defineTool({
 export const rejectOrderTool = defineTool({
   name: 'reject_order',
   title: 'Reject order',
-  description: 'Reject an order pending approval. Needs approve.',
+  description: 'Reject a pending order. Needs approve.',
   scope: 'approve',
   input,
   output: orderResultOutput,

@@ -6,7 +6,7 @@ import { orderRowOutput, orderRowSummary } from './order-fields.js';
 export const cancelOrderTool = defineTool({
   name: 'cancel_order',
   title: 'Cancel order',
-  description: 'Cancel an open limit order or an order pending approval.',
+  description: 'Cancel a resting (open) order or one pending approval.',
   scope: 'trade',
   input: { order_id: idSchema('order_id') },
   output: orderRowOutput.shape,

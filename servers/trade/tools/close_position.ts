@@ -3,7 +3,7 @@ import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
 import { ToolError } from '../../../shared/mcp/errors.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { closePositions, type OrderResult } from '../../../shared/trading/orders.js';
-import { orderResultOutput, orderSummary } from './order-fields.js';
+import { orderResultOutput, orderSummary, reasoningSchema } from './order-fields.js';
 
 export const closingOrdersOutput = z.array(z.object(orderResultOutput));
 
@@ -16,13 +16,13 @@ export const closePositionTool = defineTool({
   name: 'close_position',
   title: 'Close position',
   description:
-    'Get flat now: a market exit of the whole position in symbol (or of every position with all: true): longs sold, shorts covered, each through the same gates and ledger as sell/cover. Risk-reducing, so allowed while the model is halted or reducing; not throttled; never waits for approval. Refusals (market closed, no price) are status rejected with reasons.',
+    'Get flat now: market exits of the position in symbol, or of all, as sell/cover (refusals: status rejected); allowed while halted or reducing, never throttled or held for approval.',
   scope: ['trade', 'approve'],
   input: {
     model_id: idSchema('model_id'),
-    symbol: symbolSchema.optional().describe('The position to close; or all: true'),
-    all: z.literal(true, { error: 'all must be true when given (or give symbol).' }).optional().describe('Close every position of the running run'),
-    reasoning: z.string().max(20_000).optional().describe('Why: stored with each order and in the reasoning log'),
+    symbol: symbolSchema.optional().describe('The position to close (or all)'),
+    all: z.literal(true, { error: 'all must be true when given (or give symbol).' }).optional().describe('Close every position instead'),
+    reasoning: reasoningSchema('logged with each order'),
   },
   output: { model_id: z.number(), orders: closingOrdersOutput },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },

@@ -8,7 +8,7 @@ export const getPortfolioTool = defineTool({
   name: 'get_portfolio',
   title: 'Get portfolio',
   description:
-    "Cash, positions at the clock's prices and P&L; model_id (its running or latest run) or run_id. Reg T style: margin_used = short value × (1 + short_margin_pct); buying_power = cash − margin_used; equity = cash + long − short value. Negative cash is a debit (halts: margin_call). day_pnl from the previous close. exits: live stop, targets, trailing level, distances. Dollars; UTC.",
+    "Cash, positions at the clock's prices, P&L and live exits of run_id or model_id's running (else latest) run, in dollars; Reg T margin (see output fields). Negative cash is a debit (halts: margin_call).",
   scope: 'read',
   input: { model_id: idSchema('model_id').optional(), run_id: idSchema('run_id').optional() },
   output: {
@@ -17,9 +17,9 @@ export const getPortfolioTool = defineTool({
     cash: z.number(),
     long_market_value: z.number(),
     short_market_value: z.number(),
-    equity: z.number(),
-    buying_power: z.number(),
-    margin_used: z.number(),
+    equity: z.number().describe('cash + long_market_value − short_market_value'),
+    buying_power: z.number().describe('cash − margin_used'),
+    margin_used: z.number().describe('Reg T style: short_market_value × (1 + short_margin_pct)'),
     debit: z.number().describe('Negative cash as a positive amount; 0 when none'),
     positions: z.array(
       z.object({
@@ -36,7 +36,7 @@ export const getPortfolioTool = defineTool({
     total_value: z.number(),
     realized_pnl: z.number(),
     unrealized_pnl: z.number(),
-    day_pnl: z.number(),
+    day_pnl: z.number().describe('Since the previous close'),
     as_of: z.string(),
     state: z.string(),
   },

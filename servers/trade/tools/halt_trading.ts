@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema } from '../../../shared/mcp/schemas.js';
+import { idSchema, unlisted } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { closePositions } from '../../../shared/trading/orders.js';
 import { changeState } from '../../../shared/trading/state.js';
@@ -11,14 +11,20 @@ export const haltTradingTool = defineTool({
   name: 'halt_trading',
   title: 'Halt trading',
   description:
-    "Stop a model's trading: halted refuses every order, reducing allows only orders that shrink exposure. Without approve a key can only tighten; a state set by an approve key or a circuit breaker keeps its reason until an approve key lifts it. flatten: true then closes every position at market (as close_position) and lists the closing orders.",
+    "Stop a model's trading (halted: no orders; reducing: exposure cuts only). Without approve a key only tightens; a state set by an approve key or a breaker holds until an approve key lifts it.",
   // the agent halts itself (trade); a supervisor halts an agent (approve)
   scope: ['trade', 'approve'],
   input: {
     model_id: idSchema('model_id'),
-    reason: z.string().trim().min(1, { error: 'reason must not be empty.' }).max(2000).describe('Why, kept with the halt and shown by get_trading_status'),
-    mode: z.enum(['halted', 'reducing']).default('halted').describe('halted refuses every order; reducing allows only exposure cuts (default halted)'),
-    flatten: z.boolean().default(false).describe('After the halt, close every position at market (the kill switch)'),
+    reason: z
+      .string()
+      .trim()
+      .min(1, { error: 'reason must not be empty.' })
+      .max(2000)
+      .meta(unlisted('minLength', 'maxLength'))
+      .describe('Why; shown in the status'),
+    mode: z.enum(['halted', 'reducing']).default('halted').describe('The state to set'),
+    flatten: z.boolean().default(false).describe('Then close every position at market'),
   },
   output: { ...stateOutput, closing_orders: closingOrdersOutput.optional().describe('With flatten: the orders that closed each position') },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },

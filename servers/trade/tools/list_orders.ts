@@ -12,12 +12,12 @@ export const listOrdersTool = defineTool({
   name: 'list_orders',
   title: 'List orders',
   description:
-    'Orders of a model or run, oldest first (ascending id), rejected ones included with their reasons; paged with limit/cursor (truncated, next_cursor). A pending approval past its model\'s approval_expiry_minutes shows as expired.',
+    "A model's or run's orders, oldest first, refusals with reasons; paged. A pending approval past its expiry shows expired.",
   scope: 'read',
   input: {
     model_id: idSchema('model_id').optional(),
     run_id: idSchema('run_id').optional(),
-    status: z.enum(['filled', 'rejected', 'pending_approval', 'open', 'validated', 'cancelled', 'expired']).optional().describe('Only orders in this status (default all)'),
+    status: z.enum(['filled', 'rejected', 'pending_approval', 'open', 'validated', 'cancelled', 'expired']).optional().describe('Only this status (default all)'),
     ...pageInput(50, 500),
   },
   output: { orders: z.array(orderRowOutput), ...pageOutput },

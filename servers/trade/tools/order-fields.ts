@@ -1,6 +1,6 @@
 // Shapes shared by the trade tools.
 import { z } from 'zod';
-import { rejectionOutput } from '../../../shared/mcp/schemas.js';
+import { freeTextSchema, priceSchema, rejectionOutput, unlisted } from '../../../shared/mcp/schemas.js';
 import type { OrderRow } from '../../../shared/store/orders.js';
 import type { OrderResult } from '../../../shared/trading/orders.js';
 
@@ -9,10 +9,19 @@ export const quantitySchema = z
   .int({ error: 'quantity must be whole shares.' })
   .min(1, { error: 'quantity must be at least 1 share.' })
   .max(10_000_000, { error: 'quantity must be at most 10,000,000 shares.' })
-  .describe('Whole shares, 1 to 10,000,000');
+  .meta({ ...unlisted('minimum', 'maximum'), description: 'Number of whole shares' });
 
 /** A share price at the US equity tick (defined with the other argument schemas). */
 export { priceSchema } from '../../../shared/mcp/schemas.js';
+
+export const orderTypeSchema = z
+  .enum(['market', 'limit', 'stop', 'stop_limit'])
+  .default('market')
+  .describe('limit, stop and stop_limit rest until a bar trades through their price');
+export const limitPriceSchema = priceSchema('limit_price').optional().describe('Dollars; limit and stop_limit only');
+export const stopPriceSchema = priceSchema('stop_price').optional().describe('Trigger, dollars; stop and stop_limit');
+/** Why an order or change was made, kept with it (and in the reasoning log for orders). */
+export const reasoningSchema = (where: string) => freeTextSchema(20_000).optional().describe(`Why; ${where}`);
 
 /** A fraction strictly between 0 and 1 (refined, not exclusiveMinimum: CONTRACT §0). */
 export const fractionSchema = (what: string, meaning: string) =>

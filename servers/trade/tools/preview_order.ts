@@ -1,22 +1,19 @@
 import { z } from 'zod';
-import { idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
+import { asIn, idSchema, symbolSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool, READ_ONLY } from '../../../shared/mcp/tool.js';
 import { previewOrder } from '../../../shared/trading/orders.js';
 import { rejectionOutput } from '../../../shared/mcp/schemas.js';
-import { downsizedOutput, portfolioAfterOutput, priceSchema, quantitySchema } from './order-fields.js';
+import { downsizedOutput, limitPriceSchema, portfolioAfterOutput, quantitySchema } from './order-fields.js';
 
 export const previewOrderTool = defineTool({
   name: 'preview_order',
   title: 'Preview order',
-  description: 'Run every check of an order on the current account without placing it: would it fill, why not, estimated price and portfolio after.',
+  description: 'Every check of an order, nothing placed: would it fill, why not, estimated price, portfolio after.',
   scope: 'read',
   input: {
     model_id: idSchema('model_id'),
-    side: z.enum(['buy', 'sell', 'short', 'cover']).describe('Order side: buy, sell, short or cover'),
-    symbol: symbolSchema,
-    quantity: quantitySchema,
-    order_type: z.enum(['market', 'limit']).default('market').describe('market fills at the clock price; limit rests at limit_price (default market)'),
-    limit_price: priceSchema('limit_price').optional().describe('Dollars per share; only with order_type limit'),
+    side: z.enum(['buy', 'sell', 'short', 'cover']).describe('Side of the order'),
+    ...asIn('buy', { symbol: symbolSchema, quantity: quantitySchema, order_type: z.enum(['market', 'limit']).default('market'), limit_price: limitPriceSchema }),
   },
   output: {
     quantity: z.number(),

@@ -23,15 +23,18 @@ export const setExitsTool = defineTool({
   name: 'set_exits',
   title: 'Set exits',
   description:
-    "Set, move or remove (null) the exits of a held position: stop_loss (on the losing side of the price now), take_profit (first target), take_profit_2 (beyond it), trailing_stop_pct (fraction below the high since entry; above the low for a short). The clock fires them as market orders. A refused change leaves every exit as it was. Returns the live levels and their distances.",
+    "Set, move or remove (null) a held position's exits (the stop on the losing side of the price now), fired at market; a refused change changes nothing. Returns live levels and distances.",
   scope: 'trade',
   input: {
     model_id: idSchema('model_id'),
     symbol: symbolSchema,
-    stop_loss: priceSchema('stop_loss').nullable().optional().describe('Stop price in dollars; null removes it'),
-    take_profit: priceSchema('take_profit').nullable().optional().describe('First target in dollars; null removes it'),
-    take_profit_2: priceSchema('take_profit_2').nullable().optional().describe('Second target in dollars; null removes it'),
-    trailing_stop_pct: fractionSchema('trailing_stop_pct', 'the trail from the water mark').nullable().optional().describe('Trail as a fraction (0.05 = 5%); null removes it'),
+    stop_loss: priceSchema('stop_loss').nullable().optional().describe('Stop price, dollars'),
+    take_profit: priceSchema('take_profit').nullable().optional().describe('First target, dollars'),
+    take_profit_2: priceSchema('take_profit_2').nullable().optional().describe('Second target, dollars'),
+    trailing_stop_pct: fractionSchema('trailing_stop_pct', 'the trail from the water mark')
+      .nullable()
+      .optional()
+      .describe('Trail from the high since entry (low if short), a fraction'),
   },
   output: {
     model_id: z.number(),

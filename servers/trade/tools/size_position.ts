@@ -20,12 +20,12 @@ export const sizePositionTool = defineTool({
   input: {
     model_id: idSchema('model_id'),
     symbol: symbolSchema,
-    stop: priceSchema('stop').describe('Stop price in dollars (below entry: long)'),
+    stop: priceSchema('stop').describe('Stop, dollars (below entry: long)'),
     risk_pct: z
       .number({ error: 'risk_pct must be a number.' })
       .refine((x) => x > 0 && x <= 1, { error: 'risk_pct must be greater than 0 and at most 1 (a fraction of equity: 0.01 = 1%).' })
       .describe('Risk as a fraction of equity, up to 1'),
-    entry: priceSchema('entry').optional().describe('Entry price in dollars (default: price now)'),
+    entry: priceSchema('entry').optional().describe('Entry, dollars (default: price now)'),
   },
   output: {
     symbol: z.string(),

@@ -84,7 +84,8 @@ export const TICKER_RE = /^[A-Z][A-Z0-9.\-]{0,14}$/;
 export const tickerSchema = z
   .string({ error: 'must be a ticker string' })
   .regex(TICKER_RE, 'must be an upper-case ticker like AAPL or BRK.B')
-  .describe('Upper-case ticker, e.g. AAPL');
+  // the pattern is enforced with its sentence, not listed in tools/list (see unlisted in shared/mcp/schemas.ts)
+  .meta({ pattern: undefined, description: 'Upper-case ticker such as AAPL' });
 
 const tickerList = () =>
   z
@@ -260,7 +261,7 @@ function valueAt(root: unknown, path: (string | number)[]): unknown {
 // --- the rule's own fields, for the rules server's tools ---
 
 const symbolList = (what: string) =>
-  z.array(tickerSchema).max(500, 'must list at most 500 tickers').describe(what);
+  z.array(tickerSchema).max(500, 'must list at most 500 tickers').meta({ maxItems: undefined, description: what }); // the cap is enforced, not listed
 
 export const ruleFieldsSchema = z.object({
   rule_name: z.string().trim().min(1).max(100).describe('Unique per model; quoted in every violation and exit.'),
