@@ -9,7 +9,7 @@ const input = { order_id: idSchema('order_id'), note: freeTextSchema(2000).optio
 export const approveOrderTool = defineTool({
   name: 'approve_order',
   title: 'Approve order',
-  description: 'Approve a pending order, optionally smaller or with a tighter stop/target; checks run again at current prices (a refused edit leaves it pending). Needs approve.',
+  description: 'Approve a pending order, edits optional; every check runs again at current prices (a refused edit leaves it pending). Needs approve.',
   scope: 'approve',
   input: {
     ...input,

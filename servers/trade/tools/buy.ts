@@ -26,7 +26,7 @@ export const closingOrderInput = {
   limit_price: limitPriceSchema,
   stop_price: stopPriceSchema,
   reasoning: reasoningSchema('logged with the order'),
-  client_order_id: z.string().min(1).max(100).optional().meta(unlisted('minLength', 'maxLength')).describe('Idempotency key: a repeat returns the first'),
+  client_order_id: z.string().min(1).max(100).optional().meta(unlisted('minLength', 'maxLength')).describe('Idempotency key for retries'),
 };
 
 /** The bracket of an opening order (its levels worded for a long). */
@@ -40,7 +40,7 @@ const bracketInput = {
   breakeven_after_first_target: z.boolean().optional().describe('Stop to the average entry once take_profit fills'),
   trailing_stop_pct: fractionSchema('trailing_stop_pct', 'the trail below the high (above the low for a short)')
     .optional()
-    .describe('Trail below the high since the fill (0.05 = 5%)'),
+    .describe('Trail below the high, a fraction (0.05 = 5%)'),
 };
 
 export const orderInput = { ...closingOrderInput, ...bracketInput };
@@ -55,10 +55,10 @@ const shortInput = {
 };
 
 const DESCRIPTIONS: Record<Side, string> = {
-  buy: 'Buy shares (open or add to a long); buying power (cash − short collateral) must cover cost + commission. A gate or rule refusing it: status rejected, with reasons. Fills pay slippage + commission. No running run: a fill starts a live one (started_run).',
+  buy: 'Buy shares (open or add to a long); buying power (cash − short collateral) must cover cost + commission. Refusals: status rejected, with reasons. Fills pay slippage + commission; with no running run a fill starts a live one.',
   sell: 'Sell shares of a long, as buy; never refused for cash (a debit left halts the model: margin_call).',
   short:
-    'Sell short (needs allow_short), as buy; buying power covers short_margin_pct (default 0.5) of the value + commission (Reg T style).',
+    'Sell short (needs allow_short), as buy; buying power covers short_margin_pct (default 0.5) of the value + commission.',
   cover: 'Buy back shares of a short, as sell.',
 };
 

@@ -16,7 +16,7 @@ export const closePositionTool = defineTool({
   name: 'close_position',
   title: 'Close position',
   description:
-    'Get flat now: market exits of the position in symbol, or of all, as sell/cover (refusals: status rejected); allowed while halted or reducing, never throttled or held for approval.',
+    'Get flat now: market exits of the position in symbol, or of all, as sell/cover; allowed while halted or reducing, never throttled or held for approval.',
   scope: ['trade', 'approve'],
   input: {
     model_id: idSchema('model_id'),

@@ -8,7 +8,7 @@ export const getPortfolioTool = defineTool({
   name: 'get_portfolio',
   title: 'Get portfolio',
   description:
-    "Cash, positions at the clock's prices, P&L and live exits of run_id or model_id's running (else latest) run, in dollars; Reg T margin (see output fields). Negative cash is a debit (halts: margin_call).",
+    "Cash, positions at the clock's prices, P&L, exits and Reg T margin, in dollars, of run_id or model_id's running (else latest) run. Negative cash is a debit (halts: margin_call).",
   scope: 'read',
   input: { model_id: idSchema('model_id').optional(), run_id: idSchema('run_id').optional() },
   output: {

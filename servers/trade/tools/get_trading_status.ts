@@ -6,7 +6,7 @@ import { tradingStatus } from '../../../shared/trading/portfolio.js';
 export const getTradingStatusTool = defineTool({
   name: 'get_trading_status',
   title: 'Get trading status',
-  description: "A model's state (active/reducing/halted) and why, trades today, day P&L, daily loss limit left, pending approvals.",
+  description: "A model's state and why, trades today, day P&L, daily loss limit left, pending approvals.",
   scope: 'read',
   input: { model_id: idSchema('model_id') },
   output: {

@@ -11,7 +11,7 @@ export const haltTradingTool = defineTool({
   name: 'halt_trading',
   title: 'Halt trading',
   description:
-    "Stop a model's trading (halted: no orders; reducing: exposure cuts only). Without approve a key only tightens; a state set by an approve key or a breaker holds until an approve key lifts it.",
+    "Stop a model's trading (see mode). Without approve a key only tightens; only an approve key lifts a state an approve key or breaker set.",
   // the agent halts itself (trade); a supervisor halts an agent (approve)
   scope: ['trade', 'approve'],
   input: {
@@ -23,7 +23,7 @@ export const haltTradingTool = defineTool({
       .max(2000)
       .meta(unlisted('minLength', 'maxLength'))
       .describe('Why; shown in the status'),
-    mode: z.enum(['halted', 'reducing']).default('halted').describe('The state to set'),
+    mode: z.enum(['halted', 'reducing']).default('halted').describe('halted: no orders; reducing: exposure cuts only'),
     flatten: z.boolean().default(false).describe('Then close every position at market'),
   },
   output: { ...stateOutput, closing_orders: closingOrdersOutput.optional().describe('With flatten: the orders that closed each position') },

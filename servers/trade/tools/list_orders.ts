@@ -12,7 +12,7 @@ export const listOrdersTool = defineTool({
   name: 'list_orders',
   title: 'List orders',
   description:
-    "A model's or run's orders, oldest first, refusals with reasons; paged. A pending approval past its expiry shows expired.",
+    "A model's or run's orders, oldest first, refusals with reasons; paged. Pending approvals past expiry show expired.",
   scope: 'read',
   input: {
     model_id: idSchema('model_id').optional(),

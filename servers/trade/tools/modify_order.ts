@@ -8,12 +8,12 @@ export const modifyOrderTool = defineTool({
   name: 'modify_order',
   title: 'Modify order',
   description:
-    'Change a resting order in place, re-checked at the clock: refused, nothing changes (modified false); marketable, it fills. Same id; changes kept in its history.',
+    'Change a resting order in place, re-checked at the clock: refused, nothing changes (modified false); marketable, it fills. Changes are kept in its history.',
   scope: 'trade',
   input: {
     order_id: idSchema('order_id'),
     limit_price: priceSchema('limit_price').optional().describe('New limit, dollars'),
-    stop_price: priceSchema('stop_price').optional().describe('New trigger, dollars (untriggered stops)'),
+    stop_price: priceSchema('stop_price').optional().describe('New stop trigger, dollars'),
     quantity: quantitySchema.optional().describe('New quantity, below the current'),
     reasoning: reasoningSchema('kept in the change history'),
   },

@@ -19,22 +19,25 @@ export const liveExitsOutput = z
   })
   .describe('Live exit levels; distance = level − price now (dollars), distance_pct = distance / price');
 
+/** A price or null (removes the level); listed as type ["number", "null"], as zod lists an unbounded nullable number (a price's bounds are unlisted). */
+const nullablePrice = (what: string) => priceSchema(what).nullable().optional().meta({ anyOf: undefined, type: ['number', 'null'] });
+
 export const setExitsTool = defineTool({
   name: 'set_exits',
   title: 'Set exits',
   description:
-    "Set, move or remove (null) a held position's exits (the stop on the losing side of the price now), fired at market; a refused change changes nothing. Returns live levels and distances.",
+    "Set, move or remove (null) a held position's exits (the stop on the losing side of the price now), fired at market; a refused change changes nothing.",
   scope: 'trade',
   input: {
     model_id: idSchema('model_id'),
     symbol: symbolSchema,
-    stop_loss: priceSchema('stop_loss').nullable().optional().describe('Stop price, dollars'),
-    take_profit: priceSchema('take_profit').nullable().optional().describe('First target, dollars'),
-    take_profit_2: priceSchema('take_profit_2').nullable().optional().describe('Second target, dollars'),
+    stop_loss: nullablePrice('stop_loss').describe('Stop price, dollars'),
+    take_profit: nullablePrice('take_profit').describe('First target, dollars'),
+    take_profit_2: nullablePrice('take_profit_2').describe('Second target, dollars'),
     trailing_stop_pct: fractionSchema('trailing_stop_pct', 'the trail from the water mark')
       .nullable()
       .optional()
-      .describe('Trail from the high since entry (low if short), a fraction'),
+      .describe('Trail from the high (low if short), a fraction'),
   },
   output: {
     model_id: z.number(),

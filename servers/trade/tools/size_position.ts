@@ -24,7 +24,7 @@ export const sizePositionTool = defineTool({
     risk_pct: z
       .number({ error: 'risk_pct must be a number.' })
       .refine((x) => x > 0 && x <= 1, { error: 'risk_pct must be greater than 0 and at most 1 (a fraction of equity: 0.01 = 1%).' })
-      .describe('Risk as a fraction of equity, up to 1'),
+      .describe('Fraction of equity to risk (≤ 1)'),
     entry: priceSchema('entry').optional().describe('Entry, dollars (default: price now)'),
   },
   output: {
