@@ -218,7 +218,7 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
     }
     if (ev.kind === 'state') {
       // A person halted, set reducing or resumed the model: as recorded (resuming a loss_streak halt starts a new streak, as live).
-      if (ev.state === 'active' && isLossStreakHalt(book.model.state_reason)) book.lossStreak = 0;
+      if (ev.state !== 'halted' && isLossStreakHalt(book.model.state_reason)) book.lossStreak = 0;
       book.model = { ...book.model, state: ev.state, state_reason: ev.state === 'active' ? null : ev.reason };
       return;
     }

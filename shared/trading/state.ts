@@ -32,8 +32,8 @@ export async function changeState(deps: Deps, auth: AuthContext, modelId: number
     }
     const locked = target === 'active' ? false : approver || stateLocked;
     await setModelState(tx, modelId, target, target === 'active' ? null : reason, locked);
-    // Resuming a halt_after_losses halt starts a new streak (else the next order would halt it again).
-    if (target === 'active' && isLossStreakHalt(model.state_reason)) {
+    // Lifting a halt_after_losses halt (to active or reducing) starts a new streak (else the next order would halt it again).
+    if (target !== 'halted' && isLossStreakHalt(model.state_reason)) {
       await tx`update runs set loss_streak = 0 where model_id = ${modelId} and status = 'running'`;
     }
     // Kept so a counterfactual replay puts this manual change back at its run clock.
