@@ -8,12 +8,13 @@
 // share in cents: fills.ts / ledger.ts conventions).
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey } from '../../shared/auth/keys.js';
 import { importDayBars, type DayBars } from '../../test/csv-bars.js';
 import { bootSuite, call, ok, type TestSuite } from '../../test/harness.js';
 import { expectReplayed as expectReplayedRun } from '../../test/replay-identity.js';
 
 let t: TestSuite;
-let trade: Client, runs: Client, rules: Client, analyst: Client;
+let trade: Client, runs: Client, rules: Client, analyst: Client, approver: Client;
 let userId: number;
 
 // Made-up daily bars [date, open, high, low, close] of symbols no other test touches.
@@ -53,6 +54,7 @@ beforeAll(async () => {
   const [u] = await t.suite.deps.sql`select id from users where name = ${name}`;
   userId = u!.id;
   [trade, runs, rules, analyst] = await Promise.all(['trade', 'runs', 'rules', 'analyst'].map((s) => t.client(s as any, key)));
+  approver = await t.client('trade', (await createKey(t.suite.deps.sql, name, ['read', 'approve'])).key);
 }, 120_000);
 afterAll(() => t?.close());
 
@@ -110,13 +112,19 @@ describe('stop entries: placement', () => {
     expect((await orderRow(run.run_id, placed.order_id)).triggered_at).toBeNull();
   });
 
-  it('the gates judge it at its stop: 96 × $105 = $10,080 is more than the $10,000 buying power (at the $100 market it would fit); 95 × 105 = $9,975 rests', async () => {
+  it('the gates and rules judge it at its stop: buying power (96 × $105 = $10,080 > $10,000, at the $100 market it would fit), the position cap, risk to its stop_loss', async () => {
     const { m } = await dayReplay('Stop at its price', ['SEBU']);
     const big = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SEBU', quantity: 96, order_type: 'stop', stop_price: 105 });
     expect(big.rejections.map((r: any) => r.message)).toEqual([
       'Insufficient buying power: buying 96 SEBU at $105.00 (stop) costs $10,080.00 plus $0.00 commission, but buying power is $10,000.00.',
     ]);
     expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SEBU', quantity: 95, order_type: 'stop', stop_price: 105 })).status).toBe('open');
+    // the position cap at the stop: 48 × $105 = $5,040 > 50% of $10,000 (48 × $100 = $4,800 would fit); 47 × 105 = $4,935 rests
+    await ok(rules, 'create_rule', { model_id: m.model_id, rule_name: 'Cap 50%', rule_category: 'position_sizing', rule_description: 'cap', enforcement_params: { max_position_pct: 0.5 } });
+    const capped = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SEBU', quantity: 48, order_type: 'stop', stop_price: 105 });
+    expect(capped.rejections.map((r: any) => r.code)).toEqual(['MAX_POSITION_PCT']);
+    expect(capped.rejections[0].message).toContain('position would be $5,040.00');
+    expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SEBU', quantity: 47, order_type: 'stop', stop_price: 105 })).status).toBe('open');
     // risk per trade to the order's own stop_loss, from the stop: 1% of $10,000 = $100; 21 × (105 − 100) = $105 refused
     await ok(rules, 'create_rule', { model_id: m.model_id, rule_name: 'Risk 1%', rule_category: 'position_sizing', rule_description: 'risk', enforcement_params: { risk_per_trade_pct: 0.01 } });
     const risky = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SEBU', quantity: 21, order_type: 'stop', stop_price: 105, stop_loss: 100 });
@@ -191,6 +199,19 @@ describe('stop entries on the clock', () => {
     expect(await step(run.run_id)).toEqual([]); // the 06-11 bar: low 107 > 106
     expect(await step(run.run_id)).toEqual([[o.order_id, 'buy', 10, 106, 'limit', '2025-06-12T20:00:00.000Z']]);
     expect((await ok(trade, 'get_portfolio', { run_id: run.run_id })).cash).toBe(8_940);
+    await ok(runs, 'end_run', { run_id: run.run_id });
+    await expectReplayed(run.run_id, 1);
+  });
+
+  it('require_approval: a stop-limit 105 / 105.05 waits for a person at its estimate (10 × 105.05), rests once approved, and fills at the stop plus 10 bps bounded by its limit: 105.05', async () => {
+    const { m, run } = await dayReplay('Stop-limit approved', ['SEBU'], { require_approval: true, slippage_bps: 10 });
+    const o = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SEBU', quantity: 10, order_type: 'stop_limit', stop_price: 105, limit_price: 105.05 });
+    expect(o).toMatchObject({ status: 'pending_approval', pending: { notional: 1_050.5, risk_to_stop: null } });
+    expect(await ok(approver, 'approve_order', { order_id: o.order_id })).toMatchObject({ status: 'open', stop_price: 105, limit_price: 105.05 });
+    expect(await step(run.run_id)).toEqual([]);
+    // 105 + 0.105 = 105.105 is above the 105.05 limit: filled at the limit (slippage 0.05), at the 06-11 bar's end
+    expect(await step(run.run_id)).toEqual([[o.order_id, 'buy', 10, 105.05, 'stop_limit', '2025-06-11T20:00:00.000Z']]);
+    expect((await orderRow(run.run_id, o.order_id)).fill).toMatchObject({ price: 105.05, slippage: 0.05 });
     await ok(runs, 'end_run', { run_id: run.run_id });
     await expectReplayed(run.run_id, 1);
   });

@@ -39,21 +39,26 @@ describe('intentOf', () => {
 });
 
 describe('agentScript', () => {
-  it('puts an approval at its fill clock, a cancellation at the run clock of the latest mark before it', () => {
+  it('puts an approval at the run clock then (its fill clock when it filled then), a cancellation at the run clock of the latest mark before it', () => {
     const t = (s: string) => Date.parse(s);
     const placed = order({ order_id: 1, status: 'filled', decided_by: 'k1', decided_at: '2026-01-01T00:01:00.000Z', fill: { price: 1, quantity: 10, clock: '2025-06-10T14:05:00.000Z' } });
     const cancelled = order({ order_id: 2, clock: '2025-06-10T14:00:00.000Z', status: 'cancelled', decided_by: 'k1', decided_at: '2026-01-01T00:02:30.000Z' });
+    // approved at 14:09 (wall 00:02:45), it rested and the clock filled it at 14:15: approved at 14:09, not at its fill
+    const rested = order({ order_id: 3, order_type: 'limit', limit_price: 1, status: 'filled', decided_by: 'k1', decided_at: '2026-01-01T00:02:45.000Z', fill: { price: 1, quantity: 10, clock: '2025-06-10T14:15:00.000Z' } });
     const marks = [
+      { wall: t('2026-01-01T00:00:50.000Z'), clock: t('2025-06-10T14:05:00.000Z') },
       { wall: t('2026-01-01T00:02:00.000Z'), clock: t('2025-06-10T14:09:00.000Z') },
       { wall: t('2026-01-01T00:03:00.000Z'), clock: t('2025-06-10T14:20:00.000Z') },
     ];
     expect(runClockAt(marks, t('2026-01-01T00:02:30.000Z'), 0)).toBe(t('2025-06-10T14:09:00.000Z'));
-    const script = agentScript([placed, cancelled], marks, [{ wall: t('2026-01-01T00:03:30.000Z'), state: 'halted', reason: 'stop' }]);
+    const script = agentScript([placed, cancelled, rested], marks, [{ wall: t('2026-01-01T00:03:30.000Z'), state: 'halted', reason: 'stop' }]);
     expect(script.map((e) => [e.kind, new Date(e.at).toISOString()])).toEqual([
+      ['order', '2025-06-10T14:00:00.000Z'],
       ['order', '2025-06-10T14:00:00.000Z'],
       ['order', '2025-06-10T14:00:00.000Z'],
       ['approve', '2025-06-10T14:05:00.000Z'],
       ['cancel', '2025-06-10T14:09:00.000Z'],
+      ['approve', '2025-06-10T14:09:00.000Z'],
       ['state', '2025-06-10T14:20:00.000Z'],
     ]);
   });

@@ -12,9 +12,11 @@
 //   same side is cut to the holding and reported as changed; with nothing held it is
 //   submitted as recorded, so the gates refuse it with their own sentence.
 // - Approvals, approver rejections, cancellations and manual halts and resumes are replayed
-//   at the run clock they happened at: an approved fill's clock, else the latest run clock
-//   recorded (orders, fills, reasoning, equity points) at or before the decision's wall
-//   time. Expiry is by the wall clock, so an order pending in both runs ends as it ended in
+//   at the run clock they happened at: the latest run clock recorded (orders, fills,
+//   reasoning, equity points) at or before the decision's wall time, or the fill's clock
+//   when the approval filled the order then (a live run's clock is the wall clock, later
+//   than its last mark; an approved order that rested and filled later on the clock is
+//   approved at the earlier run clock, not at its fill). Expiry is by the wall clock, so an order pending in both runs ends as it ended in
 //   the original. A circuit breaker's halt is not replayed: the counterfactual trips its own.
 // - The order-rate throttle counts the counterfactual agent orders placed (wall clock) in the
 //   minute before, as the live path counts the model's orders.
@@ -73,6 +75,20 @@ export function runClockAt(marks: readonly ClockMark[], wall: number, fallback: 
 }
 
 /**
+ * The run clock of a person's decision on `o` at wall time `wall` (module notes): the fill's
+ * clock when the decision filled the order (a replay run: the fill is at the run clock then; a
+ * live run, whose run clock is the wall clock: the fill within 5 s of the decision), else the
+ * latest run clock recorded by then.
+ */
+function decisionClock(o: RecordedOrder, marks: readonly ClockMark[], wall: number, at: number): number {
+  const marked = runClockAt(marks, wall, at);
+  if (!o.fill) return marked;
+  const filled = Date.parse(o.fill.clock);
+  const live = Math.abs(at - Date.parse(o.created_at)) < 5_000;
+  return (live ? filled <= wall + 5_000 : filled <= marked) ? filled : marked;
+}
+
+/**
  * The script of a run: each agent order at its clock, and each approval, approver rejection,
  * cancellation and manual halt or resume at the run clock it happened at (see the module
  * notes), sorted by run clock then wall clock.
@@ -94,7 +110,7 @@ export function agentScript(
     // Expiry (after 15 minutes, or with the run's end) is no person's decision.
     if (!o.decided_at || !o.decided_by || o.status === 'expired' || o.decided_by === 'expiry') continue;
     const wall = Date.parse(o.decided_at);
-    const when = o.fill ? Date.parse(o.fill.clock) : runClockAt(marks, wall, at);
+    const when = decisionClock(o, marks, wall, at);
     if (o.status === 'cancelled') out.push({ kind: 'cancel', at: when, wall, order_id: o.order_id, by: o.decided_by });
     else if (o.rejections.some((r) => r.code === 'REJECTED_BY_APPROVER')) out.push({ kind: 'approver_reject', at: when, wall, order_id: o.order_id, by: o.decided_by });
     else out.push({ kind: 'approve', at: when, wall, order_id: o.order_id, by: o.decided_by, edit: o.approval_edit });

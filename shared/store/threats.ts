@@ -15,10 +15,10 @@ import { getModelById, getOwnedModel, type Model } from './models.js';
 import { iso, num } from './rows.js';
 import { toRun, type RunRow } from './runs.js';
 
-/** Every order attempt of the run (any status) in id order, priced by its fill or limit. */
+/** Every order attempt of the run (any status) in id order, priced by its fill, else its limit, else a stop entry's stop. */
 export async function loadOrderFacts(sql: Q, runId: number): Promise<OrderFact[]> {
   const rows = await sql`
-    select o.id, o.clock, o.side, o.symbol, o.quantity, o.status, o.source, o.rejections, o.limit_price, f.price as fill_price
+    select o.id, o.clock, o.side, o.symbol, o.quantity, o.status, o.source, o.rejections, coalesce(o.limit_price, o.stop_price) as limit_price, f.price as fill_price
     from orders o left join fills f on f.order_id = o.id
     where o.run_id = ${runId} order by o.id`;
   return rows.map((r) => ({
