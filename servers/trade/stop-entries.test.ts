@@ -185,7 +185,7 @@ describe('stop entries on the clock', () => {
     await expectReplayed(run.run_id, 4);
   });
 
-  it('stop-limit 105 / 106: the 108 gap is over the limit, so it rests as a limit (triggered at the open); the 06-12 low 105 fills it at 106', async () => {
+  it('stop-limit 105 / 106: the 108 gap is over the limit, so it rests as a limit (triggered at the open); its limit moved to 105.50 fills when the 06-12 low reaches 105', async () => {
     const { m, run } = await dayReplay('Stop-limit', ['SEGP']);
     const o = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SEGP', quantity: 10, order_type: 'stop_limit', stop_price: 105, limit_price: 106 });
     expect(o).toMatchObject({ status: 'open', order_type: 'stop_limit', stop_price: 105, limit_price: 106 });
@@ -197,8 +197,12 @@ describe('stop entries on the clock', () => {
       text: `stop_price can no longer change: order ${o.order_id}'s stop traded at 2025-06-11T13:30:00.000Z and it rests as a limit (change limit_price); nothing was changed.`,
     });
     expect(await step(run.run_id)).toEqual([]); // the 06-11 bar: low 107 > 106
-    expect(await step(run.run_id)).toEqual([[o.order_id, 'buy', 10, 106, 'limit', '2025-06-12T20:00:00.000Z']]);
-    expect((await ok(trade, 'get_portfolio', { run_id: run.run_id })).cash).toBe(8_940);
+    // at the 06-12 open (107) the resting limit moves down to 105.50: not marketable, it rests as the stop-limit it is
+    const moved = await ok(trade, 'modify_order', { order_id: o.order_id, limit_price: 105.5 });
+    expect(moved).toMatchObject({ modified: true, order: { status: 'open', order_type: 'stop_limit', stop_price: 105, limit_price: 105.5, triggered_at: '2025-06-11T13:30:00.000Z' } });
+    // the 06-12 bar's low 105 reaches 105.50: 10 at 105.50, at its end; cash 10,000 − 1,055 = 8,945
+    expect(await step(run.run_id)).toEqual([[o.order_id, 'buy', 10, 105.5, 'limit', '2025-06-12T20:00:00.000Z']]);
+    expect((await ok(trade, 'get_portfolio', { run_id: run.run_id })).cash).toBe(8_945);
     await ok(runs, 'end_run', { run_id: run.run_id });
     await expectReplayed(run.run_id, 1);
   });

@@ -23,13 +23,20 @@ describe('splits', () => {
     const r = applyCorporateActions({
       account: { cashCents: 100_000, realizedPnlCents: 0 },
       positions: [pos('SPLT', 90, 900_000, { highWater: 104, lowWater: 99.5, stopPrice: 95, targetPrice: 120 })],
-      orders: [{ orderId: 7, symbol: 'SPLT', quantity: 10, limitPrice: 101, stopLoss: 95.5, takeProfit: null }],
+      orders: [
+        { orderId: 7, symbol: 'SPLT', quantity: 10, limitPrice: 101, stopLoss: 95.5, takeProfit: null },
+        // a stop-limit entry: its stop is divided like its limit
+        { orderId: 8, symbol: 'SPLT', quantity: 5, limitPrice: 106.5, stopPrice: 105, stopLoss: null, takeProfit: null },
+      ],
       actions: [{ kind: 'split', symbol: 'SPLT', date: '2025-06-06', splitFrom: 1, splitTo: 2 }],
       ...step('2025-06-05', '2025-06-06'),
       lastClose: { SPLT: 100 },
     });
     expect(r.positions).toEqual([{ ...pos('SPLT', 180, 900_000, { highWater: 52, lowWater: 49.75, stopPrice: 47.5, targetPrice: 60 }), avgCost: 50 }]);
-    expect(r.orders).toEqual([{ orderId: 7, symbol: 'SPLT', quantity: 20, limitPrice: 50.5, stopLoss: 47.75, takeProfit: null }]);
+    expect(r.orders).toEqual([
+      { orderId: 7, symbol: 'SPLT', quantity: 20, limitPrice: 50.5, stopLoss: 47.75, takeProfit: null },
+      { orderId: 8, symbol: 'SPLT', quantity: 10, limitPrice: 53.25, stopPrice: 52.5, stopLoss: null, takeProfit: null },
+    ]);
     expect(r.account).toEqual({ cashCents: 100_000, realizedPnlCents: 0 });
     // equity at the post-split price 50: 1,000 + 180 × 50 = 10,000 = 1,000 + 90 × 100 before
     expect(r.account.cashCents + 180 * 50 * 100).toBe(1_000_000);
