@@ -3,6 +3,7 @@
 // replay reads before its loop (the run's records and the preloaded bars and prices), in the
 // same process (issue 19 item 4).
 // The run's rows are written directly (a bench of the replay, not of the order path).
+import os from 'node:os';
 import { nextStep } from '../shared/domain/calendar.js';
 import { SIMULATED_SYMBOLS } from '../shared/domain/simulated-market.js';
 import { centsToDecimal, toCents } from '../shared/domain/money.js';
@@ -71,7 +72,8 @@ export async function makeRun(deps: Deps, userId: number, orders: number): Promi
  * preloaded market of its symbols (its bars over the run and its prices at the clocks it
  * prices at), as replayRun reads them.
  */
-async function readData(deps: Deps, userId: number, runId: number): Promise<number> {
+async function readData(deps: Deps, userId: number, runId: number): Promise<{ ms: number; cpu: number }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const run = await getOwnedRun(deps.sql, userId, runId);
   const [orders, , curve] = await Promise.all([
@@ -83,20 +85,29 @@ async function readData(deps: Deps, userId: number, runId: number): Promise<numb
   ]);
   const symbols = [...new Set([...run.symbols, ...orders.map((o) => o.symbol)])];
   await preloadMarket(deps.sql, storedMarket(deps), symbols, 'minute', Array.from(curve.clock), orders.map((o) => Date.parse(o.clock)));
-  return performance.now() - t0;
+  return { ms: performance.now() - t0, cpu: cpuMs(c0) };
 }
 
-async function replay(deps: Deps, userId: number, runId: number): Promise<{ ms: number; fills: number; changed: number }> {
+async function replay(deps: Deps, userId: number, runId: number): Promise<{ ms: number; cpu: number; fills: number; changed: number }> {
   const run = await getOwnedRun(deps.sql, userId, runId);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const cf = await counterfactual(deps, run, RULES);
-  return { ms: performance.now() - t0, fills: cf.replay.fills.length, changed: cf.changed.length };
+  return { ms: performance.now() - t0, cpu: cpuMs(c0), fills: cf.replay.fills.length, changed: cf.changed.length };
 }
+
+/** This process's CPU time since `c0` (user + system), ms: the work done, whatever the machine's load. */
+const cpuMs = (c0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1000;
+};
 
 export interface CounterfactualFigures {
   readMs: number;
-  /** orders → counterfactual() ms (replay and both runs' metrics). */
+  readCpuMs: number;
+  /** orders → counterfactual() ms (replay and both runs' metrics): wall and this process's CPU. */
   replayMs: Record<number, number>;
+  replayCpuMs: Record<number, number>;
 }
 
 const SIZES = (process.env.BENCH_CF_ORDERS ?? '40,1000,10000,100000').split(',').map(Number);
@@ -113,25 +124,31 @@ export async function main(): Promise<CounterfactualFigures> {
     for (const n of SIZES) runs.set(n, await makeRun(deps, userId, n));
     // First pass stores the simulated bars of the five sessions (a one-time cost, not measured).
     await replay(deps, userId, runs.get(SIZES[0]!)!);
-    const median = async (f: () => Promise<number>) => {
-      const xs: number[] = [];
+    // the median run of three by wall time, with its CPU time
+    const median = async <T extends { ms: number }>(f: () => Promise<T>) => {
+      const xs: T[] = [];
       for (let i = 0; i < 3; i++) xs.push(await f());
-      return xs.sort((a, b) => a - b)[1]!;
+      return xs.sort((a, b) => a.ms - b.ms)[1]!;
     };
     const read = await median(() => readData(deps, userId, runs.get(SIZES[0]!)!));
     line('run', `${START}…${END} minute, ${SYMBOLS.length} symbols, 1,950 steps; counterfactual() in process (replay + both runs' metrics)`);
-    line('read before the loop (records + preloaded bars and prices)', `${read.toFixed(0)} ms`);
+    line('load average (1 min) when measured', os.loadavg()[0]!.toFixed(1));
+    line('read before the loop (records + preloaded bars and prices)', `${read.ms.toFixed(0)} ms (cpu ${read.cpu.toFixed(0)} ms)`);
     const replayMs: Record<number, number> = {};
+    const replayCpuMs: Record<number, number> = {};
     for (const n of SIZES) {
-      let detail = { ms: 0, fills: 0, changed: 0 };
-      const ms = await median(async () => (detail = await replay(deps, userId, runs.get(n)!)).ms);
-      replayMs[n] = ms;
-      line(`replay_with_rules ${n.toLocaleString('en-US')} orders`, `${ms.toFixed(0)} ms = read + ${(ms - read).toFixed(0)} ms (${(ms / read).toFixed(2)}× read; ${detail.fills} fills, ${detail.changed} orders changed)`);
+      const r = await median(() => replay(deps, userId, runs.get(n)!));
+      replayMs[n] = r.ms;
+      replayCpuMs[n] = r.cpu;
+      line(
+        `replay_with_rules ${n.toLocaleString('en-US')} orders`,
+        `${r.ms.toFixed(0)} ms = read + ${(r.ms - read.ms).toFixed(0)} ms (${(r.ms / read.ms).toFixed(2)}× read); cpu ${r.cpu.toFixed(0)} ms = read + ${(r.cpu - read.cpu).toFixed(0)} ms; ${r.fills} fills, ${r.changed} orders changed`,
+      );
     }
     const small = SIZES.find((n) => n >= 1000);
     const big = SIZES.find((n) => n >= 10_000);
     if (small && big) line(`scaling ${small / 1000}k → ${big / 1000}k orders`, `${(replayMs[big]! / replayMs[small]!).toFixed(2)}x`);
-    return { readMs: read, replayMs };
+    return { readMs: read.ms, readCpuMs: read.cpu, replayMs, replayCpuMs };
   } finally {
     await t.close();
   }

@@ -103,14 +103,16 @@ if (history || trade || host || metrics || cf) {
     ],
     [
       'counterfactual 10k orders, minute run (bench/counterfactual.ts, in process; its read before the loop)',
-      cf?.replayMs[10_000] !== undefined ? `${(cf.replayMs[10_000] / 1000).toFixed(2)} s (read ${(cf.readMs / 1000).toFixed(2)} s)` : 'not run',
+      cf?.replayMs[10_000] !== undefined
+        ? `${(cf.replayMs[10_000] / 1000).toFixed(2)} s, cpu ${(cf.replayCpuMs[10_000]! / 1000).toFixed(2)} s (read ${(cf.readMs / 1000).toFixed(2)} s, cpu ${(cf.readCpuMs / 1000).toFixed(2)} s)`
+        : 'not run',
       '1.3–1.9 s',
       '< 0.3 s',
     ],
     [
       'counterfactual 40 orders beyond reading the bars; 1k / 10k / 100k orders',
       cf
-        ? `${cf.replayMs[40] !== undefined ? `${(cf.replayMs[40] - cf.readMs).toFixed(0)} ms` : 'not run'}; ${[1_000, 10_000, 100_000].map((n) => (cf.replayMs[n] === undefined ? '—' : `${(cf.replayMs[n] / 1000).toFixed(2)} s`)).join(' / ')}`
+        ? `${cf.replayMs[40] !== undefined ? `${(cf.replayMs[40] - cf.readMs).toFixed(0)} ms (cpu ${(cf.replayCpuMs[40]! - cf.readCpuMs).toFixed(0)} ms)` : 'not run'}; ${[1_000, 10_000, 100_000].map((n) => (cf.replayMs[n] === undefined ? '—' : `${(cf.replayMs[n] / 1000).toFixed(2)} s`)).join(' / ')}`
         : 'not run',
       '1.09 / 1.82 / 5.88 s',
       'a few tens of ms',
