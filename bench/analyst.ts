@@ -4,13 +4,14 @@
 // same process), then the same on a 10k-point / 2k-fill run for the 10k → 100k scaling.
 // Calls go through a real MCP client; the floor is in-process reads, so a ratio includes
 // the MCP round trip (the no-op tool's time is printed for scale).
-import type { Client } from '@modelcontextprotocol/client';
 import { analystServer } from '../servers/analyst/server.js';
 import { runsServer } from '../servers/runs/server.js';
 import { replayClock } from '../shared/domain/calendar.js';
 import { centsToDecimal } from '../shared/domain/money.js';
 import { bootSuite, ok, type TestSuite } from '../test/harness.js';
 import { withNoop } from './noop.js';
+import { bareServer } from './lib/bare.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 const SYMBOL = 'JPM';
 const REPEAT = 3;
@@ -96,18 +97,27 @@ export async function main(): Promise<void> {
     const [analyst, runs] = await Promise.all([t.client('analyst', key), t.client('runs', key)]);
     const chart = (await analyst.listTools()).tools.some((x) => x.name === 'equity_chart');
     const noop = await median(21, () => ok(analyst, 'noop'));
+    // the second floor: the same no-op on a bare SDK echo server, same kind of client
+    const bare = await bareServer();
+    const echo = new Client({ name: 'aibt-bench', version: '1.0.0' });
+    await echo.connect(new StreamableHTTPClientTransport(new URL(bare.url)));
+    await median(21, () => echo.callTool({ name: 'noop', arguments: {} }));
+    const bareMs = await median(21, () => echo.callTool({ name: 'noop', arguments: {} }));
+    await echo.close();
+    bare.close();
     const small = await syntheticRun(t, runs, 10_000, 2_000);
     const large = await syntheticRun(t, runs, 100_000, 20_000);
     // warm the market's bars and the JIT once
     await ok(analyst, 'analyze_trades', { run_id: small });
     const a = await measure(t, analyst, small, chart);
     const b = await measure(t, analyst, large, chart);
-    process.stdout.write(`no-op tool call: ${noop.toFixed(2)} ms\n`);
+    process.stdout.write(`no-op tool call: ${noop.toFixed(2)} ms (warm no-op); bare SDK echo no-op: ${bareMs.toFixed(2)} ms\n`);
     process.stdout.write(`floor (read equity points + fills with orders): 10k ${a.floor!.toFixed(1)} ms, 100k ${b.floor!.toFixed(1)} ms\n`);
     for (const tool of ['calculate_metrics', 'analyze_trades', ...(chart ? ['equity_chart'] : [])]) {
       process.stdout.write(
         `${tool}: 100k points/20k fills ${b[tool]!.toFixed(1)} ms = ${(b[tool]! / b.floor!).toFixed(2)}× floor; ` +
-          `10k/2k ${a[tool]!.toFixed(1)} ms = ${(a[tool]! / a.floor!).toFixed(2)}× floor; scaling 10k→100k ${(b[tool]! / a[tool]!).toFixed(2)}× (linear 10×)\n`,
+          `10k/2k ${a[tool]!.toFixed(1)} ms = ${(a[tool]! / a.floor!).toFixed(2)}× floor; scaling 10k→100k ${(b[tool]! / a[tool]!).toFixed(2)}× (linear 10×); ` +
+          `100k vs warm no-op ${(b[tool]! / noop).toFixed(0)}×, vs bare SDK echo ${(b[tool]! / bareMs).toFixed(0)}×\n`,
       );
     }
     if (!chart) process.stdout.write('equity_chart: not listed by the analyst server yet; measure() times it once it is.\n');

@@ -4,16 +4,13 @@
 // Both served by @hono/node-server in this process, driven by SDK v2 clients pinned to
 // 2026-07-28 in this process, phases alternating. Goal: within 1.3x of the bare server's p50
 // and throughput. Prints figures, never passes or fails.
-import { serve } from '@hono/node-server';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { setMaxListeners } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
 import { runsServer } from '../servers/runs/server.js';
 import { bootSuite } from '../test/harness.js';
 import { withNoop } from './noop.js';
 import { pct } from './lib/server.js';
+import { bareServer } from './lib/bare.js';
 
 setMaxListeners(0);
 const MODERN = '2026-07-28';
@@ -24,22 +21,6 @@ export interface HostFigures {
   ours: { p50: number; perSec: number };
   bare: { p50: number; perSec: number };
   instancesBuilt: number;
-}
-
-function bareServer(): Promise<{ url: string; close: () => void }> {
-  const handler = createMcpHandler(() => {
-    const s = new McpServer({ name: 'bare', version: '1.0.0' }, { capabilities: { tools: {} } });
-    s.registerTool('noop', { description: 'Does nothing.', inputSchema: z.object({}), outputSchema: z.object({ ok: z.boolean() }) }, async () => ({
-      content: [{ type: 'text', text: 'ok' }],
-      structuredContent: { ok: true },
-    }));
-    return s;
-  });
-  return new Promise((resolve) => {
-    const server = serve({ fetch: (req) => handler.fetch(req), port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
-      resolve({ url: `http://127.0.0.1:${info.port}/mcp`, close: () => server.close() }),
-    );
-  });
 }
 
 async function client(url: string, key?: string): Promise<Client> {

@@ -12,6 +12,8 @@ export interface ReplayFigures {
   where: string;
   /** advance_run steps/s / no-op calls/s */
   ratio: number;
+  /** advance_run steps/s / bare SDK echo calls/s (bench/lib/bare.ts) */
+  ratioVsBare: number;
   result: LoadResult;
 }
 
@@ -19,7 +21,8 @@ export async function measureReplay(db: Database): Promise<ReplayFigures> {
   const t = await bootFor(db, [withNoop(runsServer)]);
   try {
     const result = await runLoad(t, 'replay');
-    return { db, where: t.suite.deps.db.where, ratio: perSec(result['advance_run@1']!) / perSec(result['noop@1']!), result };
+    const steps = perSec(result['advance_run@1']!);
+    return { db, where: t.suite.deps.db.where, ratio: steps / perSec(result['noop@1']!), ratioVsBare: steps / perSec(result['bare@1']!), result };
   } finally {
     await t.close();
   }
@@ -30,8 +33,8 @@ export async function main(): Promise<ReplayFigures[]> {
   for (const db of ['embedded', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as Database[]) {
     const f = await measureReplay(db);
     process.stdout.write(`${f.where}: 10 symbols, minute bars\n`);
-    printTools(f.result, ['noop', 'advance_run'], 1);
-    process.stdout.write(`  advance_run steps/s / no-op calls/s: ${f.ratio.toFixed(2)}x\n`);
+    printTools(f.result, ['bare', 'noop', 'advance_run'], 1);
+    process.stdout.write(`  advance_run steps/s / warm no-op calls/s: ${f.ratio.toFixed(2)}x; / bare SDK echo calls/s: ${f.ratioVsBare.toFixed(2)}x\n`);
     out.push(f);
   }
   return out;

@@ -15,6 +15,9 @@ export interface TradeFigures {
   p50Ratio: number;
   /** orders/s / no-op calls/s, 16 clients */
   throughputRatio: number;
+  /** The same two against the bare SDK echo (bench/lib/bare.ts), from the same load process. */
+  p50VsBare: number;
+  throughputVsBare: number;
   result: LoadResult;
 }
 
@@ -27,6 +30,8 @@ export async function measureTrade(db: Database): Promise<TradeFigures> {
       where: t.suite.deps.db.where,
       p50Ratio: pct(result['order@1']!.latencies, 50) / pct(result['noop@1']!.latencies, 50),
       throughputRatio: perSec(result['order@16']!) / perSec(result['noop@16']!),
+      p50VsBare: pct(result['order@1']!.latencies, 50) / pct(result['bare@1']!.latencies, 50),
+      throughputVsBare: perSec(result['order@16']!) / perSec(result['bare@16']!),
       result,
     };
   } finally {
@@ -54,8 +59,10 @@ export async function runTrade(): Promise<TradeFigures[]> {
   for (const db of ['embedded', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as Database[]) {
     const f = await measureTrade(db);
     process.stdout.write(`${f.where}\n`);
-    printTools(f.result, ['noop', 'order', 'get_portfolio'], 16);
-    process.stdout.write(`  order / no-op: p50 ${f.p50Ratio.toFixed(2)}x, throughput (16 clients) ${f.throughputRatio.toFixed(2)}x\n`);
+    printTools(f.result, ['bare', 'noop', 'order', 'get_portfolio'], 16);
+    process.stdout.write(`  (bare: the no-op on a bare SDK v2 echo server, no auth or database)\n`);
+    process.stdout.write(`  order / warm no-op: p50 ${f.p50Ratio.toFixed(2)}x, throughput (16 clients) ${f.throughputRatio.toFixed(2)}x\n`);
+    process.stdout.write(`  order / bare SDK echo: p50 ${f.p50VsBare.toFixed(2)}x, throughput (16 clients) ${f.throughputVsBare.toFixed(2)}x\n`);
     out.push(f);
   }
   return out;

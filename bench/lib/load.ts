@@ -8,7 +8,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 // bench makes thousands of calls per client.
 setMaxListeners(0);
 
-type Urls = Partial<Record<'trade' | 'runs' | 'rules', string>>;
+type Urls = Partial<Record<'trade' | 'runs' | 'rules' | 'bare', string>>;
 
 const send = (m: unknown) => process.send!(m);
 let ackWaiter: (() => void) | null = null;
@@ -21,9 +21,10 @@ function mark(m: Record<string, unknown>): Promise<void> {
   });
 }
 
-async function connect(url: string, key: string): Promise<Client> {
+/** A client with its own key (none for the bare SDK echo). */
+async function connect(url: string, key?: string): Promise<Client> {
   const client = new Client({ name: 'aibt-bench', version: '1.0.0' }, { capabilities: {} });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), key ? { requestInit: { headers: { Authorization: `Bearer ${key}` } } } : {}));
   return client;
 }
 
@@ -76,9 +77,11 @@ async function order(c: Client, model: number, side: 'buy' | 'sell'): Promise<vo
   if (r.status !== 'filled') throw new Error(`bench order not filled: ${r.status} ${JSON.stringify(r.rejections)}`);
 }
 
-async function trade(urls: Urls, key: string): Promise<void> {
-  const [runs, rules] = await Promise.all([connect(urls.runs!, key), connect(urls.rules!, key)]);
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => connect(urls.trade!, key)));
+async function trade(urls: Urls, keys: string[]): Promise<void> {
+  // setup on the last key; each of the 16 clients on its own
+  const [runs, rules] = await Promise.all([connect(urls.runs!, keys[CLIENTS]!), connect(urls.rules!, keys[CLIENTS]!)]);
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, c) => connect(urls.trade!, keys[c]!)));
+  const bare = await Promise.all(Array.from({ length: CLIENTS }, () => connect(urls.bare!)));
   const models: number[] = [];
   for (let i = 0; i < CLIENTS; i++) models.push(await tradingModel(runs, rules, `bench-${i}`));
   const held = models.map(() => 0);
@@ -93,17 +96,20 @@ async function trade(urls: Urls, key: string): Promise<void> {
     await ok(seq, 'get_portfolio', { model_id: models[0] });
     await ok(seq, 'noop');
     await nextOrder(0);
+    await ok(bare[0]!, 'noop');
   }
   await Promise.all(clients.map(async (c, i) => {
     for (let k = 0; k < 60; k++) {
       await ok(c, 'noop');
       await nextOrder(i);
+      await ok(bare[i]!, 'noop');
     }
   }));
 
   // Sequential latency, tools interleaved call by call.
-  const lat: Record<string, number[]> = { noop: [], order: [], get_portfolio: [] };
+  const lat: Record<string, number[]> = { noop: [], order: [], get_portfolio: [], bare: [] };
   for (let i = 0; i < 250; i++) {
+    await timed(lat.bare!, () => ok(bare[0]!, 'noop'));
     await timed(lat.noop!, () => ok(seq, 'noop'));
     await timed(lat.order!, () => nextOrder(0));
     await timed(lat.get_portfolio!, () => ok(seq, 'get_portfolio', { model_id: models[0] }));
@@ -114,6 +120,7 @@ async function trade(urls: Urls, key: string): Promise<void> {
 
   // Throughput with 16 clients, phases interleaved A B C A B C ...
   for (let round = 0; round < 2; round++) {
+    await phase(`bare@${CLIENTS}`, CLIENTS, 40, (c) => ok(bare[c]!, 'noop'));
     await phase(`noop@${CLIENTS}`, CLIENTS, 40, (c) => ok(clients[c]!, 'noop'));
     await phase(`order@${CLIENTS}`, CLIENTS, 40, (c) => nextOrder(c));
     await phase(`get_portfolio@${CLIENTS}`, CLIENTS, 20, (c) => ok(clients[c]!, 'get_portfolio', { model_id: models[c] }));
@@ -126,8 +133,9 @@ export const REPLAY_SESSION = '2025-03-12';
 // Simulated symbols that no test file imports, so a shared Postgres serves them simulated too.
 export const REPLAY_SYMBOLS = ['JPM', 'V', 'UNH', 'XOM', 'JNJ', 'WMT', 'PG', 'MA', 'HD', 'KO'];
 
-async function replay(urls: Urls, key: string): Promise<void> {
-  const runs = await connect(urls.runs!, key);
+async function replay(urls: Urls, keys: string[]): Promise<void> {
+  const runs = await connect(urls.runs!, keys[0]!);
+  const bare = await connect(urls.bare!);
   const model = await ok(runs, 'create_model', { name: 'bench-replay' });
   const run = await ok(runs, 'start_run', { model_id: model.model_id, kind: 'replay', timespan: 'minute', start: REPLAY_SESSION, end: REPLAY_SESSION, symbols: REPLAY_SYMBOLS });
   const step = async () => {
@@ -135,16 +143,20 @@ async function replay(urls: Urls, key: string): Promise<void> {
     if (r.done || r.steps_taken !== 1) throw new Error('bench replay ran out of steps');
   };
   // Warm-up: 2,000 no-op calls and 40 steps (the first one stores 10 sessions of bars).
-  for (let i = 0; i < 2000; i++) await ok(runs, 'noop');
+  for (let i = 0; i < 2000; i++) {
+    await ok(runs, 'noop');
+    if (i % 2 === 0) await ok(bare, 'noop');
+  }
   for (let i = 0; i < 40; i++) await step();
   // 300 steps and 300 no-op calls, in alternating phases of 20.
   for (let round = 0; round < 15; round++) {
+    await phase('bare@1', 1, 20, () => ok(bare, 'noop'));
     await phase('noop@1', 1, 20, () => ok(runs, 'noop'));
     await phase('advance_run@1', 1, 20, step);
   }
 }
 
-process.on('message', (m: { type: string; scenario?: 'trade' | 'replay'; urls?: Urls; key?: string }) => {
+process.on('message', (m: { type: string; scenario?: 'trade' | 'replay'; urls?: Urls; keys?: string[] }) => {
   if (m.type === 'ack') {
     const w = ackWaiter;
     ackWaiter = null;
@@ -153,7 +165,7 @@ process.on('message', (m: { type: string; scenario?: 'trade' | 'replay'; urls?: 
   }
   if (m.type !== 'go') return;
   const run = m.scenario === 'trade' ? trade : replay;
-  run(m.urls!, m.key!)
+  run(m.urls!, m.keys!)
     .then(() => send({ type: 'done' }))
     .catch((err: unknown) => send({ type: 'error', error: err instanceof Error ? err.message : String(err) }))
     .finally(() => setTimeout(() => process.exit(0), 100));

@@ -6,7 +6,9 @@ import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerSpec } from '../../shared/mcp/server-spec.js';
+import { createKey } from '../../shared/auth/keys.js';
 import { bootSuite, type TestSuite } from '../../test/harness.js';
+import { bareServer } from './bare.js';
 
 export interface PhaseStats {
   calls: number;
@@ -31,11 +33,14 @@ const loadFile = path.join(here, `load${path.extname(fileURLToPath(import.meta.u
 
 /** The rate limit the bench's suites run with (lifted: see bootFor). */
 export const BENCH_RATE_LIMIT = { perSec: 100_000, burst: 1_000_000 };
+/** Keys the load process gets: one per client (16) and one for its setup clients. */
+export const BENCH_KEYS = 17;
 
 /** Boots `specs` on the embedded database (on disk, like npm start) or on DATABASE_URL. */
 export async function bootFor(db: Database, specs: ServerSpec[]): Promise<TestSuite> {
-  // The bench's clients share one key: the per-key rate limit is lifted (the default 100/s
-  // answered 429 on an idle machine) and npm run bench says so in its target table.
+  // Every bench client has its own key, but the per-key rate limit is still lifted: one
+  // client's sequential no-op calls alone exceed the default 100/s (p50 ~1.6 ms); npm run
+  // bench says so in its target table.
   const env: Record<string, string> = {
     AIBT_RATE_LIMIT_PER_SEC: String(BENCH_RATE_LIMIT.perSec),
     AIBT_RATE_LIMIT_BURST: String(BENCH_RATE_LIMIT.burst),
@@ -45,7 +50,11 @@ export async function bootFor(db: Database, specs: ServerSpec[]): Promise<TestSu
 }
 
 export async function runLoad(t: TestSuite, scenario: Scenario): Promise<LoadResult> {
-  const { key } = await t.user();
+  const { name } = await t.user();
+  const keys: string[] = [];
+  for (let i = 0; i < BENCH_KEYS; i++) keys.push((await createKey(t.suite.deps.sql, name)).key);
+  // the bare SDK echo, in this process beside the suite: each table's second floor
+  const bare = await bareServer();
   const child = fork(loadFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const result: LoadResult = {};
   let open: { tool: string; cpu: NodeJS.CpuUsage; trips: number; statements: number; t0: number } | null = null;
@@ -76,8 +85,9 @@ export async function runLoad(t: TestSuite, scenario: Scenario): Promise<LoadRes
       child.send({ type: 'ack' });
     });
     child.once('exit', (code) => (code ? reject(new Error(`bench load process exited with ${code}`)) : resolve(result)));
-    child.send({ type: 'go', scenario, urls: t.suite.urls, key });
+    child.send({ type: 'go', scenario, urls: { ...t.suite.urls, bare: bare.url }, keys });
   }).finally(() => {
+    bare.close();
     if (child.exitCode === null) child.kill();
   });
 }

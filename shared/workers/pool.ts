@@ -178,7 +178,7 @@ export class WorkerPool {
   private busy(): ToolError {
     const queued = this.waiting.length;
     const retry = Math.max(1, Math.ceil(((queued + this.running) / this.options.threads) * this.meanSeconds));
-    return new ToolError('ANALYST_BUSY', `The analyst is busy: ${queued} jobs queued; retry after ${retry} s.`);
+    return new ToolError('ANALYST_BUSY', `The analyst is busy: ${queued} job${queued === 1 ? '' : 's'} queued; retry after ${retry} s.`);
   }
 
   /** Starts waiting jobs, oldest first, while a thread is free, skipping keys at their limit. */
