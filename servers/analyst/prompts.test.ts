@@ -71,8 +71,8 @@ describe('analyst prompts', () => {
     const worst = trips.round_trips[0];
     expect(got).toContain(`1. ${worst.symbol} ${worst.direction} ${worst.quantity} @ $${worst.entry_price} → $${worst.exit_price}: ${formatCents(toCents(worst.pnl))}`);
     const [entryWhy, exitWhy] = worst.symbol === 'SPY' ? ['SPY opening drive', 'SPY drive faded'] : ['KO dip buy', 'KO no bounce'];
-    expect(got).toContain(`Entry reasoning: “${entryWhy}”`);
-    expect(got).toContain(`Exit reasoning: “${exitWhy}”`);
+    expect(got).toContain(`Entry reasoning: <untrusted>${entryWhy}</untrusted>`);
+    expect(got).toContain(`Exit reasoning: <untrusted>${exitWhy}</untrusted>`);
     // both refusals came from the one rule, counted by hand above
     expect(got).toMatch(/rule 'Max 20% per position' \(MAX_POSITION_PCT\): 2 order\(s\)/);
     for (const tool of ['analyze_trades {"run_id": ' + run.run_id, 'equity_chart {"run_id": ' + run.run_id, 'calculate_metrics', 'check_order']) expect(got).toContain(tool);
@@ -145,7 +145,7 @@ describe('resources', () => {
     expect(md).toContain(`| Round trips | 2 |`);
     expect(md).toContain('## Worst five round trips');
     expect(md).toMatch(/\| rule 'Max 20% per position' \| MAX_POSITION_PCT \| 2 \|/);
-    expect(md).toContain('Entry reasoning: “KO dip buy”');
+    expect(md).toContain('Entry reasoning: <untrusted>KO dip buy</untrusted>');
     const png = await analyst.readResource({ uri: `aibt://runs/${run.run_id}/equity.png` });
     expect(png.contents[0]!.mimeType).toBe('image/png');
     const img = decodePng(Buffer.from((png.contents[0] as any).blob, 'base64'));

@@ -3,7 +3,9 @@
 import { z } from 'zod';
 import { ToolError } from '../../shared/mcp/errors.js';
 import { definePrompt, idArgument, type Completer, type RequestContext } from '../../shared/mcp/prompts-resources.js';
-import { metricsHeadline, pct, rejectionLines, roundTripLines, runTitle, worstRoundTrips } from '../../shared/domain/run-report.js';
+import { metricsHeadline, pct, quotesReasoning, rejectionLines, roundTripLines, runTitle, worstRoundTrips } from '../../shared/domain/run-report.js';
+import { quoted, untrustedNotice } from '../../shared/mcp/untrusted.js';
+import { reasoningWriters } from '../../shared/store/writers.js';
 import { getOwnedModel } from '../../shared/store/models.js';
 import { newestRunIdsOfModel, recentModelIds, recentRuns } from '../../shared/store/recent.js';
 import { loadRunFacts, type RunFacts } from '../../shared/store/run-facts.js';
@@ -39,13 +41,14 @@ const runIdArg = z.string().describe('The run id (an integer; completion offers 
 
 const user = (text: string) => ({ role: 'user' as const, content: { type: 'text' as const, text } });
 
-/** The facts block every run prompt starts from. */
-function factsBlock(f: RunFacts, worst = 3): string {
+/** The facts block every run prompt starts from; `writers` wrote the reasoning it quotes (named as untrusted content). */
+function factsBlock(f: RunFacts, writers: readonly (string | null)[], worst = 3): string {
   const lines = [`Key facts (from calculate_metrics and analyze_trades on run ${f.run.run_id}):`, `- ${metricsHeadline(f)}`];
   if (f.findings.length) lines.push(...f.findings.map((s) => `- ${s}`));
   const trips = worstRoundTrips(f.round_trips, worst).filter((t) => t.pnl_cents <= 0);
   if (trips.length) {
     lines.push(`Worst round trips:`);
+    if (quotesReasoning(trips)) lines.push(untrustedNotice([...writers]));
     trips.forEach((t, i) => {
       const [head, ...why] = roundTripLines(t);
       lines.push(`${i + 1}. ${head}`, ...why.map((w) => `   ${w}`));
@@ -61,6 +64,9 @@ async function facts(ctx: RequestContext, runIdText: string): Promise<RunFacts> 
   return runFactsOffLoop(ctx, idArgument(runIdText, 'run_id'));
 }
 
+/** The keys that wrote the reasoning of these runs (the prompts quote it). */
+const writersOf = (ctx: RequestContext, runIds: number[]) => reasoningWriters(ctx.deps.sql, runIds);
+
 /** A run's facts (metrics, round trips, rejections) computed in a worker thread, off the loop that serves orders. */
 function runFactsOffLoop(ctx: RequestContext, runId: number): Promise<RunFacts> {
   return offloadRequest<RunFacts>(ctx, import.meta.url, 'factsJob', { userId: ctx.auth.userId, runId });
@@ -75,7 +81,10 @@ export function factsJob(input: { userId: number; runId: number }, ctx: JobConte
  * A prompt about one run (argument `run_id`, completed from the caller's runs): `body` turns the
  * run's facts into the prompt's description and the lines of its one user message.
  */
-function runPrompt(meta: { name: string; title: string; description: string }, body: (f: RunFacts, id: number) => { description: string; lines: string[] }) {
+function runPrompt(
+  meta: { name: string; title: string; description: string },
+  body: (f: RunFacts, id: number, writers: (string | null)[]) => { description: string; lines: string[] },
+) {
   return definePrompt({
     ...meta,
     scope: 'read',
@@ -83,7 +92,7 @@ function runPrompt(meta: { name: string; title: string; description: string }, b
     complete: { run_id: completeRunId },
     async handler({ run_id }, ctx) {
       const f = await facts(ctx, run_id);
-      const { description, lines } = body(f, f.run.run_id);
+      const { description, lines } = body(f, f.run.run_id, await writersOf(ctx, [f.run.run_id]));
       return { description, messages: [user(lines.join('\n'))] };
     },
   });
@@ -95,12 +104,12 @@ export const reviewRunPrompt = runPrompt(
     title: 'Review a run',
     description: "Review a run: its metrics headline, worst round trips with their reasoning and rule rejections, and the analyst tools to dig further.",
   },
-  (f, id) => ({
+  (f, id, writers) => ({
     description: `Review of ${runTitle(f)} (run ${id})`,
     lines: [
       `Review ${runTitle(f)} (run ${id}) for me: what worked, what did not, and the one change most likely to help.`,
       '',
-      factsBlock(f),
+      factsBlock(f, writers),
       '',
       'Next, with the analyst server:',
       `- equity_chart {"run_id": ${id}} to see the curve, the drawdown and where the fills were;`,
@@ -118,7 +127,7 @@ export const whyDidILosePrompt = runPrompt(
     title: 'Why did I lose?',
     description: 'Explain where a run lost money: the losing round trips with the reasoning behind them, what closed them, the rules that refused orders, and the tools to confirm it.',
   },
-  (f, id) => {
+  (f, id, writers) => {
     const ret = f.metrics.total_return;
     const verdict =
       ret === null
@@ -131,7 +140,7 @@ export const whyDidILosePrompt = runPrompt(
       lines: [
         `Why did I lose in ${runTitle(f)} (run ${id})? ${verdict} Answer in plain words: the two or three causes that cost the most, each with its dollars, and what the agent was thinking when it entered and exited.`,
         '',
-        factsBlock(f, 5),
+        factsBlock(f, writers, 5),
         '',
         'Confirm and go deeper with:',
         `- analyze_trades {"run_id": ${id}, "filter": "losing", "sort": "worst"} (reasoning, exit cause, MAE/MFE of each loser; group_by "hour" or "symbol" shows where the loss came from);`,
@@ -160,12 +169,13 @@ export const buildStrategyPrompt = definePrompt({
     const settings = `initial cash $${model.initial_cash}, allow_short ${model.allow_short}, commission $${model.commission_per_share}/share, slippage ${model.slippage_bps} bps, drawdown halt ${pct(model.max_drawdown_halt_pct, 0)}, symbols ${model.allowed_symbols?.join(', ') ?? 'any'}`;
     const lines = [
       `Help me build a better strategy for model ${modelId} ('${model.name}'): ${settings}.`,
-      `Instructions: ${model.instructions ? `“${model.instructions.slice(0, 400)}”` : 'none yet'}.`,
+      // the model's instructions are stored text: quoted as untrusted content (models do not record the writing key)
+      ...(model.instructions ? [untrustedNotice([null]), `Instructions: ${quoted(model.instructions.slice(0, 400))}`] : ['Instructions: none yet.']),
       '',
       all.length ? `Its ${all.length} newest run(s):` : 'It has no runs yet: start with a replay to measure a baseline.',
       ...all.map((f) => `- ${metricsHeadline(f)}`),
     ];
-    if (all[0]) lines.push('', `The latest run in detail:`, factsBlock(all[0]));
+    if (all[0]) lines.push('', `The latest run in detail:`, factsBlock(all[0], await writersOf(ctx, [all[0].run.run_id])));
     lines.push(
       '',
       'Then, step by step:',
@@ -194,9 +204,11 @@ export const compareStrategiesPrompt = definePrompt({
     for (const id of ids) all.push(await runFactsOffLoop(ctx, id));
     const list = JSON.stringify(ids);
     const lines = [`Compare these ${ids.length} runs and tell me which strategy is better and why, with the figures.`, ''];
-    for (const f of all) {
+    const worsts = all.map((f) => worstRoundTrips(f.round_trips, 1).filter((t) => t.pnl_cents <= 0));
+    if (quotesReasoning(worsts.flat())) lines.push(untrustedNotice(await writersOf(ctx, ids)), '');
+    for (const [i, f] of all.entries()) {
       lines.push(`- ${metricsHeadline(f)}`);
-      const [worst] = worstRoundTrips(f.round_trips, 1).filter((t) => t.pnl_cents <= 0);
+      const [worst] = worsts[i]!;
       if (worst) lines.push(`  Worst round trip: ${roundTripLines(worst).join(' ')}`);
       const rej = rejectionLines(f, 2);
       if (rej.length) lines.push(`  Rejections: ${rej.join('; ')}`);

@@ -5,6 +5,7 @@ import { idArgument, type ResourceDef } from '../../shared/mcp/prompts-resources
 import { recentRuns } from '../../shared/store/recent.js';
 import { loadRunFacts } from '../../shared/store/run-facts.js';
 import { runThreatReport } from '../../shared/store/threats.js';
+import { reasoningWriters } from '../../shared/store/writers.js';
 import { suggestRules } from '../../shared/trading/suggest.js';
 import { completeRunId } from './prompts.js';
 import { CHART_HEIGHT, CHART_WIDTH, drawOffLoop } from './tools/equity_chart.js';
@@ -65,5 +66,5 @@ export async function reportJob(input: { userId: number; runId: number }, ctx: J
   const deps = jobDeps(ctx);
   const facts = await loadRunFacts(deps, input.userId, input.runId);
   const threats = await runThreatReport(deps.sql, deps.market, facts.run);
-  return reportMarkdown(facts, threats, await suggestRules(deps, facts.run, REPORTED_SUGGESTIONS));
+  return reportMarkdown(facts, threats, await suggestRules(deps, facts.run, REPORTED_SUGGESTIONS), await reasoningWriters(deps.sql, [facts.run.run_id]));
 }

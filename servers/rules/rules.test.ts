@@ -86,7 +86,7 @@ describe('rules server', () => {
       priority: 3,
       created_by: 'ai_suggested',
     });
-    expect(await ok(rules, 'get_rule', { rule_id: created.rule_id })).toEqual(created);
+    expect(await ok(rules, 'get_rule', { rule_id: created.rule_id })).toEqual({ ...created, untrusted_content: expect.stringContaining('Untrusted content:') });
 
     const updated = await ok(rules, 'update_rule', { rule_id: created.rule_id, enforcement_params: { max_position_pct: 0.25 }, rule_name: 'Max 25% per position' });
     expect(updated).toMatchObject({ version: 2, rule_name: 'Max 25% per position', enforcement_params: { max_position_pct: 0.25 }, priority: 8 });
@@ -230,7 +230,7 @@ describe('rules server', () => {
     expect(nothing.text).toBe('Give at least one field to change.');
     const dup = await call(rules, 'create_rule', { model_id: model, ...MAX_20 });
     expect(dup.text).toBe(`Model ${model} already has a rule named 'Max 20% per position'; pick another name.`);
-    expect(await ok(rules, 'get_rule', { rule_id: rule.rule_id })).toEqual(rule);
+    expect(await ok(rules, 'get_rule', { rule_id: rule.rule_id })).toEqual({ ...rule, untrusted_content: expect.stringContaining('Untrusted content:') });
     expect(await historyCount(model)).toBe(1);
   });
 
@@ -254,7 +254,7 @@ describe('rules server', () => {
       expect(r.isError, tool).toBe(true);
       expect(r.text).toMatch(new RegExp(`^${tool} needs the 'rules:write' scope`));
     }
-    expect(await ok(rules, 'get_rule', { rule_id: rule.rule_id })).toEqual(rule);
+    expect(await ok(rules, 'get_rule', { rule_id: rule.rule_id })).toEqual({ ...rule, untrusted_content: expect.stringContaining('Untrusted content:') });
     expect(await ruleNames(model)).toEqual(['Max 20% per position']);
     expect(await historyCount(model)).toBe(1);
     expect(await ok(runs, 'get_model', { model_id: model })).toMatchObject({ allow_short: false, initial_cash: 10_000 });
@@ -284,7 +284,7 @@ describe('rules server', () => {
     }
     expect((await call(other, 'get_rule', { rule_id: 999_999 })).text).toBe('Rule 999999 was not found.');
     expect((await call(other, 'list_rules', { model_id: 999_999 })).text).toBe('Model 999999 was not found.');
-    expect(await ok(rules, 'get_rule', { rule_id: rule.rule_id })).toEqual(rule);
+    expect(await ok(rules, 'get_rule', { rule_id: rule.rule_id })).toEqual({ ...rule, untrusted_content: expect.stringContaining('Untrusted content:') });
     expect(await historyCount(model)).toBe(1);
   });
 

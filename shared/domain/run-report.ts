@@ -8,6 +8,7 @@ import { nyLocal } from './ny-time.js';
 import { SEVERITIES, type ThreatEvent } from './threats.js';
 import type { RiskScore } from './risk-score.js';
 import { HINDSIGHT, type SuggestResult } from './suggestions.js';
+import { quoted, untrustedNotice } from '../mcp/untrusted.js';
 
 const REASON_CHARS = 300;
 
@@ -23,7 +24,13 @@ export const nyTime = (isoUtc: string | null) => {
   return `${l.date} ${l.hhmm}`;
 };
 const clip = (s: string, n = REASON_CHARS) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
-const quote = (s: string | null | undefined) => (s ? `“${clip(s.replace(/\s+/g, ' ').trim())}”` : 'none recorded');
+// stored reasoning is untrusted text: quoted between markers (see shared/mcp/untrusted.ts), never as the report's own words
+const quote = (s: string | null | undefined) => (s ? quoted(clip(s.replace(/\s+/g, ' ').trim())) : 'none recorded');
+
+/** Whether any of the round trips quotes stored reasoning (entry or exit). */
+export function quotesReasoning(trips: readonly AnalyzedRoundTrip[]): boolean {
+  return trips.some((t) => Boolean(t.entry_reasoning ?? t.entry_decision?.content) || Boolean(t.exit_reasoning ?? t.exit_decision?.content));
+}
 const held = (seconds: number) => (seconds >= 2 * 86_400 ? `${(seconds / 86_400).toFixed(1)} days` : seconds >= 5_400 ? `${(seconds / 3_600).toFixed(1)} h` : `${Math.round(seconds / 60)} min`);
 
 /** "Momentum — run #3" */
@@ -72,8 +79,14 @@ export function rejectionLines(f: RunFacts, max = 8): string[] {
  * The markdown report of aibt://runs/{run_id}/report: header, metrics table, round-trip
  * summary with findings, the worst five round trips with their reasoning, rejections by rule,
  * then (when given) the threats with the risk score and the suggested rules with their measured effect.
+ * `writers`: the keys that wrote the run's reasoning, named above the quoted reasoning (untrusted content).
  */
-export function reportMarkdown(f: RunFacts, threats?: { events: ThreatEvent[]; risk: RiskScore }, suggested?: SuggestResult): string {
+export function reportMarkdown(
+  f: RunFacts,
+  threats?: { events: ThreatEvent[]; risk: RiskScore },
+  suggested?: SuggestResult,
+  writers: readonly (string | null)[] = [],
+): string {
   const m = f.metrics;
   const r = f.run;
   const out: string[] = [];
@@ -136,6 +149,7 @@ export function reportMarkdown(f: RunFacts, threats?: { events: ThreatEvent[]; r
   out.push('## Worst five round trips', '');
   const worst = worstRoundTrips(closed, 5);
   if (!worst.length) out.push('None: the run closed no round trip.', '');
+  if (quotesReasoning(worst)) out.push(untrustedNotice([...writers]), '');
   worst.forEach((t, i) => {
     const [line, ...why] = roundTripLines(t);
     out.push(`${i + 1}. ${line}`, ...why.map((w) => `   - ${w}`));

@@ -42,6 +42,8 @@ export interface RuleFieldValues {
 export interface Rule extends RuleFieldValues {
   rule_id: number;
   model_id: number;
+  /** Prefix of the API key that last wrote rule_name or rule_description (untrusted text); null: unrecorded. */
+  written_by: string | null;
   version: number;
   created_at: string;
   updated_at: string;
@@ -68,6 +70,7 @@ export function toRule(r: Record<string, any>): Rule {
     priority: r.priority,
     is_active: r.is_active,
     created_by: r.created_by,
+    written_by: r.text_key_prefix ?? null,
     version: r.version,
     created_at: iso(r.created_at)!,
     updated_at: iso(r.updated_at)!,
@@ -102,7 +105,7 @@ export async function takenRuleNames(sql: Q, modelId: number, names: string[]): 
 export async function insertRule(tx: Q, modelId: number, fields: RuleFieldValues, by: ChangeBy): Promise<Rule> {
   await assertNameFree(tx, modelId, fields.rule_name);
   const [row] = await nameClashAsSentence(modelId, fields.rule_name, () =>
-    tx`insert into rules ${tx({ model_id: modelId, ...fields } as Record<string, any>)} returning *`,
+    tx`insert into rules ${tx({ model_id: modelId, ...fields, text_key_prefix: by.keyPrefix } as Record<string, any>)} returning *`,
   );
   const rule = toRule(row!);
   await recordChange(tx, rule.model_id, rule.rule_id, 'create', by, null, rule);
@@ -123,6 +126,8 @@ export async function updateRule(
   }
   if (Object.keys(values).length === 0) return rule;
   if (typeof values.rule_name === 'string') await assertNameFree(tx, rule.model_id, values.rule_name);
+  // whoever writes a rule's text is named to its readers (untrusted content)
+  if ('rule_name' in values || 'rule_description' in values) values.text_key_prefix = by.keyPrefix;
   const [row] = await nameClashAsSentence(rule.model_id, String(values.rule_name), () => tx`
     update rules set ${tx(values as Record<string, any>)}, version = version + 1, updated_at = now()
     where id = ${rule.rule_id} returning *`);
