@@ -32,3 +32,12 @@ export function hog(): number {
   const keep: number[][] = [];
   for (;;) keep.push(new Array(1_000_000).fill(keep.length));
 }
+
+/** The same read twice, then a different one: the job's own copy answers the second. */
+export async function readTwice(_input: unknown, ctx: JobContext): Promise<number[]> {
+  const a = await ctx.sql`select count(*)::int as n from users`;
+  const b = await ctx.sql`select count(*)::int as n from users`;
+  b.pop(); // a caller may change its list: the next answer is whole again
+  const c = await ctx.sql`select count(*)::int as n from users`;
+  return [a.length, b.length, c.length];
+}

@@ -172,12 +172,31 @@ export function remoteData(port: MessagePort, fetches: boolean): DataSource & { 
     if (r.ok) w.resolve(isColumns(r.value) ? fromColumns(r.value) : r.value);
     else w.reject(receiveError(r.error));
   });
-  const ask = (req: { op: 'sql'; strings: string[]; values: unknown[] } | { op: 'market'; method: MarketRead; args: unknown[] }) =>
+  const send = (req: { op: 'sql'; strings: string[]; values: unknown[] } | { op: 'market'; method: MarketRead; args: unknown[] }) =>
     new Promise<any>((resolve, reject) => {
       const id = next++;
       waiting.set(id, { resolve, reject });
       port.postMessage({ ...req, id });
     });
+  // One job reads one view of its data: a read asked again (suggest_rules replays the same run
+  // for every candidate) is answered from this job's own copy, not by the main thread again.
+  const reads = new Map<string, Promise<unknown>>();
+  const ask = (req: { op: 'sql'; strings: string[]; values: unknown[] } | { op: 'market'; method: MarketRead; args: unknown[] }) => {
+    if (req.op === 'sql' && !/^\s*(select|with)\b/i.test(req.strings[0] ?? '')) return send(req);
+    let key: string;
+    try {
+      key = JSON.stringify(req);
+    } catch {
+      return send(req); // a value JSON cannot spell (a bigint): asked each time
+    }
+    let p = reads.get(key);
+    if (!p) {
+      reads.set(key, (p = send(req)));
+      p.catch(() => reads.delete(key));
+    }
+    // a fresh list each time: a caller may sort or splice what it got
+    return p.then((v) => (Array.isArray(v) ? v.slice() : v));
+  };
   const sql = ((strings: unknown, ...values: unknown[]) => {
     // sql(rows, ...columns): the insert/identifier helper, built again on the main thread
     if (!Array.isArray(strings) || !('raw' in strings)) return { [HELPER]: [strings, ...values] };

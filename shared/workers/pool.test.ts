@@ -59,6 +59,14 @@ describe('worker pool', () => {
     expect(spun.threadId).not.toBe(threadId);
   });
 
+  it("answers a read asked again within one job from the job's own copy", async () => {
+    const p = pool();
+    await p.run(JOBS, 'spin', { ms: 1 }, { key: 'k' });
+    const before = t.suite.deps.db.roundTrips.statements;
+    expect(await p.run(JOBS, 'readTwice', {}, { key: 'k' })).toEqual([1, 0, 1]);
+    expect(t.suite.deps.db.roundTrips.statements - before).toBe(1);
+  });
+
   it('keeps the main event loop free while a job computes (lag counted by monitorEventLoopDelay)', async () => {
     const p = pool();
     await p.run(JOBS, 'spin', { ms: 1 }, { key: 'k' }); // the thread is up
