@@ -95,8 +95,10 @@ describe('orders after a long history', () => {
     const afterRows = await rowsReadByOrderBook(userId, model.model_id);
     // The state read touches the model, run, rules, positions, day marks and the last
     // minute's orders: the 16 orders placed above at most, never the 10,000 earlier ones.
+    // (Relative to the fresh read: on a database other test files share, their rows in small
+    // tables read by sequential scan count in both readings alike.)
+    console.log(JSON.stringify({ case: 'order book rows read', fresh: freshRows, after_10k: afterRows }));
     expect(afterRows).toBeLessThanOrEqual(freshRows + 16);
-    expect(afterRows).toBeLessThan(60);
 
     const end = await counters(run.run_id);
     expect(end.trades_in_run).toBe(end.fills);
