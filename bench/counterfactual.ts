@@ -4,7 +4,6 @@
 // same process (issue 19 item 4).
 // The run's rows are written directly (a bench of the replay, not of the order path).
 import os from 'node:os';
-import { nextStep } from '../shared/domain/calendar.js';
 import { SIMULATED_SYMBOLS } from '../shared/domain/simulated-market.js';
 import { centsToDecimal, toCents } from '../shared/domain/money.js';
 import { getOwnedRun, startRun } from '../shared/store/runs.js';
@@ -12,6 +11,7 @@ import { loadClockMarks, loadExitChanges, loadRecordedOrders, loadStateChanges }
 import { loadEquityColumns } from '../shared/store/analyst.js';
 import { counterfactual, preloadMarket, storedMarket } from '../shared/trading/counterfactual.js';
 import { bootSuite } from '../test/harness.js';
+import { heavyClocks, randomOrderRows } from '../test/heavy-run.js';
 import { analystServer } from '../servers/analyst/server.js';
 import type { Deps } from '../shared/deps.js';
 import type { RuleRecord } from '../shared/domain/types.js';
@@ -24,24 +24,12 @@ export const RULES: RuleRecord[] = [
   { ruleId: 'b', ruleName: 'Stop 1%', ruleCategory: 'stop_loss', enforcementParams: { stop_loss_pct: 0.01 }, appliesToSymbols: null, excludeSymbols: null, priority: 5, isActive: true },
 ];
 
-/** A deterministic pseudo-random sequence (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function makeRun(deps: Deps, userId: number, orders: number): Promise<number> {
   const sql = deps.sql;
   const [m] = await sql`insert into models (user_id, name, initial_cash) values (${userId}, ${`bench ${orders}`}, 1000000) returning id`;
   const modelId = m!.id as number;
-  const first = nextStep('minute', new Date(`${START}T12:00:00Z`));
-  const end = new Date(`${END}T20:59:00Z`);
-  const clocks: Date[] = [first];
-  for (let c = nextStep('minute', first); c <= end; c = nextStep('minute', c)) clocks.push(c);
+  const clocks = heavyClocks();
+  const first = clocks[0]!;
   const last = clocks.at(-1)!;
   const run = await sql.begin((tx) => startRun(tx, userId, modelId, { kind: 'replay', timespan: 'minute', start: first, end: last, clock: first, symbols: SYMBOLS }));
   const cash = centsToDecimal(toCents(1_000_000));
@@ -49,19 +37,7 @@ export async function makeRun(deps: Deps, userId: number, orders: number): Promi
     const rows = clocks.slice(i, i + 500).map((c) => ({ run_id: run.run_id, clock: c, cash, positions_value: 0, total_value: cash }));
     await sql`insert into equity_snapshots ${sql(rows)}`;
   }
-  const rand = rng(orders);
-  const held = new Map<string, number>();
-  const rows: Record<string, unknown>[] = [];
-  const t0 = Date.parse('2026-01-01T00:00:00Z');
-  for (let i = 0; i < orders; i++) {
-    const clock = clocks[Math.floor((i * clocks.length) / orders)]!;
-    const symbol = SYMBOLS[Math.floor(rand() * SYMBOLS.length)]!;
-    const h = held.get(symbol) ?? 0;
-    const sell = h > 0 && rand() < 0.45;
-    const quantity = sell ? Math.max(1, Math.floor(h * rand())) : 1 + Math.floor(rand() * 20);
-    held.set(symbol, h + (sell ? -quantity : quantity));
-    rows.push({ run_id: run.run_id, model_id: modelId, side: sell ? 'sell' : 'buy', symbol, quantity, order_type: 'market', status: 'filled', clock, created_at: new Date(t0 + i * 2000) });
-  }
+  const rows = randomOrderRows(run.run_id, modelId, clocks, SYMBOLS, orders);
   for (let i = 0; i < rows.length; i += 1000) await sql`insert into orders ${sql(rows.slice(i, i + 1000))}`;
   await sql`update runs set status = 'completed', clock = ${last}, ended_at = now() where id = ${run.run_id}`;
   return run.run_id;

@@ -11,13 +11,43 @@ const END = '2025-03-14';
 export const HEAVY_SYMBOLS = ['JPM', 'V', 'UNH', 'XOM', 'JNJ', 'WMT', 'PG', 'MA', 'HD', 'KO'].filter((s) => SIMULATED_SYMBOLS.includes(s));
 
 /** A deterministic pseudo-random sequence (mulberry32). */
-function rng(seed: number) {
+export function rng(seed: number) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Every minute step of the heavy runs' week (2025-03-10 … 03-14), the first after 12:00 UTC on. */
+export function heavyClocks(): Date[] {
+  const first = nextStep('minute', new Date(`${START}T12:00:00Z`));
+  const end = new Date(`${END}T20:59:00Z`);
+  const clocks: Date[] = [first];
+  for (let c = nextStep('minute', first); c <= end; c = nextStep('minute', c)) clocks.push(c);
+  return clocks;
+}
+
+/**
+ * `orders` filled market order rows spread evenly over `clocks` (seeded by `orders`): buys of
+ * 1–20 shares, and sells of part of what is held (45% once a symbol is held), created 2 s apart.
+ */
+export function randomOrderRows(runId: number, modelId: number, clocks: readonly Date[], symbols: readonly string[], orders: number): Record<string, unknown>[] {
+  const rand = rng(orders);
+  const held = new Map<string, number>();
+  const rows: Record<string, unknown>[] = [];
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  for (let i = 0; i < orders; i++) {
+    const clock = clocks[Math.floor((i * clocks.length) / orders)]!;
+    const symbol = symbols[Math.floor(rand() * symbols.length)]!;
+    const h = held.get(symbol) ?? 0;
+    const sell = h > 0 && rand() < 0.45;
+    const quantity = sell ? Math.max(1, Math.floor(h * rand())) : 1 + Math.floor(rand() * 20);
+    held.set(symbol, h + (sell ? -quantity : quantity));
+    rows.push({ run_id: runId, model_id: modelId, side: sell ? 'sell' : 'buy', symbol, quantity, order_type: 'market', status: 'filled', clock, created_at: new Date(t0 + i * 2000) });
+  }
+  return rows;
 }
 
 /**
@@ -29,10 +59,8 @@ export async function makeHeavyRun(deps: Deps, userId: number, orders: number): 
   const sql = deps.sql;
   const [m] = await sql`insert into models (user_id, name, initial_cash) values (${userId}, ${`attack ${orders}`}, 1000000) returning id`;
   const modelId = m!.id as number;
-  const first = nextStep('minute', new Date(`${START}T12:00:00Z`));
-  const end = new Date(`${END}T20:59:00Z`);
-  const clocks: Date[] = [first];
-  for (let c = nextStep('minute', first); c <= end; c = nextStep('minute', c)) clocks.push(c);
+  const clocks = heavyClocks();
+  const first = clocks[0]!;
   const last = clocks.at(-1)!;
   const run = await sql.begin((tx) => startRun(tx, userId, modelId, { kind: 'replay', timespan: 'minute', start: first, end: last, clock: first, symbols: HEAVY_SYMBOLS }));
   for (let i = 0; i < clocks.length; i += 500) {
@@ -43,19 +71,7 @@ export async function makeHeavyRun(deps: Deps, userId: number, orders: number): 
     });
     await sql`insert into equity_snapshots ${sql(rows)}`;
   }
-  const rand = rng(orders);
-  const held = new Map<string, number>();
-  const rows: Record<string, unknown>[] = [];
-  const t0 = Date.parse('2026-01-01T00:00:00Z');
-  for (let i = 0; i < orders; i++) {
-    const clock = clocks[Math.floor((i * clocks.length) / orders)]!;
-    const symbol = HEAVY_SYMBOLS[Math.floor(rand() * HEAVY_SYMBOLS.length)]!;
-    const h = held.get(symbol) ?? 0;
-    const sell = h > 0 && rand() < 0.45;
-    const quantity = sell ? Math.max(1, Math.floor(h * rand())) : 1 + Math.floor(rand() * 20);
-    held.set(symbol, h + (sell ? -quantity : quantity));
-    rows.push({ run_id: run.run_id, model_id: modelId, side: sell ? 'sell' : 'buy', symbol, quantity, order_type: 'market', status: 'filled', clock, created_at: new Date(t0 + i * 2000), source: 'agent', reasoning: `attack ${i}` });
-  }
+  const rows: Record<string, unknown>[] = randomOrderRows(run.run_id, modelId, clocks, HEAVY_SYMBOLS, orders).map((o, i) => ({ ...o, source: 'agent', reasoning: `attack ${i}` }));
   const ids: number[] = [];
   for (let i = 0; i < rows.length; i += 1000) ids.push(...(await sql`insert into orders ${sql(rows.slice(i, i + 1000))} returning id`).map((r) => r.id as number));
   // fills at a price that wanders around 100 per symbol; the counting trigger is bypassed (bulk)
