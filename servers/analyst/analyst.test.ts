@@ -229,10 +229,10 @@ describe('analyst on a minute replay with known trades', () => {
 
     const cmp = await ok(analyst, 'compare_runs', { run_ids: [run1, run2] });
     const texts = cmp.differences.map((d: any) => d.text);
-    expect(texts).toContain("rule 'Max half' → 'Max 60%': max_position_pct 0.5 → 0.6");
+    expect(texts).toContain('rule <untrusted>Max half</untrusted> → <untrusted>Max 60%</untrusted>: max_position_pct 0.5 → 0.6');
     expect(cmp.differences.filter((d: any) => d.kind === 'rule_removed')).toEqual([]);
     expect(cmp.differences.find((d: any) => d.kind === 'rule_changed')).toMatchObject({ name: 'Max 60%', before: { rule_name: 'Max half', enforcement_params: { max_position_pct: 0.5 } }, after: { rule_name: 'Max 60%', enforcement_params: { max_position_pct: 0.6 } } });
-    expect(texts).toContain(`rule 'Wide stop' (stop_loss) added: {"stop_loss_pct":0.5}`);
+    expect(texts).toContain(`rule <untrusted>Wide stop</untrusted> (stop_loss) added: {"stop_loss_pct":0.5}`);
     expect(texts).toContain('slippage_bps 5 → 2');
     expect(cmp.differences.every((d: any) => d.run_id === run2)).toBe(true);
     expect(cmp.warnings.some((w: string) => /different symbol lists/.test(w))).toBe(true);

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ToolError } from '../../shared/mcp/errors.js';
 import { definePrompt, idArgument, type Completer, type RequestContext } from '../../shared/mcp/prompts-resources.js';
-import { metricsHeadline, pct, quotesReasoning, rejectionLines, roundTripLines, runTitle, worstRoundTrips } from '../../shared/domain/run-report.js';
+import { metricsHeadline, pct, quotesReasoning, rejectionLines, rejectionsNotice, roundTripLines, runTitle, worstRoundTrips } from '../../shared/domain/run-report.js';
 import { quoted, untrustedNotice } from '../../shared/mcp/untrusted.js';
 import { reasoningWriters } from '../../shared/store/writers.js';
 import { getOwnedModel } from '../../shared/store/models.js';
@@ -55,7 +55,8 @@ function factsBlock(f: RunFacts, writers: readonly (string | null)[], worst = 3)
     });
   } else lines.push('No losing round trip.');
   const rej = rejectionLines(f);
-  lines.push(rej.length ? `Rule rejections (${f.rejected_orders} refused order(s)):` : 'No order was refused by a rule or gate.', ...rej.map((r) => `- ${r}`));
+  const notice = rejectionsNotice(f);
+  lines.push(rej.length ? `Rule rejections (${f.rejected_orders} refused order(s)):` : 'No order was refused by a rule or gate.', ...(notice ? [notice] : []), ...rej.map((r) => `- ${r}`));
   if (f.metrics.notes.length) lines.push(`Metric notes: ${f.metrics.notes.slice(0, 4).join(' ')}`);
   return lines.join('\n');
 }
@@ -211,7 +212,8 @@ export const compareStrategiesPrompt = definePrompt({
       const [worst] = worsts[i]!;
       if (worst) lines.push(`  Worst round trip: ${roundTripLines(worst).join(' ')}`);
       const rej = rejectionLines(f, 2);
-      if (rej.length) lines.push(`  Rejections: ${rej.join('; ')}`);
+      const notice = rejectionsNotice(f);
+      if (rej.length) lines.push(...(notice ? [`  ${notice}`] : []), `  Rejections: ${rej.join('; ')}`);
     }
     lines.push(
       '',

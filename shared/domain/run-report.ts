@@ -8,7 +8,7 @@ import { nyLocal } from './ny-time.js';
 import { SEVERITIES, type ThreatEvent } from './threats.js';
 import type { RiskScore } from './risk-score.js';
 import { HINDSIGHT, type SuggestResult } from './suggestions.js';
-import { quoted, untrustedNotice } from '../mcp/untrusted.js';
+import { quoted, quotedWithin, untrustedNotice } from '../mcp/untrusted.js';
 
 const REASON_CHARS = 300;
 
@@ -70,9 +70,22 @@ export function roundTripLines(t: AnalyzedRoundTrip): string[] {
   ];
 }
 
-/** The rejections as lines: "rule 'Max 20%' (MAX_POSITION_PCT): 3 order(s), e.g. …". */
+/** The rejections as lines: "rule <untrusted>Max 20%</untrusted> (MAX_POSITION_PCT): 3 order(s), latest: position would be …". */
 export function rejectionLines(f: RunFacts, max = 8): string[] {
-  return f.rejections.slice(0, max).map((r) => `${r.source} ${r.source === 'rule' ? `'${r.name}'` : r.name} (${r.code}): ${r.orders} order(s), latest: ${clip(r.example, 160)}`);
+  return f.rejections.slice(0, max).map((r) => `${r.source} ${r.source === 'rule' ? quoted(r.name) : r.name} (${r.code}): ${r.orders} order(s), latest: ${latestMessage(r, 160)}`);
+}
+
+/**
+ * The line naming who wrote the rejections' stored text (rule names, approvers' notes: quoted in
+ * the rejection lines and rows); null when they show none.
+ */
+export function rejectionsNotice(f: RunFacts): string | null {
+  return f.rejections.some((r) => r.stored.length) ? `${untrustedNotice(f.rejection_writers)} (rule names, approvers' notes)` : null;
+}
+
+/** A group's latest message, clipped, its stored text quoted (a rule's name dropped from the head: the row names the rule). */
+function latestMessage(r: RunFacts['rejections'][number], max: number): string {
+  return quotedWithin(r.source === 'rule' ? r.example.replace(`Rule '${r.name}': `, '') : r.example, r.stored, max);
 }
 
 /**
@@ -159,20 +172,24 @@ export function reportMarkdown(
   out.push('## Rejections by rule', '');
   if (!f.rejections.length) out.push('No order was refused.');
   else {
-    out.push(`${f.rejected_orders} order(s) refused.`, '', '| rule or gate | code | orders | latest message |', '|---|---|---|---|');
-    for (const g of f.rejections) out.push(`| ${g.source === 'rule' ? `rule '${g.name}'` : `gate ${g.name}`} | ${g.code} | ${g.orders} | ${clip(g.example, 160).replace(/\|/g, '/')} |`);
+    const notice = rejectionsNotice(f);
+    out.push(`${f.rejected_orders} order(s) refused.`, '', ...(notice ? [notice, ''] : []), '| rule or gate | code | orders | latest message |', '|---|---|---|---|');
+    const cell = (s: string) => s.replace(/\|/g, '/');
+    for (const g of f.rejections) out.push(`| ${cell(g.source === 'rule' ? `rule ${quoted(g.name)}` : `gate ${g.name}`)} | ${g.code} | ${g.orders} | ${cell(latestMessage(g, 160))} |`);
   }
   out.push('');
-  if (threats) out.push(...threatLines(threats.events, threats.risk));
+  // a threat names the rules that refused orders: their names quoted as in the rejections above
+  if (threats) out.push(...threatLines(threats.events, threats.risk, 10, f.rejections.flatMap((g) => g.stored)));
   if (suggested) out.push(...suggestionLines(suggested));
   return out.join('\n');
 }
 
 /**
  * The report's threats section: the risk score with its three largest factors, then the
- * threat events worst first (at most `max`), each with its recommendation.
+ * threat events worst first (at most `max`), each with its recommendation; `stored` (rule names,
+ * approvers' notes) quoted where a message names them.
  */
-export function threatLines(events: readonly ThreatEvent[], risk: RiskScore, max = 10): string[] {
+export function threatLines(events: readonly ThreatEvent[], risk: RiskScore, max = 10, stored: readonly string[] = []): string[] {
   const out = ['## Threats', ''];
   const byName = new Map(risk.factors.map((x) => [x.name, x]));
   out.push(
@@ -184,7 +201,7 @@ export function threatLines(events: readonly ThreatEvent[], risk: RiskScore, max
   if (!events.length) return [...out, 'No threat detected.', ''];
   const worst = [...events].sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || a.clock.localeCompare(b.clock));
   for (const e of worst.slice(0, max)) {
-    out.push(`- **${e.severity}** ${e.type.replace(/_/g, ' ')} (${nyTime(e.clock)} New York): ${clip(e.message, 200)} Recommendation: ${e.recommendation.text}`);
+    out.push(`- **${e.severity}** ${e.type.replace(/_/g, ' ')} (${nyTime(e.clock)} New York): ${quotedWithin(e.message, stored, 200)} Recommendation: ${e.recommendation.text}`);
   }
   if (worst.length > max) out.push(`- … and ${worst.length - max} more (detect_threats lists them all).`);
   out.push('');

@@ -59,24 +59,31 @@ export function pairRules(a: readonly RuleRow[], b: readonly RuleRow[]): [RuleRo
   return pairs.sort((p, q) => Number(!p[1]) - Number(!q[1]) || nameOf(p).localeCompare(nameOf(q)));
 }
 
-/** The changes from snapshot `a` to snapshot `b`: settings first, then rules (paired by pairRules), then instructions. */
-export function diffSnapshots(a: SnapshotLike, b: SnapshotLike): SnapshotChange[] {
+/**
+ * The changes from snapshot `a` to snapshot `b`: settings first, then rules (paired by pairRules), then instructions.
+ * `quote`, when given, quotes the stored text in each change's `text` (rule names, descriptions,
+ * instructions, the model's name: written by some key, see shared/mcp/untrusted.ts); without it
+ * names read 'like this' and texts as JSON strings.
+ */
+export function diffSnapshots(a: SnapshotLike, b: SnapshotLike, quote?: (stored: string) => string): SnapshotChange[] {
   const out: SnapshotChange[] = [];
+  const nm = (v: unknown) => (quote ? quote(String(v)) : `'${String(v)}'`);
+  const txt = (v: unknown) => (quote && typeof v === 'string' ? quote(v) : show(v));
   const keys = [...new Set([...Object.keys(a.model ?? {}), ...Object.keys(b.model ?? {})])].filter((k) => !IGNORED_SETTINGS.has(k)).sort();
   for (const k of keys) {
     const before = a.model?.[k];
     const after = b.model?.[k];
-    if (!same(before, after)) out.push({ kind: 'setting', name: k, text: `${k} ${show(before)} → ${show(after)}`, before, after });
+    if (!same(before, after)) out.push({ kind: 'setting', name: k, text: k === 'name' ? `${k} ${txt(before)} → ${txt(after)}` : `${k} ${show(before)} → ${show(after)}`, before, after });
   }
   for (const [before, after] of pairRules(a.rules ?? [], b.rules ?? [])) {
     if (!after) {
       const name = String(before!.rule_name);
-      out.push({ kind: 'rule_removed', name, text: `rule '${name}' (${before!.rule_category}) removed: ${show(before!.enforcement_params)}`, before: before!.enforcement_params, after: null });
+      out.push({ kind: 'rule_removed', name, text: `rule ${nm(name)} (${before!.rule_category}) removed: ${show(before!.enforcement_params)}`, before: before!.enforcement_params, after: null });
       continue;
     }
     if (!before) {
       const name = String(after.rule_name);
-      out.push({ kind: 'rule_added', name, text: `rule '${name}' (${after.rule_category}) added: ${show(after.enforcement_params)}`, before: null, after: after.enforcement_params });
+      out.push({ kind: 'rule_added', name, text: `rule ${nm(name)} (${after.rule_category}) added: ${show(after.enforcement_params)}`, before: null, after: after.enforcement_params });
       continue;
     }
     const name = String(after.rule_name);
@@ -87,7 +94,7 @@ export function diffSnapshots(a: SnapshotLike, b: SnapshotLike): SnapshotChange[
     for (const p of [...new Set([...Object.keys(pa), ...Object.keys(pb)])].sort()) {
       if (!same(pa[p], pb[p])) parts.push(`${p} ${show(pa[p])} → ${show(pb[p])}`);
     }
-    for (const f of RULE_FIELDS) if (!same(before[f], after[f])) parts.push(`${f} ${show(before[f])} → ${show(after[f])}`);
+    for (const f of RULE_FIELDS) if (!same(before[f], after[f])) parts.push(f === 'rule_description' ? `${f} ${txt(before[f])} → ${txt(after[f])}` : `${f} ${show(before[f])} → ${show(after[f])}`);
     if (parts.length || renamed) {
       const fields = (r: Record<string, unknown>, params: Record<string, unknown>) => ({
         rule_name: r.rule_name,
@@ -97,7 +104,7 @@ export function diffSnapshots(a: SnapshotLike, b: SnapshotLike): SnapshotChange[
       out.push({
         kind: 'rule_changed',
         name,
-        text: `rule '${renamed ? `${before.rule_name}' → '` : ''}${name}'${parts.length ? `: ${parts.join('; ')}` : ' renamed'}`,
+        text: `rule ${renamed ? `${nm(before.rule_name)} → ` : ''}${nm(name)}${parts.length ? `: ${parts.join('; ')}` : ' renamed'}`,
         before: fields(before, pa),
         after: fields(after, pb),
       });
@@ -105,7 +112,7 @@ export function diffSnapshots(a: SnapshotLike, b: SnapshotLike): SnapshotChange[
   }
   if ((a.instructions ?? '') !== (b.instructions ?? '')) {
     const clip = (s: string) => (s.length > 120 ? `${s.slice(0, 119)}…` : s);
-    out.push({ kind: 'instructions', name: 'instructions', text: `instructions changed: ${show(clip(a.instructions ?? ''))} → ${show(clip(b.instructions ?? ''))}`, before: clip(a.instructions ?? ''), after: clip(b.instructions ?? '') });
+    out.push({ kind: 'instructions', name: 'instructions', text: `instructions changed: ${txt(clip(a.instructions ?? ''))} → ${txt(clip(b.instructions ?? ''))}`, before: clip(a.instructions ?? ''), after: clip(b.instructions ?? '') });
   }
   return out;
 }

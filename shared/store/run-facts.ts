@@ -7,6 +7,7 @@ import { nyLocal } from '../domain/ny-time.js';
 import { tradeFindings } from '../domain/round-trips.js';
 import { loadEquityCurve, loadRunActions, loadRunFills, runMetrics, runRoundTrips, type AnalyzedRoundTrip, type MarkedOpenLot, type RunMetrics } from './analyst.js';
 import { getOwnedRun, type RunRow } from './runs.js';
+import { deciderKey, ruleTextWriters } from './writers.js';
 
 export interface RejectionGroup {
   /** "rule" (a rule of the model) or "gate" (a built-in check: cash, market hours…) */
@@ -18,6 +19,12 @@ export interface RejectionGroup {
   orders: number;
   /** the message of the latest one */
   example: string;
+  /** a rule's ids (as the refusals recorded them): a name re-created under another id lists both */
+  rule_ids: string[];
+  /** stored text in the name and example (a rule's name, an approver's note): quoted wherever shown */
+  stored: string[];
+  /** the key that wrote an approver's note in the example (null: none) */
+  note_by: string | null;
 }
 
 export interface RunFacts {
@@ -29,6 +36,8 @@ export interface RunFacts {
   findings: string[];
   rejections: RejectionGroup[];
   rejected_orders: number;
+  /** the keys that wrote the groups' stored text: rule names, approvers' notes (untrusted; null: not recorded) */
+  rejection_writers: (string | null)[];
 }
 
 /**
@@ -44,6 +53,7 @@ export async function loadRunFacts(deps: Deps, userId: number, runId: number): P
   const trips = await runRoundTrips(deps, run, { fills, actions, withExcursions: false });
   const findings = tradeFindings(trips.round_trips.map((t) => ({ ...t, entry_minutes: nyLocal(new Date(t.entry_time)).minutes })));
   const { groups, orders } = await rejectionsByRule(deps.sql, runId);
+  const named = groups.flatMap((g) => (g.source === 'rule' ? g.rule_ids.map((rule_id) => ({ rule_id, rule_name: g.name })) : []));
   return {
     run,
     model_name: model!.name as string,
@@ -53,6 +63,10 @@ export async function loadRunFacts(deps: Deps, userId: number, runId: number): P
     findings,
     rejections: groups,
     rejected_orders: orders,
+    rejection_writers: [
+      ...(named.length ? await ruleTextWriters(deps.sql, [run.model_id], named) : []),
+      ...groups.flatMap((g) => (g.source !== 'rule' && g.stored.length ? [g.note_by] : [])),
+    ],
   };
 }
 
@@ -61,14 +75,29 @@ export async function rejectionsByRule(sql: Q, runId: number): Promise<{ groups:
   const rows = await sql`
     select r->>'source' as source, coalesce(r->>'rule_name', r->>'code') as name, r->>'code' as code,
            count(distinct o.id)::int as orders,
-           (array_agg(r->>'message' order by o.id desc))[1] as example
+           (array_agg(r->>'message' order by o.id desc))[1] as example,
+           coalesce(array_agg(distinct r->>'rule_id') filter (where r->>'rule_id' is not null), '{}') as rule_ids,
+           (array_agg(o.decision_note order by o.id desc))[1] as note, (array_agg(o.decided_by order by o.id desc))[1] as decided_by
     from orders o, jsonb_array_elements(o.rejections) r
     where o.run_id = ${runId} and o.status = 'rejected'
     group by 1, 2, 3
     order by 4 desc, 2`;
   const [{ n }] = (await sql`select count(*)::int as n from orders where run_id = ${runId} and status = 'rejected'`) as any;
   return {
-    groups: rows.map((r) => ({ source: r.source as string, name: r.name as string, code: r.code as string, orders: r.orders as number, example: r.example as string })),
+    groups: rows.map((r) => {
+      // an approver's refusal quotes the approver's note in its message
+      const note = r.code === 'REJECTED_BY_APPROVER' && r.note ? (r.note as string) : null;
+      return {
+        source: r.source as string,
+        name: r.name as string,
+        code: r.code as string,
+        orders: r.orders as number,
+        example: r.example as string,
+        rule_ids: r.rule_ids as string[],
+        stored: r.source === 'rule' ? [r.name as string] : note ? [note] : [],
+        note_by: note ? deciderKey(r.decided_by) : null,
+      };
+    }),
     orders: n as number,
   };
 }
