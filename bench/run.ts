@@ -71,6 +71,8 @@ const cf = results.counterfactual as CounterfactualFigures | undefined;
 const attack = results.attack as AttackFigures | undefined;
 if (history || trade || host || metrics || cf || attack) {
   const x = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 'not run' : `${v.toFixed(2)}x`);
+  // 50000 → 50k, 1000000 → 1M
+  const kilo = (n: number) => (n >= 1e6 && n % 1e5 === 0 ? `${n / 1e6}M` : n >= 1000 && n % 100 === 0 ? `${n / 1000}k` : String(n));
   const ratioAt = (f: HistoryFigures | undefined, n: number) => {
     const base = f?.points.find((p) => p.earlier === 0)?.p50;
     const at = f?.points.find((p) => p.earlier === n)?.p50;
@@ -98,7 +100,7 @@ if (history || trade || host || metrics || cf || attack) {
       'print it',
     ],
     [
-      'calculate_metrics 1M points vs numpy (bench/metrics.ts: the MCP call; the array path alone)',
+      `calculate_metrics ${metrics ? kilo(metrics.points) : '1M'} points vs numpy (bench/metrics.ts: the MCP call; the array path alone)`,
       metrics
         ? metrics.numpyMs
           ? `${x(metrics.toolMs / metrics.numpyMs)} (${metrics.toolMs.toFixed(0)} ms vs ${metrics.numpyMs.toFixed(1)} ms); array path ${x(metrics.arrayMs / metrics.numpyMs)}`
@@ -108,10 +110,11 @@ if (history || trade || host || metrics || cf || attack) {
       '≤ 20×',
     ],
     [
-      'analyze_trades 50k / 100k / 200k fills, vs 50k (bench/metrics.ts)',
+      // the sizes measured (BENCH_TRADES_FILLS may override 50k / 100k / 200k)
+      `analyze_trades ${metrics?.trades.length ? metrics.trades.map((t) => kilo(t.fills)).join(' / ') : '50k / 100k / 200k'} fills, vs ${metrics?.trades.length ? kilo(metrics.trades[0]!.fills) : '50k'} (bench/metrics.ts)`,
       metrics && metrics.trades.length ? metrics.trades.map((t) => x(t.ms / metrics.trades[0]!.ms)).join(' / ') : 'not run',
       '—',
-      'linear (1× / 2× / 4×)',
+      `linear (${metrics?.trades.length ? metrics.trades.map((t) => x(t.fills / metrics.trades[0]!.fills)).join(' / ') : '1× / 2× / 4×'})`,
     ],
     [
       'counterfactual 10k orders, minute run (bench/counterfactual.ts, in process; its read before the loop)',

@@ -2,7 +2,9 @@
 // reasoning, snapshot) and the analyses built from them: metrics and FIFO round trips.
 // Every analyst tool, the report resource, the prompts and part 2 (threats, suggestions)
 // read runs through these functions, so they all agree on one set of numbers.
+import os from 'node:os';
 import type { Q } from '../db/database.js';
+import { logEvent } from '../log.js';
 import type { Deps } from '../deps.js';
 import { barEnd } from '../domain/calendar.js';
 import {
@@ -79,21 +81,39 @@ export async function loadEquityCurve(sql: Q, run: RunRow): Promise<EquityPoint[
 
 /**
  * The run's equity curve as columns (epoch ms, dollars), the live run's start value first as
- * loadEquityCurve. One row comes back: Postgres writes every point as "ms,cents" integers into
- * one text (string_agg in clock order, the primary key's), parsed here into two Float64Arrays,
- * so no object is made per point (1M points, embedded: 1.4–1.6 s of CPU against 2.1–2.9 s for
- * the rows alone, measured side by side).
- * Clocks are whole milliseconds (floor); values cents / 100, which is Number() of the
- * numeric's decimal text (both are the double nearest the same rational).
+ * loadEquityCurve. A finished run (not running) is read from its pack (migration 028
+ * equity_packs: one row of float8 bytes), written by the first read of the finished run and
+ * checked against the run's points (their first and last clock, the byte lengths) before use;
+ * a pack that does not match is written again. A running run, a read inside a transaction, or a
+ * pack that cannot be written read the points themselves (equityRows). Both give the same
+ * doubles to the last bit: clocks are whole milliseconds (floor), values the double nearest the
+ * numeric (total_value::float8 in the pack, cents / 100 in the rows).
+ * 1M points, embedded: the pack ~0.1 s (see bench/metrics.ts), the rows 1.4–1.9 s of CPU.
  */
 export async function loadEquityColumns(sql: Q, run: RunRow): Promise<EquityColumns> {
+  const { clock, value } = (run.status === 'running' ? null : await equityPack(sql, run.run_id)) ?? (await equityRows(sql, run.run_id));
+  const startAt = Date.parse(run.started_at);
+  const recorded = clock.length - 1;
+  const prepend = run.kind === 'live' && (recorded === 0 || clock[1]! > startAt);
+  if (!prepend) return { clock: clock.subarray(1), value: value.subarray(1) };
+  clock[0] = startAt;
+  value[0] = run.initial_cash;
+  return { clock, value };
+}
+
+/**
+ * The run's points read row by row: one row comes back, Postgres writing every point as
+ * "ms,cents" integers into one text (string_agg in clock order, the primary key's), parsed
+ * here into two Float64Arrays with an empty slot first (room for a live run's start value),
+ * so no object is made per point. Values are cents / 100.
+ */
+async function equityRows(sql: Q, runId: number): Promise<{ clock: Float64Array; value: Float64Array }> {
   const [row] = await sql`
     select coalesce(string_agg(floor(extract(epoch from clock) * 1000)::bigint || ',' || (total_value * 100)::bigint, ' ' order by clock), '') as packed,
            count(*)::int as n
-    from equity_snapshots where run_id = ${run.run_id}`;
+    from equity_snapshots where run_id = ${runId}`;
   const packed = row!.packed as string;
   const recorded = row!.n as number;
-  const startAt = Date.parse(run.started_at);
   const clock = new Float64Array(recorded + 1);
   const value = new Float64Array(recorded + 1);
   // integers as "ms,cents ms,cents …"
@@ -116,11 +136,60 @@ export async function loadEquityColumns(sql: Q, run: RunRow): Promise<EquityColu
       neg = false;
     }
   }
-  const prepend = run.kind === 'live' && (recorded === 0 || clock[1]! > startAt);
-  if (!prepend) return { clock: clock.subarray(1), value: value.subarray(1) };
-  clock[0] = startAt;
-  value[0] = run.initial_cash;
   return { clock, value };
+}
+
+/**
+ * A finished run's packed curve (equity_packs), with an empty slot first as equityRows; null
+ * when the run has no points, is running by now, or the pack can be neither read nor written
+ * (the caller then reads the rows: a failure to pack never fails the read). A pack whose first
+ * or last clock is not the run's, or whose bytes do not hold its point count, is written again.
+ * Inside a transaction (a Tx) nothing is written: a failed write would abort the caller's work.
+ */
+async function equityPack(sql: Q, runId: number): Promise<{ clock: Float64Array; value: Float64Array } | null> {
+  try {
+    const [have] = await sql`
+      select points, case when current then clock end as clock, case when current then value end as value
+      from (select p.points, p.clock, p.value,
+                   p.first_clock = (select min(clock) from equity_snapshots where run_id = ${runId})
+                   and p.last_clock = (select max(clock) from equity_snapshots where run_id = ${runId}) as current
+            from equity_packs p where p.run_id = ${runId}) p`;
+    const read = have && unpack(have.points as number, have.clock, have.value);
+    if (read) return read;
+    if ('savepoint' in sql) return null;
+    // float8send: big-endian float8 bytes; the run's status read in the same statement
+    const [made] = await sql`
+      insert into equity_packs (run_id, points, first_clock, last_clock, clock, value)
+      select ${runId}, count(*), min(clock), max(clock),
+             string_agg(float8send(floor(extract(epoch from clock) * 1000)::float8), ''::bytea order by clock),
+             string_agg(float8send(total_value::float8), ''::bytea order by clock)
+      from equity_snapshots where run_id = ${runId}
+      having count(*) > 0 and (select status from runs where id = ${runId}) <> 'running'
+      on conflict (run_id) do update set points = excluded.points, first_clock = excluded.first_clock, last_clock = excluded.last_clock,
+        clock = excluded.clock, value = excluded.value, created_at = now()
+      returning points, clock, value`;
+    return made ? unpack(made.points as number, made.clock, made.value) : null;
+  } catch (err) {
+    logEvent('equity_pack_failed', { run_id: runId, error: err instanceof Error ? err.message : String(err) });
+    return null;
+  }
+}
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/** `points` big-endian float8s of each column into Float64Arrays with an empty slot first; null unless both hold exactly that many. */
+function unpack(points: number, clockBytes: unknown, valueBytes: unknown): { clock: Float64Array; value: Float64Array } | null {
+  const column = (bytes: unknown): Float64Array | null => {
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength !== points * 8) return null;
+    const out = new Float64Array(points + 1);
+    // copied: the bytes may be a worker job's cached answer, read again
+    new Uint8Array(out.buffer, 8).set(bytes);
+    if (LITTLE_ENDIAN) Buffer.from(out.buffer, 8, points * 8).swap64();
+    return out;
+  };
+  const clock = column(clockBytes);
+  const value = column(valueBytes);
+  return clock && value ? { clock, value } : null;
 }
 
 /** A fill with what its order said: source (agent or the exit that fired), reasoning, placement time. */
