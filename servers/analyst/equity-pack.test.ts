@@ -94,6 +94,14 @@ describe('a finished run reads its curve from one packed row', () => {
       expect(firstDiff(c.clock, want.clock)).toBeNull();
       expect(firstDiff(c.value, want.value)).toBeNull();
     }
+    // the clocks are kept as runs of evenly spaced clocks: 3 here (two pairs of uneven ones, then one a minute)
+    const [{ bytes }] = (await sql()`select octet_length(clock) as bytes from equity_packs where run_id = ${runId}`) as any;
+    expect(bytes).toBe(3 * 24);
+    // a pack whose clocks are float8s (as first written) reads the same
+    await sql()`update equity_packs set clock = (select string_agg(float8send(floor(extract(epoch from clock) * 1000)::float8), ''::bytea order by clock) from equity_snapshots where run_id = ${runId}) where run_id = ${runId}`;
+    const float8 = await loadEquityColumns(sql(), r);
+    expect(firstDiff(float8.clock, want.clock)).toBeNull();
+    expect(firstDiff(float8.value, want.value)).toBeNull();
     expect(Object.is(again.value[4], -5.05)).toBe(true);
     expect(Object.is(again.value[5], 0)).toBe(true);
     expect(again.clock[1]).toBe(Date.parse('2025-03-07T21:00:00.123Z'));

@@ -168,7 +168,9 @@ async function equityPack(sql: Q, runId: number): Promise<{ clock: Float64Array;
       on conflict (run_id) do update set points = excluded.points, first_clock = excluded.first_clock, last_clock = excluded.last_clock,
         clock = excluded.clock, value = excluded.value, created_at = now()
       returning points, clock, value`;
-    return made ? unpack(made.points as number, made.clock, made.value) : null;
+    const packed = made ? unpack(made.points as number, made.clock, made.value) : null;
+    if (packed) await shortenClock(sql, runId, packed.clock);
+    return packed;
   } catch (err) {
     logEvent('equity_pack_failed', { run_id: runId, error: err instanceof Error ? err.message : String(err) });
     return null;
@@ -177,7 +179,12 @@ async function equityPack(sql: Q, runId: number): Promise<{ clock: Float64Array;
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
-/** `points` big-endian float8s of each column into Float64Arrays with an empty slot first; null unless both hold exactly that many. */
+/**
+ * The pack's columns into Float64Arrays with an empty slot first; null unless both hold exactly
+ * `points` clocks and values. Values: `points` big-endian float8s. Clocks: the same, or (when
+ * shorter: shortenClock) runs of evenly spaced clocks, each three big-endian float8s (first
+ * clock, step, count), told apart by their length (never 8 × points).
+ */
 function unpack(points: number, clockBytes: unknown, valueBytes: unknown): { clock: Float64Array; value: Float64Array } | null {
   const column = (bytes: unknown): Float64Array | null => {
     if (!(bytes instanceof Uint8Array) || bytes.byteLength !== points * 8) return null;
@@ -187,9 +194,54 @@ function unpack(points: number, clockBytes: unknown, valueBytes: unknown): { clo
     if (LITTLE_ENDIAN) Buffer.from(out.buffer, 8, points * 8).swap64();
     return out;
   };
-  const clock = column(clockBytes);
   const value = column(valueBytes);
+  const clock = column(clockBytes) ?? clockFromRuns(points, clockBytes);
   return clock && value ? { clock, value } : null;
+}
+
+/** Clocks from runs (first, step, count), with an empty slot first; null unless they make exactly `points`. */
+function clockFromRuns(points: number, bytes: unknown): Float64Array | null {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength % 24 !== 0 || bytes.byteLength >= points * 8) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float64Array(points + 1);
+  let k = 1;
+  for (let at = 0; at < bytes.byteLength; at += 24) {
+    const first = view.getFloat64(at);
+    const step = view.getFloat64(at + 8);
+    const count = view.getFloat64(at + 16);
+    if (!Number.isInteger(count) || count < 1 || k + count > points + 1) return null;
+    for (let j = 0; j < count; j++) out[k++] = first + j * step;
+  }
+  return k === points + 1 ? out : null;
+}
+
+/**
+ * Rewrites a just-written pack's clocks as runs of evenly spaced clocks (first, step, count; a
+ * minute replay has one per session) when that is shorter, so later reads carry a few KB of
+ * clocks instead of 8 bytes a point. Each run is kept only while first + j × step gives the
+ * clock exactly. Best effort: a failure leaves the float8 clocks, which read the same.
+ */
+async function shortenClock(sql: Q, runId: number, clock: Float64Array): Promise<void> {
+  const n = clock.length - 1;
+  const runs: number[] = [];
+  for (let i = 1; i <= n; ) {
+    const step = i < n ? clock[i + 1]! - clock[i]! : 0;
+    let j = i + 1;
+    while (j <= n && clock[i]! + (j - i) * step === clock[j]) j++;
+    runs.push(clock[i]!, step, j - i);
+    i = j;
+    if (runs.length * 8 >= n * 8) return;
+  }
+  const bytes = Buffer.alloc(runs.length * 8);
+  for (let r = 0; r < runs.length; r++) bytes.writeDoubleBE(runs[r]!, r * 8);
+  try {
+    // only the pack just written (its clocks still float8): plain values, so a worker job can send it
+    await sql`
+      update equity_packs set clock = decode(${bytes.toString('base64')}, 'base64')
+      where run_id = ${runId} and points = ${n} and octet_length(clock) = ${n * 8}`;
+  } catch (err) {
+    logEvent('equity_pack_failed', { run_id: runId, error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 /** A fill with what its order said: source (agent or the exit that fired), reasoning, placement time. */
