@@ -183,7 +183,7 @@ describe('buying power and margin_call (Reg T style, short_margin_pct 0.5)', () 
 
   it("the clock's stop cover that gaps to 160 fills, leaves a debit, halts with margin_call and shows the debit", async () => {
     const { model: m, run } = await dayReplay('Clock margin call', ['BKSH', 'BKLG'], '2025-06-10', '2025-06-12', { allow_short: true, max_drawdown_halt_pct: 1 });
-    expect((await ok(trade, 'short', { model_id: m.model_id, symbol: 'BKSH', quantity: 100, stop_loss: 105 })).status).toBe('filled');
+    expect(await ok(trade, 'short', { model_id: m.model_id, symbol: 'BKSH', quantity: 100, stop_loss: 105 })).toMatchObject({ status: 'filled', stop_loss: 105 });
     expect((await ok(trade, 'buy', { model_id: m.model_id, symbol: 'BKLG', quantity: 50 })).status).toBe('filled');
     const step = await ok(runs, 'advance_run', { run_id: run.run_id }); // 06-11 opens at 160, through the 105 stop
     expect(step.exits_triggered).toHaveLength(1);

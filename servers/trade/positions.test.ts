@@ -371,7 +371,12 @@ describe("risk_per_trade_pct measures to the order's own stop", () => {
     expect(none.rejections.map((r: any) => r.message)).toEqual([
       "Rule 'Risk 1%': an opening order needs a stop to measure its risk (limit 1% of the portfolio per trade): give the order a stop_loss, or add a stop_loss rule with stop_loss_pct",
     ]);
-    expect(await ok(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 20, stop_loss: 95 })).toMatchObject({ status: 'filled', fill_price: 100 });
+    expect(over).not.toHaveProperty('stop_loss'); // refused: no bracket was accepted
+    // the answer echoes the bracket it accepted, in structuredContent and in its text
+    const filled = await call(trade, 'buy', { model_id: m.model_id, symbol: 'PMLG', quantity: 20, stop_loss: 95 });
+    expect(filled.data).toMatchObject({ status: 'filled', fill_price: 100, stop_loss: 95 });
+    expect(filled.data).not.toHaveProperty('take_profit');
+    expect(filled.text).toContain('Attached: stop_loss $95.');
   });
 });
 

@@ -254,7 +254,7 @@ describe('approval with edits: a smaller quantity, a tighter stop or target, re-
   it('approve_order: bad edits get one sentence, a refused edit leaves it pending as it was, then 10 of 20 with stop 97 and target 108 fill and replay', async () => {
     const { m, run } = await dayReplay('Approve edits', { require_approval: true });
     const placed = await ok(trade, 'buy', { model_id: m.model_id, symbol: 'SZLG', quantity: 20, stop_loss: 95, take_profit: 110 });
-    expect(placed).toMatchObject({ status: 'pending_approval', pending: { notional: 2_000, risk_to_stop: 100, risk_fraction_of_equity: 0.01 } });
+    expect(placed).toMatchObject({ status: 'pending_approval', pending: { notional: 2_000, risk_to_stop: 100, risk_fraction_of_equity: 0.01 }, stop_loss: 95, take_profit: 110 });
     const id = placed.order_id;
     const bad: Array<[Record<string, unknown>, string]> = [
       [{ quantity: 25 }, "quantity must be between 1 and 20 (down only from the order's 20 shares); nothing was changed."],
@@ -271,12 +271,14 @@ describe('approval with edits: a smaller quantity, a tighter stop or target, re-
     // a rule made while it waits: at most 10 shares an order. 15 is refused by it: still pending, unchanged
     await rule(m.model_id, 'Max 10', 'position_sizing', { max_order_qty: 10 });
     const refused = await ok(approver, 'approve_order', { order_id: id, quantity: 15 });
-    expect(refused).toMatchObject({ status: 'pending_approval', quantity: 20 });
+    expect(refused).toMatchObject({ status: 'pending_approval', quantity: 20, stop_loss: 95, take_profit: 110 });
     expect(refused.rejections.map((x: any) => x.message)).toEqual(["Rule 'Max 10': order is for 15 shares (limit 10 shares per order)"]);
     expect(await orderRow(id)).toMatchObject({ status: 'pending_approval', quantity: 20, changes: [] });
-    const done = await ok(approver, 'approve_order', { order_id: id, quantity: 10, stop_loss: 97, take_profit: 108, note: 'half, tighter' });
-    // 10 × 100 = $1,000: cash 9,000
-    expect(done).toMatchObject({ order_id: id, status: 'filled', quantity: 10, fill_price: 100, portfolio_after: { cash: 9_000, position_quantity: 10 } });
+    const approved = await call(approver, 'approve_order', { order_id: id, quantity: 10, stop_loss: 97, take_profit: 108, note: 'half, tighter' });
+    const done = approved.data;
+    // 10 × 100 = $1,000: cash 9,000; the answer echoes the edited bracket
+    expect(done).toMatchObject({ order_id: id, status: 'filled', quantity: 10, fill_price: 100, portfolio_after: { cash: 9_000, position_quantity: 10 }, stop_loss: 97, take_profit: 108 });
+    expect(approved.text).toContain('Attached: stop_loss $97, take_profit $108.');
     const row = await orderRow(id);
     expect(row).toMatchObject({ status: 'filled', quantity: 10, stop_loss: 97, take_profit: 108 });
     expect(row.changes).toEqual([

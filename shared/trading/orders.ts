@@ -80,6 +80,18 @@ export interface OrderResult {
   pending: PendingTerms | null;
   /** Set when a downsize: true rule cut the order to the quantity it allows (the quantity above is the cut one). */
   downsized?: Downsized | null;
+  /** The bracket an opening order (buy, short) carries when not refused: its stop and first target, dollars; absent when unset. */
+  stop_loss?: number;
+  take_profit?: number;
+}
+
+/** An order's stop_loss / take_profit for its result (bracketed opening orders that were not refused), as numeric(18,4) stores them. */
+function bracketEcho(side: Side, status: OrderRow['status'], levels: { stop_loss?: number | null; take_profit?: number | null }): Pick<OrderResult, 'stop_loss' | 'take_profit'> {
+  if ((side !== 'buy' && side !== 'short') || status === 'rejected' || status === 'cancelled' || status === 'expired') return {};
+  return {
+    ...(levels.stop_loss == null ? {} : { stop_loss: roundPrice(levels.stop_loss) }),
+    ...(levels.take_profit == null ? {} : { take_profit: roundPrice(levels.take_profit) }),
+  };
 }
 
 /** What a pending order risks, as its approval request states it (dollars; fraction of equity). */
@@ -248,6 +260,7 @@ async function resultFor(tx: Tx, deps: Deps, orderId: number, replayed: boolean,
     replayed,
     halted_reason: haltedReason,
     pending: null,
+    ...bracketEcho(order.side, order.status, order),
   };
 }
 
@@ -332,6 +345,7 @@ export async function placeOrder(deps: Deps, auth: AuthContext, request: OrderRe
       halted_reason: d.haltReason ?? d.tripped,
       pending: expires ? pendingTerms(state, req, d.estimate.price, expires) : null,
       downsized: d.downsized,
+      ...bracketEcho(req.side, d.status, req),
     };
   });
 }

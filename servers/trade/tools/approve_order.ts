@@ -2,7 +2,7 @@
 import { freeTextSchema, idSchema } from '../../../shared/mcp/schemas.js';
 import { defineTool } from '../../../shared/mcp/tool.js';
 import { decideApproval } from '../../../shared/trading/orders.js';
-import { orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
+import { openingResultOutput, orderResultOutput, orderSummary, priceSchema, quantitySchema } from './order-fields.js';
 
 const input = { order_id: idSchema('order_id'), note: freeTextSchema(2000).optional().describe('Note for the audit trail') };
 
@@ -17,7 +17,7 @@ export const approveOrderTool = defineTool({
     stop_loss: priceSchema('stop_loss').optional().describe('Tighter stop, dollars'),
     take_profit: priceSchema('take_profit').optional().describe('Tighter target, dollars'),
   },
-  output: orderResultOutput,
+  output: openingResultOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler({ order_id, note, ...edits }, { deps, auth }) {
     const r = await decideApproval(deps, auth, order_id, 'approve', note ?? null, auth.keyPrefix, edits);

@@ -8,6 +8,7 @@ import { withApproval } from './ask-approval.js';
 import {
   fractionSchema,
   limitPriceSchema,
+  openingResultOutput,
   orderResultOutput,
   orderSummary,
   orderTypeSchema,
@@ -69,7 +70,7 @@ function orderTool(side: Side) {
     description: DESCRIPTIONS[side],
     scope: 'trade',
     input: side === 'sell' || side === 'cover' ? (asBuy as typeof orderInput) : side === 'short' ? shortInput : orderInput,
-    output: orderResultOutput,
+    output: side === 'buy' || side === 'short' ? openingResultOutput : orderResultOutput,
     annotations: { readOnlyHint: false, destructiveHint: side === 'sell' || side === 'cover', idempotentHint: false, openWorldHint: false },
     async handler(args, ctx) {
       const result = await withApproval(ctx, () => placeOrder(ctx.deps, ctx.auth, { ...args, side }));

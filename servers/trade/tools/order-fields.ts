@@ -63,6 +63,9 @@ export const orderResultOutput = {
   downsized: downsizedOutput.nullable().optional(),
 };
 
+/** buy, short and approve_order also echo the bracket they accepted (absent when unset or refused). */
+export const openingResultOutput = { ...orderResultOutput, stop_loss: z.number().optional(), take_profit: z.number().optional() };
+
 export const orderRowOutput = z.object({
   order_id: z.number(),
   run_id: z.number().nullable(),
@@ -110,24 +113,26 @@ export const orderRowOutput = z.object({
 
 export function orderSummary(r: OrderResult): string {
   const what = `${r.side} ${r.quantity} ${r.symbol}`;
+  const levels = [r.stop_loss === undefined ? '' : `stop_loss $${r.stop_loss}`, r.take_profit === undefined ? '' : `take_profit $${r.take_profit}`].filter(Boolean);
+  const bracket = levels.length ? ` Attached: ${levels.join(', ')}.` : '';
   const head =
     (r.replayed ? `Order ${r.order_id} (seen before: first result returned)` : `Order ${r.order_id}${r.started_run ? ` (started live run ${r.run_id})` : ''}`) +
     (r.downsized ? ` (${r.downsized.message})` : '');
   switch (r.status) {
     case 'filled':
-      return `${head}: ${what} filled at $${r.fill_price} (commission $${r.commission}). Cash $${r.portfolio_after.cash.toFixed(2)}, position ${r.portfolio_after.position_quantity}, value $${r.portfolio_after.total_value.toFixed(2)}, buying power $${r.portfolio_after.buying_power.toFixed(2)}.${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
+      return `${head}: ${what} filled at $${r.fill_price} (commission $${r.commission}). Cash $${r.portfolio_after.cash.toFixed(2)}, position ${r.portfolio_after.position_quantity}, value $${r.portfolio_after.total_value.toFixed(2)}, buying power $${r.portfolio_after.buying_power.toFixed(2)}.${bracket}${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
     case 'rejected':
       return `${head}: ${what} REJECTED. ${r.rejections.map((x) => x.message).join(' ')}${r.run_id === null ? ' No run was started.' : ''}${r.halted_reason ? ` Trading is now HALTED: ${r.halted_reason}` : ''}`;
     case 'pending_approval':
       if (r.rejections.length) return `${head}: the edit was refused, so ${what} is unchanged and still pending approval: ${r.rejections.map((x) => x.message).join(' ')}`;
-      return `${head}: ${what} is waiting for a person to approve it (approve_order / reject_order)${r.pending ? `: notional $${r.pending.notional}${r.pending.risk_to_stop !== null ? `, risk to the stop $${r.pending.risk_to_stop} (${(r.pending.risk_fraction_of_equity! * 100).toFixed(2)}% of equity)` : ', no stop_loss'}; it expires at ${r.pending.expires_at}` : ''}.`;
+      return `${head}: ${what} is waiting for a person to approve it (approve_order / reject_order)${r.pending ? `: notional $${r.pending.notional}${r.pending.risk_to_stop !== null ? `, risk to the stop $${r.pending.risk_to_stop} (${(r.pending.risk_fraction_of_equity! * 100).toFixed(2)}% of equity)` : ', no stop_loss'}; it expires at ${r.pending.expires_at}` : ''}.${bracket}`;
     case 'open':
       if (r.stop_price !== null) {
-        return `${head}: ${what} stop $${r.stop_price} rests until a bar trades at or through it, then ${r.order_type === 'stop_limit' ? `rests as a limit at $${r.limit_price}` : 'fills at market'}.`;
+        return `${head}: ${what} stop $${r.stop_price} rests until a bar trades at or through it, then ${r.order_type === 'stop_limit' ? `rests as a limit at $${r.limit_price}` : 'fills at market'}.${bracket}`;
       }
-      return `${head}: ${what} limit $${r.limit_price} rests open until the clock passes a bar that trades through it.`;
+      return `${head}: ${what} limit $${r.limit_price} rests open until the clock passes a bar that trades through it.${bracket}`;
     case 'validated':
-      return `${head}: ${what} passed every check (validation mode: nothing filled).`;
+      return `${head}: ${what} passed every check (validation mode: nothing filled).${bracket}`;
     default:
       return `${head}: ${what} is ${r.status}.`;
   }
