@@ -31,14 +31,14 @@
 //   resume over it accepts that day's loss).
 import { barEnd, sessionFor, type SessionKind } from './calendar.js';
 import type { AppliedFill } from './ledger.js';
-import { commissionCents, fillPrice, restingOnBar } from './fills.js';
+import { barRange, commissionCents, fillPrice, restingOnBar } from './fills.js';
 import { checkOrder, type Rejection } from './gates.js';
 import { applyOrderFill, breakerReason, breakerText, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderRequestShape, type OrderState } from './decide.js';
 import { afterFirstTarget, firstTargetQuantity, liveTarget, mergePlan, planOf, planOfPosition, trailingLevel, trailingMark, type ExitPlan, type OrderBracket } from './exits.js';
 import { formatPct, formatPrice, priceTicks } from './money.js';
 import { nyLocal, nyToUtc } from './ny-time.js';
 import { exitSignals, lossLimitBreaches, portfolioValueCents, ruleAppliesTo } from './rules/engine.js';
-import { parseEnforcementParams } from './rules/schema.js';
+import { ruleParams } from './rules/schema.js';
 import type { Bar, OrderType, RuleRecord, Side, Timespan } from './types.js';
 
 export interface ClockPosition extends BookPosition, Partial<Omit<ExitPlan, 'stop' | 'target'>> {
@@ -327,7 +327,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     record(o, { price, slippagePerShare, commissionCents: commission }, at, hit.stop ? type : 'limit', `${reached}; filled at ${formatPrice(price)}${slip}.`, market);
   };
 
-  const exitOn = (p: ClockPosition, bar: Bar): Exit | null => {
+  const exitOn = (p: ClockPosition, bar: Bar, barStart: Date): Exit | null => {
     const long = p.quantity > 0;
     const attachedStop = p.stop !== null ? levelHit(bar, p.stop, long ? 'below' : 'above') : null;
     if (attachedStop) {
@@ -355,7 +355,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     const [signal] = exitSignals({
       position: { symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost, price: bar.c ?? bar.o, highWater: high, lowWater: low },
       bar,
-      clock: new Date(bar.t),
+      clock: barStart,
       rules: stopRules,
     });
     const ruleStop = signal && signal.code !== 'TAKE_PROFIT' ? signal : null;
@@ -384,75 +384,75 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   };
 
   // --- the timeline: closed bars by their end, flattens and session marks at the closes ---
-  type Item = { at: number; order: number; run: () => void };
+  // (plain records run in one loop: no closure per bar)
+  type Item =
+    | { at: number; order: 0; symbol: string; bar: Bar; start: Date; end: Date }
+    | { at: number; order: 1 | 2; close: StepMarket['sessionCloses'][number] };
   const items: Item[] = [];
-  for (const [symbol, { timespan, bars }] of Object.entries(market.bars)) {
+  for (const symbol in market.bars) {
+    const { timespan, bars } = market.bars[symbol]!;
     for (const bar of bars) {
       const start = new Date(bar.t);
       const end = barEnd(timespan, start);
-      items.push({
-        at: end.getTime(),
-        order: 0,
-        run: () => {
-          for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(o, bar, start, end);
-          const p = positions.get(symbol);
-          if (p) {
-            const exit = exitOn(p, bar);
-            if (exit) exitAt(p, exit, exit.gapped ? start : end);
-            const rest = positions.get(symbol);
-            // after a first target: the rest meets its levels at this open only if it gapped (module notes)
-            const again = rest && exit?.after && exit.gapped ? exitOn(rest, openOnly(bar)) : null;
-            if (rest && again) exitAt(rest, again, start);
-            else if (rest && (!exit || exit.after)) {
-              rest.highWater = Math.max(rest.highWater ?? -Infinity, bar.h ?? bar.o);
-              rest.lowWater = Math.min(rest.lowWater ?? Infinity, bar.l ?? bar.o);
-            }
-          }
-          if (bar.c !== null) lastPrice.set(symbol, bar.c);
-        },
-      });
+      items.push({ at: end.getTime(), order: 0, symbol, bar, start, end });
     }
   }
   for (const close of market.sessionCloses) {
     const at = close.at.getTime();
-    // flatten_by deadlines of that session the clock jumped past: market-on-close.
-    items.push({
-      at,
-      order: 1,
-      run: () => {
-        const session = sessionFor(close.date);
-        if (!session || state.clock.getTime() < session.close.getTime()) return;
-        for (const p of [...positions.values()]) {
-          const hit = flattenDeadline(state.rules, p.symbol, close.date);
-          if (!hit || hit.at.getTime() <= state.from.getTime()) continue;
-          const price = close.prices[p.symbol] ?? markOf(p.symbol, p.price);
-          exitAt(p, flattenExit(p, hit, price, 'the session closed'), close.at);
-        }
-      },
-    });
-    items.push({
-      at,
-      order: 2,
-      run: () => {
-        const notYetPaid = (state.actionCash ?? []).reduce((s, a) => (a.at.getTime() > at ? s + a.cents : s), 0);
-        const value = cash - notYetPaid + [...positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(p.symbol, p.price)), 0);
-        dayMarks.push({ date: close.date, valueCents: value });
-        // The day's loss limits are judged at its close too: a day replay sees no other point of it.
-        const fellInStep = state.fromValueCents === undefined || value < state.fromValueCents;
-        if (!closeHalt && model.state !== 'halted' && fellInStep) {
-          const marked = [...positions.values()].map((p) => ({ ...p, price: close.prices[p.symbol] ?? markOf(p.symbol, p.price) }));
-          const breach = lossLimitBreaches(
-            { cashCents: cash - notYetPaid, positions: marked, dayStartValueCents: dayStart, peakValueCents: Math.max(state.peakValueCents, value), tradesToday: 0, tradesInRun },
-            state.rules,
-          )[0];
-          if (breach) closeHalt = breakerText(`${breach.message} (at the ${close.date} close)`);
-        }
-        if (close.date < nyLocal(state.clock).date) dayStart = value;
-      },
-    });
+    items.push({ at, order: 1, close }, { at, order: 2, close });
   }
+  const today = nyLocal(state.clock);
+  const onBar = (symbol: string, bar: Bar, start: Date, end: Date) => {
+    for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(o, bar, start, end);
+    const p = positions.get(symbol);
+    if (p) {
+      const exit = exitOn(p, bar, start);
+      if (exit) exitAt(p, exit, exit.gapped ? start : end);
+      const rest = positions.get(symbol);
+      // after a first target: the rest meets its levels at this open only if it gapped (module notes)
+      const again = rest && exit?.after && exit.gapped ? exitOn(rest, openOnly(bar), start) : null;
+      if (rest && again) exitAt(rest, again, start);
+      else if (rest && (!exit || exit.after)) {
+        rest.highWater = Math.max(rest.highWater ?? -Infinity, bar.h ?? bar.o);
+        rest.lowWater = Math.min(rest.lowWater ?? Infinity, bar.l ?? bar.o);
+      }
+    }
+    if (bar.c !== null) lastPrice.set(symbol, bar.c);
+  };
+  // flatten_by deadlines of that session the clock jumped past: market-on-close.
+  const flattenAtClose = (close: StepMarket['sessionCloses'][number]) => {
+    const session = sessionFor(close.date);
+    if (!session || state.clock.getTime() < session.close.getTime()) return;
+    for (const p of [...positions.values()]) {
+      const hit = flattenDeadline(state.rules, p.symbol, close.date);
+      if (!hit || hit.at.getTime() <= state.from.getTime()) continue;
+      const price = close.prices[p.symbol] ?? markOf(p.symbol, p.price);
+      exitAt(p, flattenExit(p, hit, price, 'the session closed'), close.at);
+    }
+  };
+  const markClose = (close: StepMarket['sessionCloses'][number]) => {
+    const at = close.at.getTime();
+    const notYetPaid = (state.actionCash ?? []).reduce((s, a) => (a.at.getTime() > at ? s + a.cents : s), 0);
+    const value = cash - notYetPaid + [...positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(p.symbol, p.price)), 0);
+    dayMarks.push({ date: close.date, valueCents: value });
+    // The day's loss limits are judged at its close too: a day replay sees no other point of it.
+    const fellInStep = state.fromValueCents === undefined || value < state.fromValueCents;
+    if (!closeHalt && model.state !== 'halted' && fellInStep) {
+      const marked = [...positions.values()].map((p) => ({ ...p, price: close.prices[p.symbol] ?? markOf(p.symbol, p.price) }));
+      const breach = lossLimitBreaches(
+        { cashCents: cash - notYetPaid, positions: marked, dayStartValueCents: dayStart, peakValueCents: Math.max(state.peakValueCents, value), tradesToday: 0, tradesInRun },
+        state.rules,
+      )[0];
+      if (breach) closeHalt = breakerText(`${breach.message} (at the ${close.date} close)`);
+    }
+    if (close.date < today.date) dayStart = value;
+  };
   items.sort((a, b) => a.at - b.at || a.order - b.order);
-  for (const item of items) item.run();
+  for (const item of items) {
+    if (item.order === 0) onBar(item.symbol, item.bar, item.start, item.end);
+    else if (item.order === 1) flattenAtClose(item.close);
+    else markClose(item.close);
+  }
 
   // --- the bar that starts at the clock: levels it gaps through fire now, at the open ---
   for (const [symbol, openPrice] of Object.entries(market.openAtClock)) {
@@ -461,23 +461,22 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(o, bar, state.clock, state.clock);
     const p = positions.get(symbol);
     if (p) {
-      const exit = exitOn(p, bar);
+      const exit = exitOn(p, bar, state.clock);
       if (exit) exitAt(p, exit, state.clock);
       const rest = positions.get(symbol);
-      const again = rest && exit?.after ? exitOn(rest, bar) : null;
+      const again = rest && exit?.after ? exitOn(rest, bar, state.clock) : null;
       if (rest && again) exitAt(rest, again, state.clock);
     }
   }
 
   // --- flatten_by reached inside the session at the clock ---
-  const today = nyLocal(state.clock).date;
-  const session = sessionFor(today);
+  const session = sessionFor(today.date);
   if (session && state.clock.getTime() < session.close.getTime()) {
     for (const p of [...positions.values()]) {
-      const hit = flattenDeadline(state.rules, p.symbol, today);
+      const hit = flattenDeadline(state.rules, p.symbol, today.date);
       if (!hit || state.clock.getTime() < hit.at.getTime()) continue;
       const price = market.priceAtClock[p.symbol] ?? markOf(p.symbol, p.price);
-      exitAt(p, flattenExit(p, hit, price, `it is ${nyLocal(state.clock).hhmm} ET`), state.clock);
+      exitAt(p, flattenExit(p, hit, price, `it is ${today.hhmm} ET`), state.clock);
     }
   }
 
@@ -498,7 +497,7 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
           positions: held,
           dayStartValueCents: dayStart,
           peakValueCents: state.peakValueCents,
-          tradesToday: tradesByDay[today] ?? 0,
+          tradesToday: tradesByDay[today.date] ?? 0,
           tradesInRun,
           ...streak,
         },
@@ -533,11 +532,8 @@ function notional(quantity: number, price: number): number {
 
 /** Did the bar reach `level` (a long's stop: at or below; a target: at or above)? At the open when it gapped. */
 function levelHit(bar: Bar, level: number, side: 'below' | 'above'): { price: number; gapped: boolean } | null {
-  const known = [bar.o, bar.h, bar.l, bar.c].filter((x): x is number => typeof x === 'number').map(priceTicks);
   const lvl = priceTicks(level);
-  const open = priceTicks(bar.o);
-  const low = known.reduce((a, b) => (b < a ? b : a), open);
-  const high = known.reduce((a, b) => (b > a ? b : a), open);
+  const { open, low, high } = barRange(bar);
   if (side === 'below') {
     if (low > lvl) return null;
     return open <= lvl ? { price: bar.o, gapped: true } : { price: level, gapped: false };
@@ -558,7 +554,7 @@ export function flattenDeadline(rules: RuleRecord[], symbol: string, date: strin
   let best: { at: Date; hhmm: string; rule: RuleRecord } | null = null;
   for (const rule of rules) {
     if (!rule.isActive || rule.ruleCategory !== 'timing' || !ruleAppliesTo(rule, symbol)) continue;
-    const parsed = parseEnforcementParams('timing', rule.enforcementParams);
+    const parsed = ruleParams('timing', rule.enforcementParams);
     const hhmm = parsed.ok ? parsed.params.flatten_by : undefined;
     if (hhmm === undefined) continue;
     const at = Math.min(nyToUtc(date, hhmm).getTime(), lastMinute);

@@ -245,7 +245,7 @@ export function orderState(
 ): OrderState {
   return {
     cashCents: book.cashCents,
-    positions: markedPositions(book, facts.priceOf).map(({ symbol, quantity, avgCost, costCents, price }) => ({ symbol, quantity, avgCost, costCents, price })),
+    positions: sortBySymbol(Array.from(book.positions.values(), ({ symbol, quantity, avgCost, costCents }) => ({ symbol, quantity, avgCost, costCents, price: facts.priceOf(symbol) ?? avgCost }))),
     dayStartValueCents: dayStartValueCents(book, clock),
     peakValueCents: book.peakValueCents,
     tradesToday: book.tradesByDay.get(nyLocal(clock).date) ?? 0,
@@ -466,13 +466,12 @@ export function markPoint(book: ReplayBook, clock: number, priceOf: (symbol: str
   const x = book.exposure;
   x.points++;
   if (value > 0) {
-    const at = new Date(clock).toISOString();
     for (const p of book.positions.values()) {
       const w = Math.abs(notionalCents(p.quantity, priceOf(p.symbol) ?? p.avgCost)) / value;
-      if (w > x.maxWeight) Object.assign(x, { maxWeight: w, maxWeightSymbol: p.symbol, maxWeightClock: at });
+      if (w > x.maxWeight) Object.assign(x, { maxWeight: w, maxWeightSymbol: p.symbol, maxWeightClock: new Date(clock).toISOString() });
     }
     const cashPct = book.cashCents / value;
-    if (cashPct < x.minCashPct) Object.assign(x, { minCashPct: cashPct, minCashClock: at });
+    if (cashPct < x.minCashPct) Object.assign(x, { minCashPct: cashPct, minCashClock: new Date(clock).toISOString() });
     if (cashPct < 0.02) x.lowCashPoints++;
   }
   return value;

@@ -78,8 +78,8 @@ export function boundedByLimit(side: Side, price: number, limitPrice: number): n
   return ticksToPrice(paysMore(side) ? (p > limit ? limit : p) : p < limit ? limit : p);
 }
 
-/** Low and high of a bar; an open-only bar (h/l/c null) ranges over its open alone. */
-function barRange(bar: Bar): { open: bigint; low: bigint; high: bigint } {
+/** Low and high of a bar in price ticks; an open-only bar (h/l/c null) ranges over its open alone. */
+export function barRange(bar: Bar): { open: bigint; low: bigint; high: bigint } {
   const open = priceTicks(bar.o);
   let low = open;
   let high = open;

@@ -317,9 +317,9 @@ export function positionQuantity(portfolio: PortfolioSnapshot, symbol: string): 
 
 /** The risk gates, then every structured rule: the one check every order path calls. */
 export function checkOrder(input: CheckOrderInput): CheckOrderResult {
-  const { portfolio, rules, ...rest } = input;
+  const { portfolio, rules } = input;
   const gates = evaluateGates({
-    ...rest,
+    ...input,
     account: { cashCents: portfolio.cashCents, positionQty: positionQuantity(portfolio, input.order.symbol), positions: portfolio.positions },
   });
   const rejections: Rejection[] = [...gates];

@@ -16,7 +16,7 @@ import { commissionCents } from './fills.js';
 import { evaluateGates, INSUFFICIENT_BUYING_POWER, positionQuantity, type GateModel, type Rejection } from './gates.js';
 import { formatCents, formatPct, formatPrice, fromCents, priceTicks } from './money.js';
 import { checkedRules, evaluateOrder, MAX_ORDER_QTY, MAX_ORDER_VALUE, MAX_POSITION_PCT, portfolioValueCents, RISK_PER_TRADE } from './rules/engine.js';
-import { parseEnforcementParams, type PositionSizingParams } from './rules/schema.js';
+import { ruleParams, type PositionSizingParams } from './rules/schema.js';
 import type { OrderIntent, PortfolioSnapshot, RuleRecord, Side } from './types.js';
 
 /** What sizing reads of an order's state (decide.ts's SizingState has it all). */
@@ -117,7 +117,7 @@ function sizingRules(state: SizingState, symbol: string): Array<{ rule: RuleReco
   const out: Array<{ rule: RuleRecord; params: PositionSizingParams }> = [];
   for (const rule of checkedRules(state.rules, symbol)) {
     if (rule.ruleCategory !== 'position_sizing') continue;
-    const parsed = parseEnforcementParams('position_sizing', rule.enforcementParams);
+    const parsed = ruleParams('position_sizing', rule.enforcementParams);
     if (parsed.ok) out.push({ rule, params: parsed.params });
   }
   return out;

@@ -79,9 +79,11 @@ export interface StepMarketSource {
 /** The New York session closes in (from, clock]. */
 export function sessionClosesIn(from: Date, clock: Date): { date: string; at: Date }[] {
   const out: { date: string; at: Date }[] = [];
-  for (let d = nyLocal(from).date; d <= nyLocal(clock).date; d = addDays(d, 1)) {
+  const last = nyLocal(clock).date;
+  for (let d = nyLocal(from).date; d <= last; d = addDays(d, 1)) {
     const session = sessionFor(d);
     if (session && session.close > from && session.close <= clock) out.push({ date: d, at: session.close });
+    if (d === last) break;
   }
   return out;
 }

@@ -25,6 +25,7 @@ import {
   markPoint,
   recordPoint,
   type ReplayBook,
+  type AgentEvent,
   type ReplayFill,
   compareOutcome,
   type ChangedOrder,
@@ -107,10 +108,26 @@ const ORDER: Timespan[] = ['minute', 'hour', 'day'];
  * the book through the pure decisions, so its cost is the bars' read plus arithmetic.
  */
 export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}): Promise<ReplayOutput> {
+  return replayLoaded(run, await loadReplay(deps, run, rules, settings));
+}
+
+/** What a replay reads before its loop (replayRun's load step): the run's records and its preloaded market. */
+export interface ReplayInput {
+  model: DecideModel;
+  rules: RuleRecord[];
+  orders: RecordedOrder[];
+  originalCurve: EquityColumns;
+  /** The clock steps (epoch ms). */
+  steps: number[];
+  script: AgentEvent[];
+  market: PreloadedMarket;
+}
+
+/** replayRun's load: every record and every bar and price the replay can ask for. */
+export async function loadReplay(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}): Promise<ReplayInput> {
   const sql = deps.sql;
   const model: DecideModel = { ...snapshotModel(run.strategy_snapshot), ...definedOnly(settings) };
   const ruleSet = rules ?? snapshotRules(run.strategy_snapshot);
-  // load
   const [orders, marks, originalCurve, states, exitChanges] = await Promise.all([
     loadRecordedOrders(sql, run.run_id),
     loadClockMarks(sql, run.run_id),
@@ -122,9 +139,14 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
   if (!steps.length) steps.push(Date.parse(run.started_at));
   const script = agentScript(orders, marks, states, steps[0]!, exitChanges);
   const symbols = [...new Set([...run.symbols, ...orders.map((o) => o.symbol), ...exitChanges.map((x) => x.symbol)])];
-  const pm = await preloadMarket(sql, storedMarket(deps), symbols, run.timespan ?? 'minute', steps, script.map((e) => e.at));
-  // replay
-  const replayed = replaySteps(pm, run, model, ruleSet, steps, script);
+  const market = await preloadMarket(sql, storedMarket(deps), symbols, run.timespan ?? 'minute', steps, script.map((e) => e.at));
+  return { model, rules: ruleSet, orders, originalCurve, steps, script, market };
+}
+
+/** replayRun's replay: synchronous, no I/O, over what loadReplay read. */
+export function replayLoaded(run: RunRow, input: ReplayInput): ReplayOutput {
+  const { model, rules: ruleSet, orders, originalCurve, steps, script } = input;
+  const replayed = replaySteps(input.market, run, model, ruleSet, steps, script);
   const { book } = replayed;
   const partial = run.status === 'running';
   const last = steps.at(-1)!;
@@ -155,7 +177,7 @@ export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | n
  * dividends first (as applyCorporateActionsStep), the clock's decision (decideClockStep), the
  * mark, then the agent's events before the next step (decideOrder and the book's keepers).
  */
-function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleSet: RuleRecord[], steps: readonly number[], script: ReturnType<typeof agentScript>) {
+function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleSet: RuleRecord[], steps: readonly number[], script: readonly AgentEvent[]) {
   const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
   const cut = new Set<number>();
   const priceAt = (symbol: string, at: number) => pm.price(symbol, at);
@@ -175,7 +197,7 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
     while (e < script.length && script[e]!.at < limit) runEvent(script[e++]!);
   };
 
-  const runEvent = (ev: (typeof script)[number]) => {
+  const runEvent = (ev: AgentEvent) => {
     const clock = new Date(ev.at);
     if (ev.kind === 'order') {
       const o = ev.order;

@@ -45,10 +45,11 @@
 
 import type { Bar, MarkedPosition, OrderIntent, PortfolioSnapshot, RuleCategory, RuleRecord, Violation } from '../types.js';
 import { formatCents, formatPct, formatPrice, notionalCents, priceTicks, toCents } from '../money.js';
+import { barRange } from '../fills.js';
 import { hhmmToMinutes, nyLocal } from '../ny-time.js';
 import {
   ORDER_CATEGORIES,
-  parseEnforcementParams,
+  ruleParams,
   type PositionSizingParams,
   type RiskParams,
   type ScreeningParams,
@@ -233,7 +234,7 @@ export function evaluateOrder(order: OrderIntent, portfolio: PortfolioSnapshot, 
         code,
         message: `Rule '${rule.ruleName}': ${detail}`,
       });
-    const parsed = parseEnforcementParams(rule.ruleCategory, rule.enforcementParams);
+    const parsed = ruleParams(rule.ruleCategory, rule.enforcementParams);
     if (!parsed.ok) {
       emit(INVALID_RULE, `its parameters are invalid (${parsed.error.replace(/\.$/, '')}), so no new risk is allowed until the rule is fixed`);
       continue;
@@ -325,7 +326,7 @@ function tightestStop(rules: RuleRecord[], symbol: string): { pct: number; ruleN
   let best: { pct: number; ruleName: string } | null = null;
   for (const r of rules) {
     if (!r.isActive || r.ruleCategory !== 'stop_loss' || !ruleAppliesTo(r, symbol)) continue;
-    const parsed = parseEnforcementParams('stop_loss', r.enforcementParams);
+    const parsed = ruleParams('stop_loss', r.enforcementParams);
     const pct = parsed.ok ? parsed.params.stop_loss_pct : undefined;
     if (pct !== undefined && (!best || pct < best.pct)) best = { pct, ruleName: r.ruleName };
   }
@@ -394,7 +395,7 @@ export function cooldownUntil(portfolio: Pick<PortfolioSnapshot, 'lossStreak' | 
   let until: Date | null = null;
   for (const rule of rules) {
     if (!rule.isActive || rule.ruleCategory !== 'risk') continue;
-    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
+    const parsed = ruleParams('risk', rule.enforcementParams);
     const end = parsed.ok ? cooldownEnd(portfolio, parsed.params) : null;
     if (end && end > clock && (!until || end > until)) until = end;
   }
@@ -421,7 +422,7 @@ export function lossStreakHalt(portfolio: Pick<PortfolioSnapshot, 'lossStreak'>,
   let hit: { rule: RuleRecord; n: number } | null = null;
   for (const rule of rules) {
     if (!rule.isActive || rule.ruleCategory !== 'risk') continue;
-    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
+    const parsed = ruleParams('risk', rule.enforcementParams);
     const n = parsed.ok ? parsed.params.halt_after_losses : undefined;
     if (n === undefined || streak < n) continue;
     if (!hit || byPriority(rule, hit.rule) < 0) hit = { rule, n };
@@ -481,7 +482,7 @@ export function dailyLossLimitCents(dayStartValueCents: number, rules: RuleRecor
   let limit: number | null = null;
   for (const rule of rules) {
     if (!rule.isActive || rule.ruleCategory !== 'risk') continue;
-    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
+    const parsed = ruleParams('risk', rule.enforcementParams);
     if (!parsed.ok) continue;
     const p = parsed.params;
     const candidates = [
@@ -499,7 +500,7 @@ export function lossLimitBreaches(portfolio: PortfolioSnapshot, rules: RuleRecor
   const out: Violation[] = [];
   for (const rule of rules) {
     if (!rule.isActive || rule.ruleCategory !== 'risk') continue;
-    const parsed = parseEnforcementParams('risk', rule.enforcementParams);
+    const parsed = ruleParams('risk', rule.enforcementParams);
     if (!parsed.ok) continue;
     for (const b of lossBreaches(portfolio, V, parsed.params)) {
       out.push({
@@ -588,16 +589,6 @@ export function shiftedPrice(price: number, fraction: number, sign: 1 | -1): num
   return ticksToPrice(shifted(price, fraction, sign));
 }
 
-function barRange(bar: Bar): { open: bigint; low: bigint; high: bigint } {
-  const known = [bar.o, bar.h, bar.l, bar.c].filter((x): x is number => typeof x === 'number').map((x) => priceTicks(x));
-  const open = priceTicks(bar.o);
-  return {
-    open,
-    low: known.reduce((a, b) => (b < a ? b : a), open),
-    high: known.reduce((a, b) => (b > a ? b : a), open),
-  };
-}
-
 interface Candidate {
   rule: RuleRecord;
   code: Exclude<ExitCode, 'FLATTEN_BY'>;
@@ -627,25 +618,17 @@ export function exitSignals(input: { position: ExitPosition; bar: Bar; clock: Da
 
   for (const rule of rules) {
     if (!rule.isActive || rule.ruleCategory !== 'stop_loss' || !ruleAppliesTo(rule, position.symbol)) continue;
-    const parsed = parseEnforcementParams('stop_loss', rule.enforcementParams);
+    const parsed = ruleParams('stop_loss', rule.enforcementParams);
     if (!parsed.ok) continue;
     const p: StopLossParams = parsed.params;
-    const stopAt = (code: 'STOP_LOSS' | 'TRAILING_STOP', pct: number, basisPrice: number) => {
-      const basis = priceTicks(basisPrice);
-      const level = shifted(basisPrice, pct, long ? -1 : 1);
-      const touched = long ? low <= level : high >= level;
-      if (!touched) return;
-      const gapped = long ? open <= level : open >= level;
-      stops.push({ rule, code, level, fill: gapped ? open : level, gapped, pct, basis });
-    };
-    if (p.stop_loss_pct !== undefined) stopAt('STOP_LOSS', p.stop_loss_pct, position.avgCost);
+    if (p.stop_loss_pct !== undefined) stopCandidate(stops, rule, 'STOP_LOSS', p.stop_loss_pct, position.avgCost, long, open, low, high);
     if (p.trailing_stop_pct !== undefined) {
       // The open comes before anything else in the bar, so it may raise the mark first.
       const openPrice = ticksToPrice(open);
       const mark = long
         ? Math.max(position.highWater ?? Math.max(position.avgCost, position.price), openPrice)
         : Math.min(position.lowWater ?? Math.min(position.avgCost, position.price), openPrice);
-      stopAt('TRAILING_STOP', p.trailing_stop_pct, mark);
+      stopCandidate(stops, rule, 'TRAILING_STOP', p.trailing_stop_pct, mark, long, open, low, high);
     }
     if (p.take_profit_pct !== undefined) {
       const level = shifted(position.avgCost, p.take_profit_pct, long ? 1 : -1);
@@ -658,15 +641,28 @@ export function exitSignals(input: { position: ExitPosition; bar: Bar; clock: Da
     }
   }
 
-  // Price moving against a long meets the highest stop first; the nearest target first.
-  const first = (cs: Candidate[], preferHigh: boolean): Candidate | undefined =>
-    [...cs].sort((a, b) => {
-      if (a.level !== b.level) return (a.level > b.level ? -1 : 1) * (preferHigh ? 1 : -1);
-      return byPriority(a.rule, b.rule);
-    })[0];
-  const hit = first(stops, long) ?? first(targets, !long);
+  const hit = firstCandidate(stops, long) ?? firstCandidate(targets, !long);
   if (hit) return [toSignal(hit, position, long)];
   return flattenBy(clock, [position], rules);
+}
+
+/** A percentage stop of `rule` at `pct` from `basisPrice`, kept in `stops` when the bar touched it. */
+function stopCandidate(stops: Candidate[], rule: RuleRecord, code: 'STOP_LOSS' | 'TRAILING_STOP', pct: number, basisPrice: number, long: boolean, open: bigint, low: bigint, high: bigint): void {
+  const basis = priceTicks(basisPrice);
+  const level = shifted(basisPrice, pct, long ? -1 : 1);
+  const touched = long ? low <= level : high >= level;
+  if (!touched) return;
+  const gapped = long ? open <= level : open >= level;
+  stops.push({ rule, code, level, fill: gapped ? open : level, gapped, pct, basis });
+}
+
+/** Price moving against a long meets the highest stop first; the nearest target first. */
+function firstCandidate(cs: Candidate[], preferHigh: boolean): Candidate | undefined {
+  if (cs.length < 2) return cs[0];
+  return [...cs].sort((a, b) => {
+    if (a.level !== b.level) return (a.level > b.level ? -1 : 1) * (preferHigh ? 1 : -1);
+    return byPriority(a.rule, b.rule);
+  })[0];
 }
 
 function toSignal(c: Candidate, position: MarkedPosition, long: boolean): ExitSignal {
@@ -698,14 +694,15 @@ function toSignal(c: Candidate, position: MarkedPosition, long: boolean): ExitSi
 
 /** When New York time is at or after a timing rule's flatten_by: close every position in its scope. */
 export function flattenBy(clock: Date, positions: MarkedPosition[], rules: RuleRecord[]): ExitSignal[] {
-  const local = nyLocal(clock);
+  let local: ReturnType<typeof nyLocal> | null = null;
   const timing: Array<{ rule: RuleRecord; at: string }> = [];
   for (const rule of rules) {
     if (!rule.isActive || rule.ruleCategory !== 'timing') continue;
-    const parsed = parseEnforcementParams('timing', rule.enforcementParams);
+    const parsed = ruleParams('timing', rule.enforcementParams);
     const at = parsed.ok ? parsed.params.flatten_by : undefined;
-    if (at !== undefined && local.minutes >= hhmmToMinutes(at)) timing.push({ rule, at });
+    if (at !== undefined && (local ??= nyLocal(clock)).minutes >= hhmmToMinutes(at)) timing.push({ rule, at });
   }
+  if (!timing.length) return [];
   // Earliest deadline first, then priority: the rule that demanded the close soonest is named.
   timing.sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : byPriority(a.rule, b.rule)));
   const out: ExitSignal[] = [];
@@ -724,7 +721,7 @@ export function flattenBy(clock: Date, positions: MarkedPosition[], rules: RuleR
       side: long ? 'sell' : 'cover',
       price: position.price,
       reason:
-        `Rule '${hit.rule.ruleName}': flatten by ${hit.at} ET and it is ${local.hhmm} ET; ` +
+        `Rule '${hit.rule.ruleName}': flatten by ${hit.at} ET and it is ${local!.hhmm} ET; ` +
         `${long ? 'selling' : 'covering'} ${qty} ${position.symbol} at ${formatPrice(position.price)}.`,
     });
   }

@@ -230,6 +230,20 @@ export function parseEnforcementParams<C extends RuleCategory>(category: C, para
   return { ok: false, error: describeIssue(issues[0]!, category, params, allowed) };
 }
 
+const parsedParams = new WeakMap<object, Partial<Record<RuleCategory, ParseParamsResult<RuleCategory>>>>();
+
+/**
+ * parseEnforcementParams remembered per params object and category: a loaded rule's
+ * enforcement_params are read, never changed, and the engine asks for them per order and per
+ * bar (a counterfactual asks thousands of times for the same rule). The result is shared: read it only.
+ */
+export function ruleParams<C extends RuleCategory>(category: C, params: unknown): ParseParamsResult<C> {
+  if (typeof params !== 'object' || params === null) return parseEnforcementParams(category, params);
+  let byCategory = parsedParams.get(params);
+  if (!byCategory) parsedParams.set(params, (byCategory = {}));
+  return (byCategory[category] ??= parseEnforcementParams(category, params)) as ParseParamsResult<C>;
+}
+
 /** The enforcement_params field names a category accepts. */
 export function allowedFields(category: RuleCategory): string[] {
   return Object.keys(enforcementParamsSchemas[category].shape);
