@@ -53,7 +53,8 @@ export async function loadRunFacts(deps: Deps, userId: number, runId: number): P
   const trips = await runRoundTrips(deps, run, { fills, actions, withExcursions: false });
   const findings = tradeFindings(trips.round_trips.map((t) => ({ ...t, entry_minutes: nyLocal(new Date(t.entry_time)).minutes })));
   const { groups, orders } = await rejectionsByRule(deps.sql, runId);
-  const named = groups.flatMap((g) => (g.source === 'rule' ? g.rule_ids.map((rule_id) => ({ rule_id, rule_name: g.name })) : []));
+  // a refusal recorded without its rule's id still names a writer: none recorded
+  const named = groups.flatMap((g) => (g.source === 'rule' ? (g.rule_ids.length ? g.rule_ids : ['']).map((rule_id) => ({ rule_id, rule_name: g.name })) : []));
   return {
     run,
     model_name: model!.name as string,
