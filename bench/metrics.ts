@@ -1,9 +1,11 @@
 // npm run bench -- metrics: issue 19 item 3 in one process.
-// 1. calculate_metrics on a minute run of 1,000,000 equity points beside numpy computing the
+// 1. calculate_metrics on a finished minute run of 1,000,000 equity points beside numpy computing the
 //    same curve metrics on the same curve (bench/lib/metrics_numpy.py, data in memory), when
 //    python3 with numpy is present; else beside a JS floor (one pass summing the values). Printed:
 //    numpy, our array path on the columns (shared/domain/metrics.ts curveMetricsOf), the columns'
-//    read (loadEquityColumns), the old read (rows → EquityPoint objects), and the MCP call.
+//    reads (the points as a running run reads them, the first read of the finished run that
+//    packs it, the pack), the old read (rows → EquityPoint objects), and the MCP call (its first
+//    call on the run packs it). Wall and CPU time of this process (main thread and workers).
 // 2. analyze_trades over runs of 50k / 100k / 200k fills (20k equity points each, so only the
 //    fills grow), beside reading the same fills with their orders; linear is 2× and 4×.
 // Runs are written straight to the tables with generate_series (a bench of the analyst, not of

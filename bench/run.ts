@@ -103,7 +103,7 @@ if (history || trade || host || metrics || cf || attack) {
       `calculate_metrics ${metrics ? kilo(metrics.points) : '1M'} points vs numpy (bench/metrics.ts: the MCP call; the array path alone)`,
       metrics
         ? metrics.numpyMs
-          ? `${x(metrics.toolMs / metrics.numpyMs)} (${metrics.toolMs.toFixed(0)} ms vs ${metrics.numpyMs.toFixed(1)} ms); array path ${x(metrics.arrayMs / metrics.numpyMs)}`
+          ? `${x(metrics.toolMs / metrics.numpyMs)} (${metrics.toolMs.toFixed(0)} ms vs ${metrics.numpyMs.toFixed(1)} ms; cpu ${x(metrics.toolCpuMs / metrics.numpyMs)}); array path ${x(metrics.arrayMs / metrics.numpyMs)}; first call on the run (packs it) ${metrics.firstToolMs.toFixed(0)} ms`
           : `numpy absent: MCP call ${metrics.toolMs.toFixed(0)} ms, array path ${metrics.arrayMs.toFixed(1)} ms, JS floor ${metrics.floorMs.toFixed(2)} ms`
         : 'not run',
       '420×',
@@ -112,7 +112,9 @@ if (history || trade || host || metrics || cf || attack) {
     [
       // the sizes measured (BENCH_TRADES_FILLS may override 50k / 100k / 200k)
       `analyze_trades ${metrics?.trades.length ? metrics.trades.map((t) => kilo(t.fills)).join(' / ') : '50k / 100k / 200k'} fills, vs ${metrics?.trades.length ? kilo(metrics.trades[0]!.fills) : '50k'} (bench/metrics.ts)`,
-      metrics && metrics.trades.length ? metrics.trades.map((t) => x(t.ms / metrics.trades[0]!.ms)).join(' / ') : 'not run',
+      metrics && metrics.trades.length
+        ? `wall ${metrics.trades.map((t) => x(t.ms / metrics.trades[0]!.ms)).join(' / ')}; cpu ${metrics.trades.map((t) => x(t.cpuMs / metrics.trades[0]!.cpuMs)).join(' / ')}`
+        : 'not run',
       '—',
       `linear (${metrics?.trades.length ? metrics.trades.map((t) => x(t.fills / metrics.trades[0]!.fills)).join(' / ') : '1× / 2× / 4×'})`,
     ],

@@ -1,17 +1,18 @@
 -- A finished run's equity curve, packed once (issue 19 item 3). Reading a 1M-point curve
 -- row by row costs seconds on the embedded database; a finished run's curve never changes, so
--- the first analyst read of a finished run (shared/store/analyst.ts loadEquityColumns) writes
--- it here as two columns of float8 (float8send: 8 bytes each, big-endian, in clock order) and
--- later reads take this one row. A running run is never packed. The read checks the pack
--- against the run's points (count, first and last clock) and reads the rows otherwise.
+-- the first analyst read of a finished run (shared/store/analyst.ts loadEquityColumns) packs
+-- the doubles it read here (values as big-endian float8s, clocks as float8s or as runs of
+-- evenly spaced clocks) and later reads take this one row. A running run is never packed. The
+-- read checks the pack against the run's points (first and last clock, its count) and reads
+-- the points otherwise.
 create table equity_packs (
   run_id integer primary key references runs(id) on delete cascade,
   points integer not null,
   first_clock timestamptz not null,
   last_clock timestamptz not null,
-  -- epoch milliseconds (whole, floor) as float8
+  -- epoch milliseconds (whole, floor): points × float8, or (first, step, count) float8 triples, shorter
   clock bytea not null,
-  -- total_value in dollars as float8 (the numeric's nearest double)
+  -- total_value in dollars: points × float8 (cents / 100, as the points were read)
   value bytea not null,
   created_at timestamptz not null default now()
 );

@@ -82,16 +82,21 @@ export async function loadEquityCurve(sql: Q, run: RunRow): Promise<EquityPoint[
 /**
  * The run's equity curve as columns (epoch ms, dollars), the live run's start value first as
  * loadEquityCurve. A finished run (not running) is read from its pack (migration 028
- * equity_packs: one row of float8 bytes), written by the first read of the finished run and
- * checked against the run's points (their first and last clock, the byte lengths) before use;
- * a pack that does not match is written again. A running run, a read inside a transaction, or a
- * pack that cannot be written read the points themselves (equityRows). Both give the same
- * doubles to the last bit: clocks are whole milliseconds (floor), values the double nearest the
- * numeric (total_value::float8 in the pack, cents / 100 in the rows).
- * 1M points, embedded: the pack ~0.1 s (see bench/metrics.ts), the rows 1.4–1.9 s of CPU.
+ * equity_packs: one row of float8 bytes) when the pack's first and last clock are the run's and
+ * it decodes to its point count; else its points are read (equityRows) and packed for the next
+ * read (writePack). A running run, and a read inside a transaction, read the points and write
+ * nothing. The pack holds the doubles the points' read gave, so both give the same bits: clocks
+ * whole milliseconds (floor), values cents / 100.
+ * 1M points, embedded (bench/metrics.ts): the pack 0.15 s of CPU, the points 1.3–2.0 s.
  */
 export async function loadEquityColumns(sql: Q, run: RunRow): Promise<EquityColumns> {
-  const { clock, value } = (run.status === 'running' ? null : await equityPack(sql, run.run_id)) ?? (await equityRows(sql, run.run_id));
+  const finished = run.status !== 'running';
+  let cols = finished ? await equityPack(sql, run.run_id) : null;
+  if (!cols) {
+    cols = await equityRows(sql, run.run_id);
+    if (finished && !('savepoint' in sql)) await writePack(sql, run.run_id, cols);
+  }
+  const { clock, value } = cols;
   const startAt = Date.parse(run.started_at);
   const recorded = clock.length - 1;
   const prepend = run.kind === 'live' && (recorded === 0 || clock[1]! > startAt);
@@ -105,7 +110,7 @@ export async function loadEquityColumns(sql: Q, run: RunRow): Promise<EquityColu
  * The run's points read row by row: one row comes back, Postgres writing every point as
  * "ms,cents" integers into one text (string_agg in clock order, the primary key's), parsed
  * here into two Float64Arrays with an empty slot first (room for a live run's start value),
- * so no object is made per point. Values are cents / 100.
+ * so no object is made per point. Values are cents / 100 (exact below 2^53 cents).
  */
 async function equityRows(sql: Q, runId: number): Promise<{ clock: Float64Array; value: Float64Array }> {
   const [row] = await sql`
@@ -140,11 +145,9 @@ async function equityRows(sql: Q, runId: number): Promise<{ clock: Float64Array;
 }
 
 /**
- * A finished run's packed curve (equity_packs), with an empty slot first as equityRows; null
- * when the run has no points, is running by now, or the pack can be neither read nor written
- * (the caller then reads the rows: a failure to pack never fails the read). A pack whose first
- * or last clock is not the run's, or whose bytes do not hold its point count, is written again.
- * Inside a transaction (a Tx) nothing is written: a failed write would abort the caller's work.
+ * A finished run's pack (equity_packs) as columns with an empty slot first, or null: none, not
+ * the run's points any more (first or last clock moved), not decodable to its count, or not
+ * readable (logged; the caller reads the points: a pack never fails a read).
  */
 async function equityPack(sql: Q, runId: number): Promise<{ clock: Float64Array; value: Float64Array } | null> {
   try {
@@ -154,36 +157,73 @@ async function equityPack(sql: Q, runId: number): Promise<{ clock: Float64Array;
                    p.first_clock = (select min(clock) from equity_snapshots where run_id = ${runId})
                    and p.last_clock = (select max(clock) from equity_snapshots where run_id = ${runId}) as current
             from equity_packs p where p.run_id = ${runId}) p`;
-    const read = have && unpack(have.points as number, have.clock, have.value);
-    if (read) return read;
-    if ('savepoint' in sql) return null;
-    // float8send: big-endian float8 bytes; the run's status read in the same statement
-    const [made] = await sql`
-      insert into equity_packs (run_id, points, first_clock, last_clock, clock, value)
-      select ${runId}, count(*), min(clock), max(clock),
-             string_agg(float8send(floor(extract(epoch from clock) * 1000)::float8), ''::bytea order by clock),
-             string_agg(float8send(total_value::float8), ''::bytea order by clock)
-      from equity_snapshots where run_id = ${runId}
-      having count(*) > 0 and (select status from runs where id = ${runId}) <> 'running'
-      on conflict (run_id) do update set points = excluded.points, first_clock = excluded.first_clock, last_clock = excluded.last_clock,
-        clock = excluded.clock, value = excluded.value, created_at = now()
-      returning points, clock, value`;
-    const packed = made ? unpack(made.points as number, made.clock, made.value) : null;
-    if (packed) await shortenClock(sql, runId, packed.clock);
-    return packed;
+    return have ? unpack(have.points as number, have.clock, have.value) : null;
   } catch (err) {
     logEvent('equity_pack_failed', { run_id: runId, error: err instanceof Error ? err.message : String(err) });
     return null;
   }
 }
 
+/**
+ * Packs the points just read for a finished run, in one statement: values as big-endian float8s,
+ * clocks as runs of evenly spaced clocks (clockRuns) or float8s, sent as base64 text (plain values,
+ * so a worker job can send it). Written only if the run is still not running and its first and
+ * last clock are still those read (replacing a pack that no longer matched). Best effort: a
+ * failure is logged, and the read has its points already.
+ */
+async function writePack(sql: Q, runId: number, cols: { clock: Float64Array; value: Float64Array }): Promise<void> {
+  const n = cols.clock.length - 1;
+  if (n === 0) return;
+  const clock = clockRuns(cols.clock) ?? float8Bytes(cols.clock.subarray(1));
+  const value = float8Bytes(cols.value.subarray(1));
+  try {
+    await sql`
+      insert into equity_packs (run_id, points, first_clock, last_clock, clock, value)
+      select ${runId}::int, ${n}::int, b.first, b.last, decode(${clock.toString('base64')}, 'base64'), decode(${value.toString('base64')}, 'base64')
+      from (select min(clock) as first, max(clock) as last from equity_snapshots where run_id = ${runId}) b
+      where floor(extract(epoch from b.first) * 1000) = ${String(cols.clock[1])}::numeric
+        and floor(extract(epoch from b.last) * 1000) = ${String(cols.clock[n])}::numeric
+        and (select status from runs where id = ${runId}) <> 'running'
+      on conflict (run_id) do update set points = excluded.points, first_clock = excluded.first_clock, last_clock = excluded.last_clock,
+        clock = excluded.clock, value = excluded.value, created_at = now()`;
+  } catch (err) {
+    logEvent('equity_pack_failed', { run_id: runId, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
 const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/** The doubles as big-endian float8 bytes (float8send's order). */
+function float8Bytes(a: Float64Array): Buffer {
+  const out = Buffer.from(new Float64Array(a).buffer);
+  if (LITTLE_ENDIAN) out.swap64();
+  return out;
+}
+
+/**
+ * Clocks (after the empty first slot) as runs of evenly spaced clocks, three big-endian float8s
+ * each (first clock, step, count; a minute replay has one per session), or null when that is
+ * not shorter than 8 bytes a clock. A run is extended only while first + j × step gives the
+ * clock exactly.
+ */
+function clockRuns(clock: Float64Array): Buffer | null {
+  const n = clock.length - 1;
+  const runs: number[] = [];
+  for (let i = 1; i <= n; ) {
+    const step = i < n ? clock[i + 1]! - clock[i]! : 0;
+    let j = i + 1;
+    while (j <= n && clock[i]! + (j - i) * step === clock[j]) j++;
+    runs.push(clock[i]!, step, j - i);
+    i = j;
+    if (runs.length >= n) return null;
+  }
+  return float8Bytes(Float64Array.from(runs));
+}
 
 /**
  * The pack's columns into Float64Arrays with an empty slot first; null unless both hold exactly
- * `points` clocks and values. Values: `points` big-endian float8s. Clocks: the same, or (when
- * shorter: shortenClock) runs of evenly spaced clocks, each three big-endian float8s (first
- * clock, step, count), told apart by their length (never 8 × points).
+ * `points` clocks and values. Values: `points` big-endian float8s. Clocks: the same, or runs
+ * (clockRuns), told apart by their length (runs are shorter than 8 × points).
  */
 function unpack(points: number, clockBytes: unknown, valueBytes: unknown): { clock: Float64Array; value: Float64Array } | null {
   const column = (bytes: unknown): Float64Array | null => {
@@ -213,35 +253,6 @@ function clockFromRuns(points: number, bytes: unknown): Float64Array | null {
     for (let j = 0; j < count; j++) out[k++] = first + j * step;
   }
   return k === points + 1 ? out : null;
-}
-
-/**
- * Rewrites a just-written pack's clocks as runs of evenly spaced clocks (first, step, count; a
- * minute replay has one per session) when that is shorter, so later reads carry a few KB of
- * clocks instead of 8 bytes a point. Each run is kept only while first + j × step gives the
- * clock exactly. Best effort: a failure leaves the float8 clocks, which read the same.
- */
-async function shortenClock(sql: Q, runId: number, clock: Float64Array): Promise<void> {
-  const n = clock.length - 1;
-  const runs: number[] = [];
-  for (let i = 1; i <= n; ) {
-    const step = i < n ? clock[i + 1]! - clock[i]! : 0;
-    let j = i + 1;
-    while (j <= n && clock[i]! + (j - i) * step === clock[j]) j++;
-    runs.push(clock[i]!, step, j - i);
-    i = j;
-    if (runs.length * 8 >= n * 8) return;
-  }
-  const bytes = Buffer.alloc(runs.length * 8);
-  for (let r = 0; r < runs.length; r++) bytes.writeDoubleBE(runs[r]!, r * 8);
-  try {
-    // only the pack just written (its clocks still float8): plain values, so a worker job can send it
-    await sql`
-      update equity_packs set clock = decode(${bytes.toString('base64')}, 'base64')
-      where run_id = ${runId} and points = ${n} and octet_length(clock) = ${n * 8}`;
-  } catch (err) {
-    logEvent('equity_pack_failed', { run_id: runId, error: err instanceof Error ? err.message : String(err) });
-  }
 }
 
 /** A fill with what its order said: source (agent or the exit that fired), reasoning, placement time. */
