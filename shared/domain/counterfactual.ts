@@ -443,7 +443,8 @@ export function applyStepDecision(book: ReplayBook, d: ClockStepDecision, clock:
   }
   book.cashCents = d.cashCents;
   book.realizedPnlCents = d.realizedPnlCents;
-  book.positions = new Map(d.positions.map((p) => [p.symbol, { ...p }]));
+  // the decision's positions are its own copies (decideClockStep copies what it is given)
+  book.positions = new Map(d.positions.map((p) => [p.symbol, p]));
   for (const m of d.dayMarks) book.dayMarks.set(m.date, m.valueCents);
   book.lossStreak = d.lossStreak;
   book.lastLossAt = d.lastLossAt;

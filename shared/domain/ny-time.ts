@@ -64,17 +64,32 @@ export function nyOffsetMs(t: number): number {
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 
-/** New York wall time at an instant, from the hourly offset cache (no Intl call once warm). */
+// The last two instants asked and their answers (frozen: shared by callers). An order or a
+// clock step asks for the same instant several times (gates, rules, day counts, day start).
+let lastAt = NaN;
+let lastLocal: NyLocal | null = null;
+let prevAt = NaN;
+let prevLocal: NyLocal | null = null;
+
+/** New York wall time at an instant, from the hourly offset cache (no Intl call once warm). The result is frozen. */
 export function nyLocal(at: Date): NyLocal {
-  const local = new Date(at.getTime() + nyOffsetMs(at.getTime()));
+  const t = at.getTime();
+  if (t === lastAt) return lastLocal!;
+  if (t === prevAt) return prevLocal!;
+  const local = new Date(t + nyOffsetMs(t));
   const h = local.getUTCHours();
   const m = local.getUTCMinutes();
-  return {
+  const out: NyLocal = Object.freeze({
     date: `${local.getUTCFullYear()}-${pad2(local.getUTCMonth() + 1)}-${pad2(local.getUTCDate())}`,
     hhmm: `${pad2(h)}:${pad2(m)}`,
     minutes: h * 60 + m,
     weekday: local.getUTCDay(),
-  };
+  });
+  prevAt = lastAt;
+  prevLocal = lastLocal;
+  lastAt = t;
+  lastLocal = out;
+  return out;
 }
 
 /** The UTC instant of a New York wall-clock time ("2025-03-10", "09:30"). */

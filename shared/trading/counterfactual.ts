@@ -181,7 +181,16 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
   const book = newBook(model, ruleSet, toCents(run.initial_cash), run.session);
   const cut = new Set<number>();
   const priceAt = (symbol: string, at: number) => pm.price(symbol, at);
-  const priceAll = (at: number) => (s: string) => pm.price(s, at);
+  // one pricing function per instant (many orders and the step share one)
+  let pricedAt = NaN;
+  let pricedOf: (s: string) => number | null = () => null;
+  const priceAll = (at: number) => {
+    if (at !== pricedAt) {
+      pricedAt = at;
+      pricedOf = (s: string) => pm.price(s, at);
+    }
+    return pricedOf;
+  };
 
   // Many orders share a clock: the calendar is asked once per instant.
   const openAt = new Map<number, boolean>();
