@@ -329,6 +329,18 @@ function halt(book: ReplayBook, reason: string, clock: Date): void {
   book.halts.push({ clock: clock.toISOString(), reason });
 }
 
+// Fills come many to a clock: its UTC ISO text is formatted once per instant.
+let isoAt = NaN;
+let isoText = '';
+function isoOf(clock: Date): string {
+  const t = clock.getTime();
+  if (t !== isoAt) {
+    isoText = clock.toISOString();
+    isoAt = t;
+  }
+  return isoText;
+}
+
 function countFill(book: ReplayBook, clock: Date): void {
   const day = nyLocal(clock).date;
   book.tradesByDay.set(day, (book.tradesByDay.get(day) ?? 0) + 1);
@@ -386,7 +398,7 @@ export function applyOrderDecision(book: ReplayBook, orderId: number, req: Order
       slippagePerShare: d.fill.slippagePerShare,
       cashChangeCents: d.applied.cashChangeCents,
       realizedCents: d.applied.realizedCents,
-      clock: clock.toISOString(),
+      clock: isoOf(clock),
       source: 'agent',
       reason: null,
     });
@@ -418,7 +430,7 @@ export function applyStepDecision(book: ReplayBook, d: ClockStepDecision, clock:
       slippagePerShare: f.fill.slippagePerShare,
       cashChangeCents: f.applied.cashChangeCents,
       realizedCents: f.applied.realizedCents,
-      clock: f.at.toISOString(),
+      clock: isoOf(f.at),
       // A resting limit's fill belongs to the agent's order, as the fills table records it.
       source: f.order_id !== null ? 'agent' : f.trigger,
       reason: f.reason,

@@ -272,7 +272,7 @@ function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions
         model: haltedState,
       };
       haltReason =
-        marginCallReason(applied.cashCents, `${req.side} ${req.quantity} ${symbol} at ${formatPrice(price)}`) ??
+        (applied.cashCents < 0 ? marginCallReason(applied.cashCents, `${req.side} ${req.quantity} ${symbol} at ${formatPrice(price)}`) : null) ??
         (model.state === 'halted' ? null : breakerReason(counted, state.rules, model.max_drawdown_halt_pct));
       next = haltReason ? { ...counted, model: { ...haltedState, state: 'halted', state_reason: haltReason } } : counted;
     }
