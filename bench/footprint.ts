@@ -13,7 +13,8 @@ const IDLE_MS = 5000;
 /** The command `npm start` runs, as [executable, ...args] for a direct spawn (no npm wrapper). */
 export function startCommand(): string[] {
   const script = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
-  const [bin, ...args] = script.split(/\s+/);
+  const words = script.split(/\s+/);
+  const [bin, ...args] = words[0] === 'exec' ? words.slice(1) : words; // `exec` hands npm's PID to node (clean stops)
   if (bin === 'node') return [process.execPath, ...args];
   if (bin === 'tsx') return [process.execPath, '--import', 'tsx', ...args];
   throw new Error(`bench/footprint: cannot run the start script '${script}' directly.`);

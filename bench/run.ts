@@ -24,10 +24,17 @@ const files = fs
   .filter((f) => /\.[jt]s$/.test(f) && !f.endsWith('.d.ts') && !/^(run|noop)\./.test(f) && (only.length === 0 || only.some((o) => f.includes(o))))
   .sort();
 const results: Record<string, unknown> = {};
+const failed: string[] = [];
 for (const f of files) {
   process.stdout.write(`\n== bench/${f}\n`);
   const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { main?: () => Promise<unknown> };
-  results[f.replace(/\.[jt]s$/, '')] = await mod.main?.();
+  try {
+    results[f.replace(/\.[jt]s$/, '')] = await mod.main?.();
+  } catch (e) {
+    // one bench failing leaves its figures "not run" in the tables; the others still run
+    failed.push(f);
+    process.stdout.write(`bench/${f} failed: ${(e as Error).stack ?? e}\n`);
+  }
 }
 
 const trade = results.trade as TradeFigures[] | undefined;
@@ -142,4 +149,9 @@ if (history || trade || host || metrics || cf || attack) {
   );
   process.stdout.write(`| figure | measured | issue's today | target |\n|---|---|---|---|\n`);
   for (const [what, today, before, target] of rows) process.stdout.write(`| ${what} | ${today} | ${before} | ${target} |\n`);
+}
+
+if (failed.length) {
+  process.stdout.write(`\nfailed: ${failed.map((f) => `bench/${f}`).join(', ')} (see above)\n`);
+  process.exitCode = 1;
 }
