@@ -166,23 +166,31 @@ function tradingDayOnOrAfter(date: string): string {
   return isTradingDay(date) ? date : nextTradingDay(date);
 }
 
-export function marketStatus(at: Date): MarketStatus {
+/**
+ * The part of the day `at` falls in, by its New York date's session: 'pre' (04:00 to the open),
+ * 'regular' (the open to the close), 'after' (the close to 20:00, or 17:00 on a half day), else
+ * 'closed' (also all of a weekend or holiday). marketStatus's session, without its next open and close.
+ */
+export function sessionPhase(at: Date): MarketStatus['session'] {
+  const s = sessionFor(nyLocal(at).date);
+  if (!s) return 'closed';
   const t = at.getTime();
+  if (t < s.preOpen.getTime()) return 'closed';
+  if (t < s.open.getTime()) return 'pre';
+  if (t < s.close.getTime()) return 'regular';
+  if (t < s.afterClose.getTime()) return 'after';
+  return 'closed';
+}
+
+export function marketStatus(at: Date): MarketStatus {
   const date = nyLocal(at).date;
   const s = sessionFor(date);
-  const status = (session: MarketStatus['session'], open: Session, close: Session): MarketStatus => ({
-    session,
-    is_holiday: isHoliday(date),
-    next_open: open.open.toISOString(),
-    next_close: close.close.toISOString(),
-  });
+  const session = sessionPhase(at);
   const following = sessionFor(nextTradingDay(date))!;
-  if (!s) return status('closed', following, following);
-  if (t < s.preOpen.getTime()) return status('closed', s, s);
-  if (t < s.open.getTime()) return status('pre', s, s);
-  if (t < s.close.getTime()) return status('regular', following, s);
-  if (t < s.afterClose.getTime()) return status('after', following, following);
-  return status('closed', following, following);
+  // before the open: that day's session opens next; from the open: the following day's
+  const open = s && at.getTime() < s.open.getTime() ? s : following;
+  const close = session === 'regular' ? s! : open;
+  return { session, is_holiday: isHoliday(date), next_open: open.open.toISOString(), next_close: close.close.toISOString() };
 }
 
 /** A daily bar's `t`: that date's regular open (09:30 ET). */

@@ -33,7 +33,7 @@ import { formatCents, formatPct, formatPrice, notionalCents as notionalOf, price
 import { accountFigures, DEFAULT_SHORT_MARGIN_PCT } from './ledger.js';
 import { evaluateOrder, isRiskReducing } from './rules/engine.js';
 import { stopRests } from './fills.js';
-import { marketStatus, type SessionKind } from './calendar.js';
+import { sessionPhase, type SessionKind } from './calendar.js';
 import { nyLocal } from './ny-time.js';
 
 // --- stable gate codes, in report order ---
@@ -144,7 +144,7 @@ function heldText(qty: number): string {
 
 /** Whether the market is open at the clock: the regular session, or 04:00–20:00 ET for extended. */
 export function isMarketOpen(clock: Date, session: SessionKind = 'regular'): boolean {
-  const s = marketStatus(clock).session;
+  const s = sessionPhase(clock);
   return session === 'regular' ? s === 'regular' : s !== 'closed';
 }
 
