@@ -186,209 +186,64 @@ interface Exit {
 
 const MINUTE_MS = 60_000;
 
+/** What one step works on: its inputs and the account as the step moves it (module functions below share it, no closures per step). */
+interface Step {
+  state: ClockStepState;
+  market: StepMarket;
+  model: DecideModel;
+  cash: number;
+  realized: number;
+  positions: Map<string, ClockPosition>;
+  open: Map<number, RestingOrder>;
+  tradesByDay: Record<string, number>;
+  tradesInRun: number;
+  streak: { lossStreak: number; lastLossAt: string | null };
+  /** Each symbol's last bar close in the step. */
+  lastPrice: Map<string, number>;
+  fills: ClockFill[];
+  refused: ClockRefusal[];
+  triggered: ClockStepDecision['triggered'];
+  dayMarks: ClockStepDecision['dayMarks'];
+  dayStart: number;
+  stopRules: RuleRecord[];
+  closeHalt: string | null;
+  /** Symbols whose exit plan the step moved. */
+  moved: Set<string>;
+  today: { date: string; hhmm: string };
+}
+
+type SessionClose = StepMarket['sessionCloses'][number];
+
 /** One clock step's decision. Never throws for cash: exits always fill. */
 export function decideClockStep(state: ClockStepState, market: StepMarket): ClockStepDecision {
   const model = state.model;
-  let cash = state.cashCents;
-  let realized = state.realizedPnlCents;
-  const positions = new Map<string, ClockPosition>(state.positions.map((p) => [p.symbol, { ...p }]));
-  const open = new Map<number, RestingOrder>(state.openOrders.map((o) => [o.order_id, o]));
-  const tradesByDay = { ...state.tradesByDay };
-  let tradesInRun = state.tradesInRun;
-  let streak = { lossStreak: state.lossStreak ?? 0, lastLossAt: state.lastLossAt ?? null };
-  const lastPrice = new Map<string, number>();
-  const fills: ClockFill[] = [];
-  const refused: ClockRefusal[] = [];
-  const triggered: ClockStepDecision['triggered'] = [];
-  const dayMarks: ClockStepDecision['dayMarks'] = [];
-  let dayStart = state.dayStartValueCents;
-  const stopRules = state.rules.filter((r) => r.ruleCategory === 'stop_loss');
-  let closeHalt: string | null = null;
-
-  const markOf = (symbol: string, fallback: number) => lastPrice.get(symbol) ?? fallback;
-  const bookState = (at: Date, priceOf: (s: string, p: ClockPosition) => number): OrderState => {
-    const list = [...positions.values()].map((p) => ({ ...p, price: priceOf(p.symbol, p) }));
-    return {
-      cashCents: cash,
-      realizedPnlCents: realized,
-      positions: list,
-      dayStartValueCents: dayStart,
-      peakValueCents: state.peakValueCents,
-      tradesToday: tradesByDay[nyLocal(at).date] ?? 0,
-      tradesInRun,
-      ...streak,
-      model,
-      rules: state.rules,
-      clock: at,
-      marketOpen: true,
-      symbolKnown: true,
-      marketPrice: null,
-      ordersLastMinute: 0,
-    };
+  const step: Step = {
+    state,
+    market,
+    model,
+    cash: state.cashCents,
+    realized: state.realizedPnlCents,
+    positions: new Map<string, ClockPosition>(state.positions.map((p) => [p.symbol, { ...p }])),
+    open: new Map<number, RestingOrder>(state.openOrders.map((o) => [o.order_id, o])),
+    tradesByDay: { ...state.tradesByDay },
+    tradesInRun: state.tradesInRun,
+    streak: { lossStreak: state.lossStreak ?? 0, lastLossAt: state.lastLossAt ?? null },
+    lastPrice: new Map<string, number>(),
+    fills: [],
+    refused: [],
+    triggered: [],
+    dayMarks: [],
+    dayStart: state.dayStartValueCents,
+    stopRules: state.rules.filter((r) => r.ruleCategory === 'stop_loss'),
+    closeHalt: null,
+    moved: new Set<string>(),
+    today: nyLocal(state.clock),
   };
-
-  const moved = new Set<string>();
-  const record = (
-    o: OrderBracket & { order_id: number | null; side: Side; symbol: string; quantity: number; stop_loss: number | null; take_profit: number | null },
-    terms: FillTerms,
-    at: Date,
-    trigger: string,
-    reason: string,
-    mark: number,
-  ) => {
-    const st = bookState(at, (s, p) => markOf(s, p.price));
-    const { applied, state: after } = applyOrderFill(st, o, terms, mark);
-    streak = { lossStreak: after.lossStreak ?? 0, lastLossAt: after.lastLossAt ?? null };
-    cash = applied.cashCents;
-    realized = applied.realizedPnlCents;
-    const prev = positions.get(o.symbol);
-    if (applied.position) {
-      const plan = mergePlan(prev ? planOfPosition(prev) : null, planOf(o));
-      positions.set(o.symbol, {
-        symbol: o.symbol,
-        ...applied.position,
-        price: mark,
-        highWater: prev?.highWater ?? null,
-        lowWater: prev?.lowWater ?? null,
-        ...plan,
-      });
-    } else positions.delete(o.symbol);
-    const day = nyLocal(at).date;
-    tradesByDay[day] = (tradesByDay[day] ?? 0) + 1;
-    tradesInRun++;
-    fills.push({ ...o, trigger, reason, at, fill: terms, applied });
-  };
-
-  /** A market exit of the whole position at `trigger`: slippage against the trader, commission. */
-  const exitAt = (p: ClockPosition, exit: Exit, at: Date) => {
-    const side: Side = p.quantity > 0 ? 'sell' : 'cover';
-    const quantity = exit.quantity ?? Math.abs(p.quantity);
-    const px = fillPrice(side, exit.price, model.slippage_bps);
-    const terms: FillTerms = { price: px.price, slippagePerShare: px.slippagePerShare, commissionCents: commissionCents(quantity, model.commission_per_share) };
-    const slip = px.slippagePerShare > 0 ? `; filled at ${formatPrice(px.price)} after ${model.slippage_bps} bps slippage` : '';
-    record({ order_id: null, side, symbol: p.symbol, quantity, stop_loss: null, take_profit: null }, terms, at, exit.trigger, `${exit.reason}${slip}`, exit.price);
-    const rest = positions.get(p.symbol);
-    if (rest && exit.after) {
-      Object.assign(rest, exit.after);
-      moved.add(p.symbol);
-    }
-  };
-
-  /** A resting order meets a bar (fills.ts restingOnBar): a limit fills, a stop entry triggers and fills, or a stop-limit rests as a limit. */
-  const restingOn = (o: RestingOrder, bar: Bar, barStart: Date, end: Date) => {
-    const hit = restingOnBar(o, bar, model.slippage_bps);
-    if (hit === null) return;
-    const type = o.order_type ?? 'limit';
-    const what =
-      type === 'limit' || o.triggered
-        ? `Limit ${formatPrice(o.limit_price!)}`
-        : `${type === 'stop' ? 'Stop' : 'Stop-limit'} ${formatPrice(o.stop_price!)}${type === 'stop_limit' ? ` (limit ${formatPrice(o.limit_price!)})` : ''}`;
-    if (hit.stop) triggered.push({ order_id: o.order_id, at: hit.stop.gapped ? barStart : end });
-    if (!hit.fill) {
-      open.set(o.order_id, { ...o, triggered: true });
-      return;
-    }
-    open.delete(o.order_id);
-    const { price, slippagePerShare, market } = hit;
-    const at = hit.gapped ? barStart : end;
-    const st = bookState(at, (s, p) => (s === o.symbol ? market : markOf(s, p.price)));
-    const commission = commissionCents(o.quantity, model.commission_per_share);
-    // The gates and rules judge the fill again on the account as it is now.
-    const check = checkOrder({
-      order: { side: o.side, symbol: o.symbol, quantity: o.quantity, price, stopLoss: o.stop_loss ?? undefined },
-      orderType: type,
-      model,
-      portfolio: st,
-      rules: state.rules,
-      commissionCents: commission,
-      symbolKnown: true,
-      priced: true,
-      marketOpen: true,
-      ordersLastMinute: 0,
-      maxOrdersPerMinute: model.max_orders_per_minute,
-      clock: barStart,
-      marketPrice: market,
-      shortMarginPct: model.short_margin_pct,
-    });
-    const reached = `${what} ${hit.stop ? (hit.stop.gapped ? 'gapped through at the open of' : 'traded in') : 'reached by'} the bar at ${bar.t}`;
-    if (check.rejections.length) {
-      refused.push({
-        order_id: o.order_id,
-        side: o.side,
-        symbol: o.symbol,
-        quantity: o.quantity,
-        at,
-        rejections: check.rejections,
-        reason: `${reached} but refused then: ${check.rejections.map((r) => r.message).join(' ')}`,
-      });
-      return;
-    }
-    const slip = slippagePerShare > 0 ? ` after ${model.slippage_bps} bps slippage` : '';
-    record(o, { price, slippagePerShare, commissionCents: commission }, at, hit.stop ? type : 'limit', `${reached}; filled at ${formatPrice(price)}${slip}.`, market);
-  };
-
-  const exitOn = (p: ClockPosition, bar: Bar, barStart: Date): Exit | null => {
-    const long = p.quantity > 0;
-    const attachedStop = p.stop !== null ? levelHit(bar, p.stop, long ? 'below' : 'above') : null;
-    if (attachedStop) {
-      return {
-        ...attachedStop,
-        trigger: 'stop_loss',
-        reason: `Stop loss at ${formatPrice(p.stop!)} on ${p.symbol} ${attachedStop.gapped ? 'gapped through at the open' : 'touched'} in the bar at ${bar.t}; exit at ${formatPrice(attachedStop.price)}.`,
-      };
-    }
-    const plan = planOfPosition(p);
-    if (plan.trailingPct !== null) {
-      const mark = trailingMark(p, bar.o);
-      const lvl = trailingLevel(long, plan.trailingPct, mark);
-      const hit = levelHit(bar, lvl, long ? 'below' : 'above');
-      if (hit) {
-        return {
-          ...hit,
-          trigger: 'trailing_stop',
-          reason: `Trailing stop ${formatPct(plan.trailingPct)} ${long ? 'below the high' : 'above the low'} of ${formatPrice(mark)} is ${formatPrice(lvl)} on ${p.symbol}; ${hit.gapped ? 'the bar gapped through it at the open' : 'touched'} in the bar at ${bar.t}; exit at ${formatPrice(hit.price)}.`,
-        };
-      }
-    }
-    const high = p.highWater ?? p.avgCost;
-    const low = p.lowWater ?? p.avgCost;
-    const [signal] = exitSignals({
-      position: { symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost, price: bar.c ?? bar.o, highWater: high, lowWater: low },
-      bar,
-      clock: barStart,
-      rules: stopRules,
-    });
-    const ruleStop = signal && signal.code !== 'TAKE_PROFIT' ? signal : null;
-    const gappedAt = (price: number) => priceTicks(price) === priceTicks(bar.o);
-    if (ruleStop) return { price: ruleStop.price, gapped: gappedAt(ruleStop.price), trigger: ruleStop.ruleName, reason: ruleStop.reason };
-    const live = liveTarget(plan);
-    const attachedTarget = live ? levelHit(bar, live.level, long ? 'above' : 'below') : null;
-    if (live && attachedTarget) {
-      const first = live.which === 'take_profit';
-      const quantity = first ? firstTargetQuantity(p.quantity, plan) : Math.abs(p.quantity);
-      const part = quantity < Math.abs(p.quantity);
-      return {
-        ...attachedTarget,
-        trigger: live.which,
-        quantity,
-        after: first && part ? afterFirstTarget(plan, p.avgCost) : undefined,
-        reason:
-          `${first ? (plan.target2 !== null || part ? 'First target' : 'Take profit') : 'Second target'} at ${formatPrice(live.level)} on ${p.symbol} ` +
-          `${attachedTarget.gapped ? 'gapped through at the open' : 'reached'} in the bar at ${bar.t}; ` +
-          `${part ? `closing ${quantity} of ${Math.abs(p.quantity)} shares` : 'exit'} at ${formatPrice(attachedTarget.price)}` +
-          `${part && plan.breakeven ? `; the stop moves to the ${formatPrice(p.avgCost)} average entry` : ''}.`,
-      };
-    }
-    if (signal) return { price: signal.price, gapped: gappedAt(signal.price), trigger: signal.ruleName, reason: signal.reason };
-    return null;
-  };
+  const { positions, open, today } = step;
 
   // --- the timeline: closed bars by their end, flattens and session marks at the closes ---
   // (plain records run in one loop: no closure per bar)
-  type Item =
-    | { at: number; order: 0; symbol: string; bar: Bar; start: Date; end: Date }
-    | { at: number; order: 1 | 2; close: StepMarket['sessionCloses'][number] };
-  const items: Item[] = [];
+  const items: TimelineItem[] = [];
   for (const symbol in market.bars) {
     const { timespan, bars } = market.bars[symbol]!;
     for (const bar of bars) {
@@ -401,91 +256,50 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     const at = close.at.getTime();
     items.push({ at, order: 1, close }, { at, order: 2, close });
   }
-  const today = nyLocal(state.clock);
-  const onBar = (symbol: string, bar: Bar, start: Date, end: Date) => {
-    for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(o, bar, start, end);
-    const p = positions.get(symbol);
-    if (p) {
-      const exit = exitOn(p, bar, start);
-      if (exit) exitAt(p, exit, exit.gapped ? start : end);
-      const rest = positions.get(symbol);
-      // after a first target: the rest meets its levels at this open only if it gapped (module notes)
-      const again = rest && exit?.after && exit.gapped ? exitOn(rest, openOnly(bar), start) : null;
-      if (rest && again) exitAt(rest, again, start);
-      else if (rest && (!exit || exit.after)) {
-        rest.highWater = Math.max(rest.highWater ?? -Infinity, bar.h ?? bar.o);
-        rest.lowWater = Math.min(rest.lowWater ?? Infinity, bar.l ?? bar.o);
-      }
-    }
-    if (bar.c !== null) lastPrice.set(symbol, bar.c);
-  };
-  // flatten_by deadlines of that session the clock jumped past: market-on-close.
-  const flattenAtClose = (close: StepMarket['sessionCloses'][number]) => {
-    const session = sessionFor(close.date);
-    if (!session || state.clock.getTime() < session.close.getTime()) return;
-    for (const p of [...positions.values()]) {
-      const hit = flattenDeadline(state.rules, p.symbol, close.date);
-      if (!hit || hit.at.getTime() <= state.from.getTime()) continue;
-      const price = close.prices[p.symbol] ?? markOf(p.symbol, p.price);
-      exitAt(p, flattenExit(p, hit, price, 'the session closed'), close.at);
-    }
-  };
-  const markClose = (close: StepMarket['sessionCloses'][number]) => {
-    const at = close.at.getTime();
-    const notYetPaid = (state.actionCash ?? []).reduce((s, a) => (a.at.getTime() > at ? s + a.cents : s), 0);
-    const value = cash - notYetPaid + [...positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(p.symbol, p.price)), 0);
-    dayMarks.push({ date: close.date, valueCents: value });
-    // The day's loss limits are judged at its close too: a day replay sees no other point of it.
-    const fellInStep = state.fromValueCents === undefined || value < state.fromValueCents;
-    if (!closeHalt && model.state !== 'halted' && fellInStep) {
-      const marked = [...positions.values()].map((p) => ({ ...p, price: close.prices[p.symbol] ?? markOf(p.symbol, p.price) }));
-      const breach = lossLimitBreaches(
-        { cashCents: cash - notYetPaid, positions: marked, dayStartValueCents: dayStart, peakValueCents: Math.max(state.peakValueCents, value), tradesToday: 0, tradesInRun },
-        state.rules,
-      )[0];
-      if (breach) closeHalt = breakerText(`${breach.message} (at the ${close.date} close)`);
-    }
-    if (close.date < today.date) dayStart = value;
-  };
-  items.sort((a, b) => a.at - b.at || a.order - b.order);
+  if (items.length > 1) items.sort((a, b) => a.at - b.at || a.order - b.order);
   for (const item of items) {
-    if (item.order === 0) onBar(item.symbol, item.bar, item.start, item.end);
-    else if (item.order === 1) flattenAtClose(item.close);
-    else markClose(item.close);
+    if (item.order === 0) onBar(step, item.symbol, item.bar, item.start, item.end);
+    else if (item.order === 1) flattenAtClose(step, item.close);
+    else markClose(step, item.close);
   }
 
   // --- the bar that starts at the clock: levels it gaps through fire now, at the open ---
-  for (const [symbol, openPrice] of Object.entries(market.openAtClock)) {
-    if (openPrice === null) continue;
+  for (const symbol in market.openAtClock) {
+    const openPrice = market.openAtClock[symbol];
+    if (openPrice === null || openPrice === undefined) continue;
     const bar: Bar = { t: state.clock.toISOString(), o: openPrice, h: null, l: null, c: null, v: null };
-    for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(o, bar, state.clock, state.clock);
+    if (open.size) for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(step, o, bar, state.clock, state.clock);
     const p = positions.get(symbol);
     if (p) {
-      const exit = exitOn(p, bar, state.clock);
-      if (exit) exitAt(p, exit, state.clock);
+      const exit = exitOn(step, p, bar, state.clock);
+      if (exit) exitAt(step, p, exit, state.clock);
       const rest = positions.get(symbol);
-      const again = rest && exit?.after ? exitOn(rest, bar, state.clock) : null;
-      if (rest && again) exitAt(rest, again, state.clock);
+      const again = rest && exit?.after ? exitOn(step, rest, bar, state.clock) : null;
+      if (rest && again) exitAt(step, rest, again, state.clock);
     }
   }
 
   // --- flatten_by reached inside the session at the clock ---
-  const session = sessionFor(today.date);
-  if (session && state.clock.getTime() < session.close.getTime()) {
-    for (const p of [...positions.values()]) {
-      const hit = flattenDeadline(state.rules, p.symbol, today.date);
-      if (!hit || state.clock.getTime() < hit.at.getTime()) continue;
-      const price = market.priceAtClock[p.symbol] ?? markOf(p.symbol, p.price);
-      exitAt(p, flattenExit(p, hit, price, `it is ${today.hhmm} ET`), state.clock);
+  if (positions.size) {
+    const session = sessionFor(today.date);
+    if (session && state.clock.getTime() < session.close.getTime()) {
+      for (const p of [...positions.values()]) {
+        const hit = flattenDeadline(state.rules, p.symbol, today.date);
+        if (!hit || state.clock.getTime() < hit.at.getTime()) continue;
+        const price = market.priceAtClock[p.symbol] ?? markOf(step, p.symbol, p.price);
+        exitAt(step, p, flattenExit(p, hit, price, `it is ${today.hhmm} ET`), state.clock);
+      }
     }
   }
 
   // --- breakers on the account at the clock ---
-  const held = [...positions.values()].map((p) => ({ ...p, price: market.priceAtClock[p.symbol] ?? markOf(p.symbol, p.price) }));
+  const { fills, streak } = step;
+  const cash = step.cash;
+  const held = [...positions.values()].map((p) => ({ ...p, price: market.priceAtClock[p.symbol] ?? markOf(step, p.symbol, p.price) }));
   const valueCents = portfolioValueCents({ cashCents: cash, positions: held });
   let haltReason: string | null = null;
   if (model.state !== 'halted') {
-    haltReason = closeHalt;
+    haltReason = step.closeHalt;
     const debitBy = fills.length ? fills[fills.length - 1] : null;
     haltReason ??=
       (fills.length && cash < 0
@@ -495,10 +309,10 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
         {
           cashCents: cash,
           positions: held,
-          dayStartValueCents: dayStart,
+          dayStartValueCents: step.dayStart,
           peakValueCents: state.peakValueCents,
-          tradesToday: tradesByDay[today.date] ?? 0,
-          tradesInRun,
+          tradesToday: step.tradesByDay[today.date] ?? 0,
+          tradesInRun: step.tradesInRun,
           ...streak,
         },
         state.rules,
@@ -507,18 +321,260 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   }
   return {
     fills,
-    refused,
-    triggered,
+    refused: step.refused,
+    triggered: step.triggered,
     waterMarks: [...positions.values()].map((p) => ({ symbol: p.symbol, high: p.highWater, low: p.lowWater })),
-    plans: [...positions.values()].filter((p) => moved.has(p.symbol)).map((p) => ({ symbol: p.symbol, plan: planOfPosition(p) })),
-    dayMarks,
+    plans: step.moved.size ? [...positions.values()].filter((p) => step.moved.has(p.symbol)).map((p) => ({ symbol: p.symbol, plan: planOfPosition(p) })) : [],
+    dayMarks: step.dayMarks,
     haltReason,
     cashCents: cash,
-    realizedPnlCents: realized,
+    realizedPnlCents: step.realized,
     positions: [...positions.values()],
     valueCents,
     ...streak,
   };
+}
+
+type TimelineItem =
+  | { at: number; order: 0; symbol: string; bar: Bar; start: Date; end: Date }
+  | { at: number; order: 1 | 2; close: SessionClose };
+
+function markOf(step: Step, symbol: string, fallback: number): number {
+  return step.lastPrice.get(symbol) ?? fallback;
+}
+
+/** The account at `at` as the order checks see it: held positions at their marks, `symbol` (if any) at `price`. */
+function bookState(step: Step, at: Date, symbol: string | null, price: number): OrderState {
+  const list = [...step.positions.values()].map((p) => ({ ...p, price: p.symbol === symbol ? price : markOf(step, p.symbol, p.price) }));
+  return {
+    cashCents: step.cash,
+    realizedPnlCents: step.realized,
+    positions: list,
+    dayStartValueCents: step.dayStart,
+    peakValueCents: step.state.peakValueCents,
+    tradesToday: step.tradesByDay[nyLocal(at).date] ?? 0,
+    tradesInRun: step.tradesInRun,
+    ...step.streak,
+    model: step.model,
+    rules: step.state.rules,
+    clock: at,
+    marketOpen: true,
+    symbolKnown: true,
+    marketPrice: null,
+    ordersLastMinute: 0,
+  };
+}
+
+function record(
+  step: Step,
+  o: OrderBracket & { order_id: number | null; side: Side; symbol: string; quantity: number; stop_loss: number | null; take_profit: number | null },
+  terms: FillTerms,
+  at: Date,
+  trigger: string,
+  reason: string,
+  mark: number,
+): void {
+  const st = bookState(step, at, null, 0);
+  const { applied, state: after } = applyOrderFill(st, o, terms, mark);
+  step.streak = { lossStreak: after.lossStreak ?? 0, lastLossAt: after.lastLossAt ?? null };
+  step.cash = applied.cashCents;
+  step.realized = applied.realizedPnlCents;
+  const prev = step.positions.get(o.symbol);
+  if (applied.position) {
+    const plan = mergePlan(prev ? planOfPosition(prev) : null, planOf(o));
+    step.positions.set(o.symbol, {
+      symbol: o.symbol,
+      ...applied.position,
+      price: mark,
+      highWater: prev?.highWater ?? null,
+      lowWater: prev?.lowWater ?? null,
+      ...plan,
+    });
+  } else step.positions.delete(o.symbol);
+  const day = nyLocal(at).date;
+  step.tradesByDay[day] = (step.tradesByDay[day] ?? 0) + 1;
+  step.tradesInRun++;
+  step.fills.push({ ...o, trigger, reason, at, fill: terms, applied });
+}
+
+/** A market exit of the whole position at `trigger`: slippage against the trader, commission. */
+function exitAt(step: Step, p: ClockPosition, exit: Exit, at: Date): void {
+  const model = step.model;
+  const side: Side = p.quantity > 0 ? 'sell' : 'cover';
+  const quantity = exit.quantity ?? Math.abs(p.quantity);
+  const px = fillPrice(side, exit.price, model.slippage_bps);
+  const terms: FillTerms = { price: px.price, slippagePerShare: px.slippagePerShare, commissionCents: commissionCents(quantity, model.commission_per_share) };
+  const slip = px.slippagePerShare > 0 ? `; filled at ${formatPrice(px.price)} after ${model.slippage_bps} bps slippage` : '';
+  record(step, { order_id: null, side, symbol: p.symbol, quantity, stop_loss: null, take_profit: null }, terms, at, exit.trigger, `${exit.reason}${slip}`, exit.price);
+  const rest = step.positions.get(p.symbol);
+  if (rest && exit.after) {
+    Object.assign(rest, exit.after);
+    step.moved.add(p.symbol);
+  }
+}
+
+/** A resting order meets a bar (fills.ts restingOnBar): a limit fills, a stop entry triggers and fills, or a stop-limit rests as a limit. */
+function restingOn(step: Step, o: RestingOrder, bar: Bar, barStart: Date, end: Date): void {
+  const model = step.model;
+  const hit = restingOnBar(o, bar, model.slippage_bps);
+  if (hit === null) return;
+  const type = o.order_type ?? 'limit';
+  const what =
+    type === 'limit' || o.triggered
+      ? `Limit ${formatPrice(o.limit_price!)}`
+      : `${type === 'stop' ? 'Stop' : 'Stop-limit'} ${formatPrice(o.stop_price!)}${type === 'stop_limit' ? ` (limit ${formatPrice(o.limit_price!)})` : ''}`;
+  if (hit.stop) step.triggered.push({ order_id: o.order_id, at: hit.stop.gapped ? barStart : end });
+  if (!hit.fill) {
+    step.open.set(o.order_id, { ...o, triggered: true });
+    return;
+  }
+  step.open.delete(o.order_id);
+  const { price, slippagePerShare, market } = hit;
+  const at = hit.gapped ? barStart : end;
+  const st = bookState(step, at, o.symbol, market);
+  const commission = commissionCents(o.quantity, model.commission_per_share);
+  // The gates and rules judge the fill again on the account as it is now.
+  const check = checkOrder({
+    order: { side: o.side, symbol: o.symbol, quantity: o.quantity, price, stopLoss: o.stop_loss ?? undefined },
+    orderType: type,
+    model,
+    portfolio: st,
+    rules: step.state.rules,
+    commissionCents: commission,
+    symbolKnown: true,
+    priced: true,
+    marketOpen: true,
+    ordersLastMinute: 0,
+    maxOrdersPerMinute: model.max_orders_per_minute,
+    clock: barStart,
+    marketPrice: market,
+    shortMarginPct: model.short_margin_pct,
+  });
+  const reached = `${what} ${hit.stop ? (hit.stop.gapped ? 'gapped through at the open of' : 'traded in') : 'reached by'} the bar at ${bar.t}`;
+  if (check.rejections.length) {
+    step.refused.push({
+      order_id: o.order_id,
+      side: o.side,
+      symbol: o.symbol,
+      quantity: o.quantity,
+      at,
+      rejections: check.rejections,
+      reason: `${reached} but refused then: ${check.rejections.map((r) => r.message).join(' ')}`,
+    });
+    return;
+  }
+  const slip = slippagePerShare > 0 ? ` after ${model.slippage_bps} bps slippage` : '';
+  record(step, o, { price, slippagePerShare, commissionCents: commission }, at, hit.stop ? type : 'limit', `${reached}; filled at ${formatPrice(price)}${slip}.`, market);
+}
+
+function exitOn(step: Step, p: ClockPosition, bar: Bar, barStart: Date): Exit | null {
+  const long = p.quantity > 0;
+  const attachedStop = p.stop !== null ? levelHit(bar, p.stop, long ? 'below' : 'above') : null;
+  if (attachedStop) {
+    return {
+      ...attachedStop,
+      trigger: 'stop_loss',
+      reason: `Stop loss at ${formatPrice(p.stop!)} on ${p.symbol} ${attachedStop.gapped ? 'gapped through at the open' : 'touched'} in the bar at ${bar.t}; exit at ${formatPrice(attachedStop.price)}.`,
+    };
+  }
+  const plan = planOfPosition(p);
+  if (plan.trailingPct !== null) {
+    const mark = trailingMark(p, bar.o);
+    const lvl = trailingLevel(long, plan.trailingPct, mark);
+    const hit = levelHit(bar, lvl, long ? 'below' : 'above');
+    if (hit) {
+      return {
+        ...hit,
+        trigger: 'trailing_stop',
+        reason: `Trailing stop ${formatPct(plan.trailingPct)} ${long ? 'below the high' : 'above the low'} of ${formatPrice(mark)} is ${formatPrice(lvl)} on ${p.symbol}; ${hit.gapped ? 'the bar gapped through it at the open' : 'touched'} in the bar at ${bar.t}; exit at ${formatPrice(hit.price)}.`,
+      };
+    }
+  }
+  const high = p.highWater ?? p.avgCost;
+  const low = p.lowWater ?? p.avgCost;
+  const [signal] = exitSignals({
+    position: { symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost, price: bar.c ?? bar.o, highWater: high, lowWater: low },
+    bar,
+    clock: barStart,
+    rules: step.stopRules,
+  });
+  const ruleStop = signal && signal.code !== 'TAKE_PROFIT' ? signal : null;
+  if (ruleStop) return { price: ruleStop.price, gapped: gappedAt(bar, ruleStop.price), trigger: ruleStop.ruleName, reason: ruleStop.reason };
+  const live = liveTarget(plan);
+  const attachedTarget = live ? levelHit(bar, live.level, long ? 'above' : 'below') : null;
+  if (live && attachedTarget) {
+    const first = live.which === 'take_profit';
+    const quantity = first ? firstTargetQuantity(p.quantity, plan) : Math.abs(p.quantity);
+    const part = quantity < Math.abs(p.quantity);
+    return {
+      ...attachedTarget,
+      trigger: live.which,
+      quantity,
+      after: first && part ? afterFirstTarget(plan, p.avgCost) : undefined,
+      reason:
+        `${first ? (plan.target2 !== null || part ? 'First target' : 'Take profit') : 'Second target'} at ${formatPrice(live.level)} on ${p.symbol} ` +
+        `${attachedTarget.gapped ? 'gapped through at the open' : 'reached'} in the bar at ${bar.t}; ` +
+        `${part ? `closing ${quantity} of ${Math.abs(p.quantity)} shares` : 'exit'} at ${formatPrice(attachedTarget.price)}` +
+        `${part && plan.breakeven ? `; the stop moves to the ${formatPrice(p.avgCost)} average entry` : ''}.`,
+    };
+  }
+  if (signal) return { price: signal.price, gapped: gappedAt(bar, signal.price), trigger: signal.ruleName, reason: signal.reason };
+  return null;
+}
+
+/** Whether a rule's exit price is the bar's open (it gapped through). */
+function gappedAt(bar: Bar, price: number): boolean {
+  return priceTicks(price) === priceTicks(bar.o);
+}
+
+function onBar(step: Step, symbol: string, bar: Bar, start: Date, end: Date): void {
+  if (step.open.size) for (const o of [...step.open.values()]) if (o.symbol === symbol) restingOn(step, o, bar, start, end);
+  const p = step.positions.get(symbol);
+  if (p) {
+    const exit = exitOn(step, p, bar, start);
+    if (exit) exitAt(step, p, exit, exit.gapped ? start : end);
+    const rest = step.positions.get(symbol);
+    // after a first target: the rest meets its levels at this open only if it gapped (module notes)
+    const again = rest && exit?.after && exit.gapped ? exitOn(step, rest, openOnly(bar), start) : null;
+    if (rest && again) exitAt(step, rest, again, start);
+    else if (rest && (!exit || exit.after)) {
+      rest.highWater = Math.max(rest.highWater ?? -Infinity, bar.h ?? bar.o);
+      rest.lowWater = Math.min(rest.lowWater ?? Infinity, bar.l ?? bar.o);
+    }
+  }
+  if (bar.c !== null) step.lastPrice.set(symbol, bar.c);
+}
+
+/** flatten_by deadlines of that session the clock jumped past: market-on-close. */
+function flattenAtClose(step: Step, close: SessionClose): void {
+  const { state } = step;
+  const session = sessionFor(close.date);
+  if (!session || state.clock.getTime() < session.close.getTime()) return;
+  for (const p of [...step.positions.values()]) {
+    const hit = flattenDeadline(state.rules, p.symbol, close.date);
+    if (!hit || hit.at.getTime() <= state.from.getTime()) continue;
+    const price = close.prices[p.symbol] ?? markOf(step, p.symbol, p.price);
+    exitAt(step, p, flattenExit(p, hit, price, 'the session closed'), close.at);
+  }
+}
+
+function markClose(step: Step, close: SessionClose): void {
+  const { state, model } = step;
+  const at = close.at.getTime();
+  const notYetPaid = (state.actionCash ?? []).reduce((s, a) => (a.at.getTime() > at ? s + a.cents : s), 0);
+  const value = step.cash - notYetPaid + [...step.positions.values()].reduce((s, p) => s + notional(p.quantity, close.prices[p.symbol] ?? markOf(step, p.symbol, p.price)), 0);
+  step.dayMarks.push({ date: close.date, valueCents: value });
+  // The day's loss limits are judged at its close too: a day replay sees no other point of it.
+  const fellInStep = state.fromValueCents === undefined || value < state.fromValueCents;
+  if (!step.closeHalt && model.state !== 'halted' && fellInStep) {
+    const marked = [...step.positions.values()].map((p) => ({ ...p, price: close.prices[p.symbol] ?? markOf(step, p.symbol, p.price) }));
+    const breach = lossLimitBreaches(
+      { cashCents: step.cash - notYetPaid, positions: marked, dayStartValueCents: step.dayStart, peakValueCents: Math.max(state.peakValueCents, value), tradesToday: 0, tradesInRun: step.tradesInRun },
+      state.rules,
+    )[0];
+    if (breach) step.closeHalt = breakerText(`${breach.message} (at the ${close.date} close)`);
+  }
+  if (close.date < step.today.date) step.dayStart = value;
 }
 
 /** The bar's open alone: what a gap shows before anything else trades. */
