@@ -33,7 +33,7 @@ import { barEnd, sessionFor, type SessionKind } from './calendar.js';
 import type { AppliedFill } from './ledger.js';
 import { barRange, commissionCents, fillPrice, restingOnBar } from './fills.js';
 import { checkOrder, type Rejection } from './gates.js';
-import { applyOrderFill, breakerReason, breakerText, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderRequestShape, type OrderState } from './decide.js';
+import { breakerReason, filledState, breakerText, marginCallReason, type BookPosition, type DecideModel, type FillTerms, type OrderRequestShape, type OrderState } from './decide.js';
 import { afterFirstTarget, firstTargetQuantity, liveTarget, mergePlan, planOf, planOfPosition, trailingLevel, trailingMark, type ExitPlan, type OrderBracket } from './exits.js';
 import { formatPct, formatPrice, priceTicks } from './money.js';
 import { nyLocal, nyToUtc } from './ny-time.js';
@@ -375,7 +375,7 @@ function record(
   mark: number,
 ): void {
   const st = bookState(step, at, null, 0);
-  const { applied, state: after } = applyOrderFill(st, o, terms, mark);
+  const { applied, state: after } = filledState(st, o, terms, mark);
   step.streak = { lossStreak: after.lossStreak ?? 0, lastLossAt: after.lastLossAt ?? null };
   step.cash = applied.cashCents;
   step.realized = applied.realizedPnlCents;

@@ -126,7 +126,7 @@ export interface OrderDecision {
   applied: AppliedFill | null;
   /** Set when the fill halts the model (margin_call or a breaker). */
   haltReason: string | null;
-  /** The account after the order if it fills now (a preview's answer); null when refused or unpriced. */
+  /** The account after the order if it fills now (a preview's answer); null when refused or unpriced, or not asked for (DecideOptions.projected). */
   projected: AccountAfter | null;
   /** The state after the order, for chaining decisions in memory. */
   next: OrderState;
@@ -184,6 +184,11 @@ export interface DecideOptions {
    * (sizing.ts), when that is at least one share, and judged at it.
    */
   downsize?: boolean;
+  /**
+   * false: the caller does not read `projected` (a replay), so it is null and the account
+   * figures after the order are not computed. Absent or true: computed (placing, previewing).
+   */
+  projected?: boolean;
 }
 
 /**
@@ -260,9 +265,10 @@ function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions
   let projected: AccountAfter | null = null;
   let applied: AppliedFill | null = null;
   let haltReason: string | null = null;
-  if (status !== 'rejected' && state.marketPrice !== null) {
-    const after = applyOrderFill(state, { side: req.side, symbol, quantity: req.quantity }, terms, state.marketPrice);
-    projected = after.after;
+  if (status !== 'rejected' && state.marketPrice !== null && (status === 'filled' || opts.projected !== false)) {
+    const order = { side: req.side, symbol, quantity: req.quantity };
+    const after = opts.projected === false ? filledState(state, order, terms, state.marketPrice) : applyOrderFill(state, order, terms, state.marketPrice);
+    projected = after.after ?? null;
     if (status === 'filled') {
       applied = after.applied;
       const counted: OrderState = {
@@ -300,6 +306,29 @@ export function applyOrderFill(
   terms: FillTerms,
   markPrice: number,
 ): { applied: AppliedFill; state: OrderState; after: AccountAfter } {
+  const { applied, state: next } = filledState(state, order, terms, markPrice);
+  return {
+    applied,
+    state: next,
+    after: {
+      cashCents: applied.cashCents,
+      positionQuantity: applied.position?.quantity ?? 0,
+      totalValueCents: portfolioValueCents(next),
+      figures: accountFigures(applied.cashCents, next.positions, state.model.short_margin_pct),
+    },
+  };
+}
+
+/**
+ * applyOrderFill's ledger change and state after the fill, without the account figures
+ * (for callers that do not read them: the clock step, a replay). Throws as applyOrderFill.
+ */
+export function filledState(
+  state: OrderState,
+  order: { side: Side; symbol: string; quantity: number },
+  terms: FillTerms,
+  markPrice: number,
+): { applied: AppliedFill; state: OrderState; after?: undefined } {
   const held = state.positions.find((p) => p.symbol === order.symbol) ?? null;
   const applied = applyFill({ cashCents: state.cashCents, realizedPnlCents: state.realizedPnlCents }, held, {
     side: order.side,
@@ -317,17 +346,7 @@ export function applyOrderFill(
     positions,
     ...lossStreakAfter(state, { side: order.side, realizedCents: applied.realizedCents }, state.clock),
   };
-  const totalValueCents = portfolioValueCents(next);
-  return {
-    applied,
-    state: next,
-    after: {
-      cashCents: applied.cashCents,
-      positionQuantity: applied.position?.quantity ?? 0,
-      totalValueCents,
-      figures: accountFigures(applied.cashCents, positions, state.model.short_margin_pct),
-    },
-  };
+  return { applied, state: next };
 }
 
 /** Dollars of an AccountFigures, as get_portfolio reports them. */

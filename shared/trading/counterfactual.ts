@@ -223,7 +223,7 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
         ordersLastMinute: ordersInLastMinute(book, ev.wall),
         priceOf,
       });
-      const d = decideOrder(state, req, { close: o.closes_position === true, downsize: true });
+      const d = decideOrder(state, req, { close: o.closes_position === true, downsize: true, projected: false });
       applyOrderDecision(book, o.order_id, { ...req, quantity: d.quantity }, d, clock);
       if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) notePlaced(book, ev.wall);
       return;
@@ -240,7 +240,7 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
         { marketOpen: marketOpen(ev.at), symbolKnown: true, marketPrice: quote, ordersLastMinute: 0, priceOf: priceAll(ev.at) },
         { ...book.model, require_approval: false },
       );
-      applyModification(book, ev.order_id, req, decideOrder(state, req), clock);
+      applyModification(book, ev.order_id, req, decideOrder(state, req, { projected: false }), clock);
       return;
     }
     if (ev.kind === 'exits') {
@@ -275,7 +275,7 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
       { ...book.model, require_approval: false },
     );
     const approved = ev.kind === 'approve' && ev.edit ? { ...req, ...ev.edit } : req;
-    const d = decideOrder(state, approved);
+    const d = decideOrder(state, approved, { projected: false });
     if (d.status === 'rejected' && approved !== req) {
       if (d.tripped) applyModification(book, id, approved, d, clock); // the breaker's halt only
       book.pending.set(id, req);
