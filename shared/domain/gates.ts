@@ -150,7 +150,12 @@ export function isMarketOpen(clock: Date, session: SessionKind = 'regular'): boo
 
 /** Every risk gate the order fails, in GATE_CODES order; [] means the gates pass. */
 export function evaluateGates(input: GateInput): GateRejection[] {
-  const { order, model, account } = input;
+  return gateRejections(input, input.account);
+}
+
+/** evaluateGates with the account apart (checkOrder builds it: no copy of the whole input per order). */
+function gateRejections(input: Omit<GateInput, 'account'>, account: GateInput['account']): GateRejection[] {
+  const { order, model } = input;
   const out: GateRejection[] = [];
   const reject = (code: GateCode, message: string) => out.push({ source: 'gate', code, message });
   const sym = order.symbol.toUpperCase();
@@ -318,10 +323,7 @@ export function positionQuantity(portfolio: PortfolioSnapshot, symbol: string): 
 /** The risk gates, then every structured rule: the one check every order path calls. */
 export function checkOrder(input: CheckOrderInput): CheckOrderResult {
   const { portfolio, rules } = input;
-  const gates = evaluateGates({
-    ...input,
-    account: { cashCents: portfolio.cashCents, positionQty: positionQuantity(portfolio, input.order.symbol), positions: portfolio.positions },
-  });
+  const gates = gateRejections(input, { cashCents: portfolio.cashCents, positionQty: positionQuantity(portfolio, input.order.symbol), positions: portfolio.positions });
   const rejections: Rejection[] = [...gates];
   if (input.symbolKnown && input.priced) {
     const intent = { ...input.order, commissionCents: input.commissionCents, stopLoss: input.order.stopLoss ?? input.stopLoss };
