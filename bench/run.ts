@@ -1,9 +1,10 @@
-// npm run bench: runs every bench/*.ts (but this file and noop.ts), one after another, then
-// prints the targets of the performance issue with today's figures beside them.
+// npm run bench: runs every bench/*.ts (but this file and noop.ts), one after another, each in
+// its own process, then prints the targets of the performance issues with the figures beside them.
 // `npm run bench -- NAME...` runs the files whose name contains a NAME (e.g. analyst).
 // Benchmarks print figures and ratios against a no-op tool on the same stack and against a
 // bare SDK v2 echo server (bench/lib/bare.ts), so a faster host cannot hide behind its floor; they never
 // pass or fail. Round trips per call are counted by shared/db/round-trips.ts.
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,6 +19,38 @@ import type { AttackFigures } from './attack.js';
 import { BENCH_RATE_LIMIT, tripsPerCall } from './lib/server.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
+
+// Each bench runs in a process of its own (this file forked with BENCH_FILE set), so no figure
+// carries memory, compiled code or garbage from the benches before it (the attack's peak RSS did:
+// 779 MB before it started when run after bench/analyst.ts in one process). Figures come back
+// by IPC with structured clone.
+if (process.env.BENCH_FILE) {
+  const mod = (await import(pathToFileURL(path.join(dir, process.env.BENCH_FILE)).href)) as { main?: () => Promise<unknown> };
+  let reply: { result?: unknown; error?: string };
+  try {
+    reply = { result: await mod.main?.() };
+  } catch (e) {
+    reply = { error: String((e as Error).stack ?? e) };
+  }
+  process.send!(reply, () => process.exit(0));
+  await new Promise(() => {}); // the send's callback exits
+}
+
+/** Runs one bench file in its own process; its figures, or throws with its error. */
+function runOne(file: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, BENCH_FILE: file }, serialization: 'advanced', stdio: 'inherit' });
+    let reply: { result?: unknown; error?: string } | null = null;
+    child.on('message', (m) => (reply = m as typeof reply));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (reply?.error !== undefined) reject(new Error(reply.error));
+      else if (reply) resolve(reply.result);
+      else reject(new Error(`bench/${file} exited (${signal ?? code}) without its figures`));
+    });
+  });
+}
+
 const only = process.argv.slice(2);
 const files = fs
   .readdirSync(dir)
@@ -27,13 +60,12 @@ const results: Record<string, unknown> = {};
 const failed: string[] = [];
 for (const f of files) {
   process.stdout.write(`\n== bench/${f}\n`);
-  const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { main?: () => Promise<unknown> };
   try {
-    results[f.replace(/\.[jt]s$/, '')] = await mod.main?.();
+    results[f.replace(/\.[jt]s$/, '')] = await runOne(f);
   } catch (e) {
     // one bench failing leaves its figures "not run" in the tables; the others still run
     failed.push(f);
-    process.stdout.write(`bench/${f} failed: ${(e as Error).stack ?? e}\n`);
+    process.stdout.write(`bench/${f} failed: ${(e as Error).message}\n`);
   }
 }
 
