@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     const order = await call(agent, 'trade', 'buy', { model_id: model.model_id, symbol: 'JPM', quantity, reasoning: 'Walkthrough: a first position, 10% of the cash' });
     if (order.status !== 'filled') throw new Error(`The first order was ${order.status}: ${(order.rejections ?? []).map((r: { message: string }) => r.message).join('; ')}`);
     await call(agent, 'runs', 'advance_run', { run_id: run.run_id, steps: 60 });
-    await call(agent, 'trade', 'get_portfolio', { run_id: run.run_id });
+    await call(agent, 'trade', 'get_portfolio', { model_id: model.model_id }); // as step 8 shows
     const ended = await call(agent, 'runs', 'end_run', { run_id: run.run_id });
     if (!ended.final_stats) throw new Error('end_run returned no final_stats.');
   } finally {
