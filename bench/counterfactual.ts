@@ -5,21 +5,19 @@
 // metrics). CPU time of this process beside wall time: the machine is shared.
 // The run's rows are written directly (a bench of the replay, not of the order path).
 import os from 'node:os';
-import { SIMULATED_SYMBOLS } from '../shared/domain/simulated-market.js';
 import { centsToDecimal, toCents } from '../shared/domain/money.js';
-import { getOwnedRun, startRun } from '../shared/store/runs.js';
+import { getOwnedRun } from '../shared/store/runs.js';
 import { loadClockMarks, loadExitChanges, loadRecordedOrders, loadStateChanges } from '../shared/store/counterfactual.js';
 import { loadEquityColumns } from '../shared/store/analyst.js';
 import { counterfactual, loadReplay, preloadMarket, replayLoaded, storedMarket } from '../shared/trading/counterfactual.js';
 import { bootSuite } from '../test/harness.js';
-import { heavyClocks, randomOrderRows } from '../test/heavy-run.js';
+import { HEAVY_SYMBOLS, randomOrderRows, startHeavyRun } from '../test/heavy-run.js';
 import { analystServer } from '../servers/analyst/server.js';
 import type { Deps } from '../shared/deps.js';
 import type { RuleRecord } from '../shared/domain/types.js';
 
 const START = '2025-03-10';
 const END = '2025-03-14';
-const SYMBOLS = ['JPM', 'V', 'UNH', 'XOM', 'JNJ', 'WMT', 'PG', 'MA', 'HD', 'KO'].filter((s) => SIMULATED_SYMBOLS.includes(s));
 export const RULES: RuleRecord[] = [
   { ruleId: 'a', ruleName: 'Cap 20%', ruleCategory: 'position_sizing', enforcementParams: { max_position_pct: 0.2 }, appliesToSymbols: null, excludeSymbols: null, priority: 5, isActive: true },
   { ruleId: 'b', ruleName: 'Stop 1%', ruleCategory: 'stop_loss', enforcementParams: { stop_loss_pct: 0.01 }, appliesToSymbols: null, excludeSymbols: null, priority: 5, isActive: true },
@@ -27,18 +25,13 @@ export const RULES: RuleRecord[] = [
 
 export async function makeRun(deps: Deps, userId: number, orders: number): Promise<number> {
   const sql = deps.sql;
-  const [m] = await sql`insert into models (user_id, name, initial_cash) values (${userId}, ${`bench ${orders}`}, 1000000) returning id`;
-  const modelId = m!.id as number;
-  const clocks = heavyClocks();
-  const first = clocks[0]!;
-  const last = clocks.at(-1)!;
-  const run = await sql.begin((tx) => startRun(tx, userId, modelId, { kind: 'replay', timespan: 'minute', start: first, end: last, clock: first, symbols: SYMBOLS }));
+  const { modelId, run, clocks, last } = await startHeavyRun(deps, userId, `bench ${orders}`);
   const cash = centsToDecimal(toCents(1_000_000));
   for (let i = 0; i < clocks.length; i += 500) {
     const rows = clocks.slice(i, i + 500).map((c) => ({ run_id: run.run_id, clock: c, cash, positions_value: 0, total_value: cash }));
     await sql`insert into equity_snapshots ${sql(rows)}`;
   }
-  const rows = randomOrderRows(run.run_id, modelId, clocks, SYMBOLS, orders);
+  const rows = randomOrderRows(run.run_id, modelId, clocks, HEAVY_SYMBOLS, orders);
   for (let i = 0; i < rows.length; i += 1000) await sql`insert into orders ${sql(rows.slice(i, i + 1000))}`;
   await sql`update runs set status = 'completed', clock = ${last}, ended_at = now() where id = ${run.run_id}`;
   return run.run_id;
@@ -128,7 +121,7 @@ export async function main(): Promise<CounterfactualFigures> {
       return xs.sort((a, b) => a.ms - b.ms)[1]!;
     };
     const read = await median(() => readData(deps, userId, runs.get(SIZES[0]!)!));
-    line('run', `${START}…${END} minute, ${SYMBOLS.length} symbols, 1,950 steps; counterfactual() in process (replay + both runs' metrics)`);
+    line('run', `${START}…${END} minute, ${HEAVY_SYMBOLS.length} symbols, 1,950 steps; counterfactual() in process (replay + both runs' metrics)`);
     line('load average (1 min) when measured', os.loadavg()[0]!.toFixed(1));
     line('read before the loop (records + preloaded bars and prices)', `${read.ms.toFixed(0)} ms (cpu ${read.cpu.toFixed(0)} ms)`);
     const replayMs: Record<number, number> = {};

@@ -51,18 +51,27 @@ export function randomOrderRows(runId: number, modelId: number, clocks: readonly
 }
 
 /**
+ * A model of $1,000,000 named `name` and its replay run over heavyClocks() on HEAVY_SYMBOLS,
+ * the clock at the first step; the run's rows are the caller's to write.
+ */
+export async function startHeavyRun(deps: Deps, userId: number, name: string) {
+  const [m] = await deps.sql`insert into models (user_id, name, initial_cash) values (${userId}, ${name}, 1000000) returning id`;
+  const modelId = m!.id as number;
+  const clocks = heavyClocks();
+  const first = clocks[0]!;
+  const last = clocks.at(-1)!;
+  const run = await deps.sql.begin((tx) => startRun(tx, userId, modelId, { kind: 'replay', timespan: 'minute', start: first, end: last, clock: first, symbols: HEAVY_SYMBOLS }));
+  return { modelId, run, clocks, last };
+}
+
+/**
  * A completed minute replay of `orders` filled agent orders (buys, and sells of part of what
  * is held) with their fills, and an equity curve that falls ~15% and recovers, so the
  * detectors fire and suggest_rules replays its candidates. Written straight to the tables.
  */
 export async function makeHeavyRun(deps: Deps, userId: number, orders: number): Promise<{ runId: number; modelId: number }> {
   const sql = deps.sql;
-  const [m] = await sql`insert into models (user_id, name, initial_cash) values (${userId}, ${`attack ${orders}`}, 1000000) returning id`;
-  const modelId = m!.id as number;
-  const clocks = heavyClocks();
-  const first = clocks[0]!;
-  const last = clocks.at(-1)!;
-  const run = await sql.begin((tx) => startRun(tx, userId, modelId, { kind: 'replay', timespan: 'minute', start: first, end: last, clock: first, symbols: HEAVY_SYMBOLS }));
+  const { modelId, run, clocks, last } = await startHeavyRun(deps, userId, `attack ${orders}`);
   for (let i = 0; i < clocks.length; i += 500) {
     const rows = clocks.slice(i, i + 500).map((c, k) => {
       const x = (i + k) / clocks.length;
