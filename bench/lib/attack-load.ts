@@ -2,23 +2,7 @@
 // get_trading_status every 20 ms, idle and then beside six analyst clients' heavy calls.
 // Each client has its own key. Marks the attack's start and end so the server samples its
 // RSS and event-loop lag in between.
-import { setMaxListeners } from 'node:events';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-
-setMaxListeners(0);
-const send = (m: unknown) => process.send!(m);
-let ackWaiter: (() => void) | null = null;
-const mark = (m: Record<string, unknown>) =>
-  new Promise<void>((resolve) => {
-    ackWaiter = resolve;
-    send(m);
-  });
-
-async function connect(url: string, key?: string): Promise<Client> {
-  const client = new Client({ name: 'aibt-bench-attack', version: '1.0.0' }, { capabilities: {} });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), key ? { requestInit: { headers: { Authorization: `Bearer ${key}` } } } : {}));
-  return client;
-}
+import { connect, listen, mark, send } from './child.js';
 
 const PACE_MS = 20;
 const IDLE_CALLS = 300;
@@ -70,12 +54,8 @@ async function go(m: { urls: Record<string, string>; keys: string[]; runId: numb
   send({ type: 'done', idle, noop, echo, attack, analystMs, analystErrors });
 }
 
-process.on('message', (m: { type: string }) => {
-  if (m.type === 'ack') {
-    const w = ackWaiter;
-    ackWaiter = null;
-    w?.();
-  } else if (m.type === 'go') {
+listen((m: { type: string }) => {
+  if (m.type === 'go') {
     go(m as never).catch((err) => {
       send({ type: 'error', error: String(err?.stack ?? err) });
       process.exit(1);

@@ -1,32 +1,10 @@
 // The load of a benchmark, in its own process (forked by bench/lib/server.ts): real MCP
 // clients over HTTP. A warm-up of a few thousand calls first; then tools A and B measured in
 // alternation (call by call for latency, phase by phase for throughput, CPU and round trips).
-import { setMaxListeners } from 'node:events';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-
-// The SDK's HTTP client adds an abort listener per request to its transport's signal; a
-// bench makes thousands of calls per client.
-setMaxListeners(0);
+import type { Client } from '@modelcontextprotocol/client';
+import { connect, listen, mark, send } from './child.js';
 
 type Urls = Partial<Record<'trade' | 'runs' | 'rules' | 'bare', string>>;
-
-const send = (m: unknown) => process.send!(m);
-let ackWaiter: (() => void) | null = null;
-
-/** Tells the server a phase starts or ends and waits until it has taken its reading. */
-function mark(m: Record<string, unknown>): Promise<void> {
-  return new Promise((resolve) => {
-    ackWaiter = resolve;
-    send(m);
-  });
-}
-
-/** A client with its own key (none for the bare SDK echo). */
-async function connect(url: string, key?: string): Promise<Client> {
-  const client = new Client({ name: 'aibt-bench', version: '1.0.0' }, { capabilities: {} });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), key ? { requestInit: { headers: { Authorization: `Bearer ${key}` } } } : {}));
-  return client;
-}
 
 async function ok(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
   const res = (await client.callTool({ name, arguments: args })) as { structuredContent?: any; content?: { text?: string }[]; isError?: boolean };
@@ -156,13 +134,7 @@ async function replay(urls: Urls, keys: string[]): Promise<void> {
   }
 }
 
-process.on('message', (m: { type: string; scenario?: 'trade' | 'replay'; urls?: Urls; keys?: string[] }) => {
-  if (m.type === 'ack') {
-    const w = ackWaiter;
-    ackWaiter = null;
-    w?.();
-    return;
-  }
+listen((m: { type: string; scenario?: 'trade' | 'replay'; urls?: Urls; keys?: string[] }) => {
   if (m.type !== 'go') return;
   const run = m.scenario === 'trade' ? trade : replay;
   run(m.urls!, m.keys!)
