@@ -28,6 +28,12 @@ function onlyQuoted(text: string, stored: string): void {
   expect(stored).toContain('</untrusted>'); // the attack tried to close the quotation
 }
 
+/** The text holds the notice line and shows the stored ATTACK text only inside quotations. */
+function marked(text: string, line: string, label?: string): void {
+  expect(text.split('\n'), label).toContain(line);
+  onlyQuoted(text, ATTACK);
+}
+
 describe('stored text returned to another key', () => {
   it('comes marked as untrusted content written by the writing key, in a field and a line, quoted', async () => {
     const name = `u_untrusted_${Date.now()}`;
@@ -45,15 +51,13 @@ describe('stored text returned to another key', () => {
     expect(reasoning.isError).toBe(false);
     expect(reasoning.data.entries).toMatchObject([{ content: ATTACK, written_by: writer.prefix }]);
     expect(reasoning.data.untrusted_content).toBe(notice);
-    expect(reasoning.text.split('\n')).toContain(notice);
-    onlyQuoted(reasoning.text, ATTACK);
+    marked(reasoning.text, notice);
 
     const conversation = await call(analystR, 'get_conversation', { model_id: m.model_id });
     expect(conversation.isError).toBe(false);
     expect(conversation.data.turns).toMatchObject([{ content: ATTACK, written_by: writer.prefix }]);
     expect(conversation.data.untrusted_content).toBe(notice);
-    expect(conversation.text.split('\n')).toContain(notice);
-    onlyQuoted(conversation.text, ATTACK);
+    marked(conversation.text, notice);
     expect(reader.prefix).not.toBe(writer.prefix);
 
     // a round trip's reasoning in analyze_trades, read by the other key
@@ -74,13 +78,11 @@ describe('stored text returned to another key', () => {
     await ok(trade, 'sell', { model_id: m.model_id, symbol: 'AAPL', quantity: 1, reasoning: 'Flat again.' });
     const report = await analystR.readResource({ uri: `aibt://runs/${run.run_id}/report` });
     const md = (report.contents[0] as { text: string }).text;
-    expect(md.split('\n')).toContain(notice);
-    onlyQuoted(md, ATTACK);
+    marked(md, notice);
     for (const name of ['review_run', 'why_did_i_lose']) {
       const prompt = await analystR.getPrompt({ name, arguments: { run_id: String(run.run_id) } });
       const text = prompt.messages.map((x) => (x.content as { text: string }).text).join('\n');
-      expect(text.split('\n'), name).toContain(notice);
-      onlyQuoted(text, ATTACK);
+      marked(text, notice, name);
     }
   });
 
@@ -104,15 +106,13 @@ describe('stored text returned to another key', () => {
     const one = await call(rulesR, 'get_rule', { rule_id: rule.rule_id });
     expect(one.isError).toBe(false);
     expect(one.data).toMatchObject({ rule_description: ATTACK, written_by: writer.prefix, untrusted_content: notice });
-    expect(one.text.split('\n')).toContain(notice);
-    onlyQuoted(one.text, ATTACK);
+    marked(one.text, notice);
 
     const list = await call(rulesR, 'list_rules', { model_id: m.model_id });
     expect(list.isError).toBe(false);
     expect(list.data.rules).toMatchObject([{ rule_description: ATTACK, written_by: writer.prefix }]);
     expect(list.data.untrusted_content).toBe(notice);
-    expect(list.text.split('\n')).toContain(notice);
-    onlyQuoted(list.text, ATTACK);
+    marked(list.text, notice);
 
     // a change of another field keeps the writer; a new description names its writer
     await ok(rulesR, 'update_rule', { rule_id: rule.rule_id, priority: 7 });
@@ -184,8 +184,7 @@ describe('stored text returned to another key', () => {
     onlyQuoted(md, ATTACK);
     const why = await analystR.getPrompt({ name: 'why_did_i_lose', arguments: { run_id: String(run1.run_id) } });
     const whyText = why.messages.map((x) => (x.content as { text: string }).text).join('\n');
-    expect(whyText.split('\n')).toContain(rejectionsLine);
-    onlyQuoted(whyText, ATTACK);
+    marked(whyText, rejectionsLine);
     await ok(runsW, 'end_run', { run_id: run1.run_id });
 
     // the other key rewrites the description; the writer adds a rule and new instructions
@@ -219,7 +218,6 @@ describe('stored text returned to another key', () => {
     expect(cmp.data.differences.find((d: any) => d.kind === 'rule_changed')).toMatchObject({ name: ATTACK, before: { rule_description: ATTACK }, after: { rule_description: 'Half the portfolio at most.' } });
     const cmpLine = `${notice(`${writer.prefix}, ${reader.prefix}, ${NONE}`)} (differences: name, text, before, after)`;
     expect(cmp.data.untrusted_content).toBe(cmpLine);
-    expect(cmp.text.split('\n')).toContain(cmpLine);
-    onlyQuoted(cmp.text, ATTACK);
+    marked(cmp.text, cmpLine);
   });
 });
