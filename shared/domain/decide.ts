@@ -195,15 +195,22 @@ export interface DecideOptions {
  * What an order becomes: the one decision placing, previewing, approving and replaying act on.
  * `quantity` is the quantity decided (the request's, or less when downsized).
  */
-export function decideOrder(state: OrderState, req: OrderRequestShape, opts: DecideOptions = {}): OrderDecision & { quantity: number; downsized: Downsized | null } {
+export function decideOrder(state: OrderState, req: OrderRequestShape, opts: DecideOptions = {}): Decided {
   const d = decideAt(state, req, opts);
-  if (!opts.downsize || opts.close || d.status !== 'rejected' || state.marketPrice === null) return { ...d, quantity: req.quantity, downsized: null };
+  if (!opts.downsize || opts.close || d.status !== 'rejected' || state.marketPrice === null) return d;
   const cut = downsizeQuantity(state, req, d.estimate.price, d.rejections);
-  if (!cut) return { ...d, quantity: req.quantity, downsized: null };
-  return { ...decideAt(state, { ...req, quantity: cut.to }, opts), quantity: cut.to, downsized: cut };
+  if (!cut) return d;
+  const downsized = decideAt(state, { ...req, quantity: cut.to }, opts);
+  downsized.downsized = cut;
+  return downsized;
 }
 
-function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions): OrderDecision {
+/** decideOrder's answer: the decision, the quantity it was made at and the downsize, if any. */
+type Decided = OrderDecision & { quantity: number; downsized: Downsized | null };
+
+// decideAt builds its answer with decideOrder's quantity (the request's) and downsized (null)
+// in place: no copy of the decision per order (a replay decides thousands).
+function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions): Decided {
   const close = opts.close === true;
   const { model } = state;
   const symbol = req.symbol;
@@ -261,38 +268,47 @@ function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions
           : 'open';
   const terms: FillTerms = { price, slippagePerShare, commissionCents: commission };
   const haltedState = tripped ? { ...model, state: 'halted' as const, state_reason: tripped } : model;
-  let next: OrderState = { ...state, model: haltedState };
+  // built below only when no fill replaces it (a filled order's next is its counted state)
+  let next: OrderState | null = null;
   let projected: AccountAfter | null = null;
   let applied: AppliedFill | null = null;
   let haltReason: string | null = null;
   if (status !== 'rejected' && state.marketPrice !== null && (status === 'filled' || opts.projected !== false)) {
     const order = { side: req.side, symbol, quantity: req.quantity };
-    const after = opts.projected === false ? filledState(state, order, terms, state.marketPrice) : applyOrderFill(state, order, terms, state.marketPrice);
-    projected = after.after ?? null;
     if (status === 'filled') {
-      applied = after.applied;
+      // the state after the fill with the trade counted, in one copy of the state (filledState's fields, then the counts and model)
+      const fill = fillOf(state, order, terms, state.marketPrice);
+      applied = fill.applied;
       const counted: OrderState = {
-        ...after.state,
+        ...state,
+        cashCents: applied.cashCents,
+        realizedPnlCents: applied.realizedPnlCents,
+        positions: fill.positions,
+        lossStreak: fill.streak.lossStreak,
+        lastLossAt: fill.streak.lastLossAt,
         tradesToday: state.tradesToday + 1,
         tradesInRun: state.tradesInRun + 1,
         model: haltedState,
       };
+      if (opts.projected !== false) projected = accountAfter(applied, counted.positions, model.short_margin_pct);
       haltReason =
         (applied.cashCents < 0 ? marginCallReason(applied.cashCents, `${req.side} ${req.quantity} ${symbol} at ${formatPrice(price)}`) : null) ??
         (model.state === 'halted' ? null : breakerReason(counted, state.rules, model.max_drawdown_halt_pct));
       next = haltReason ? { ...counted, model: { ...haltedState, state: 'halted', state_reason: haltReason } } : counted;
-    }
+    } else projected = applyOrderFill(state, order, terms, state.marketPrice).after;
   }
   return {
     status,
     rejections,
     tripped,
-    estimate: { ...terms, marketable, marketPrice: state.marketPrice },
+    estimate: { price, slippagePerShare, commissionCents: commission, marketable, marketPrice: state.marketPrice },
     fill: status === 'filled' ? terms : null,
     applied,
     haltReason,
     projected,
-    next,
+    next: next ?? { ...state, model: haltedState },
+    quantity: req.quantity,
+    downsized: null,
   };
 }
 
@@ -307,15 +323,16 @@ export function applyOrderFill(
   markPrice: number,
 ): { applied: AppliedFill; state: OrderState; after: AccountAfter } {
   const { applied, state: next } = filledState(state, order, terms, markPrice);
+  return { applied, state: next, after: accountAfter(applied, next.positions, state.model.short_margin_pct) };
+}
+
+/** The account after a fill, as a preview reports it: cash, the symbol's quantity, value and figures of `positions` (after the fill). */
+function accountAfter(applied: AppliedFill, positions: BookPosition[], shortMarginPct: number): AccountAfter {
   return {
-    applied,
-    state: next,
-    after: {
-      cashCents: applied.cashCents,
-      positionQuantity: applied.position?.quantity ?? 0,
-      totalValueCents: portfolioValueCents(next),
-      figures: accountFigures(applied.cashCents, next.positions, state.model.short_margin_pct),
-    },
+    cashCents: applied.cashCents,
+    positionQuantity: applied.position?.quantity ?? 0,
+    totalValueCents: portfolioValueCents({ cashCents: applied.cashCents, positions }),
+    figures: accountFigures(applied.cashCents, positions, shortMarginPct),
   };
 }
 
@@ -329,24 +346,60 @@ export function filledState(
   terms: FillTerms,
   markPrice: number,
 ): { applied: AppliedFill; state: OrderState; after?: undefined } {
-  const held = state.positions.find((p) => p.symbol === order.symbol) ?? null;
+  const { applied, positions, streak } = fillOf(state, order, terms, markPrice);
+  const next: OrderState = {
+    ...state,
+    cashCents: applied.cashCents,
+    realizedPnlCents: applied.realizedPnlCents,
+    positions,
+    lossStreak: streak.lossStreak,
+    lastLossAt: streak.lastLossAt,
+  };
+  return { applied, state: next };
+}
+
+const bySymbol = (a: { symbol: string }, b: { symbol: string }) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0);
+
+/**
+ * One fill on the state's account: the ledger change, the positions after it (by symbol, the
+ * filled one marked at `markPrice`) and the loss streak after it. Throws as applyFill.
+ */
+function fillOf(
+  state: OrderState,
+  order: { side: Side; symbol: string; quantity: number },
+  terms: FillTerms,
+  markPrice: number,
+): { applied: AppliedFill; positions: BookPosition[]; streak: { lossStreak: number; lastLossAt: string | null } } {
+  // One pass: the held position found and the others copied. The positions come sorted by
+  // symbol (orderState, the clock step), so the new one is inserted in its place instead of
+  // sorting again; an unsorted input is sorted as before (the sort is stable: same order).
+  let held: BookPosition | null = null;
+  const positions: BookPosition[] = [];
+  let sorted = true;
+  for (const p of state.positions) {
+    if (p.symbol === order.symbol) {
+      held ??= p;
+      continue;
+    }
+    if (positions.length && positions[positions.length - 1]!.symbol > p.symbol) sorted = false;
+    positions.push(p);
+  }
   const applied = applyFill({ cashCents: state.cashCents, realizedPnlCents: state.realizedPnlCents }, held, {
     side: order.side,
     quantity: order.quantity,
     price: terms.price,
     commissionCents: terms.commissionCents,
   });
-  const positions = state.positions.filter((p) => p.symbol !== order.symbol);
-  if (applied.position) positions.push({ symbol: order.symbol, ...applied.position, price: markPrice });
-  positions.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
-  const next: OrderState = {
-    ...state,
-    cashCents: applied.cashCents,
-    realizedPnlCents: applied.realizedPnlCents,
-    positions,
-    ...lossStreakAfter(state, { side: order.side, realizedCents: applied.realizedCents }, state.clock),
-  };
-  return { applied, state: next };
+  if (applied.position) {
+    const filled: BookPosition = { symbol: order.symbol, ...applied.position, price: markPrice };
+    if (sorted) {
+      let i = positions.length;
+      while (i > 0 && positions[i - 1]!.symbol > order.symbol) i--;
+      positions.splice(i, 0, filled);
+    } else positions.push(filled);
+  }
+  if (!sorted) positions.sort(bySymbol);
+  return { applied, positions, streak: lossStreakAfter(state, { side: order.side, realizedCents: applied.realizedCents }, state.clock) };
 }
 
 /** Dollars of an AccountFigures, as get_portfolio reports them. */
