@@ -110,9 +110,18 @@ export interface ClockStepState {
   session: SessionKind;
 }
 
+/** One symbol's bars that closed in a step, ascending, and their timespan. */
+export interface StepBars {
+  timespan: Timespan;
+  bars: Bar[];
+  /** Each bar's start and end (epoch ms, index-aligned with `bars`) when the source keeps them; absent: read from `t` and the timespan (barEnd). */
+  starts?: ArrayLike<number>;
+  ends?: ArrayLike<number>;
+}
+
 export interface StepMarket {
   /** Per symbol: the bars that closed in (from, clock], ascending, and their timespan. */
-  bars: Record<string, { timespan: Timespan; bars: Bar[] }>;
+  bars: Record<string, StepBars>;
   /** Per symbol: the open of the bar that starts exactly at the clock, or null (no gap check). */
   openAtClock: Record<string, number | null>;
   /** Per symbol: the price at the clock (marks and flattens), or null when unpriced. */
@@ -245,10 +254,12 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   // (plain records run in one loop: no closure per bar)
   const items: TimelineItem[] = [];
   for (const symbol in market.bars) {
-    const { timespan, bars } = market.bars[symbol]!;
-    for (const bar of bars) {
-      const start = new Date(bar.t);
-      const end = barEnd(timespan, start);
+    const { timespan, bars, starts, ends } = market.bars[symbol]!;
+    for (let k = 0; k < bars.length; k++) {
+      const bar = bars[k]!;
+      // the source's times when it keeps them (a replay's preloaded tape): no date text parsed per bar
+      const start = new Date(starts ? starts[k]! : bar.t);
+      const end = ends ? new Date(ends[k]!) : barEnd(timespan, start);
       items.push({ at: end.getTime(), order: 0, symbol, bar, start, end });
     }
   }
@@ -264,10 +275,11 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
   }
 
   // --- the bar that starts at the clock: levels it gaps through fire now, at the open ---
+  let clockText: string | null = null;
   for (const symbol in market.openAtClock) {
     const openPrice = market.openAtClock[symbol];
     if (openPrice === null || openPrice === undefined) continue;
-    const bar: Bar = { t: state.clock.toISOString(), o: openPrice, h: null, l: null, c: null, v: null };
+    const bar: Bar = { t: (clockText ??= state.clock.toISOString()), o: openPrice, h: null, l: null, c: null, v: null };
     if (open.size) for (const o of [...open.values()]) if (o.symbol === symbol) restingOn(step, o, bar, state.clock, state.clock);
     const p = positions.get(symbol);
     if (p) {

@@ -8,7 +8,7 @@
 // pipelined; the market's bars and prices come from its cache (the database only when cold).
 import { settleAll, type Q, type Tx } from '../db/database.js';
 import { sessionFor, addDays } from '../domain/calendar.js';
-import { decideClockStep, type ClockStepDecision, type StepMarket } from '../domain/clock-step.js';
+import { decideClockStep, type ClockStepDecision, type StepBars, type StepMarket } from '../domain/clock-step.js';
 import { effectiveAt, type ActionEvent } from '../domain/corporate-actions.js';
 import { centsToDecimal, notionalCents } from '../domain/money.js';
 import { nyLocal } from '../domain/ny-time.js';
@@ -70,8 +70,8 @@ export interface StepQuote {
 /** What stepMarketOf reads, answered synchronously (the live step loads it first; the counterfactual preloads a run's). */
 export interface StepMarketSource {
   timespan(symbol: string): Timespan | null;
-  /** Bars of `symbol` on `timespan` that closed in (from, clock], ascending. */
-  closedBetween(symbol: string, timespan: Timespan, from: Date, clock: Date): Bar[];
+  /** Bars of `symbol` on `timespan` that closed in (from, clock], ascending (with their start and end times when the source keeps them: StepBars). */
+  closedBetween(symbol: string, timespan: Timespan, from: Date, clock: Date): Omit<StepBars, 'timespan'>;
   quote(symbol: string, at: Date): StepQuote | null;
   splits(symbol: string): Split[];
 }
@@ -98,7 +98,10 @@ export function stepMarketOf(src: StepMarketSource, symbols: readonly string[], 
   const out: StepMarket = { bars: {}, openAtClock: {}, priceAtClock: {}, sessionCloses: [] };
   for (const symbol of symbols) {
     const timespan = src.timespan(symbol);
-    if (timespan) out.bars[symbol] = { timespan, bars: src.closedBetween(symbol, timespan, from, clock) };
+    if (timespan) {
+      const closed = src.closedBetween(symbol, timespan, from, clock);
+      out.bars[symbol] = { timespan, bars: closed.bars, starts: closed.starts, ends: closed.ends };
+    }
     const quote = src.quote(symbol, clock);
     out.priceAtClock[symbol] = quote?.price ?? null;
     out.openAtClock[symbol] = quote && quote.openAtClock ? quote.price : null;
@@ -155,7 +158,7 @@ export async function loadStepMarket(
   return stepMarketOf(
     {
       timespan: (s) => timespans.get(s) ?? null,
-      closedBetween: (s) => bars.get(s) ?? [],
+      closedBetween: (s) => ({ bars: bars.get(s) ?? [] }),
       quote: (s, at) => quotes.get(`${s}|${at.getTime()}`) ?? null,
       splits: (s) => splits.get(s) ?? [],
     },

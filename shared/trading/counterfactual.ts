@@ -319,14 +319,17 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
     // the value when the step began, before its actions (as the live clock step)
     const fromValueCents = bookValueCents(book, priceAll(from));
     const events = corporateActions(new Date(from), clock);
-    const symbols = [...new Set([...book.positions.keys(), ...[...book.resting.values()].map((o) => o.symbol)])];
+    const symbols = [...book.positions.keys()];
+    for (const o of book.resting.values()) if (!book.positions.has(o.symbol) && !symbols.includes(o.symbol)) symbols.push(o.symbol);
     const stepMarket = stepMarketOf(pm, symbols, new Date(from), clock);
+    // marked at the clock in place: the decision copies what it is given, and its copies replace these (applyStepDecision)
+    for (const p of book.positions.values()) p.price = stepMarket.priceAtClock[p.symbol] ?? p.avgCost;
     const d = decideClockStep(
       {
         model: book.model,
         cashCents: book.cashCents,
         realizedPnlCents: book.realizedPnlCents,
-        positions: [...book.positions.values()].map((p) => ({ ...p, price: stepMarket.priceAtClock[p.symbol] ?? p.avgCost })),
+        positions: Array.from(book.positions.values()),
         openOrders: [...book.resting.values()].sort((a, b) => a.order_id - b.order_id),
         rules: book.rules,
         peakValueCents: book.peakValueCents,
@@ -500,10 +503,12 @@ export async function preloadMarket(sql: Q, market: Market, symbols: readonly st
     closeBefore: (a) => closes.get(actionKey(a)) ?? null,
     closedBetween(symbol, timespan, from, clock) {
       const bySteps = perStep.get(symbol);
-      if (bySteps) return bySteps.get(clock.getTime()) ?? [];
+      if (bySteps) return { bars: bySteps.get(clock.getTime()) ?? [] };
       const t = tapes.get(`${symbol}|${timespan}`);
-      if (!t) return [];
-      return t.bars.slice(upperBound(t.ends, from.getTime()), upperBound(t.ends, clock.getTime()));
+      if (!t) return { bars: [] };
+      const a = upperBound(t.ends, from.getTime());
+      const b = upperBound(t.ends, clock.getTime());
+      return { bars: t.bars.slice(a, b), starts: t.starts.subarray(a, b), ends: t.ends.subarray(a, b) };
     },
     quote(symbol, when) {
       const price = prices.get(symbol);
