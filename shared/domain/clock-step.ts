@@ -232,8 +232,8 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     model,
     cash: state.cashCents,
     realized: state.realizedPnlCents,
-    positions: new Map<string, ClockPosition>(state.positions.map((p) => [p.symbol, { ...p }])),
-    open: new Map<number, RestingOrder>(state.openOrders.map((o) => [o.order_id, o])),
+    positions: new Map<string, ClockPosition>(),
+    open: new Map<number, RestingOrder>(),
     tradesByDay: { ...state.tradesByDay },
     tradesInRun: state.tradesInRun,
     streak: { lossStreak: state.lossStreak ?? 0, lastLossAt: state.lastLossAt ?? null },
@@ -249,6 +249,8 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     today: nyLocal(state.clock),
   };
   const { positions, open, today } = step;
+  for (const p of state.positions) positions.set(p.symbol, { ...p });
+  for (const o of state.openOrders) open.set(o.order_id, o);
 
   // --- the timeline: closed bars by their end, flattens and session marks at the closes ---
   // (plain records run in one loop: no closure per bar)
@@ -504,12 +506,15 @@ function exitOn(step: Step, p: ClockPosition, bar: Bar, barStart: Date): Exit | 
   }
   const high = p.highWater ?? p.avgCost;
   const low = p.lowWater ?? p.avgCost;
-  const [signal] = exitSignals({
-    position: { symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost, price: bar.c ?? bar.o, highWater: high, lowWater: low },
-    bar,
-    clock: barStart,
-    rules: step.stopRules,
-  });
+  // only stop_loss rules are passed: without one there is no signal (no candidates, no flatten_by)
+  const signal = step.stopRules.length
+    ? exitSignals({
+        position: { symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost, price: bar.c ?? bar.o, highWater: high, lowWater: low },
+        bar,
+        clock: barStart,
+        rules: step.stopRules,
+      })[0]
+    : undefined;
   const ruleStop = signal && signal.code !== 'TAKE_PROFIT' ? signal : null;
   if (ruleStop) return { price: ruleStop.price, gapped: gappedAt(bar, ruleStop.price), trigger: ruleStop.ruleName, reason: ruleStop.reason };
   const live = liveTarget(plan);

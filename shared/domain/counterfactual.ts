@@ -231,9 +231,20 @@ export function dayStartValueCents(book: ReplayBook, clock: Date): number {
   let best: string | null = null;
   for (const d of book.dayMarks.keys()) if (d < date && (best === null || d > best)) best = d;
   if (best !== null) return book.dayMarks.get(best)!;
-  const midnight = nyToUtc(date, '00:00').getTime();
+  const midnight = nyMidnight(date);
   for (let i = book.equity.length - 1; i >= 0; i--) if (book.equity[i]!.clock <= midnight) return book.equity[i]!.valueCents;
   return book.initialCents;
+}
+
+// New York midnight of the last date asked (every step and order of a day asks it).
+let midnightOf = '';
+let midnightMs = 0;
+function nyMidnight(date: string): number {
+  if (date !== midnightOf) {
+    midnightMs = nyToUtc(date, '00:00').getTime();
+    midnightOf = date;
+  }
+  return midnightMs;
 }
 
 /** The state decideOrder reads, from the book at `clock`. */

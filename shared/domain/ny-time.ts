@@ -64,18 +64,18 @@ export function nyOffsetMs(t: number): number {
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 
-// The last two instants asked and their answers (frozen: shared by callers). An order or a
-// clock step asks for the same instant several times (gates, rules, day counts, day start).
-let lastAt = NaN;
-let lastLocal: NyLocal | null = null;
-let prevAt = NaN;
-let prevLocal: NyLocal | null = null;
+// Recent instants and their answers (frozen: shared by callers), one slot per minute of a
+// 64-minute ring: an order or a clock step asks for the same few instants many times (gates,
+// rules, day counts, day start, the step's from and clock), interleaved.
+const SLOTS = 64;
+const slotAt = new Float64Array(SLOTS).fill(NaN);
+const slotLocal: Array<NyLocal | null> = new Array<NyLocal | null>(SLOTS).fill(null);
 
 /** New York wall time at an instant, from the hourly offset cache (no Intl call once warm). The result is frozen. */
 export function nyLocal(at: Date): NyLocal {
   const t = at.getTime();
-  if (t === lastAt) return lastLocal!;
-  if (t === prevAt) return prevLocal!;
+  const slot = Math.floor(t / 60_000) & (SLOTS - 1); // NaN → 0, never equal
+  if (slotAt[slot] === t) return slotLocal[slot]!;
   const local = new Date(t + nyOffsetMs(t));
   const h = local.getUTCHours();
   const m = local.getUTCMinutes();
@@ -85,10 +85,8 @@ export function nyLocal(at: Date): NyLocal {
     minutes: h * 60 + m,
     weekday: local.getUTCDay(),
   });
-  prevAt = lastAt;
-  prevLocal = lastLocal;
-  lastAt = t;
-  lastLocal = out;
+  slotAt[slot] = t;
+  slotLocal[slot] = out;
   return out;
 }
 

@@ -494,6 +494,22 @@ export async function preloadMarket(sql: Q, market: Market, symbols: readonly st
       closes.set(actionKey(a), lastClose[symbol] ?? null);
     }
   }
+  // Every symbol is asked at the same instant in turn (a step's clock, an order's): the last index found is kept.
+  let lastMs = NaN;
+  let lastIndex: number | undefined;
+  const clockIndex = (ms: number) => {
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIndex = indexOf.get(ms);
+    }
+    return lastIndex;
+  };
+  // each symbol's tape of its step timespan, found without building its key
+  const stepTapes = new Map<string, Tape>();
+  for (const [symbol, ts] of timespans) {
+    const t = ts && tapes.get(`${symbol}|${ts}`);
+    if (t) stepTapes.set(symbol, t);
+  }
   return {
     symbols,
     known: (s) => known.get(s) ?? false,
@@ -504,7 +520,7 @@ export async function preloadMarket(sql: Q, market: Market, symbols: readonly st
     closedBetween(symbol, timespan, from, clock) {
       const bySteps = perStep.get(symbol);
       if (bySteps) return { bars: bySteps.get(clock.getTime()) ?? [] };
-      const t = tapes.get(`${symbol}|${timespan}`);
+      const t = timespan === timespans.get(symbol) ? stepTapes.get(symbol) : tapes.get(`${symbol}|${timespan}`);
       if (!t) return { bars: [] };
       const a = upperBound(t.ends, from.getTime());
       const b = upperBound(t.ends, clock.getTime());
@@ -512,13 +528,13 @@ export async function preloadMarket(sql: Q, market: Market, symbols: readonly st
     },
     quote(symbol, when) {
       const price = prices.get(symbol);
-      const i = indexOf.get(when.getTime());
+      const i = clockIndex(when.getTime());
       if (!price || i === undefined || Number.isNaN(price[i]!)) return null;
       return { price: price[i]!, openAtClock: opens.get(symbol)![i] === 1 };
     },
     price(symbol, ms) {
       const price = prices.get(symbol);
-      const i = indexOf.get(ms);
+      const i = clockIndex(ms);
       if (!price || i === undefined) return null;
       const p = price[i]!;
       return Number.isNaN(p) ? null : p;
