@@ -254,27 +254,13 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
 
   // --- the timeline: closed bars by their end, flattens and session marks at the closes ---
   // (plain records run in one loop: no closure per bar)
-  const items: TimelineItem[] = [];
-  for (const symbol in market.bars) {
-    const { timespan, bars, starts, ends } = market.bars[symbol]!;
-    for (let k = 0; k < bars.length; k++) {
-      const bar = bars[k]!;
-      // the source's times when it keeps them (a replay's preloaded tape): no date text parsed per bar
-      const start = new Date(starts ? starts[k]! : bar.t);
-      const end = ends ? new Date(ends[k]!) : barEnd(timespan, start);
-      items.push({ at: end.getTime(), order: 0, symbol, bar, start, end });
+  if (!market.sessionCloses.length && inEndOrder(market.bars)) {
+    // already in the timeline's order (one bar per symbol of a minute replay, ends from the source): no records, no sort
+    for (const symbol in market.bars) {
+      const { bars, starts, ends } = market.bars[symbol]!;
+      for (let k = 0; k < bars.length; k++) onBar(step, symbol, bars[k]!, new Date(starts![k]!), new Date(ends![k]!));
     }
-  }
-  for (const close of market.sessionCloses) {
-    const at = close.at.getTime();
-    items.push({ at, order: 1, close }, { at, order: 2, close });
-  }
-  if (items.length > 1) items.sort((a, b) => a.at - b.at || a.order - b.order);
-  for (const item of items) {
-    if (item.order === 0) onBar(step, item.symbol, item.bar, item.start, item.end);
-    else if (item.order === 1) flattenAtClose(step, item.close);
-    else markClose(step, item.close);
-  }
+  } else timeline(step, market);
 
   // --- the bar that starts at the clock: levels it gaps through fire now, at the open ---
   let clockText: string | null = null;
@@ -347,6 +333,45 @@ export function decideClockStep(state: ClockStepState, market: StepMarket): Cloc
     valueCents,
     ...streak,
   };
+}
+
+/** Closed bars by their end, then flattens and session marks at each close (ties: bars, flattens, marks; a stable sort). */
+function timeline(step: Step, market: StepMarket): void {
+  const items: TimelineItem[] = [];
+  for (const symbol in market.bars) {
+    const { timespan, bars, starts, ends } = market.bars[symbol]!;
+    for (let k = 0; k < bars.length; k++) {
+      const bar = bars[k]!;
+      // the source's times when it keeps them (a replay's preloaded tape): no date text parsed per bar
+      const start = new Date(starts ? starts[k]! : bar.t);
+      const end = ends ? new Date(ends[k]!) : barEnd(timespan, start);
+      items.push({ at: end.getTime(), order: 0, symbol, bar, start, end });
+    }
+  }
+  for (const close of market.sessionCloses) {
+    const at = close.at.getTime();
+    items.push({ at, order: 1, close }, { at, order: 2, close });
+  }
+  if (items.length > 1) items.sort((a, b) => a.at - b.at || a.order - b.order);
+  for (const item of items) {
+    if (item.order === 0) onBar(step, item.symbol, item.bar, item.start, item.end);
+    else if (item.order === 1) flattenAtClose(step, item.close);
+    else markClose(step, item.close);
+  }
+}
+
+/** Whether every symbol's bars carry their times and, read symbol after symbol, their ends never go back (the timeline's order as given). */
+function inEndOrder(bars: StepMarket['bars']): boolean {
+  let last = -Infinity;
+  for (const symbol in bars) {
+    const { ends, starts } = bars[symbol]!;
+    if (!ends || !starts) return false;
+    for (let k = 0; k < ends.length; k++) {
+      if (ends[k]! < last) return false;
+      last = ends[k]!;
+    }
+  }
+  return true;
 }
 
 type TimelineItem =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hhmmToMinutes, nyLocal, nyLocalIntl, nyOffsetMs, nyToUtc } from './ny-time.js';
+import { hhmmToMinutes, nyLocal, nyLocalIntl, nyOffsetMs, nyToUtc, utcIso } from './ny-time.js';
 
 describe('ny-time', () => {
   it('converts both sides of daylight saving', () => {
@@ -37,5 +37,21 @@ describe('ny-time cache', () => {
   });
   it('keeps the New York day and weekday across UTC midnight', () => {
     expect(nyLocal(new Date('2025-06-11T03:59:00Z'))).toEqual({ date: '2025-06-10', hhmm: '23:59', minutes: 1439, weekday: 2 });
+  });
+});
+
+describe('utcIso', () => {
+  it('is Date.prototype.toISOString (the reference) on day edges, every minute of a day and random instants', () => {
+    const check = (ms: number) => expect(utcIso(ms), String(ms)).toBe(new Date(ms).toISOString());
+    for (const t of [0, 1, 999, 86_399_999, 86_400_000, Date.parse('2025-03-10T23:59:59.999Z'), Date.parse('2000-02-29T12:00:00Z'), 253_402_300_799_999]) check(t);
+    const start = Date.parse('2025-03-10T00:00:00Z');
+    for (let m = 0; m <= 1440; m++) check(start + m * 60_000);
+    let seed = 7;
+    for (let i = 0; i < 5000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      check(Math.floor((seed / 2_147_483_648) * 4_102_444_800_000));
+    }
+    // outside the fast path: before 1970, past 9999, fractions
+    for (const t of [0, 1.5, 86_400_000.25, -1, -86_400_001, 253_402_300_800_000]) check(t);
   });
 });

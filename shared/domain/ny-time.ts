@@ -110,3 +110,30 @@ export function hhmmToMinutes(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number) as [number, number];
   return h * 60 + m;
 }
+
+// utcIso: the date part of the last UTC day formatted (a curve's points come many to a day).
+let isoDay = NaN;
+let isoDate = '';
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
+
+/**
+ * `new Date(ms).toISOString()` ("2025-03-10T13:30:00.000Z", UTC), the same text, with the
+ * date part formatted once per UTC day: a replay formats an ISO time for each of its points.
+ * Instants outside 1970–9999 or with a fraction of a millisecond take toISOString itself.
+ */
+export function utcIso(ms: number): string {
+  if (!Number.isInteger(ms)) return new Date(ms).toISOString();
+  const day = Math.floor(ms / 86_400_000);
+  if (day !== isoDay) {
+    if (ms < 0 || ms >= 253_402_300_800_000) return new Date(ms).toISOString();
+    isoDate = new Date(day * 86_400_000).toISOString().slice(0, 11);
+    isoDay = day;
+  }
+  let r = ms - day * 86_400_000;
+  const h = Math.floor(r / 3_600_000);
+  r -= h * 3_600_000;
+  const m = Math.floor(r / 60_000);
+  r -= m * 60_000;
+  const sec = Math.floor(r / 1000);
+  return `${isoDate}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${pad3(r - sec * 1000)}Z`;
+}

@@ -37,7 +37,7 @@ import { decideOrder, type DecideModel } from '../domain/decide.js';
 import { isLossStreakHalt } from '../domain/rules/engine.js';
 import { isMarketOpen } from '../domain/gates.js';
 import { notionalCents, toCents } from '../domain/money.js';
-import { nyLocal } from '../domain/ny-time.js';
+import { nyLocal, utcIso } from '../domain/ny-time.js';
 import { fillNotionalCents } from '../domain/round-trips.js';
 import type { Bar, RuleRecord, Timespan } from '../domain/types.js';
 import type { EquityColumns, EquityPoint } from '../domain/metrics.js';
@@ -160,8 +160,8 @@ export function replayLoaded(run: RunRow, input: ReplayInput): ReplayOutput {
     book,
     orders,
     cut: replayed.cut,
-    points: book.equity.map((p) => ({ clock: new Date(p.clock).toISOString(), value: p.valueCents / 100 })),
-    originalPoints: Array.from(originalCurve.clock, (t, i) => ({ clock: new Date(t).toISOString(), value: originalCurve.value[i]! })),
+    points: book.equity.map((p) => ({ clock: utcIso(p.clock), value: p.valueCents / 100 })),
+    originalPoints: Array.from(originalCurve.clock, (t, i) => ({ clock: utcIso(t), value: originalCurve.value[i]! })),
     originalCurve,
     fills: runFills(book.fills),
     actions: replayed.lotActions,
