@@ -23,7 +23,7 @@
 // - Money is integer cents; prices dollars with 4 dp (money.ts).
 import type { ClockPosition, ClockStepDecision, RestingOrder } from './clock-step.js';
 import type { ActionsInput, ActionsResult } from './corporate-actions.js';
-import type { BookedFill, DecideModel, OrderDecision, OrderRecordFields, OrderRequestShape, OrderState, OrderStatus } from './decide.js';
+import type { BookPosition, BookedFill, DecideModel, OrderDecision, OrderRecordFields, OrderRequestShape, OrderState, OrderStatus } from './decide.js';
 import type { Rejection } from './gates.js';
 import { mergePlan, planChanges, planOf, planOfPosition, planProblems, type ExitChanges } from './exits.js';
 import { notionalCents } from './money.js';
@@ -254,9 +254,17 @@ export function orderState(
   facts: { marketOpen: boolean; symbolKnown: boolean; marketPrice: number | null; ordersLastMinute: number; priceOf: (symbol: string) => number | null },
   model: DecideModel = book.model,
 ): OrderState {
+  // By symbol; the book's map is most often in that order already, and then not sorted again
+  // (the sort is stable: an ordered array stays as it is).
+  const positions: BookPosition[] = [];
+  let sorted = true;
+  for (const { symbol, quantity, avgCost, costCents } of book.positions.values()) {
+    if (positions.length && positions[positions.length - 1]!.symbol > symbol) sorted = false;
+    positions.push({ symbol, quantity, avgCost, costCents, price: facts.priceOf(symbol) ?? avgCost });
+  }
   return {
     cashCents: book.cashCents,
-    positions: sortBySymbol(Array.from(book.positions.values(), ({ symbol, quantity, avgCost, costCents }) => ({ symbol, quantity, avgCost, costCents, price: facts.priceOf(symbol) ?? avgCost }))),
+    positions: sorted ? positions : sortBySymbol(positions),
     dayStartValueCents: dayStartValueCents(book, clock),
     peakValueCents: book.peakValueCents,
     tradesToday: book.tradesByDay.get(nyLocal(clock).date) ?? 0,
@@ -298,6 +306,8 @@ export function upperBound(xs: ArrayLike<number>, x: number): number {
   return a;
 }
 
+const isOversized = (r: Rejection) => r.code === 'OVERSELL' || r.code === 'OVERCOVER';
+
 /**
  * The intent of a recorded order as it is sent in the counterfactual: a sell or cover larger
  * than the same-side holding is cut to the holding (`cut` says so), unless the original run
@@ -312,7 +322,7 @@ export function intentOf(order: RecordedOrder, heldQuantity: number): { req: Ord
   }
   let quantity = order.quantity;
   // An order the original refused as larger than its holding was not an intent to close: it is sent as recorded.
-  const oversized = order.rejections.some((r) => r.code === 'OVERSELL' || r.code === 'OVERCOVER');
+  const oversized = order.rejections.some(isOversized);
   if (!oversized && order.side === 'sell' && heldQuantity > 0 && quantity > heldQuantity) quantity = heldQuantity;
   if (!oversized && order.side === 'cover' && heldQuantity < 0 && quantity > -heldQuantity) quantity = -heldQuantity;
   return {

@@ -149,7 +149,8 @@ export function marginCallReason(cashCents: number, what?: string): string | nul
  * leaves it: a resumed model may then sell its way out.)
  */
 export function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], maxDrawdownHaltPct: number): string | null {
-  const dd = drawdownBreach(portfolioValueCents(snapshot), snapshot.peakValueCents, maxDrawdownHaltPct) ?? lossLimitBreaches(snapshot, rules)[0]?.message;
+  const value = portfolioValueCents(snapshot); // once for both checks
+  const dd = drawdownBreach(value, snapshot.peakValueCents, maxDrawdownHaltPct) ?? lossLimitBreaches(snapshot, rules, value)[0]?.message;
   return dd ? breakerText(dd) : lossStreakHalt(snapshot, rules);
 }
 

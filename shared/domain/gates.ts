@@ -31,7 +31,7 @@ import type { OrderIntent, OrderType, PortfolioSnapshot, RuleRecord, Side } from
 export type { OrderType };
 import { formatCents, formatPct, formatPrice, notionalCents as notionalOf, priceTicks } from './money.js';
 import { accountFigures, DEFAULT_SHORT_MARGIN_PCT } from './ledger.js';
-import { evaluateOrder, isRiskReducing } from './rules/engine.js';
+import { evaluateOrder, reducesHolding } from './rules/engine.js';
 import { stopRests } from './fills.js';
 import { sessionPhase, type SessionKind } from './calendar.js';
 import { nyLocal } from './ny-time.js';
@@ -153,80 +153,92 @@ export function evaluateGates(input: GateInput): GateRejection[] {
   return gateRejections(input, input.account);
 }
 
+// Module-level helpers rather than closures made per order: a replay checks thousands.
+function reject(out: GateRejection[], code: GateCode, message: string): void {
+  out.push({ source: 'gate', code, message });
+}
+
+/** BAD_BRACKET when an exit level given is on the wrong side of the expected fill (`below`: must be under it). */
+function checkBracket(out: GateRejection[], what: 'stop_loss' | 'take_profit', level: number | undefined, below: boolean, order: OrderIntent, sym: string, now: number): void {
+  if (level === undefined) return;
+  const fill = priceTicks(order.price);
+  const ok = level > 0 && (below ? priceTicks(level) < fill : priceTicks(level) > fill);
+  if (ok) return;
+  reject(
+    out,
+    BAD_BRACKET,
+    `${what} ${formatPrice(level)} must be a price ${below ? 'below' : 'above'} the expected fill ${formatPrice(order.price)} for a ${order.side === 'buy' ? 'long' : 'short'} ` +
+      `(it is a price in dollars, not a fraction; ${sym} is at ${formatPrice(now)} now).`,
+  );
+}
+
 /** evaluateGates with the account apart (checkOrder builds it: no copy of the whole input per order). */
 function gateRejections(input: Omit<GateInput, 'account'>, account: GateInput['account']): GateRejection[] {
   const { order, model } = input;
   const out: GateRejection[] = [];
-  const reject = (code: GateCode, message: string) => out.push({ source: 'gate', code, message });
   const sym = order.symbol.toUpperCase();
   const q = order.quantity;
   const held = account.positionQty;
   const verb = VERB[order.side];
 
   if (model.state === 'halted') {
-    reject(MODEL_HALTED, `Model is halted${reasonText(model.state_reason)}: every order is refused until a key with the approve scope resumes trading.`);
+    reject(out, MODEL_HALTED, `Model is halted${reasonText(model.state_reason)}: every order is refused until a key with the approve scope resumes trading.`);
   }
-  const snapshot: PortfolioSnapshot = {
-    cashCents: account.cashCents,
-    positions: held === 0 ? [] : [{ symbol: order.symbol, quantity: held, avgCost: order.price, price: order.price }],
-    dayStartValueCents: 0,
-    peakValueCents: 0,
-    tradesToday: 0,
-    tradesInRun: 0,
-  };
-  const reducing = isRiskReducing(order, snapshot);
+  const reducing = reducesHolding(held, order);
   if (model.state === 'reducing' && !reducing) {
     reject(
+      out,
       MODEL_REDUCING,
       `Model is reducing${reasonText(model.state_reason)}: only orders that shrink a position are accepted, and ${verb} ${q} ${sym} with ${heldText(held)} does not.`,
     );
   }
   if (input.ordersLastMinute >= input.maxOrdersPerMinute) {
     reject(
+      out,
       RATE_LIMITED,
       `Order rate limit reached: ${input.ordersLastMinute} orders in the last minute (limit ${input.maxOrdersPerMinute} per minute); try again shortly.`,
     );
   }
   if (!input.marketOpen) {
-    reject(MARKET_CLOSED, `The market is closed at ${nyText(input.clock)}: orders are accepted only while it is open.`);
+    reject(out, MARKET_CLOSED, `The market is closed at ${nyText(input.clock)}: orders are accepted only while it is open.`);
   }
   if (!input.symbolKnown) {
-    reject(UNKNOWN_SYMBOL, `Unknown symbol ${sym}: there is no market data for it.`);
+    reject(out, UNKNOWN_SYMBOL, `Unknown symbol ${sym}: there is no market data for it.`);
   }
   const allowed = model.allowed_symbols;
   if (!reducing && allowed && allowed.length > 0 && !allowed.some((s) => s.toUpperCase() === sym)) {
     const list = allowed.length <= 10 ? allowed.join(', ') : `${allowed.slice(0, 10).join(', ')} and ${allowed.length - 10} more`;
-    reject(SYMBOL_NOT_ALLOWED, `${sym} is not in this model's allowed symbols (${list}).`);
+    reject(out, SYMBOL_NOT_ALLOWED, `${sym} is not in this model's allowed symbols (${list}).`);
   }
   if (input.symbolKnown && !input.priced) {
-    reject(NO_PRICE, `No price for ${sym} at ${nyText(input.clock)}: orders are refused until a price exists.`);
+    reject(out, NO_PRICE, `No price for ${sym} at ${nyText(input.clock)}: orders are refused until a price exists.`);
   }
 
   switch (order.side) {
     case 'short':
       if (!model.allow_short) {
-        reject(SHORT_NOT_ALLOWED, `Short selling is not allowed for this model (allow_short is off), so shorting ${q} ${sym} is refused.`);
+        reject(out, SHORT_NOT_ALLOWED, `Short selling is not allowed for this model (allow_short is off), so shorting ${q} ${sym} is refused.`);
       } else if (held > 0) {
-        reject(SHORT_NOT_ALLOWED, `Cannot short ${sym} while holding a long of ${held} shares: sell the long first.`);
+        reject(out, SHORT_NOT_ALLOWED, `Cannot short ${sym} while holding a long of ${held} shares: sell the long first.`);
       }
       break;
     case 'buy':
-      if (held < 0) reject(BUY_WHILE_SHORT, `Cannot buy ${sym} while short ${-held} shares: cover the short first.`);
+      if (held < 0) reject(out, BUY_WHILE_SHORT, `Cannot buy ${sym} while short ${-held} shares: cover the short first.`);
       break;
     case 'sell':
       if (held < 0) {
-        reject(OVERSELL, `Cannot sell ${q} ${sym}: the position is short ${-held} shares and sell never adds to a short (use short or cover).`);
+        reject(out, OVERSELL, `Cannot sell ${q} ${sym}: the position is short ${-held} shares and sell never adds to a short (use short or cover).`);
       } else if (held === 0) {
-        reject(OVERSELL, `Cannot sell ${q} ${sym}: no ${sym} is held (selling short uses the short order).`);
+        reject(out, OVERSELL, `Cannot sell ${q} ${sym}: no ${sym} is held (selling short uses the short order).`);
       } else if (q > held) {
-        reject(OVERSELL, `Cannot sell ${q} ${sym}: only ${held} shares are held.`);
+        reject(out, OVERSELL, `Cannot sell ${q} ${sym}: only ${held} shares are held.`);
       }
       break;
     case 'cover':
       if (held >= 0) {
-        reject(OVERCOVER, `Cannot cover ${q} ${sym}: there is no short position in ${sym}.`);
+        reject(out, OVERCOVER, `Cannot cover ${q} ${sym}: there is no short position in ${sym}.`);
       } else if (q > -held) {
-        reject(OVERCOVER, `Cannot cover ${q} ${sym}: the short is only ${-held} shares.`);
+        reject(out, OVERCOVER, `Cannot cover ${q} ${sym}: the short is only ${-held} shares.`);
       }
       break;
   }
@@ -234,12 +246,16 @@ function gateRejections(input: Omit<GateInput, 'account'>, account: GateInput['a
   if (input.symbolKnown && input.priced && (order.side === 'buy' || order.side === 'short')) {
     const mark = input.marketPrice ?? order.price;
     const pct = input.shortMarginPct ?? DEFAULT_SHORT_MARGIN_PCT;
-    const others = (account.positions ?? []).filter((p) => p.symbol.toUpperCase() !== sym);
-    const before = accountFigures(account.cashCents, [...others, { quantity: held, price: mark }], pct);
+    // the other symbols' positions, then this symbol's before and after the order (one array, its last entry swapped)
+    const marked: Array<{ quantity: number; price: number }> = [];
+    for (const p of account.positions ?? []) if (p.symbol.toUpperCase() !== sym) marked.push(p);
+    marked.push({ quantity: held, price: mark });
+    const before = accountFigures(account.cashCents, marked, pct);
     const fee = input.commissionCents;
     const notional = notionalOf(q, order.price);
     const cashAfter = account.cashCents + (order.side === 'buy' ? -notional : notional) - fee;
-    const after = accountFigures(cashAfter, [...others, { quantity: held + (order.side === 'buy' ? q : -q), price: mark }], pct);
+    marked[marked.length - 1] = { quantity: held + (order.side === 'buy' ? q : -q), price: mark };
+    const after = accountFigures(cashAfter, marked, pct);
     if (after.buyingPowerCents < 0) {
       const at = `${q} ${sym} at ${formatPrice(order.price)}${input.orderType === 'market' ? '' : ` (${input.orderType.replace('_', '-')})`}`;
       const needs =
@@ -248,6 +264,7 @@ function gateRejections(input: Omit<GateInput, 'account'>, account: GateInput['a
           : `needs ${formatCents(before.buyingPowerCents - after.buyingPowerCents - fee)} margin (${formatPct(pct)} of its value on top of its proceeds, which stay as collateral) plus ${formatCents(fee)} commission`;
       const held = before.marginUsedCents > 0 ? ` (cash ${formatCents(before.cashCents)} less ${formatCents(before.marginUsedCents)} held as collateral for shorts)` : '';
       reject(
+        out,
         INSUFFICIENT_BUYING_POWER,
         `Insufficient buying power: ${verb} ${at} ${needs}, but buying power is ${formatCents(before.buyingPowerCents)}${held}.`,
       );
@@ -255,24 +272,14 @@ function gateRejections(input: Omit<GateInput, 'account'>, account: GateInput['a
   }
   if (input.priced && (order.side === 'buy' || order.side === 'short')) {
     const long = order.side === 'buy';
-    const fill = priceTicks(order.price);
     const now = input.marketPrice ?? order.price;
-    const bracket = (what: 'stop_loss' | 'take_profit', level: number | undefined, below: boolean) => {
-      if (level === undefined) return;
-      const ok = level > 0 && (below ? priceTicks(level) < fill : priceTicks(level) > fill);
-      if (ok) return;
-      reject(
-        BAD_BRACKET,
-        `${what} ${formatPrice(level)} must be a price ${below ? 'below' : 'above'} the expected fill ${formatPrice(order.price)} for a ${long ? 'long' : 'short'} ` +
-          `(it is a price in dollars, not a fraction; ${sym} is at ${formatPrice(now)} now).`,
-      );
-    };
-    bracket('stop_loss', input.stopLoss, long);
-    bracket('take_profit', input.takeProfit, !long);
+    checkBracket(out, 'stop_loss', input.stopLoss, long, order, sym, now);
+    checkBracket(out, 'take_profit', input.takeProfit, !long, order, sym, now);
   }
   if (input.priced && input.stopPrice !== undefined && input.marketPrice !== undefined && !stopRests(order.side, input.stopPrice, input.marketPrice)) {
     const above = order.side === 'buy' || order.side === 'cover';
     reject(
+      out,
       BAD_STOP,
       `stop_price ${formatPrice(input.stopPrice)} must be ${above ? 'above' : 'below'} ${sym}'s price now, ${formatPrice(input.marketPrice)}, for a ${order.side} stop ` +
         `(it triggers when a bar trades at or ${above ? 'above' : 'below'} it; a ${above ? 'lower' : 'higher'} price is a limit order).`,
@@ -294,7 +301,14 @@ export function drawdownBreach(totalValueCents: number, peakValueCents: number, 
   const peak = Math.max(peakValueCents, totalValueCents);
   const dd = peak - totalValueCents;
   if (peak <= 0 || dd <= 0) return null;
-  if (BigInt(dd) * 1_000_000n < micros(maxDrawdownHaltPct) * BigInt(peak)) return null;
+  // Both products exact in doubles (≤ 2^53, as for any account under $90M) compare as numbers;
+  // beyond that as BigInt. The same exact comparison either way, without BigInts per order.
+  const m = Math.round(maxDrawdownHaltPct * 1_000_000);
+  const lhs = dd * 1_000_000;
+  const rhs = m * peak;
+  if (lhs <= Number.MAX_SAFE_INTEGER && Math.abs(rhs) <= Number.MAX_SAFE_INTEGER) {
+    if (lhs < rhs) return null;
+  } else if (BigInt(dd) * 1_000_000n < micros(maxDrawdownHaltPct) * BigInt(peak)) return null;
   return (
     `Max drawdown halt: value ${formatCents(totalValueCents)} is ${formatCents(dd)} = ${formatPct(dd / peak)} below the ` +
     `${formatCents(peak)} peak (limit ${formatPct(maxDrawdownHaltPct)}).`
@@ -324,7 +338,7 @@ export function positionQuantity(portfolio: PortfolioSnapshot, symbol: string): 
 export function checkOrder(input: CheckOrderInput): CheckOrderResult {
   const { portfolio, rules } = input;
   const gates = gateRejections(input, { cashCents: portfolio.cashCents, positionQty: positionQuantity(portfolio, input.order.symbol), positions: portfolio.positions });
-  const rejections: Rejection[] = [...gates];
+  const rejections: Rejection[] = gates; // gateRejections' own new array: extended, not copied
   if (input.symbolKnown && input.priced) {
     const intent = { ...input.order, commissionCents: input.commissionCents, stopLoss: input.order.stopLoss ?? input.stopLoss };
     for (const v of evaluateOrder(intent, portfolio, input.clock, rules)) {

@@ -35,7 +35,7 @@ import {
 } from '../domain/counterfactual.js';
 import { decideOrder, type DecideModel } from '../domain/decide.js';
 import { isLossStreakHalt } from '../domain/rules/engine.js';
-import { isMarketOpen } from '../domain/gates.js';
+import { isMarketOpen, type Rejection } from '../domain/gates.js';
 import { notionalCents, toCents } from '../domain/money.js';
 import { nyLocal, utcIso } from '../domain/ny-time.js';
 import { fillNotionalCents } from '../domain/round-trips.js';
@@ -224,8 +224,9 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
         priceOf,
       });
       const d = decideOrder(state, req, { close: o.closes_position === true, downsize: true, projected: false });
-      applyOrderDecision(book, o.order_id, { ...req, quantity: d.quantity }, d, clock);
-      if (!d.rejections.some((r) => r.code === 'RATE_LIMITED')) notePlaced(book, ev.wall);
+      // req is intentOf's own object: kept as it is unless downsized
+      applyOrderDecision(book, o.order_id, d.quantity === req.quantity ? req : { ...req, quantity: d.quantity }, d, clock);
+      if (!d.rejections.some(isRateLimited)) notePlaced(book, ev.wall);
       return;
     }
     if (ev.kind === 'modify') {
@@ -354,6 +355,9 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
   if (run.status !== 'running') markPoint(book, steps.at(-1)!, priceAll(steps.at(-1)!));
   return { book, cut, lotActions };
 }
+
+// runEvent's test of a decision (module level: no closure per order)
+const isRateLimited = (r: Rejection) => r.code === 'RATE_LIMITED';
 
 function definedOnly(s: ReplaySettings): Partial<DecideModel> {
   return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as Partial<DecideModel>;

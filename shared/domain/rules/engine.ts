@@ -145,7 +145,7 @@ export function portfolioValueCents(portfolio: Pick<PortfolioSnapshot, 'cashCent
   return total;
 }
 
-function signedDelta(order: OrderIntent): number {
+function signedDelta(order: Pick<OrderIntent, 'side' | 'quantity'>): number {
   return order.side === 'buy' || order.side === 'cover' ? order.quantity : -order.quantity;
 }
 
@@ -157,7 +157,11 @@ function heldQuantity(portfolio: PortfolioSnapshot, symbol: string): number {
 
 /** Resulting quantity between 0 and the current one: the order only reduces risk. */
 export function isRiskReducing(order: OrderIntent, portfolio: PortfolioSnapshot): boolean {
-  const before = heldQuantity(portfolio, order.symbol);
+  return reducesHolding(heldQuantity(portfolio, order.symbol), order);
+}
+
+/** isRiskReducing given the signed quantity of the order's symbol held now. */
+export function reducesHolding(before: number, order: Pick<OrderIntent, 'side' | 'quantity'>): boolean {
   const after = before + signedDelta(order);
   if (before > 0) return after >= 0 && after < before;
   if (before < 0) return after <= 0 && after > before;
@@ -208,10 +212,9 @@ type Emit = (code: ViolationCode, detail: string) => void;
 
 /** Every rule the order would violate, highest priority first (ties by rule name). */
 export function evaluateOrder(order: OrderIntent, portfolio: PortfolioSnapshot, clock: Date, rules: RuleRecord[]): Violation[] {
-  // Exits must always be possible: no rule blocks a risk-reducing order.
-  if (isRiskReducing(order, portfolio)) return [];
   const before = heldQuantity(portfolio, order.symbol);
-  const local = nyLocal(clock);
+  // Exits must always be possible: no rule blocks a risk-reducing order.
+  if (reducesHolding(before, order)) return [];
   const ctx: Ctx = {
     order,
     portfolio,
@@ -220,20 +223,22 @@ export function evaluateOrder(order: OrderIntent, portfolio: PortfolioSnapshot, 
     before,
     after: before + signedDelta(order),
     notional: notionalCents(order.quantity, order.price),
-    ny: { hhmm: local.hhmm, minutes: local.minutes },
+    ny: nyLocal(clock), // frozen: its hhmm and minutes are read
     clock,
   };
   const out: Violation[] = [];
-  for (const rule of checkedRules(rules, order.symbol)) {
-    const emit: Emit = (code, detail) =>
-      out.push({
-        ruleId: rule.ruleId,
-        ruleName: rule.ruleName,
-        ruleCategory: rule.ruleCategory,
-        priority: rule.priority,
-        code,
-        message: `Rule '${rule.ruleName}': ${detail}`,
-      });
+  // one emitter per call, naming the rule being checked (not a closure per rule per order)
+  let rule!: RuleRecord;
+  const emit: Emit = (code, detail) =>
+    out.push({
+      ruleId: rule.ruleId,
+      ruleName: rule.ruleName,
+      ruleCategory: rule.ruleCategory,
+      priority: rule.priority,
+      code,
+      message: `Rule '${rule.ruleName}': ${detail}`,
+    });
+  for (rule of checkedRules(rules, order.symbol)) {
     const parsed = ruleParams(rule.ruleCategory, rule.enforcementParams);
     if (!parsed.ok) {
       emit(INVALID_RULE, `its parameters are invalid (${parsed.error.replace(/\.$/, '')}), so no new risk is allowed until the rule is fixed`);
@@ -494,9 +499,11 @@ export function dailyLossLimitCents(dayStartValueCents: number, rules: RuleRecor
   return limit;
 }
 
-/** Risk rules whose daily loss limit or max drawdown is reached now: the circuit breaker. */
-export function lossLimitBreaches(portfolio: PortfolioSnapshot, rules: RuleRecord[]): Violation[] {
-  const V = portfolioValueCents(portfolio);
+/**
+ * Risk rules whose daily loss limit or max drawdown is reached now: the circuit breaker.
+ * `V`: the portfolio's value when the caller has it (portfolioValueCents).
+ */
+export function lossLimitBreaches(portfolio: PortfolioSnapshot, rules: RuleRecord[], V: number = portfolioValueCents(portfolio)): Violation[] {
   const out: Violation[] = [];
   for (const rule of rules) {
     if (!rule.isActive || rule.ruleCategory !== 'risk') continue;
