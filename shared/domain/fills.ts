@@ -83,9 +83,19 @@ export function barRange(bar: Bar): { open: bigint; low: bigint; high: bigint } 
   const open = priceTicks(bar.o);
   let low = open;
   let high = open;
-  for (const x of [bar.h, bar.l, bar.c]) {
-    if (typeof x !== 'number') continue;
-    const t = priceTicks(x);
+  // high, low and close in that order, each when given (no array per bar: every bar of a replay passes here)
+  if (typeof bar.h === 'number') {
+    const t = priceTicks(bar.h);
+    if (t < low) low = t;
+    if (t > high) high = t;
+  }
+  if (typeof bar.l === 'number') {
+    const t = priceTicks(bar.l);
+    if (t < low) low = t;
+    if (t > high) high = t;
+  }
+  if (typeof bar.c === 'number') {
+    const t = priceTicks(bar.c);
     if (t < low) low = t;
     if (t > high) high = t;
   }

@@ -582,11 +582,26 @@ export interface ExitPosition extends MarkedPosition {
 
 const TICKS_PER_DOLLAR = 10_000;
 
+// shifted's recent answers, one per slot: a clock step checks the same positions' stop levels
+// (the same average cost and fraction) bar after bar.
+const SHIFT_SLOTS = 256;
+const shiftPrice = new Float64Array(SHIFT_SLOTS).fill(NaN);
+const shiftFraction = new Float64Array(SHIFT_SLOTS);
+const shiftSign = new Int8Array(SHIFT_SLOTS);
+const shiftTicks: bigint[] = new Array<bigint>(SHIFT_SLOTS).fill(0n);
+
 /** price × (1 ± fraction) rounded half up to 4 dp, exactly. */
 function shifted(price: number, fraction: number, sign: 1 | -1): bigint {
+  const slot = (Math.round(price * 100) ^ Math.round(fraction * 1e6) ^ (sign * 128)) & (SHIFT_SLOTS - 1);
+  if (shiftPrice[slot] === price && shiftFraction[slot] === fraction && shiftSign[slot] === sign) return shiftTicks[slot]!;
   const p = priceTicks(price) * (MILLION + BigInt(sign) * micros(fraction));
   const q = p / MILLION;
-  return p % MILLION * 2n >= MILLION ? q + 1n : q;
+  const out = p % MILLION * 2n >= MILLION ? q + 1n : q;
+  shiftPrice[slot] = price;
+  shiftFraction[slot] = fraction;
+  shiftSign[slot] = sign;
+  shiftTicks[slot] = out;
+  return out;
 }
 
 const ticksToPrice = (t: bigint) => Number(t) / TICKS_PER_DOLLAR;
@@ -619,7 +634,6 @@ export function exitSignals(input: { position: ExitPosition; bar: Bar; clock: Da
   if (qty === 0) return [];
   const long = qty > 0;
   const { open, low, high } = barRange(bar);
-  const avg = priceTicks(position.avgCost);
   const stops: Candidate[] = [];
   const targets: Candidate[] = [];
 
@@ -643,7 +657,7 @@ export function exitSignals(input: { position: ExitPosition; bar: Bar; clock: Da
       const touched = long ? high >= level : low <= level;
       if (touched) {
         const gapped = long ? open >= level : open <= level;
-        targets.push({ rule, code: 'TAKE_PROFIT', level, fill: gapped ? open : level, gapped, pct: p.take_profit_pct, basis: avg });
+        targets.push({ rule, code: 'TAKE_PROFIT', level, fill: gapped ? open : level, gapped, pct: p.take_profit_pct, basis: priceTicks(position.avgCost) });
       }
     }
   }
@@ -655,12 +669,11 @@ export function exitSignals(input: { position: ExitPosition; bar: Bar; clock: Da
 
 /** A percentage stop of `rule` at `pct` from `basisPrice`, kept in `stops` when the bar touched it. */
 function stopCandidate(stops: Candidate[], rule: RuleRecord, code: 'STOP_LOSS' | 'TRAILING_STOP', pct: number, basisPrice: number, long: boolean, open: bigint, low: bigint, high: bigint): void {
-  const basis = priceTicks(basisPrice);
   const level = shifted(basisPrice, pct, long ? -1 : 1);
   const touched = long ? low <= level : high >= level;
   if (!touched) return;
   const gapped = long ? open <= level : open >= level;
-  stops.push({ rule, code, level, fill: gapped ? open : level, gapped, pct, basis });
+  stops.push({ rule, code, level, fill: gapped ? open : level, gapped, pct, basis: priceTicks(basisPrice) });
 }
 
 /** Price moving against a long meets the highest stop first; the nearest target first. */
