@@ -340,7 +340,10 @@ export function checkOrder(input: CheckOrderInput): CheckOrderResult {
   const gates = gateRejections(input, { cashCents: portfolio.cashCents, positionQty: positionQuantity(portfolio, input.order.symbol), positions: portfolio.positions });
   const rejections: Rejection[] = gates; // gateRejections' own new array: extended, not copied
   if (input.symbolKnown && input.priced) {
-    const intent = { ...input.order, commissionCents: input.commissionCents, stopLoss: input.order.stopLoss ?? input.stopLoss };
+    // The fields evaluateOrder reads, named: a spread of orders of several shapes (the order
+    // path's, the clock's) goes megamorphic and was the order path's costliest line.
+    const o = input.order;
+    const intent: OrderIntent = { side: o.side, symbol: o.symbol, quantity: o.quantity, price: o.price, commissionCents: input.commissionCents, stopLoss: o.stopLoss ?? input.stopLoss };
     for (const v of evaluateOrder(intent, portfolio, input.clock, rules)) {
       rejections.push({ source: 'rule', code: v.code, rule_name: v.ruleName, rule_id: v.ruleId, message: v.message });
     }
