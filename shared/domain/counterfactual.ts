@@ -23,7 +23,7 @@
 // - Money is integer cents; prices dollars with 4 dp (money.ts).
 import type { ClockPosition, ClockStepDecision, RestingOrder } from './clock-step.js';
 import type { ActionsInput, ActionsResult } from './corporate-actions.js';
-import type { BookPosition, BookedFill, DecideModel, OrderDecision, OrderRecordFields, OrderRequestShape, OrderState, OrderStatus } from './decide.js';
+import { insertBySymbol, type BookPosition, type BookedFill, type DecideModel, type OrderDecision, type OrderRecordFields, type OrderRequestShape, type OrderState, type OrderStatus } from './decide.js';
 import type { Rejection } from './gates.js';
 import { mergePlan, planChanges, planOf, planOfPosition, planProblems, type ExitChanges } from './exits.js';
 import { notionalCents } from './money.js';
@@ -254,17 +254,14 @@ export function orderState(
   facts: { marketOpen: boolean; symbolKnown: boolean; marketPrice: number | null; ordersLastMinute: number; priceOf: (symbol: string) => number | null },
   model: DecideModel = book.model,
 ): OrderState {
-  // By symbol; the book's map is most often in that order already, and then not sorted again
-  // (the sort is stable: an ordered array stays as it is).
+  // By symbol, each inserted in its place (the order a stable sort of the map's gives; no sort per order)
   const positions: BookPosition[] = [];
-  let sorted = true;
   for (const { symbol, quantity, avgCost, costCents } of book.positions.values()) {
-    if (positions.length && positions[positions.length - 1]!.symbol > symbol) sorted = false;
-    positions.push({ symbol, quantity, avgCost, costCents, price: facts.priceOf(symbol) ?? avgCost });
+    insertBySymbol(positions, { symbol, quantity, avgCost, costCents, price: facts.priceOf(symbol) ?? avgCost });
   }
   return {
     cashCents: book.cashCents,
-    positions: sorted ? positions : sortBySymbol(positions),
+    positions,
     dayStartValueCents: dayStartValueCents(book, clock),
     peakValueCents: book.peakValueCents,
     tradesToday: book.tradesByDay.get(nyLocal(clock).date) ?? 0,

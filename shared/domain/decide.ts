@@ -362,6 +362,17 @@ export function filledState(
 const bySymbol = (a: { symbol: string }, b: { symbol: string }) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0);
 
 /**
+ * Inserts `x` into `xs` (in symbol order) after every element whose symbol is not greater:
+ * where a stable sort by symbol puts it. For an account's few positions, cheaper than sorting.
+ */
+export function insertBySymbol<T extends { symbol: string }>(xs: T[], x: T): void {
+  let i = xs.length;
+  while (i > 0 && xs[i - 1]!.symbol > x.symbol) i--;
+  if (i === xs.length) xs.push(x);
+  else xs.splice(i, 0, x);
+}
+
+/**
  * One fill on the state's account: the ledger change, the positions after it (by symbol, the
  * filled one marked at `markPrice`) and the loss streak after it. Throws as applyFill.
  */
@@ -393,11 +404,8 @@ function fillOf(
   });
   if (applied.position) {
     const filled: BookPosition = { symbol: order.symbol, ...applied.position, price: markPrice };
-    if (sorted) {
-      let i = positions.length;
-      while (i > 0 && positions[i - 1]!.symbol > order.symbol) i--;
-      positions.splice(i, 0, filled);
-    } else positions.push(filled);
+    if (sorted) insertBySymbol(positions, filled);
+    else positions.push(filled);
   }
   if (!sorted) positions.sort(bySymbol);
   return { applied, positions, streak: lossStreakAfter(state, { side: order.side, realizedCents: applied.realizedCents }, state.clock) };
