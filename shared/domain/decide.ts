@@ -148,8 +148,12 @@ export function marginCallReason(cashCents: number, what?: string): string | nul
  * max_drawdown_halt_pct, then the rules' loss limits. (A debit halts only when a fill
  * leaves it: a resumed model may then sell its way out.)
  */
-export function breakerReason(snapshot: PortfolioSnapshot, rules: RuleRecord[], maxDrawdownHaltPct: number): string | null {
-  const value = portfolioValueCents(snapshot); // once for both checks
+export function breakerReason(
+  snapshot: PortfolioSnapshot,
+  rules: RuleRecord[],
+  maxDrawdownHaltPct: number,
+  value: number = portfolioValueCents(snapshot), // the caller's, when it has it; once for both checks
+): string | null {
   const dd = drawdownBreach(value, snapshot.peakValueCents, maxDrawdownHaltPct) ?? lossLimitBreaches(snapshot, rules, value)[0]?.message;
   return dd ? breakerText(dd) : lossStreakHalt(snapshot, rules);
 }
@@ -215,7 +219,9 @@ function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions
   const close = opts.close === true;
   const { model } = state;
   const symbol = req.symbol;
-  const tripped = model.state === 'halted' ? null : breakerReason(state, state.rules, model.max_drawdown_halt_pct);
+  // the account's value, for the breaker and the rules (one sum of the positions, not two)
+  const valueCents = model.state === 'halted' ? undefined : portfolioValueCents(state);
+  const tripped = valueCents === undefined ? null : breakerReason(state, state.rules, model.max_drawdown_halt_pct, valueCents);
   const halted: GateModel = tripped ? { ...model, state: 'halted', state_reason: tripped } : model;
   const gated: GateModel = close && halted.state === 'halted' ? { ...halted, state: 'reducing' } : halted;
   const commission = commissionCents(req.quantity, model.commission_per_share);
@@ -243,6 +249,7 @@ function decideAt(state: OrderState, req: OrderRequestShape, opts: DecideOptions
     orderType: req.order_type,
     model: gated,
     portfolio: state,
+    valueCents,
     rules: state.rules,
     commissionCents: commission,
     symbolKnown: state.symbolKnown,

@@ -318,6 +318,8 @@ export function drawdownBreach(totalValueCents: number, peakValueCents: number, 
 export interface CheckOrderInput extends Omit<GateInput, 'account'> {
   /** The locked account at the clock; cash and the symbol's position come from it. */
   portfolio: PortfolioSnapshot;
+  /** The portfolio's value (rules/engine.ts portfolioValueCents), when the caller has it. */
+  valueCents?: number;
   rules: RuleRecord[];
 }
 
@@ -344,7 +346,7 @@ export function checkOrder(input: CheckOrderInput): CheckOrderResult {
     // path's, the clock's) goes megamorphic and was the order path's costliest line.
     const o = input.order;
     const intent: OrderIntent = { side: o.side, symbol: o.symbol, quantity: o.quantity, price: o.price, commissionCents: input.commissionCents, stopLoss: o.stopLoss ?? input.stopLoss };
-    for (const v of evaluateOrder(intent, portfolio, input.clock, rules)) {
+    for (const v of evaluateOrder(intent, portfolio, input.clock, rules, input.valueCents)) {
       rejections.push({ source: 'rule', code: v.code, rule_name: v.ruleName, rule_id: v.ruleId, message: v.message });
     }
   }

@@ -210,8 +210,11 @@ interface Ctx {
 
 type Emit = (code: ViolationCode, detail: string) => void;
 
-/** Every rule the order would violate, highest priority first (ties by rule name). */
-export function evaluateOrder(order: OrderIntent, portfolio: PortfolioSnapshot, clock: Date, rules: RuleRecord[]): Violation[] {
+/**
+ * Every rule the order would violate, highest priority first (ties by rule name). `valueCents`:
+ * the portfolio's value (portfolioValueCents) when the caller has it.
+ */
+export function evaluateOrder(order: OrderIntent, portfolio: PortfolioSnapshot, clock: Date, rules: RuleRecord[], valueCents?: number): Violation[] {
   const before = heldQuantity(portfolio, order.symbol);
   // Exits must always be possible: no rule blocks a risk-reducing order.
   if (reducesHolding(before, order)) return [];
@@ -219,7 +222,7 @@ export function evaluateOrder(order: OrderIntent, portfolio: PortfolioSnapshot, 
     order,
     portfolio,
     rules,
-    valueCents: portfolioValueCents(portfolio),
+    valueCents: valueCents ?? portfolioValueCents(portfolio),
     before,
     after: before + signedDelta(order),
     notional: notionalCents(order.quantity, order.price),
