@@ -7,9 +7,8 @@
 import os from 'node:os';
 import { centsToDecimal, toCents } from '../shared/domain/money.js';
 import { getOwnedRun } from '../shared/store/runs.js';
-import { loadClockMarks, loadExitChanges, loadRecordedOrders, loadStateChanges } from '../shared/store/counterfactual.js';
-import { loadEquityColumns } from '../shared/store/analyst.js';
-import { counterfactual, loadReplay, preloadMarket, replayLoaded, storedMarket } from '../shared/trading/counterfactual.js';
+import { counterfactual, loadReplay, loadRunTape, replayLoaded } from '../shared/trading/counterfactual.js';
+import { suggestRules } from '../shared/trading/suggest.js';
 import { bootSuite } from '../test/harness.js';
 import { HEAVY_SYMBOLS, randomOrderRows, startHeavyRun } from '../test/heavy-run.js';
 import { analystServer } from '../servers/analyst/server.js';
@@ -37,24 +36,11 @@ export async function makeRun(deps: Deps, userId: number, orders: number): Promi
   return run.run_id;
 }
 
-/**
- * What the replay reads before its loop, in the same process: the run's records and the
- * preloaded market of its symbols (its bars over the run and its prices at the clocks it
- * prices at), as replayRun reads them.
- */
+/** What the replay reads before its loop (loadRunTape: the run's records, fills and preloaded market), timed. */
 async function readData(deps: Deps, userId: number, runId: number): Promise<{ ms: number; cpu: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const run = await getOwnedRun(deps.sql, userId, runId);
-  const [orders, , curve] = await Promise.all([
-    loadRecordedOrders(deps.sql, runId),
-    loadClockMarks(deps.sql, runId),
-    loadEquityColumns(deps.sql, run),
-    loadStateChanges(deps.sql, runId),
-    loadExitChanges(deps.sql, runId),
-  ]);
-  const symbols = [...new Set([...run.symbols, ...orders.map((o) => o.symbol)])];
-  await preloadMarket(deps.sql, storedMarket(deps), symbols, 'minute', Array.from(curve.clock), orders.map((o) => Date.parse(o.clock)));
+  await loadRunTape(deps, await getOwnedRun(deps.sql, userId, runId));
   return { ms: performance.now() - t0, cpu: cpuMs(c0) };
 }
 
@@ -165,6 +151,19 @@ export async function main(): Promise<CounterfactualFigures> {
     const small = SIZES.find((n) => n >= 1000);
     const big = SIZES.find((n) => n >= 10_000);
     if (small && big) line(`scaling ${small / 1000}k → ${big / 1000}k orders`, `${(replayMs[big]! / replayMs[small]!).toFixed(2)}x`);
+    if (small) {
+      // suggest_rules replays its base and each candidate over one read of the run (loadRunTape once)
+      const run = await getOwnedRun(deps.sql, userId, runs.get(small)!);
+      const xs: Array<{ cpu: number; ms: number; tried: number }> = [];
+      for (let i = 0; i < 3; i++) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const r = await suggestRules(deps, run, 5);
+        xs.push({ cpu: cpuMs(c0), ms: performance.now() - t0, tried: r.candidatesTried });
+      }
+      const m = xs.sort((a, b) => a.cpu - b.cpu)[1]!;
+      line(`suggest_rules ${small.toLocaleString('en-US')} orders (median of 3 by CPU)`, `cpu ${m.cpu.toFixed(0)} ms (wall ${m.ms.toFixed(0)} ms); ${m.tried} candidates replayed beside the base over one read (read cpu ${read.cpu.toFixed(0)} ms)`);
+    }
     return { readMs: read.ms, readCpuMs: read.cpu, replayMs, replayCpuMs, loopMs, loopCpuMs, loopReadCpuMs, loopFirstCpuMs };
   } finally {
     await t.close();

@@ -73,6 +73,8 @@ export interface ReplayOutput {
   originalPoints: EquityPoint[];
   /** The same as columns (epoch ms, dollars). */
   originalCurve: EquityColumns;
+  /** The run's own fills (loadRunFills). */
+  recordedFills: RunFill[];
   /** The counterfactual fills shaped as the analyst's loader returns recorded ones. */
   fills: RunFill[];
   /** The splits and dividends applied in memory, as the analyst's loader returns recorded ones. */
@@ -107,40 +109,58 @@ const ORDER: Timespan[] = ['minute', 'hour', 'day'];
  * price the replay can ask for is read first (preloadMarket), then one synchronous loop steps
  * the book through the pure decisions, so its cost is the bars' read plus arithmetic.
  */
-export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}): Promise<ReplayOutput> {
-  return replayLoaded(run, await loadReplay(deps, run, rules, settings));
+export async function replayRun(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}, tape?: RunTape): Promise<ReplayOutput> {
+  return replayLoaded(run, await loadReplay(deps, run, rules, settings, tape));
 }
 
-/** What a replay reads before its loop (replayRun's load step): the run's records and its preloaded market. */
-export interface ReplayInput {
+/** What a replay reads before its loop (replayRun's load step): the run's tape and the model and rules to replay under. */
+export interface ReplayInput extends RunTape {
   model: DecideModel;
   rules: RuleRecord[];
+}
+
+/**
+ * What every replay of a run reads, whatever its rules and settings: the run's records (orders,
+ * clock marks, state and exit changes as the agent script), its recorded curve and fills, and
+ * its preloaded market. Read once when many replays share a run (suggest_rules' candidates);
+ * the replay loop only reads it.
+ */
+export interface RunTape {
   orders: RecordedOrder[];
   originalCurve: EquityColumns;
   /** The clock steps (epoch ms). */
   steps: number[];
   script: AgentEvent[];
   market: PreloadedMarket;
+  /** The run's own fills as loadRunFills returns them. */
+  recordedFills: RunFill[];
 }
 
-/** replayRun's load: every record and every bar and price the replay can ask for. */
-export async function loadReplay(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}): Promise<ReplayInput> {
+/** A run's tape (RunTape): every record and every bar and price a replay of it can ask for. */
+export async function loadRunTape(deps: Deps, run: RunRow): Promise<RunTape> {
   const sql = deps.sql;
-  const model: DecideModel = { ...snapshotModel(run.strategy_snapshot), ...definedOnly(settings) };
-  const ruleSet = rules ?? snapshotRules(run.strategy_snapshot);
-  const [orders, marks, originalCurve, states, exitChanges] = await Promise.all([
+  const [orders, marks, originalCurve, states, exitChanges, recordedFills] = await Promise.all([
     loadRecordedOrders(sql, run.run_id),
     loadClockMarks(sql, run.run_id),
     loadEquityColumns(sql, run),
     loadStateChanges(sql, run.run_id),
     loadExitChanges(sql, run.run_id),
+    loadRunFills(sql, run.run_id),
   ]);
   const steps = Array.from(originalCurve.clock);
   if (!steps.length) steps.push(Date.parse(run.started_at));
   const script = agentScript(orders, marks, states, steps[0]!, exitChanges);
   const symbols = [...new Set([...run.symbols, ...orders.map((o) => o.symbol), ...exitChanges.map((x) => x.symbol)])];
   const market = await preloadMarket(sql, storedMarket(deps), symbols, run.timespan ?? 'minute', steps, script.map((e) => e.at));
-  return { model, rules: ruleSet, orders, originalCurve, steps, script, market };
+  return { orders, originalCurve, steps, script, market, recordedFills };
+}
+
+/** replayRun's load: the run's tape (read here unless given) with the model and rules to replay under. */
+export async function loadReplay(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}, tape?: RunTape): Promise<ReplayInput> {
+  const model: DecideModel = { ...snapshotModel(run.strategy_snapshot), ...definedOnly(settings) };
+  const ruleSet = rules ?? snapshotRules(run.strategy_snapshot);
+  const t = tape ?? (await loadRunTape(deps, run));
+  return { model, rules: ruleSet, orders: t.orders, originalCurve: t.originalCurve, steps: t.steps, script: t.script, market: t.market, recordedFills: t.recordedFills };
 }
 
 /** replayRun's replay: synchronous, no I/O, over what loadReplay read. */
@@ -163,6 +183,7 @@ export function replayLoaded(run: RunRow, input: ReplayInput): ReplayOutput {
     points: book.equity.map((p) => ({ clock: utcIso(p.clock), value: p.valueCents / 100 })),
     originalPoints: Array.from(originalCurve.clock, (t, i) => ({ clock: utcIso(t), value: originalCurve.value[i]! })),
     originalCurve,
+    recordedFills: input.recordedFills,
     fills: runFills(book.fills),
     actions: replayed.lotActions,
     partial,
@@ -579,11 +600,19 @@ const isExit = (source: string) => source !== 'agent' && source !== 'limit';
  * The run replayed under `rules` (null: its frozen rule set) and settings, with both runs'
  * metrics (store/analyst.ts runMetrics on the recorded and on the counterfactual curve and
  * fills), the orders whose outcome changed, and the exits made and no longer made.
- * `original` reuses metrics already computed for this run.
+ * `reuse.original` reuses metrics already computed for this run, `reuse.tape` its tape
+ * (loadRunTape) already read: a caller replaying one run many times reads it once.
  */
-export async function counterfactual(deps: Deps, run: RunRow, rules: RuleRecord[] | null, settings: ReplaySettings = {}, original?: RunMetrics): Promise<Counterfactual> {
-  const replay = await replayRun(deps, run, rules, settings);
-  const recordedFills = await loadRunFills(deps.sql, run.run_id);
+export async function counterfactual(
+  deps: Deps,
+  run: RunRow,
+  rules: RuleRecord[] | null,
+  settings: ReplaySettings = {},
+  reuse: { original?: RunMetrics; tape?: RunTape } = {},
+): Promise<Counterfactual> {
+  const replay = await replayRun(deps, run, rules, settings, reuse.tape);
+  const { original } = reuse;
+  const recordedFills = replay.recordedFills;
   const base = original ?? (await runMetrics(deps, run, { curve: replay.originalCurve, fills: recordedFills }));
   const cf = await runMetrics(deps, run, { points: replay.points, fills: replay.fills, actions: replay.actions });
   const changed: ChangedOrder[] = [];

@@ -27,12 +27,12 @@ import {
 } from '../domain/suggestions.js';
 import type { RuleRecord } from '../domain/types.js';
 import type { Deps } from '../deps.js';
-import { loadRunFills, runRoundTrips, type RunMetrics } from '../store/analyst.js';
+import { runRoundTrips, type RunMetrics } from '../store/analyst.js';
 import { runConcentration } from '../store/concentration.js';
 import { loadRecordedOrders, snapshotRules } from '../store/counterfactual.js';
 import { loadActiveRules } from '../store/rules.js';
 import { toRun, type RunRow } from '../store/runs.js';
-import { counterfactual } from './counterfactual.js';
+import { counterfactual, loadRunTape } from './counterfactual.js';
 
 function measured(m: RunMetrics, points: { clock: string; value: number }[]): Measured {
   return { total_return: m.total_return, max_drawdown: m.max_drawdown, sharpe: m.sharpe, round_trips: m.round_trips, worst_day: worstDay(points)?.return ?? null };
@@ -62,11 +62,13 @@ export async function suggestRules(deps: Deps, run: RunRow, max: number): Promis
     return { partial: run.status === 'running', nothingToSuggest: `run ${run.run_id} has no orders, so no rule would have changed anything.`, findings: [], suggestions: [], skipped: [], candidatesTried: 0, walkForward: null };
   }
   const frozen = snapshotRules(run.strategy_snapshot);
-  const base = await counterfactual(deps, run, null);
+  // one read of the run for its replays (the base and every candidate's)
+  const tape = await loadRunTape(deps, run);
+  const base = await counterfactual(deps, run, null, {}, { tape });
   const before = measured(base.original, base.replay.originalPoints);
   const { round_trips } = await runRoundTrips(deps, run);
   // the run's concentration as detect_threats, risk_score and the report have it (one figure)
-  const [top] = await runConcentration(deps.sql, deps.market, run, await loadRunFills(deps.sql, run.run_id));
+  const [top] = await runConcentration(deps.sql, deps.market, run, tape.recordedFills);
   const days = new Set(base.replay.originalPoints.map((p) => nyLocal(new Date(p.clock)).date)).size;
   const findings = detect({
     points: base.replay.originalPoints,
@@ -115,7 +117,7 @@ export async function suggestRules(deps: Deps, run: RunRow, max: number): Promis
   const measure = async (c: CandidateRule): Promise<Trial> => {
     const key = `${c.rule_category}:${JSON.stringify(c.enforcement_params)}`;
     if (!memo.has(key)) {
-      const cf = await counterfactual(deps, run, withCandidate(c, frozen), {}, base.original);
+      const cf = await counterfactual(deps, run, withCandidate(c, frozen), {}, { original: base.original, tape });
       const m = measured(cf.counterfactual, cf.replay.points);
       const refused = entriesMade.filter((o) => cf.replay.book.outcomes.get(o.order_id)?.status !== 'filled').length;
       const after = tradesIn(cf.replay.fills);
@@ -169,8 +171,9 @@ export async function suggestRules(deps: Deps, run: RunRow, max: number): Promis
     const v = judge(beforeRest!, t.rest!);
     const otherRuns: OutOfSample['other_runs'] = [];
     for (const o of others) {
-      const ob = await counterfactual(deps, o, null);
-      const oc = await counterfactual(deps, o, withCandidate(c, snapshotRules(o.strategy_snapshot)), {}, ob.original);
+      const oTape = await loadRunTape(deps, o);
+      const ob = await counterfactual(deps, o, null, {}, { tape: oTape });
+      const oc = await counterfactual(deps, o, withCandidate(c, snapshotRules(o.strategy_snapshot)), {}, { original: ob.original, tape: oTape });
       const b = measurePart(ob.replay.originalPoints);
       const a = measurePart(oc.replay.points);
       otherRuns.push({ run_id: o.run_id, total_return: { before: b.total_return, after: a.total_return }, max_drawdown: { before: b.max_drawdown, after: a.max_drawdown }, helped: judge(b, a).keep });
