@@ -531,15 +531,12 @@ function exitOn(step: Step, p: ClockPosition, bar: Bar, barStart: Date): Exit | 
   }
   const high = p.highWater ?? p.avgCost;
   const low = p.lowWater ?? p.avgCost;
-  // only stop_loss rules are passed: without one there is no signal (no candidates, no flatten_by)
-  const signal = step.stopRules.length
-    ? exitSignals({
-        position: { symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost, price: bar.c ?? bar.o, highWater: high, lowWater: low },
-        bar,
-        clock: barStart,
-        rules: step.stopRules,
-      })[0]
-    : undefined;
+  const [signal] = exitSignals({
+    position: { symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost, price: bar.c ?? bar.o, highWater: high, lowWater: low },
+    bar,
+    clock: barStart,
+    rules: step.stopRules,
+  });
   const ruleStop = signal && signal.code !== 'TAKE_PROFIT' ? signal : null;
   if (ruleStop) return { price: ruleStop.price, gapped: gappedAt(bar, ruleStop.price), trigger: ruleStop.ruleName, reason: ruleStop.reason };
   const live = liveTarget(plan);

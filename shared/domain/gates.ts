@@ -159,9 +159,8 @@ function reject(out: GateRejection[], code: GateCode, message: string): void {
 }
 
 /** BAD_BRACKET when an exit level given is on the wrong side of the expected fill (`below`: must be under it). */
-function checkBracket(out: GateRejection[], what: 'stop_loss' | 'take_profit', level: number | undefined, below: boolean, order: OrderIntent, sym: string, now: number): void {
+function checkBracket(out: GateRejection[], what: 'stop_loss' | 'take_profit', level: number | undefined, below: boolean, order: OrderIntent, fill: bigint, sym: string, now: number): void {
   if (level === undefined) return;
-  const fill = priceTicks(order.price);
   const ok = level > 0 && (below ? priceTicks(level) < fill : priceTicks(level) > fill);
   if (ok) return;
   reject(
@@ -272,9 +271,10 @@ function gateRejections(input: Omit<GateInput, 'account'>, account: GateInput['a
   }
   if (input.priced && (order.side === 'buy' || order.side === 'short')) {
     const long = order.side === 'buy';
+    const fill = priceTicks(order.price); // read first, as always: a price that is no number throws here
     const now = input.marketPrice ?? order.price;
-    checkBracket(out, 'stop_loss', input.stopLoss, long, order, sym, now);
-    checkBracket(out, 'take_profit', input.takeProfit, !long, order, sym, now);
+    checkBracket(out, 'stop_loss', input.stopLoss, long, order, fill, sym, now);
+    checkBracket(out, 'take_profit', input.takeProfit, !long, order, fill, sym, now);
   }
   if (input.priced && input.stopPrice !== undefined && input.marketPrice !== undefined && !stopRests(order.side, input.stopPrice, input.marketPrice)) {
     const above = order.side === 'buy' || order.side === 'cover';
@@ -301,12 +301,13 @@ export function drawdownBreach(totalValueCents: number, peakValueCents: number, 
   const peak = Math.max(peakValueCents, totalValueCents);
   const dd = peak - totalValueCents;
   if (peak <= 0 || dd <= 0) return null;
-  // Both products exact in doubles (≤ 2^53, as for any account under $90M) compare as numbers;
-  // beyond that as BigInt. The same exact comparison either way, without BigInts per order.
+  // Whole cents whose products are exact in doubles (≤ 2^53, as for any account under $90M) compare
+  // as numbers; anything else as BigInt (which throws on a fraction of a cent, as it always did).
+  // The same exact comparison either way, without BigInts per order.
   const m = Math.round(maxDrawdownHaltPct * 1_000_000);
   const lhs = dd * 1_000_000;
   const rhs = m * peak;
-  if (lhs <= Number.MAX_SAFE_INTEGER && Math.abs(rhs) <= Number.MAX_SAFE_INTEGER) {
+  if (Number.isSafeInteger(dd) && Number.isSafeInteger(peak) && lhs <= Number.MAX_SAFE_INTEGER && Math.abs(rhs) <= Number.MAX_SAFE_INTEGER) {
     if (lhs < rhs) return null;
   } else if (BigInt(dd) * 1_000_000n < micros(maxDrawdownHaltPct) * BigInt(peak)) return null;
   return (

@@ -600,6 +600,8 @@ function shifted(price: number, fraction: number, sign: 1 | -1): bigint {
   const p = priceTicks(price) * (MILLION + BigInt(sign) * micros(fraction));
   const q = p / MILLION;
   const out = p % MILLION * 2n >= MILLION ? q + 1n : q;
+  // numbers only: a price given as text rounds as text (priceTicks) and must not answer for its number
+  if (typeof price !== 'number') return out;
   shiftPrice[slot] = price;
   shiftFraction[slot] = fraction;
   shiftSign[slot] = sign;
@@ -637,6 +639,7 @@ export function exitSignals(input: { position: ExitPosition; bar: Bar; clock: Da
   if (qty === 0) return [];
   const long = qty > 0;
   const { open, low, high } = barRange(bar);
+  const avg = priceTicks(position.avgCost);
   const stops: Candidate[] = [];
   const targets: Candidate[] = [];
 
@@ -660,7 +663,7 @@ export function exitSignals(input: { position: ExitPosition; bar: Bar; clock: Da
       const touched = long ? high >= level : low <= level;
       if (touched) {
         const gapped = long ? open >= level : open <= level;
-        targets.push({ rule, code: 'TAKE_PROFIT', level, fill: gapped ? open : level, gapped, pct: p.take_profit_pct, basis: priceTicks(position.avgCost) });
+        targets.push({ rule, code: 'TAKE_PROFIT', level, fill: gapped ? open : level, gapped, pct: p.take_profit_pct, basis: avg });
       }
     }
   }
