@@ -23,11 +23,11 @@
 // - Money is integer cents; prices dollars with 4 dp (money.ts).
 import type { ClockPosition, ClockStepDecision, RestingOrder } from './clock-step.js';
 import type { ActionsInput, ActionsResult } from './corporate-actions.js';
-import { insertBySymbol, type BookPosition, type BookedFill, type DecideModel, type OrderDecision, type OrderRecordFields, type OrderRequestShape, type OrderState, type OrderStatus } from './decide.js';
+import { bySymbol, insertBySymbol, type BookPosition, type BookedFill, type DecideModel, type OrderDecision, type OrderRecordFields, type OrderRequestShape, type OrderState, type OrderStatus } from './decide.js';
 import type { Rejection } from './gates.js';
 import { mergePlan, planChanges, planOf, planOfPosition, planProblems, type ExitChanges } from './exits.js';
 import { notionalCents } from './money.js';
-import { nyLocal, nyToUtc } from './ny-time.js';
+import { nyLocal, nyToUtc, utcIso } from './ny-time.js';
 import { portfolioValueCents } from './rules/engine.js';
 import type { RuleRecord, Side } from './types.js';
 
@@ -207,7 +207,7 @@ export function newBook(model: DecideModel, rules: RuleRecord[], initialCents: n
   };
 }
 
-const sortBySymbol = <T extends { symbol: string }>(xs: T[]) => xs.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+const sortBySymbol = <T extends { symbol: string }>(xs: T[]) => xs.sort(bySymbol);
 
 /** Held positions marked by `priceOf` (null: unpriced, carried at its average cost, as markAccount does). */
 export function markedPositions(book: ReplayBook, priceOf: (symbol: string) => number | null): ClockPosition[] {
@@ -347,18 +347,6 @@ function halt(book: ReplayBook, reason: string, clock: Date): void {
   book.halts.push({ clock: clock.toISOString(), reason });
 }
 
-// Fills come many to a clock: its UTC ISO text is formatted once per instant.
-let isoAt = NaN;
-let isoText = '';
-function isoOf(clock: Date): string {
-  const t = clock.getTime();
-  if (t !== isoAt) {
-    isoText = clock.toISOString();
-    isoAt = t;
-  }
-  return isoText;
-}
-
 function countFill(book: ReplayBook, clock: Date): void {
   const day = nyLocal(clock).date;
   book.tradesByDay.set(day, (book.tradesByDay.get(day) ?? 0) + 1);
@@ -416,7 +404,7 @@ export function applyOrderDecision(book: ReplayBook, orderId: number, req: Order
       slippagePerShare: d.fill.slippagePerShare,
       cashChangeCents: d.applied.cashChangeCents,
       realizedCents: d.applied.realizedCents,
-      clock: isoOf(clock),
+      clock: utcIso(clock.getTime()),
       source: 'agent',
       reason: null,
     });
@@ -448,7 +436,7 @@ export function applyStepDecision(book: ReplayBook, d: ClockStepDecision, clock:
       slippagePerShare: f.fill.slippagePerShare,
       cashChangeCents: f.applied.cashChangeCents,
       realizedCents: f.applied.realizedCents,
-      clock: isoOf(f.at),
+      clock: utcIso(f.at.getTime()),
       // A resting limit's fill belongs to the agent's order, as the fills table records it.
       source: f.order_id !== null ? 'agent' : f.trigger,
       reason: f.reason,

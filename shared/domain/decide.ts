@@ -366,7 +366,8 @@ export function filledState(
   return { applied, state: next };
 }
 
-const bySymbol = (a: { symbol: string }, b: { symbol: string }) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0);
+/** Orders by symbol (code units, as `<` compares strings): the order positions are kept and shown in. */
+export const bySymbol = (a: { symbol: string }, b: { symbol: string }) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0);
 
 /**
  * Inserts `x` into `xs` (in symbol order) after every element whose symbol is not greater:

@@ -288,11 +288,6 @@ function gateRejections(input: Omit<GateInput, 'account'>, account: GateInput['a
   return out;
 }
 
-/** fraction as integer millionths: 0.25 → 250000n. */
-function micros(fraction: number): bigint {
-  return BigInt(Math.round(fraction * 1_000_000));
-}
-
 /**
  * The circuit breaker of max_drawdown_halt_pct: a halt reason when
  * (peak − value) / peak ≥ pct, exactly; else null. The peak is max(peak, value).
@@ -309,7 +304,7 @@ export function drawdownBreach(totalValueCents: number, peakValueCents: number, 
   const rhs = m * peak;
   if (Number.isSafeInteger(dd) && Number.isSafeInteger(peak) && lhs <= Number.MAX_SAFE_INTEGER && Math.abs(rhs) <= Number.MAX_SAFE_INTEGER) {
     if (lhs < rhs) return null;
-  } else if (BigInt(dd) * 1_000_000n < micros(maxDrawdownHaltPct) * BigInt(peak)) return null;
+  } else if (BigInt(dd) * 1_000_000n < BigInt(m) * BigInt(peak)) return null;
   return (
     `Max drawdown halt: value ${formatCents(totalValueCents)} is ${formatCents(dd)} = ${formatPct(dd / peak)} below the ` +
     `${formatCents(peak)} peak (limit ${formatPct(maxDrawdownHaltPct)}).`

@@ -111,17 +111,22 @@ export function hhmmToMinutes(hhmm: string): number {
   return h * 60 + m;
 }
 
-// utcIso: the date part of the last UTC day formatted (a curve's points come many to a day).
+// utcIso: the last instant's text (a replay's fills come many to a clock) and the date part of
+// the last UTC day formatted (a curve's points come many to a day).
+let isoMs = NaN;
+let isoText = '';
 let isoDay = NaN;
 let isoDate = '';
 const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
 
 /**
  * `new Date(ms).toISOString()` ("2025-03-10T13:30:00.000Z", UTC), the same text, with the
- * date part formatted once per UTC day: a replay formats an ISO time for each of its points.
+ * date part formatted once per UTC day and the last instant's text kept: a replay formats an
+ * ISO time for each of its points and fills.
  * Instants outside 1970–9999 or with a fraction of a millisecond take toISOString itself.
  */
 export function utcIso(ms: number): string {
+  if (ms === isoMs) return isoText;
   if (!Number.isInteger(ms)) return new Date(ms).toISOString();
   const day = Math.floor(ms / 86_400_000);
   if (day !== isoDay) {
@@ -135,5 +140,7 @@ export function utcIso(ms: number): string {
   const m = Math.floor(r / 60_000);
   r -= m * 60_000;
   const sec = Math.floor(r / 1000);
-  return `${isoDate}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${pad3(r - sec * 1000)}Z`;
+  isoText = `${isoDate}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${pad3(r - sec * 1000)}Z`;
+  isoMs = ms;
+  return isoText;
 }

@@ -160,7 +160,7 @@ export async function loadReplay(deps: Deps, run: RunRow, rules: RuleRecord[] | 
   const model: DecideModel = { ...snapshotModel(run.strategy_snapshot), ...definedOnly(settings) };
   const ruleSet = rules ?? snapshotRules(run.strategy_snapshot);
   const t = tape ?? (await loadRunTape(deps, run));
-  return { model, rules: ruleSet, orders: t.orders, originalCurve: t.originalCurve, steps: t.steps, script: t.script, market: t.market, recordedFills: t.recordedFills };
+  return { ...t, model, rules: ruleSet };
 }
 
 /** replayRun's replay: synchronous, no I/O, over what loadReplay read. */
@@ -342,7 +342,7 @@ function replaySteps(pm: PreloadedMarket, run: RunRow, model: DecideModel, ruleS
     const fromValueCents = bookValueCents(book, priceAll(from));
     const events = corporateActions(new Date(from), clock);
     const symbols = [...book.positions.keys()];
-    for (const o of book.resting.values()) if (!book.positions.has(o.symbol) && !symbols.includes(o.symbol)) symbols.push(o.symbol);
+    for (const o of book.resting.values()) if (!symbols.includes(o.symbol)) symbols.push(o.symbol);
     const stepMarket = stepMarketOf(pm, symbols, new Date(from), clock);
     // marked at the clock in place: the decision copies what it is given, and its copies replace these (applyStepDecision)
     for (const p of book.positions.values()) p.price = stepMarket.priceAtClock[p.symbol] ?? p.avgCost;
@@ -611,9 +611,8 @@ export async function counterfactual(
   reuse: { original?: RunMetrics; tape?: RunTape } = {},
 ): Promise<Counterfactual> {
   const replay = await replayRun(deps, run, rules, settings, reuse.tape);
-  const { original } = reuse;
-  const recordedFills = replay.recordedFills;
-  const base = original ?? (await runMetrics(deps, run, { curve: replay.originalCurve, fills: recordedFills }));
+  const { recordedFills } = replay;
+  const base = reuse.original ?? (await runMetrics(deps, run, { curve: replay.originalCurve, fills: recordedFills }));
   const cf = await runMetrics(deps, run, { points: replay.points, fills: replay.fills, actions: replay.actions });
   const changed: ChangedOrder[] = [];
   for (const o of replay.orders) {
