@@ -52,6 +52,15 @@ async function replay(deps: Deps, userId: number, runId: number): Promise<{ ms: 
   return { ms: performance.now() - t0, cpu: cpuMs(c0), fills: cf.replay.fills.length, changed: cf.changed.length };
 }
 
+/** suggest_rules on the run, timed: its base and each candidate replayed over one read of the run (loadRunTape once). */
+async function suggest(deps: Deps, userId: number, runId: number): Promise<{ ms: number; cpu: number; tried: number }> {
+  const run = await getOwnedRun(deps.sql, userId, runId);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await suggestRules(deps, run, 5);
+  return { ms: performance.now() - t0, cpu: cpuMs(c0), tried: r.candidatesTried };
+}
+
 /** replayRun in its two parts: the read (loadReplay) and the loop beyond it (replayLoaded), each timed. */
 async function replayParts(deps: Deps, userId: number, runId: number): Promise<{ ms: number; readMs: number; readCpu: number; loopMs: number; loopCpu: number }> {
   const run = await getOwnedRun(deps.sql, userId, runId);
@@ -152,17 +161,8 @@ export async function main(): Promise<CounterfactualFigures> {
     const big = SIZES.find((n) => n >= 10_000);
     if (small && big) line(`scaling ${small / 1000}k → ${big / 1000}k orders`, `${(replayMs[big]! / replayMs[small]!).toFixed(2)}x`);
     if (small) {
-      // suggest_rules replays its base and each candidate over one read of the run (loadRunTape once)
-      const run = await getOwnedRun(deps.sql, userId, runs.get(small)!);
-      const xs: Array<{ cpu: number; ms: number; tried: number }> = [];
-      for (let i = 0; i < 3; i++) {
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        const r = await suggestRules(deps, run, 5);
-        xs.push({ cpu: cpuMs(c0), ms: performance.now() - t0, tried: r.candidatesTried });
-      }
-      const m = xs.sort((a, b) => a.cpu - b.cpu)[1]!;
-      line(`suggest_rules ${small.toLocaleString('en-US')} orders (median of 3 by CPU)`, `cpu ${m.cpu.toFixed(0)} ms (wall ${m.ms.toFixed(0)} ms); ${m.tried} candidates replayed beside the base over one read (read cpu ${read.cpu.toFixed(0)} ms)`);
+      const m = await median(() => suggest(deps, userId, runs.get(small)!));
+      line(`suggest_rules ${small.toLocaleString('en-US')} orders (+ its findings)`, `${m.ms.toFixed(0)} ms, cpu ${m.cpu.toFixed(0)} ms; ${m.tried} candidates replayed beside the base over one read (read cpu ${read.cpu.toFixed(0)} ms)`);
     }
     return { readMs: read.ms, readCpuMs: read.cpu, replayMs, replayCpuMs, loopMs, loopCpuMs, loopReadCpuMs, loopFirstCpuMs };
   } finally {
